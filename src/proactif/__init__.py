@@ -1,0 +1,3 @@
+"""Proactif: proactive public administration."""
+
+__version__ = "0.1.0"

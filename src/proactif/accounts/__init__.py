@@ -1,0 +1,1 @@
+"""Accounts: services, agents, roles and purposes, login (password or OIDC), API keys."""

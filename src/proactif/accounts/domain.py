@@ -1,0 +1,184 @@
+"""Purpose-bound access: services, purposes (finalités), roles and the sections of a person's file.
+
+An agent reaches a person's data only through a purpose of their service; each purpose opens a set
+of sections of the file. Health-related sections open only to health purposes (GDPR art. 9).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Section(StrEnum):
+    IDENTITE = "identite"
+    FOYER = "foyer"
+    ADRESSES = "adresses"
+    CONTACTS = "contacts"
+    PREFERENCES = "preferences"
+    CONSENTEMENTS = "consentements"
+    DOCUMENTS = "documents"
+    RESSOURCES = "ressources"
+    PRESTATIONS = "prestations"
+    VULNERABILITE = "vulnerabilite"
+    ACCES = "acces"
+
+
+SECTION_LABELS: dict[Section, str] = {
+    Section.IDENTITE: "Identité",
+    Section.FOYER: "Foyer",
+    Section.ADRESSES: "Adresse",
+    Section.CONTACTS: "Coordonnées",
+    Section.PREFERENCES: "Canaux préférés",
+    Section.CONSENTEMENTS: "Consentements et oppositions",
+    Section.DOCUMENTS: "Titres et documents",
+    Section.RESSOURCES: "Ressources",
+    Section.PRESTATIONS: "Prestations perçues",
+    Section.VULNERABILITE: "Vulnérabilité et handicap",
+    Section.ACCES: "Consultations du dossier",
+}
+
+# Sections that are health data in the sense of GDPR art. 9.
+HEALTH_SECTIONS = frozenset({Section.VULNERABILITE})
+
+_CONTACT = frozenset({Section.IDENTITE, Section.ADRESSES, Section.CONTACTS, Section.PREFERENCES,
+                      Section.CONSENTEMENTS, Section.ACCES})
+
+
+@dataclass(frozen=True)
+class Purpose:
+    code: str
+    label: str
+    legal_basis: str
+    sections: frozenset[Section]
+    health: bool = False
+
+
+PURPOSES: dict[str, Purpose] = {p.code: p for p in [
+    Purpose("etat_civil", "Titres d'identité et état civil",
+            "Mission d'intérêt public (RGPD art. 6-1-e), décret 55-1397 et décret 2005-1726",
+            _CONTACT | {Section.FOYER, Section.DOCUMENTS}),
+    Purpose("action_sociale", "Accompagnement social et accès aux droits",
+            "Mission d'intérêt public (RGPD art. 6-1-e), art. L114-8 II CRPA, CASF",
+            _CONTACT | {Section.FOYER, Section.DOCUMENTS, Section.RESSOURCES, Section.PRESTATIONS,
+                        Section.VULNERABILITE}, health=True),
+    Purpose("information", "Information des habitants",
+            "Consentement (RGPD art. 6-1-a) ou mission d'intérêt public", _CONTACT),
+    Purpose("securite_publique", "Alertes et sécurité publique",
+            "Mission d'intérêt public (RGPD art. 6-1-e), code de la sécurité intérieure", _CONTACT | {Section.FOYER}),
+    Purpose("prevention_sante", "Prévention santé et veille des personnes vulnérables",
+            "Registre des personnes vulnérables (art. L121-6-1 CASF), consentement (RGPD art. 9-2-a)",
+            _CONTACT | {Section.FOYER, Section.VULNERABILITE}, health=True),
+    Purpose("rgpd", "Exercice des droits RGPD (accès, effacement) par le DPO",
+            "Obligation légale (RGPD art. 6-1-c, art. 15 à 17)", frozenset(Section)),
+]}
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    RESPONSABLE = "responsable"
+    DPO = "dpo"
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {Role.AGENT: "Agent", Role.RESPONSABLE: "Responsable de service",
+               Role.DPO: "Délégué à la protection des données", Role.ADMIN: "Administrateur"}
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    code: str
+    name: str
+    purposes: tuple[str, ...]
+
+
+DEFAULT_SERVICES = (
+    ServiceSpec("etat_civil", "État civil et titres", ("etat_civil",)),
+    ServiceSpec("ccas", "CCAS — action sociale", ("action_sociale", "prevention_sante")),
+    ServiceSpec("communication", "Communication", ("information",)),
+    ServiceSpec("police_municipale", "Police municipale", ("securite_publique",)),
+    ServiceSpec("sante_prevention", "Santé et prévention", ("prevention_sante",)),
+    ServiceSpec("dpo", "Délégation à la protection des données", ("rgpd",)),
+    ServiceSpec("dsi", "Direction des systèmes d'information", ()),
+)
+
+
+class AccessDenied(Exception):
+    """The actor's purposes do not open what was asked."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an agent, a machine client (API key) or the platform itself (a job)."""
+
+    kind: str  # agent | api_key | system
+    id: int | None
+    label: str
+    service: str | None
+    role: Role
+    purposes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_dpo(self) -> bool:
+        return self.role is Role.DPO
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def can_use(self, purpose: str) -> bool:
+        return purpose in self.purposes
+
+    def default_purpose(self) -> str | None:
+        return sorted(self.purposes)[0] if self.purposes else None
+
+
+SYSTEM = Actor(kind="system", id=None, label="système", service=None, role=Role.ADMIN,
+               purposes=frozenset(PURPOSES))
+
+
+def system_actor(job: str) -> Actor:
+    return Actor(kind="system", id=None, label=f"tâche {job}", service=None, role=Role.ADMIN,
+                 purposes=frozenset(PURPOSES))
+
+
+@dataclass(frozen=True)
+class Access:
+    """An actor acting for one of their purposes: what they may read is the purpose's sections."""
+
+    actor: Actor
+    purpose: str
+
+    def __post_init__(self) -> None:
+        if self.purpose not in PURPOSES:
+            raise AccessDenied(f"finalité inconnue : {self.purpose}")
+        if not self.actor.can_use(self.purpose):
+            raise AccessDenied(f"la finalité « {PURPOSES[self.purpose].label} » n'est pas ouverte à "
+                               f"{self.actor.label}")
+
+    @property
+    def sections(self) -> frozenset[Section]:
+        return PURPOSES[self.purpose].sections
+
+    def allows(self, section: Section) -> bool:
+        return section in self.sections
+
+    def require(self, section: Section) -> None:
+        if not self.allows(section):
+            raise AccessDenied(f"la section « {SECTION_LABELS[section]} » n'est pas ouverte pour la "
+                               f"finalité « {PURPOSES[self.purpose].label} »")
+
+
+def access_for(actor: Actor, purpose: str | None = None) -> Access:
+    chosen = purpose or actor.default_purpose()
+    if chosen is None:
+        raise AccessDenied(f"{actor.label} n'a aucune finalité d'accès aux données des habitants")
+    return Access(actor, chosen)
+
+
+# API key scopes
+SCOPES = {
+    "registry:read": "Lire le registre (recherche, fiches)",
+    "registry:write": "Écrire dans le registre (import, consentements, oppositions)",
+    "audit:read": "Lire le journal des accès",
+}

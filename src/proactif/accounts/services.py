@@ -1,0 +1,247 @@
+"""Accounts use cases: services, agents, login with throttling and lockout, API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.db.models import F, QuerySet
+
+from proactif.accounts.domain import (
+    DEFAULT_SERVICES,
+    PURPOSES,
+    SCOPES,
+    Actor,
+    Role,
+)
+from proactif.accounts.models import Agent, ApiKey, LoginAttempt, Service
+from proactif.kernel import clock, metrics
+from proactif.kernel.logging import get_logger
+
+log = get_logger(__name__)
+
+
+# --- services -------------------------------------------------------------------------------
+def ensure_default_services() -> int:
+    created = 0
+    for spec in DEFAULT_SERVICES:
+        _, was_created = Service.objects.get_or_create(
+            code=spec.code, defaults={"name": spec.name, "purposes": list(spec.purposes)})
+        created += was_created
+    return created
+
+
+def list_services() -> QuerySet[Service]:
+    return Service.objects.all()
+
+
+def get_service(code: str) -> Service:
+    try:
+        return Service.objects.get(code=code)
+    except Service.DoesNotExist:
+        raise ValueError(f"service inconnu : {code}") from None
+
+
+# --- agents ---------------------------------------------------------------------------------
+def new_password() -> str:
+    """A random provisional password (about 96 bits), readable when dictated."""
+    return "-".join(secrets.token_urlsafe(6) for _ in range(3))
+
+
+def create_agent(email: str, password: str | None, *, service: str | None, role: Role | str = Role.AGENT,
+                 first_name: str = "", last_name: str = "") -> Agent:
+    role = Role(role)
+    svc = get_service(service) if service else None
+    if role in (Role.AGENT, Role.RESPONSABLE) and svc is None:
+        raise ValueError("un agent ou un responsable doit appartenir à un service")
+    return Agent.objects.create_user(email, password, service=svc, role=role, first_name=first_name,
+                                     last_name=last_name)
+
+
+def set_agent_password(agent: Agent, password: str) -> None:
+    agent.set_password(password)
+    agent.failed_logins = 0
+    agent.locked_until = None
+    agent.save(update_fields=["password", "failed_logins", "locked_until"])
+
+
+def list_agents() -> QuerySet[Agent]:
+    return Agent.objects.select_related("service")
+
+
+def get_agent(agent_id: int) -> Agent:
+    return Agent.objects.select_related("service").get(pk=agent_id)
+
+
+def find_agent_by_email(email: str) -> Agent | None:
+    return Agent.objects.select_related("service").filter(email=email.strip().lower()).first()
+
+
+def actor_for_agent(agent: Agent) -> Actor:
+    purposes: set[str] = set(agent.service.purposes) if agent.service else set()
+    if agent.role == Role.DPO:
+        purposes.add("rgpd")
+    return Actor(kind="agent", id=agent.pk, label=agent.email, service=agent.service.code if agent.service else None,
+                 role=Role(agent.role), purposes=frozenset(p for p in purposes if p in PURPOSES))
+
+
+def unlock_agent(agent_id: int) -> None:
+    Agent.objects.filter(pk=agent_id).update(failed_logins=0, locked_until=None)
+
+
+def update_agent(agent_id: int, *, service: str | None, role: str, is_active: bool) -> Agent:
+    agent = get_agent(agent_id)
+    agent.service = get_service(service) if service else None
+    agent.role = Role(role)
+    agent.is_active = is_active
+    agent.save(update_fields=["service", "role", "is_active"])
+    return agent
+
+
+# --- login ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LoginResult:
+    agent: Agent | None
+    reason: str  # ok | bad_credentials | locked | throttled | inactive
+    locked_until_local: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.agent is not None
+
+
+_DUMMY_HASH: str | None = None
+
+
+def _spend_hash_time(password: str) -> None:
+    """Hash anyway for unknown accounts so that timing does not reveal which e-mails exist."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = make_password("proactif-timing-equaliser")
+    from django.contrib.auth.hashers import check_password
+
+    check_password(password, _DUMMY_HASH)
+
+
+def _record_attempt(email: str, ip: str | None, success: bool, reason: str) -> None:
+    LoginAttempt.objects.create(at=clock.now(), email=email[:254], ip=ip, success=success, reason=reason)
+    if not success:
+        metrics.LOGIN_FAILURES.inc()
+
+
+def authenticate_agent(email: str, password: str, ip: str | None) -> LoginResult:
+    now = clock.now()
+    email = (email or "").strip().lower()
+    window = timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    if ip and LoginAttempt.objects.filter(ip=ip, success=False, at__gte=now - window).count() \
+            >= settings.LOGIN_IP_MAX_FAILURES:
+        _record_attempt(email, ip, False, "throttled")
+        log.warning("login throttled for ip")
+        return LoginResult(None, "throttled")
+    agent = Agent.objects.filter(email=email).first()
+    if agent is None:
+        _spend_hash_time(password)
+        _record_attempt(email, ip, False, "unknown")
+        return LoginResult(None, "bad_credentials")
+    if agent.locked_until and agent.locked_until > now:
+        _record_attempt(email, ip, False, "locked")
+        return LoginResult(None, "locked", agent.locked_until.astimezone(clock.LOCAL_TZ).strftime("%H:%M"))
+    if not agent.check_password(password):
+        with transaction.atomic():
+            Agent.objects.filter(pk=agent.pk).update(failed_logins=F("failed_logins") + 1)
+            agent.refresh_from_db(fields=["failed_logins"])
+            if agent.failed_logins >= settings.LOGIN_MAX_FAILURES:
+                agent.locked_until = now + window
+                agent.failed_logins = 0
+                agent.save(update_fields=["locked_until", "failed_logins"])
+                log.warning("agent account locked", agent_id=agent.pk)
+        _record_attempt(email, ip, False, "bad_password")
+        if agent.locked_until and agent.locked_until > now:
+            return LoginResult(None, "locked", agent.locked_until.astimezone(clock.LOCAL_TZ).strftime("%H:%M"))
+        return LoginResult(None, "bad_credentials")
+    if not agent.is_active:
+        _record_attempt(email, ip, False, "inactive")
+        return LoginResult(None, "inactive")
+    Agent.objects.filter(pk=agent.pk).update(failed_logins=0, locked_until=None, last_login=now)
+    _record_attempt(email, ip, True, "ok")
+    return LoginResult(agent, "ok")
+
+
+def purge_login_attempts(older_than_days: int = 30) -> int:
+    deleted, _ = LoginAttempt.objects.filter(at__lt=clock.now() - timedelta(days=older_than_days)).delete()
+    return deleted
+
+
+# --- API keys -------------------------------------------------------------------------------
+TOKEN_PREFIX = "pf"
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(service: str, name: str, kind: str, scopes: list[str],
+                   created_by: Agent | None = None, expires_in_days: int | None = None) -> tuple[ApiKey, str]:
+    """Create a key and return it with its token, which is shown once and never stored."""
+    if kind not in ("live", "test"):
+        raise ValueError("le type de clé est « live » ou « test »")
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise ValueError(f"portée inconnue : {', '.join(unknown)}")
+    if not scopes:
+        raise ValueError("une clé a au moins une portée")
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    now = clock.now()
+    key = ApiKey.objects.create(
+        service=get_service(service), name=name.strip() or "clé", kind=kind, prefix=prefix,
+        secret_hash=_hash_secret(secret), scopes=sorted(set(scopes)), created_by=created_by, created_at=now,
+        expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None)
+    return key, f"{TOKEN_PREFIX}_{kind}_{prefix}_{secret}"
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    key_id: int
+    kind: str
+    scopes: frozenset[str]
+    actor: Actor
+
+
+def authenticate_api_key(token: str) -> ApiClient | None:
+    parts = (token or "").split("_", 3)
+    if len(parts) != 4 or parts[0] != TOKEN_PREFIX or parts[1] not in ("live", "test"):
+        return None
+    _, kind, prefix, secret = parts
+    key = ApiKey.objects.select_related("service").filter(prefix=prefix, kind=kind).first()
+    if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(secret)):
+        return None
+    now = clock.now()
+    if key.revoked_at or (key.expires_at and key.expires_at <= now):
+        return None
+    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    actor = Actor(kind="api_key", id=key.pk, label=f"clé API {key.prefix} ({key.kind}) — {key.name}",
+                  service=key.service.code, role=Role.AGENT,
+                  purposes=frozenset(p for p in key.service.purposes if p in PURPOSES))
+    return ApiClient(key.pk, key.kind, frozenset(key.scopes), actor)
+
+
+def revoke_api_key(key_id: int) -> None:
+    ApiKey.objects.filter(pk=key_id, revoked_at__isnull=True).update(revoked_at=clock.now())
+
+
+def list_api_keys() -> QuerySet[ApiKey]:
+    return ApiKey.objects.select_related("service", "created_by")
+
+
+def summary() -> dict[str, Any]:
+    return {"services": Service.objects.count(), "agents": Agent.objects.count(),
+            "api_keys": ApiKey.objects.filter(revoked_at__isnull=True).count()}

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from proactif.accounts import oidc, services
+from proactif.accounts.access import SESSION_PURPOSE, actor_of, require_role
+from proactif.accounts.domain import PURPOSES, Role
+from proactif.accounts.forms import AgentForm, ApiKeyForm, LoginForm
+from proactif.accounts.middleware import public
+from proactif.kernel import clock
+from proactif.kernel.logging import get_logger
+from proactif.kernel.middleware import client_ip
+
+log = get_logger(__name__)
+BACKEND = "proactif.accounts.backends.AgentBackend"
+
+MESSAGES = {
+    "bad_credentials": "Adresse e-mail ou mot de passe incorrect.",
+    "locked": "Ce compte est verrouillé après plusieurs mots de passe erronés. Réessayez après {until} "
+              "ou demandez à l'administrateur de le déverrouiller.",
+    "throttled": "Trop de tentatives depuis ce poste. Patientez quelques minutes avant de réessayer.",
+    "inactive": "Ce compte est désactivé. Contactez l'administrateur.",
+}
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return target
+    return reverse(settings.LOGIN_REDIRECT_URL)
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(_next_url(request))
+    form = LoginForm(request.POST or None)
+    error = ""
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        result = services.authenticate_agent(form.cleaned_data["email"], form.cleaned_data["password"],
+                                             client_ip(request))
+        if result.ok:
+            assert result.agent is not None
+            request.session.cycle_key()
+            login(request, result.agent, backend=BACKEND)
+            return redirect(_next_url(request))
+        error = MESSAGES[result.reason].format(until=result.locked_until_local or "")
+        status = 429 if result.reason == "throttled" else 401
+    elif request.method == "POST":
+        status = 400
+    return render(request, "accounts/login.html", {
+        "form": form, "error": error, "next": request.GET.get("next", ""), "oidc_enabled": oidc.enabled(),
+        "oidc_label": settings.OIDC_LABEL}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    id_token = request.session.get("oidc_id_token")
+    logout(request)
+    if id_token and oidc.enabled():
+        url = oidc.logout_url(id_token, request.build_absolute_uri(reverse("accounts:login")))
+        if url:
+            return HttpResponseRedirect(url)
+    return redirect("accounts:login")
+
+
+@public
+def oidc_start(request: HttpRequest) -> HttpResponse:
+    if not oidc.enabled():
+        return redirect("accounts:login")
+    auth = oidc.authorization_request(request.build_absolute_uri(reverse("accounts:oidc_callback")))
+    request.session["oidc"] = {"state": auth.state, "nonce": auth.nonce, "verifier": auth.code_verifier,
+                               "next": request.GET.get("next", "")}
+    return HttpResponseRedirect(auth.url)
+
+
+@public
+def oidc_callback(request: HttpRequest) -> HttpResponse:
+    pending = request.session.pop("oidc", None)
+    if not pending or request.GET.get("state") != pending["state"] or "code" not in request.GET:
+        messages.error(request, "La connexion a échoué (réponse inattendue du fournisseur d'identité).")
+        return redirect("accounts:login")
+    try:
+        identity = oidc.complete(request.GET["code"], request.build_absolute_uri(reverse("accounts:oidc_callback")),
+                                 pending["nonce"], pending["verifier"])
+    except (oidc.OidcError, ValueError) as exc:
+        log.warning("oidc login failed", reason=str(exc))
+        messages.error(request, f"La connexion a échoué : {exc}")
+        return redirect("accounts:login")
+    agent = oidc.agent_for(identity)
+    if agent is None:
+        messages.error(request, "Aucun compte agent actif ne correspond à cette identité. "
+                                "Demandez à l'administrateur de créer votre compte.")
+        return redirect("accounts:login")
+    request.session.cycle_key()
+    login(request, agent, backend=BACKEND)
+    request.session["oidc_id_token"] = identity.id_token
+    return redirect(pending.get("next") or settings.LOGIN_REDIRECT_URL)
+
+
+@require_POST
+def choose_purpose(request: HttpRequest) -> HttpResponse:
+    purpose = request.POST.get("purpose", "")
+    if actor_of(request).can_use(purpose):
+        request.session[SESSION_PURPOSE] = purpose
+        messages.info(request, f"Finalité de consultation : {PURPOSES[purpose].label}.")
+    return redirect(_next_url(request))
+
+
+# --- administration -------------------------------------------------------------------------
+def _service_choices() -> list[tuple[str, str]]:
+    return [(s.code, s.name) for s in services.list_services()]
+
+
+@require_role(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def agents(request: HttpRequest) -> HttpResponse:
+    form = AgentForm(request.POST or None, services=_service_choices())
+    new_password = ""
+    if request.method == "POST" and form.is_valid():
+        new_password = services.new_password()
+        try:
+            agent = services.create_agent(form.cleaned_data["email"], new_password,
+                                          service=form.cleaned_data["service"] or None,
+                                          role=form.cleaned_data["role"], first_name=form.cleaned_data["first_name"],
+                                          last_name=form.cleaned_data["last_name"])
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+            new_password = ""
+        else:
+            messages.success(request, f"Compte créé pour {agent.email}. Mot de passe provisoire, à transmettre "
+                                      f"de façon sûre : {new_password}")
+            return redirect("accounts:agents")
+    return render(request, "accounts/agents.html", {"agents": services.list_agents(), "form": form,
+                                                    "now": clock.now()})
+
+
+@require_role(Role.ADMIN)
+@require_POST
+def unlock(request: HttpRequest, agent_id: int) -> HttpResponse:
+    services.unlock_agent(agent_id)
+    messages.success(request, "Compte déverrouillé.")
+    return redirect("accounts:agents")
+
+
+@require_role(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def api_keys(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyForm(request.POST or None, services=_service_choices())
+    token = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, token = services.create_api_key(form.cleaned_data["service"], form.cleaned_data["name"],
+                                               form.cleaned_data["kind"], form.cleaned_data["scopes"],
+                                               created_by=request.user,  # type: ignore[arg-type]
+                                               expires_in_days=form.cleaned_data["expires_in_days"])
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+        else:
+            form = ApiKeyForm(services=_service_choices())
+    return render(request, "accounts/api_keys.html", {"keys": services.list_api_keys(), "form": form,
+                                                      "token": token})
+
+
+@require_role(Role.ADMIN)
+@require_POST
+def revoke_key(request: HttpRequest, key_id: int) -> HttpResponse:
+    services.revoke_api_key(key_id)
+    messages.success(request, "Clé révoquée.")
+    return redirect("accounts:api_keys")

@@ -1,0 +1,1 @@
+"""Audit: the access log, GDPR rights (export, erasure) and retention purges."""

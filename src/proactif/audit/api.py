@@ -1,0 +1,34 @@
+"""Audit API: the access log, for the DPO's tools."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from proactif.api.auth import caller
+from proactif.audit import services as audit
+
+router = Router(tags=["journal des accès"])
+
+
+class LogRow(Schema):
+    at: datetime
+    actor_kind: str
+    actor_label: str
+    service: str
+    person_id: int | None
+    purpose: str
+    action: str
+    section: str
+
+
+@router.get("/log", response=list[LogRow], summary="Journal des accès")
+def log(request: HttpRequest, person_id: int | None = None, since: date | None = None, until: date | None = None,
+        limit: int = Query(100, ge=1, le=1000)) -> list[object]:  # noqa: B008
+    who = caller(request)
+    who.require("audit:read")
+    rows = list(audit.search(audit.LogFilter(person_id=person_id, since=since, until=until))[:limit])
+    audit.record(who.actor, "export_log", purpose="rgpd", detail={"rows": len(rows)})
+    return rows

@@ -1,0 +1,112 @@
+"""Access-log use cases: write a row for every read or change of a person's data; query and export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from proactif.accounts.domain import Actor
+from proactif.audit.models import AccessLog
+from proactif.kernel import clock, metrics
+from proactif.kernel.middleware import current_request
+
+
+def record(actor: Actor, action: str, *, purpose: str, person_ids: Iterable[int | None] = (None,),
+           sections: Iterable[str] = ("",), detail: dict[str, Any] | None = None) -> int:
+    """Append one row per (person, section). Returns the number of rows written."""
+    meta = current_request.get()
+    now = clock.now()
+    rows = [
+        AccessLog(at=now, actor_kind=actor.kind, actor_id=actor.id, actor_label=actor.label[:254],
+                  service=actor.service or "", person_id=person_id, purpose=purpose, action=action,
+                  section=section, detail=detail or {}, request_id=meta.request_id if meta else "",
+                  ip=meta.ip if meta else None)
+        for person_id in person_ids for section in sections
+    ]
+    AccessLog.objects.bulk_create(rows)
+    metrics.AUDIT_ROWS.labels(action=action).inc(len(rows))
+    return len(rows)
+
+
+@dataclass
+class LogFilter:
+    person_id: int | None = None
+    actor: str = ""
+    service: str = ""
+    purpose: str = ""
+    action: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+def search(f: LogFilter) -> QuerySet[AccessLog]:
+    qs = AccessLog.objects.all()
+    if f.person_id is not None:
+        qs = qs.filter(person_id=f.person_id)
+    if f.actor:
+        qs = qs.filter(actor_label__icontains=f.actor)
+    if f.service:
+        qs = qs.filter(service=f.service)
+    if f.purpose:
+        qs = qs.filter(purpose=f.purpose)
+    if f.action:
+        qs = qs.filter(action=f.action)
+    if f.since:
+        qs = qs.filter(at__gte=clock.local_datetime(f.since))
+    if f.until:
+        qs = qs.filter(at__lt=clock.local_datetime(f.until + timedelta(days=1)))
+    return qs.order_by("-at", "-id")
+
+
+def person_history(person_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    """Who consulted this person's file: one line per access (sections grouped)."""
+    rows = AccessLog.objects.filter(person_id=person_id).order_by("-at", "-id").values(
+        "at", "actor_label", "service", "purpose", "action", "section", "request_id")[: limit * 12]
+    grouped: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["request_id"] or row["at"], row["actor_label"], row["action"], row["purpose"])
+        entry = grouped.setdefault(key, {**row, "sections": []})
+        if row["section"] and row["section"] not in entry["sections"]:
+            entry["sections"].append(row["section"])
+    return list(grouped.values())[:limit]
+
+
+CSV_COLUMNS = ["horodatage", "acteur_type", "acteur_id", "acteur", "service", "personne_id", "finalite",
+               "action", "section", "requete", "ip"]
+
+
+def export_csv(f: LogFilter) -> Iterator[str]:
+    """Stream the filtered log as CSV (for the DPO; the export itself is logged by the caller)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(CSV_COLUMNS)
+    yield buffer.getvalue()
+    for row in search(f).values_list("at", "actor_kind", "actor_id", "actor_label", "service", "person_id",
+                                     "purpose", "action", "section", "request_id", "ip").iterator(2000):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([row[0].astimezone(clock.LOCAL_TZ).isoformat(), *row[1:]])
+        yield buffer.getvalue()
+
+
+def purge_older_than(days: int) -> int:
+    """The retention purge: the only way rows leave the log (bypasses the append-only manager)."""
+    cutoff = clock.now() - timedelta(days=days)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {AccessLog._meta.db_table} WHERE at < %s", [cutoff])
+        return cursor.rowcount
+
+
+def count() -> int:
+    return AccessLog.objects.count()
+
+
+def actions() -> list[str]:
+    return sorted(AccessLog.objects.values_list("action", flat=True).distinct())

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from proactif.accounts import services as accounts
+from proactif.accounts.access import actor_of, require_role
+from proactif.accounts.domain import PURPOSES, Role
+from proactif.audit import gdpr
+from proactif.audit import services as audit
+from proactif.kernel import clock
+
+
+def _filter(request: HttpRequest) -> tuple[audit.LogFilter, list[str]]:
+    errors = []
+
+    def day(name: str) -> date | None:
+        raw = request.GET.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            errors.append(f"date invalide : {raw}")
+            return None
+
+    person = request.GET.get("personne", "").strip()
+    if person and not person.isdigit():
+        errors.append("le numéro de personne est un nombre")
+        person = ""
+    return audit.LogFilter(person_id=int(person) if person else None, actor=request.GET.get("acteur", "").strip(),
+                           service=request.GET.get("service", ""), purpose=request.GET.get("finalite", ""),
+                           action=request.GET.get("action", ""), since=day("du"), until=day("au")), errors
+
+
+@require_GET
+@require_role(Role.DPO)
+def log(request: HttpRequest) -> HttpResponse:
+    f, errors = _filter(request)
+    page = Paginator(audit.search(f), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "audit/log.html", {
+        "page": page, "f": f, "errors": errors, "query_prefix": query.urlencode() + "&" if query else "",
+        "services": accounts.list_services(), "purposes": sorted(PURPOSES.items()), "actions": audit.actions()})
+
+
+@require_GET
+@require_role(Role.DPO)
+def log_csv(request: HttpRequest) -> StreamingHttpResponse:
+    f, _ = _filter(request)
+    audit.record(actor_of(request), "export_log", purpose="rgpd", detail={"filter": {
+        k: str(v) for k, v in f.__dict__.items() if v}})
+    response = StreamingHttpResponse(audit.export_csv(f), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="journal-acces-{clock.today().isoformat()}.csv"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@require_role(Role.DPO)
+def rights(request: HttpRequest) -> HttpResponse:
+    raw = (request.POST.get("personne") or request.GET.get("personne") or "").strip()
+    person_id = int(raw) if raw.isdigit() else None
+    plan = gdpr.erasure_plan(person_id) if person_id else []
+    if request.method == "POST" and person_id:
+        if request.POST.get("action") == "export":
+            data = gdpr.export_person(actor_of(request), person_id)
+            response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2, default=str),
+                                    content_type="application/json; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="donnees-personne-{person_id}.json"'
+            return response
+        if request.POST.get("action") == "erase":
+            reason = request.POST.get("motif", "")
+            try:
+                gdpr.erase_person(actor_of(request), person_id, reason)
+            except ValueError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, f"Demande d'effacement appliquée pour la personne n° {person_id}.")
+                return redirect(f"{request.path}?personne={person_id}")
+    return render(request, "audit/rights.html", {"person_id": person_id, "raw": raw, "plan": plan,
+                                                 "invalid": bool(raw) and person_id is None})

@@ -1,0 +1,1 @@
+"""Kernel: clock, configuration, executor, scheduler, logging — shared by every capability."""

@@ -1,0 +1,36 @@
+from datetime import timedelta
+
+from django.apps import AppConfig
+
+
+class KernelConfig(AppConfig):
+    name = "proactif.kernel"
+    label = "kernel"
+    verbose_name = "Noyau"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from proactif.kernel import clock
+
+        if settings.SIMULATED_CLOCK:
+            clock.install_offset_provider(_persisted_offset)
+
+
+_table_ready = False
+
+
+def _persisted_offset() -> timedelta:
+    """The offset `proactif simulate` left in the database (0 before the first migration)."""
+    global _table_ready
+    from django.db import connection
+
+    from proactif.kernel.models import ClockState
+
+    if not _table_ready:
+        # Checked without raising, so that a missing table never aborts the caller's transaction.
+        _table_ready = ClockState._meta.db_table in connection.introspection.table_names()
+        if not _table_ready:
+            return timedelta(0)
+    row = ClockState.objects.filter(pk=1).values_list("offset_seconds", flat=True).first()
+    return timedelta(seconds=row or 0)

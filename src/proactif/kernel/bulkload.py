@@ -1,0 +1,91 @@
+"""Fast bulk loading for large writes (synthetic communes, big imports).
+
+PostgreSQL gets COPY FROM STDIN (binary-free text protocol through psycopg 3's `write_row`);
+SQLite gets `executemany` on the raw connection inside one transaction. Both take plain tuples
+in the order of `columns`, so callers stay database-agnostic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection
+
+
+def vendor() -> str:
+    return str(connection.vendor)
+
+
+def load_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    cols = ", ".join(columns)
+    count = 0
+    connection.ensure_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            with raw.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+        return count
+    placeholders = ", ".join("?" for _ in columns)
+    raw_cursor = connection.connection.cursor()
+    try:
+        batch: list[Sequence[Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= 20_000:
+                raw_cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({placeholders})", batch)
+                count += len(batch)
+                batch = []
+        if batch:
+            raw_cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({placeholders})", batch)
+            count += len(batch)
+    finally:
+        raw_cursor.close()
+    return count
+
+
+def reset_sequences(tables: Iterable[str]) -> None:
+    """After inserting explicit ids, move PostgreSQL's id sequences past the largest id."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")
+
+
+def max_id(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+        return int(cursor.fetchone()[0])
+
+
+def analyze(tables: Iterable[str]) -> None:
+    """Refresh planner statistics after a large load."""
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {table}")
+
+
+def datetime_text(moment: Any) -> str:
+    """A timezone-aware datetime as the database column expects it (SQLite: naive UTC text)."""
+    from datetime import UTC
+
+    if connection.vendor == "sqlite":
+        return str(moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" "))
+    return str(moment.isoformat())
+
+
+def delete_all(tables: Iterable[str]) -> None:
+    """Empty tables quickly, children first (TRUNCATE on PostgreSQL)."""
+    tables = list(tables)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        else:
+            for table in tables:
+                cursor.execute(f"DELETE FROM {table}")

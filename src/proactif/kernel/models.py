@@ -1,0 +1,24 @@
+from django.db import models
+
+
+class ClockState(models.Model):
+    """One row: how far `proactif simulate` has moved every process's clock ahead of real time."""
+
+    offset_seconds = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = "état de l'horloge"
+
+
+class ScheduledJob(models.Model):
+    """Durable state of a periodic job: its next due time and the lease of whoever claimed it."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    next_run_at = models.DateTimeField(db_index=True)
+    lease_until = models.DateTimeField(null=True)
+    last_started_at = models.DateTimeField(null=True)
+    last_finished_at = models.DateTimeField(null=True)
+    last_status = models.CharField(max_length=20, blank=True)
+    last_error = models.TextField(blank=True)
+    runs = models.PositiveIntegerField(default=0)

@@ -1,0 +1,1 @@
+"""Registry: people, households, addresses, contacts, preferences, consents, documents, imports."""

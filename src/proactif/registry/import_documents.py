@@ -1,0 +1,99 @@
+"""Document import (identity cards, passports, residence permits, subscriptions…).
+
+The holder is found by `id_personne` (their external id or alias) or, failing that, by `nir`.
+A missing expiry date is computed from the legal validity of the document (see domain).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from proactif.kernel import clock
+from proactif.registry import domain
+from proactif.registry.csvfiles import CsvFile
+from proactif.registry.domain import FieldError
+from proactif.registry.importers import Counts, ParsedLine, Rejection, changed, require_columns
+from proactif.registry.models import Document, Person, PersonAlias
+
+ALIASES = {"passport": "passeport", "carte_identite": "cni", "carte nationale d'identité": "cni",
+           "titre de séjour": "titre_sejour", "permis": "permis_conduire"}
+
+
+class DocumentImporter:
+    kind = "documents"
+    required_columns = ("id_externe", "type", "date_delivrance")
+
+    def check_header(self, header: list[str]) -> None:
+        require_columns(header, self.required_columns)
+        if "id_personne" not in header and "nir" not in header:
+            from proactif.registry.importers import HeaderError
+
+            raise HeaderError("il faut une colonne id_personne ou nir pour retrouver le titulaire")
+
+    def prepare(self, csv_file: CsvFile) -> None:
+        self.today = clock.today()
+
+    def parse(self, line: int, row: dict[str, str]) -> ParsedLine | None:
+        external_id = row.get("id_externe", "").strip()
+        if not external_id or len(external_id) > 64:
+            raise FieldError("id_externe", "identifiant obligatoire (64 caractères au plus)")
+        kind = row.get("type", "").strip().lower()
+        kind = ALIASES.get(kind, kind)
+        if kind not in domain.DOCUMENT_KINDS:
+            raise FieldError("type", f"type inconnu « {kind[:30]} » ({', '.join(domain.DOCUMENT_KINDS)})")
+        issued = domain.parse_date("date_delivrance", row.get("date_delivrance", ""), required=True)
+        assert issued is not None
+        if issued > self.today:
+            raise FieldError("date_delivrance", "date de délivrance dans le futur")
+        expires = domain.parse_date("date_expiration", row.get("date_expiration", ""))
+        if expires is not None and expires < issued:
+            raise FieldError("date_expiration", "date d'expiration antérieure à la délivrance")
+        status = (row.get("statut", "").strip().lower() or "valide")
+        if status not in domain.DOCUMENT_STATUSES:
+            raise FieldError("statut", f"statut inconnu « {status[:20]} » ({', '.join(domain.DOCUMENT_STATUSES)})")
+        holder = row.get("id_personne", "").strip()
+        nir = domain.normalise_nir("nir", row.get("nir", ""))
+        if not holder and not nir:
+            raise FieldError("id_personne", "titulaire obligatoire (id_personne ou nir)")
+        return ParsedLine(line, external_id, {
+            "kind": kind, "numero": domain.check_document_number("numero", kind, row.get("numero", "")),
+            "issued_on": issued, "expires_on": expires, "status": status, "holder": holder, "nir": nir})
+
+    def apply(self, batch: list[ParsedLine]) -> tuple[Counts, list[Rejection]]:
+        counts = Counts()
+        rejections: list[Rejection] = []
+        now = clock.now()
+        holders = {p.data["holder"] for p in batch if p.data["holder"]}
+        people: dict[str, Any] = {p.external_id: p for p in Person.objects.filter(external_id__in=holders)}
+        for alias in PersonAlias.objects.filter(external_id__in=holders).select_related("person"):
+            people.setdefault(alias.external_id, alias.person)
+        by_nir = {p.nir: p for p in Person.objects.filter(nir__in={p.data["nir"] for p in batch if p.data["nir"]})}
+        existing = Document.objects.in_bulk([p.key for p in batch], field_name="external_id")
+        to_create, to_update = [], []
+        for parsed in batch:
+            d = parsed.data
+            person = people.get(d["holder"]) or by_nir.get(d["nir"])
+            if person is None:
+                field = "id_personne" if d["holder"] else "nir"
+                rejections.append(Rejection(parsed.line, field, "titulaire inconnu du registre : importez d'abord "
+                                                                "les habitants"))
+                continue
+            expires = d["expires_on"] or domain.default_expiry(d["kind"], d["issued_on"], person.date_naissance)
+            values = {"person_id": person.pk, "kind": d["kind"], "numero": d["numero"], "issued_on": d["issued_on"],
+                      "expires_on": expires,
+                      "status": domain.document_status_on(d["status"], expires, self.today)}
+            document = existing.get(parsed.key)
+            if document is None:
+                to_create.append(Document(external_id=parsed.key, source="import", updated_at=now, **values))
+                counts.created += 1
+            elif changed(document, values):
+                document.updated_at = now
+                to_update.append(document)
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        Document.objects.bulk_create(to_create)
+        if to_update:
+            Document.objects.bulk_update(to_update, ["person_id", "kind", "numero", "issued_on", "expires_on",
+                                                     "status", "updated_at"])
+        return counts, rejections

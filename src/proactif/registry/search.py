@@ -1,0 +1,139 @@
+"""Resident search by name, address, phone or e-mail — index range scans only, so it stays fast
+on a million residents (see `proactif bench search`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from proactif.kernel.text import prefix_upper_bound, search_key
+from proactif.registry import domain
+from proactif.registry.models import Address, ContactPoint, Person, Voie
+
+STREET_WORDS = {"RUE", "AVENUE", "AV", "BOULEVARD", "BD", "PLACE", "PL", "ALLEE", "CHEMIN", "CH", "IMPASSE",
+                "IMP", "QUAI", "ROUTE", "RTE", "COURS", "SQUARE", "PASSAGE", "VILLA", "CITE", "SENTIER",
+                "PROMENADE", "ESPLANADE", "RUELLE", "HAMEAU", "LIEU", "ROND", "VOIE", "PARVIS", "CARREFOUR"}
+STOP_WORDS = {"DE", "DU", "DES", "LA", "LE", "LES", "L", "D", "ET", "AU", "AUX", "SAINT", "ST"}
+SUFFIXES = {"BIS", "TER", "QUATER", "A", "B", "C", "D"}
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    kind: str  # name | address | phone | email | empty
+    text: str
+    error: str = ""
+
+
+def classify(raw: str) -> SearchQuery:
+    text = (raw or "").strip()
+    if len(text) < 2:
+        return SearchQuery("empty", text)
+    if "@" in text:
+        return SearchQuery("email", text.lower())
+    digits = re.sub(r"[\s.\-()]", "", text)
+    if re.fullmatch(r"\+?\d{6,15}", digits):
+        return SearchQuery("phone", digits)
+    key = search_key(text)
+    tokens = key.split()
+    if tokens and (tokens[0].isdigit() or any(t in STREET_WORDS for t in tokens)):
+        return SearchQuery("address", key)
+    return SearchQuery("name", key)
+
+
+def _person_qs() -> QuerySet[Person]:
+    return Person.objects.exclude(status__in=("merged", "anonymised")).select_related(
+        "household__address__voie")
+
+
+def _prefix(field: str, prefix: str) -> Q:
+    return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix_upper_bound(prefix)})
+
+
+def by_name(key: str, limit: int) -> list[Person]:
+    tokens = key.split()
+    if not tokens:
+        return []
+    found: dict[int, Person] = {}
+    # "DUPONT JEAN" (nom first) and "JEAN DUPONT" (prénom first); nom de naissance or nom d'usage.
+    orders = [(tokens[0], tokens[1:])]
+    if len(tokens) > 1:
+        orders.append((tokens[-1], tokens[:-1]))
+        orders.append((" ".join(tokens[:2]), tokens[2:]))  # compound names "LE GALL"
+    for nom, prenoms in orders:
+        for field in ("nom_cle", "usage_cle"):
+            qs = _person_qs().filter(_prefix(field, nom))
+            for prenom in prenoms:
+                qs = qs.filter(prenoms_cle__contains=prenom)
+            for person in qs.order_by(field, "prenoms_cle")[:limit]:
+                found.setdefault(person.pk, person)
+    return sorted(found.values(), key=lambda p: (p.nom_cle, p.prenoms_cle, p.pk))[:limit]
+
+
+def by_email(text: str, limit: int) -> list[Person]:
+    ids = ContactPoint.objects.filter(kind="email").filter(_prefix("value", text)).values_list(
+        "person_id", flat=True)[:limit]
+    return list(_person_qs().filter(pk__in=list(ids)).order_by("nom_cle", "prenoms_cle"))
+
+
+def by_phone(digits: str, limit: int) -> tuple[list[Person], str]:
+    try:
+        phone = domain.normalise_phone("telephone", digits)
+    except domain.FieldError as exc:
+        return [], exc.reason
+    assert phone is not None
+    ids = ContactPoint.objects.filter(kind="phone", value=phone.e164).values_list("person_id", flat=True)[:limit]
+    return list(_person_qs().filter(pk__in=list(ids)).order_by("nom_cle", "prenoms_cle")), ""
+
+
+def parse_address(key: str) -> tuple[int | None, str, list[str]]:
+    tokens = key.split()
+    numero: int | None = None
+    suffixe = ""
+    if tokens and tokens[0].isdigit():
+        numero = int(tokens.pop(0))
+        if tokens and tokens[0] in SUFFIXES and len(tokens) > 1:
+            suffixe = tokens.pop(0)
+    words = [t for t in tokens if t not in STOP_WORDS and t not in STREET_WORDS]
+    if not words:  # "rue de la paix" → keep the street word if nothing else is left
+        words = [t for t in tokens if t not in STOP_WORDS]
+    return numero, suffixe, words
+
+
+def matching_voies(words: list[str], limit: int = 200) -> list[int]:
+    qs = Voie.objects.all()
+    for word in words:
+        qs = qs.filter(cle__contains=word)
+    return list(qs.values_list("id", flat=True)[:limit])
+
+
+def by_address(key: str, limit: int) -> list[Person]:
+    numero, suffixe, words = parse_address(key)
+    if not words:
+        return []
+    voie_ids = matching_voies(words)
+    if not voie_ids:
+        return []
+    addresses = Address.objects.filter(voie_id__in=voie_ids)
+    if numero is not None:
+        addresses = addresses.filter(numero=numero)
+        if suffixe:
+            addresses = addresses.filter(suffixe__iexact=suffixe)
+    address_ids = list(addresses.values_list("id", flat=True)[:500])
+    return list(_person_qs().filter(household__address_id__in=address_ids).exclude(status="deceased")
+                .order_by("household__address__numero", "household_id", "nom_cle", "prenoms_cle")[:limit])
+
+
+def search(raw: str, limit: int = 50) -> tuple[SearchQuery, list[Person]]:
+    query = classify(raw)
+    if query.kind == "name":
+        return query, by_name(query.text, limit)
+    if query.kind == "email":
+        return query, by_email(query.text, limit)
+    if query.kind == "phone":
+        persons, error = by_phone(query.text, limit)
+        return SearchQuery("phone", query.text, error), persons
+    if query.kind == "address":
+        return query, by_address(query.text, limit)
+    return query, []

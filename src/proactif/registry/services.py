@@ -1,0 +1,408 @@
+"""Registry use cases — the only entry point for views, the API, the CLI, tasks and other capabilities.
+
+Every read of a person's data goes through an `Access` (an actor and a purpose) and writes the
+access log; sections the purpose does not open are neither read nor returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+
+from proactif.accounts.domain import Access, AccessDenied, Section
+from proactif.audit import services as audit
+from proactif.kernel import clock
+from proactif.kernel.logging import get_logger
+from proactif.registry import domain, identity, search
+from proactif.registry.import_addresses import AddressImporter
+from proactif.registry.import_documents import DocumentImporter
+from proactif.registry.import_residents import ResidentImporter
+from proactif.registry.importers import ImportReport, run_import
+from proactif.registry.models import (
+    Address,
+    BenefitReceipt,
+    ChannelPreference,
+    Consent,
+    ContactPoint,
+    Document,
+    Famille,
+    FoyerFiscal,
+    Household,
+    ImportRun,
+    OptOut,
+    Person,
+    Quartier,
+    Resource,
+    Voie,
+)
+
+log = get_logger(__name__)
+
+__all__ = [
+    "AccessDenied", "ImportReport", "PersonFile", "dashboard_figures", "import_file", "may_contact",
+    "person_file", "record_consent", "search_persons",
+]
+
+# Identity resolution, re-exported as part of the registry's public surface.
+suggest_duplicates = identity.suggest_duplicates
+pending_suggestions = identity.pending_suggestions
+get_suggestion = identity.get_suggestion
+reject_suggestion = identity.reject_suggestion
+merge_persons = identity.merge
+unmerge = identity.unmerge
+recent_merges = identity.merges
+MergeError = identity.MergeError
+
+
+# --- search ---------------------------------------------------------------------------------
+def search_persons(access: Access, query: str, limit: int = 50) -> tuple[search.SearchQuery, list[Person]]:
+    access.require(Section.IDENTITE)
+    parsed, persons = search.search(query, limit)
+    if persons:
+        audit.record(access.actor, "search", purpose=access.purpose, person_ids=[p.pk for p in persons],
+                     sections=[Section.IDENTITE.value], detail={"kind": parsed.kind, "results": len(persons)})
+    return parsed, persons
+
+
+# --- the person file ------------------------------------------------------------------------
+@dataclass
+class ConsentLine:
+    purpose: str
+    purpose_label: str
+    channel: str
+    decision: str
+    recorded_at: Any
+    source: str
+    text_version: str
+
+
+@dataclass
+class PersonFile:
+    person: Person
+    purpose: str
+    sections: frozenset[Section]
+    age: int | None = None
+    members: list[Person] = field(default_factory=list)
+    contacts: list[ContactPoint] = field(default_factory=list)
+    preferences: list[str] = field(default_factory=list)
+    consents: list[ConsentLine] = field(default_factory=list)
+    consent_history: list[Consent] = field(default_factory=list)
+    opt_outs: list[OptOut] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
+    benefits: list[BenefitReceipt] = field(default_factory=list)
+    lives_alone: bool = False
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def shows(self, section: str) -> bool:
+        return Section(section) in self.sections
+
+
+def get_person(person_id: int) -> Person:
+    return Person.objects.select_related("household__address__voie", "household__address__quartier",
+                                         "merged_into").get(pk=person_id)
+
+
+def person_file(access: Access, person_id: int) -> PersonFile:
+    """A person's file, limited to the sections the access's purpose opens; logged section by section."""
+    access.require(Section.IDENTITE)
+    person = get_person(person_id)
+    sections = access.sections
+    today = clock.today()
+    f = PersonFile(person, access.purpose, sections,
+                   age=domain.age_on(person.date_naissance, today) if person.date_naissance else None)
+    household_members: list[Person] = []
+    if person.household_id:
+        household_members = list(Person.objects.filter(household_id=person.household_id, status="active")
+                                 .exclude(pk=person.pk).order_by("date_naissance"))
+    if Section.FOYER in sections:
+        f.members = household_members
+    if Section.CONTACTS in sections:
+        f.contacts = list(person.contacts.order_by("kind", "-created_at"))
+    if Section.PREFERENCES in sections:
+        f.preferences = list(person.channel_preferences.order_by("rank").values_list("channel", flat=True))
+    if Section.CONSENTEMENTS in sections:
+        history = list(person.consents.order_by("-recorded_at", "-id"))
+        f.consent_history = history
+        latest: dict[tuple[str, str], Consent] = {}
+        for row in history:
+            latest.setdefault((row.purpose, row.channel), row)
+        f.consents = [ConsentLine(c.purpose, domain.COMMUNICATION_PURPOSES[c.purpose].label
+                                  if c.purpose in domain.COMMUNICATION_PURPOSES else c.purpose,
+                                  c.channel, c.decision, c.recorded_at, c.source, c.text_version)
+                      for c in sorted(latest.values(), key=lambda c: (c.purpose, c.channel))]
+        f.opt_outs = list(person.opt_outs.filter(revoked_at__isnull=True).order_by("-created_at"))
+    if Section.DOCUMENTS in sections:
+        f.documents = list(person.documents.order_by("-expires_on"))
+    if Section.RESSOURCES in sections:
+        f.resources = list(person.resources.order_by("kind"))
+    if Section.PRESTATIONS in sections:
+        f.benefits = list(BenefitReceipt.objects.filter(Q(person=person) | Q(famille_id=person.famille_id))
+                          .filter(until__isnull=True).order_by("benefit")) if person.famille_id else \
+            list(person.benefits.order_by("benefit"))
+    if Section.VULNERABILITE in sections:
+        f.lives_alone = person.household_id is not None and not household_members
+    if Section.ACCES in sections:
+        f.history = audit.person_history(person.pk, limit=30)
+    audit.record(access.actor, "view", purpose=access.purpose, person_ids=[person.pk],
+                 sections=sorted(s.value for s in sections))
+    return f
+
+
+# --- changes --------------------------------------------------------------------------------
+def record_consent(access: Access, person_id: int, *, purpose: str, channel: str, decision: str, source: str,
+                   text_version: str, proof: dict[str, Any] | None = None) -> Consent:
+    access.require(Section.CONSENTEMENTS)
+    if purpose not in domain.COMMUNICATION_PURPOSES:
+        raise domain.FieldError("purpose", f"finalité inconnue « {purpose} »")
+    if channel != "*" and channel not in domain.CHANNELS:
+        raise domain.FieldError("channel", f"canal inconnu « {channel} »")
+    if decision not in ("granted", "denied", "revoked"):
+        raise domain.FieldError("decision", "décision attendue : granted, denied ou revoked")
+    if not text_version.strip():
+        raise domain.FieldError("text_version", "version du texte présenté obligatoire (preuve du consentement)")
+    person = Person.objects.get(pk=person_id)
+    consent = Consent.objects.create(person=person, purpose=purpose, channel=channel, decision=decision,
+                                     source=source[:30], text_version=text_version[:30], recorded_at=clock.now(),
+                                     recorded_by=access.actor.label, proof=proof or {})
+    audit.record(access.actor, "change", purpose=access.purpose, person_ids=[person_id],
+                 sections=[Section.CONSENTEMENTS.value], detail={"consent": consent.pk, "decision": decision})
+    return consent
+
+
+def add_opt_out(access: Access, person_id: int | None, *, purpose: str = "*", channel: str = "*", source: str,
+                reason: str = "", contact_value: str = "") -> OptOut:
+    if person_id is None and not contact_value:
+        raise domain.FieldError("person", "une opposition vise une personne ou une coordonnée")
+    opt_out = OptOut.objects.create(person_id=person_id, contact_value=contact_value, purpose=purpose,
+                                    channel=channel, source=source[:30], reason=reason[:300], created_at=clock.now())
+    audit.record(access.actor, "change", purpose=access.purpose, person_ids=[person_id],
+                 sections=[Section.CONSENTEMENTS.value], detail={"opt_out": opt_out.pk})
+    return opt_out
+
+
+def set_person_status(access: Access, person_id: int, status: str, on: date | None = None) -> None:
+    access.require(Section.IDENTITE)
+    if status not in ("active", "moved_out", "deceased"):
+        raise domain.FieldError("status", "statut attendu : active, moved_out ou deceased")
+    Person.objects.filter(pk=person_id).update(status=status, status_changed_on=on or clock.today(),
+                                               updated_at=clock.now())
+    audit.record(access.actor, "change", purpose=access.purpose, person_ids=[person_id],
+                 sections=[Section.IDENTITE.value], detail={"status": status})
+
+
+def may_contact(person_id: int, purpose: str, channel: str, contact_value: str = "") -> bool:
+    """Consent and opposition check, made at send time by messaging."""
+    events = [domain.ConsentEvent(p, c, d, at) for p, c, d, at in Consent.objects.filter(
+        person_id=person_id, purpose=purpose).values_list("purpose", "channel", "decision", "recorded_at")]
+    rules = [domain.OptOutRule(p, c) for p, c in OptOut.objects.filter(revoked_at__isnull=True).filter(
+        Q(person_id=person_id) | (Q(contact_value=contact_value) if contact_value else Q(pk__in=[])))
+        .values_list("purpose", "channel")]
+    return domain.may_contact(purpose, channel, domain.current_decisions(events), rules)
+
+
+# --- documents ------------------------------------------------------------------------------
+def refresh_document_statuses(today: date | None = None) -> dict[str, int]:
+    """Valid documents past their expiry date become expired (run daily by the scheduler)."""
+    today = today or clock.today()
+    expired = Document.objects.filter(status="valide", expires_on__lt=today).update(status="expire",
+                                                                                   updated_at=clock.now())
+    return {"expired": expired}
+
+
+def documents_expiring(kind: str, start: date, end: date) -> QuerySet[Document]:
+    return Document.objects.filter(kind=kind, expires_on__gte=start, expires_on__lte=end,
+                                   person__status="active")
+
+
+# --- imports --------------------------------------------------------------------------------
+IMPORTERS: dict[str, Callable[[], Any]] = {
+    "residents": ResidentImporter, "addresses": AddressImporter, "documents": DocumentImporter}
+
+
+def import_file(kind: str, path: str, *, started_by: str = "cli",
+                on_progress: Callable[[int], None] | None = None, batch_size: int = 500) -> ImportReport:
+    if kind not in IMPORTERS:
+        raise ValueError(f"type d'import inconnu « {kind} » ({', '.join(IMPORTERS)})")
+    report = run_import(IMPORTERS[kind](), path, started_by=started_by, on_progress=on_progress,
+                        batch_size=batch_size)
+    cache.delete(FIGURES_CACHE_KEY)
+    return report
+
+
+def import_runs(limit: int = 50) -> QuerySet[ImportRun]:
+    return ImportRun.objects.all()[:limit]
+
+
+def import_run(run_id: int) -> ImportRun:
+    return ImportRun.objects.prefetch_related("rejections").get(pk=run_id)
+
+
+# --- reference data -------------------------------------------------------------------------
+def quartiers() -> QuerySet[Quartier]:
+    return Quartier.objects.all()
+
+
+def load_quartiers(features: list[dict[str, Any]], code_insee: str = "") -> int:
+    """Create or update quartiers from GeoJSON features with `code`/`nom` (or Paris' c_qu/l_qu) properties."""
+    count = 0
+    with transaction.atomic():
+        for feature in features:
+            props = feature.get("properties", {})
+            code = str(props.get("code") or props.get("c_qu") or props.get("c_quinsee") or "").strip()
+            nom = str(props.get("nom") or props.get("l_qu") or code).strip()
+            if not code or not feature.get("geometry"):
+                raise domain.FieldError("quartier", "chaque quartier a un code et une géométrie")
+            Quartier.objects.update_or_create(code=code, defaults={
+                "nom": nom, "geometry": feature["geometry"], "code_insee": str(props.get("code_insee", code_insee)),
+                "code_postal": str(props.get("code_postal", ""))})
+            count += 1
+    return count
+
+
+# --- figures --------------------------------------------------------------------------------
+FIGURES_CACHE_KEY = "registry:figures"
+AGE_BANDS = [(0, 4), (5, 9), (10, 14), (15, 19), (20, 24), (25, 29), (30, 34), (35, 39), (40, 44), (45, 49),
+             (50, 54), (55, 59), (60, 64), (65, 69), (70, 74), (75, 79), (80, 84), (85, 89), (90, 94), (95, 120)]
+
+
+def _birth_bounds(today: date, low: int, high: int) -> tuple[date, date]:
+    return (date(today.year - high - 1, today.month, min(today.day, 28)) + timedelta(days=1),
+            date(today.year - low, today.month, min(today.day, 28)))
+
+
+def dashboard_figures(refresh: bool = False) -> dict[str, Any]:
+    """Registry figures for the home dashboard (cached five minutes: full scans on a million rows)."""
+    if not refresh:
+        cached = cache.get(FIGURES_CACHE_KEY)
+        if cached is not None:
+            return dict(cached)
+    today = clock.today()
+    active = Person.objects.filter(status="active")
+    residents = active.count()
+    with_email = ContactPoint.objects.filter(kind="email", status="active", person__status="active").values(
+        "person_id").distinct().count()
+    with_mobile = ContactPoint.objects.filter(kind="phone", is_mobile=True, status="active",
+                                              person__status="active").values("person_id").distinct().count()
+    pyramid = []
+    for low, high in AGE_BANDS:
+        start, end = _birth_bounds(today, low, high)
+        counts = dict(active.filter(date_naissance__gte=start, date_naissance__lte=end)
+                      .values_list("sexe").annotate(n=Count("id")).values_list("sexe", "n"))
+        pyramid.append({"band": f"{low}–{high}" if high < 120 else f"{low}+", "F": counts.get("F", 0),
+                        "M": counts.get("M", 0)})
+    horizon = today + timedelta(days=183)
+    expiring = dict(Document.objects.filter(kind__in=("cni", "passeport"), status="valide", expires_on__gte=today,
+                                            expires_on__lte=horizon, person__status="active")
+                    .values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
+    by_quartier = list(Quartier.objects.annotate(n=Count("addresses__households__members",
+                                                         filter=Q(addresses__households__members__status="active")))
+                       .values("code", "nom", "n").order_by("-n")[:10])
+    figures = {
+        "as_of": today.isoformat(),
+        "residents": residents,
+        "households": Household.objects.count(),
+        "addresses": Address.objects.count(),
+        "voies": Voie.objects.count(),
+        "quartiers": Quartier.objects.count(),
+        "with_email": with_email,
+        "with_mobile": with_mobile,
+        "documents_expiring_6_months": {"cni": expiring.get("cni", 0), "passeport": expiring.get("passeport", 0)},
+        "consents_granted": dict(Consent.objects.filter(decision="granted").values_list("purpose")
+                                 .annotate(n=Count("id")).values_list("purpose", "n")),
+        "disability": active.filter(taux_incapacite__gte=50).count(),
+        "age_pyramid": pyramid,
+        "top_quartiers": by_quartier,
+        "pending_duplicates": identity.pending_suggestions().count(),
+    }
+    cache.set(FIGURES_CACHE_KEY, figures, 300)
+    return figures
+
+
+def counts() -> dict[str, int]:
+    """Row counts of the registry (cheap: used by `--json` outputs and tests)."""
+    return {
+        "persons": Person.objects.count(), "households": Household.objects.count(),
+        "addresses": Address.objects.count(), "voies": Voie.objects.count(), "quartiers": Quartier.objects.count(),
+        "contacts": ContactPoint.objects.count(), "preferences": ChannelPreference.objects.count(),
+        "consents": Consent.objects.count(), "documents": Document.objects.count(),
+        "resources": Resource.objects.count(), "benefits": BenefitReceipt.objects.count(),
+    }
+
+
+def is_empty() -> bool:
+    return not Person.objects.exists()
+
+
+# --- bulk loading (synthetic communes, large initial loads) ---------------------------------
+# Columns in the order bulk rows must follow; dates as ISO text, datetimes via
+# kernel.bulkload.datetime_text, JSON as text.
+BULK_COLUMNS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "quartier": (Quartier, ("id", "code", "nom", "code_insee", "code_postal", "geometry")),
+    "voie": (Voie, ("id", "code_insee", "nom", "cle")),
+    "address": (Address, ("id", "cle_interop", "voie_id", "numero", "suffixe", "complement", "code_postal",
+                          "code_insee", "commune", "lon", "lat", "quartier_id", "source", "updated_at")),
+    "household": (Household, ("id", "address_id", "logement", "statut_occupation", "loyer", "updated_at")),
+    "famille": (Famille, ("id", "household_id", "numero_allocataire")),
+    "foyer": (FoyerFiscal, ("id", "household_id", "numero_fiscal")),
+    "person": (Person, ("id", "nom_naissance", "nom_usage", "prenoms", "sexe", "date_naissance",
+                        "code_insee_naissance", "lieu_naissance", "nir", "status", "household_id", "menage_role",
+                        "famille_id", "famille_role", "foyer_fiscal_id", "foyer_role", "taux_incapacite", "source",
+                        "nom_cle", "usage_cle", "prenoms_cle", "updated_at")),
+    "contact": (ContactPoint, ("person_id", "kind", "value", "is_mobile", "status", "source", "created_at")),
+    "preference": (ChannelPreference, ("person_id", "channel", "rank")),
+    "consent": (Consent, ("person_id", "purpose", "channel", "decision", "source", "text_version", "recorded_at",
+                          "recorded_by", "proof")),
+    "document": (Document, ("person_id", "kind", "numero", "issued_on", "expires_on", "status", "source",
+                            "updated_at")),
+    "resource": (Resource, ("person_id", "kind", "monthly_amount", "start_on", "source")),
+    "benefit": (BenefitReceipt, ("famille_id", "person_id", "benefit", "monthly_amount", "since", "source")),
+}
+
+
+def bulk_table(kind: str) -> str:
+    return str(BULK_COLUMNS[kind][0]._meta.db_table)
+
+
+def bulk_load(kind: str, rows: Any) -> int:
+    from proactif.kernel import bulkload
+
+    model, columns = BULK_COLUMNS[kind]
+    return bulkload.load_rows(model._meta.db_table, columns, rows)
+
+
+def bulk_finish() -> None:
+    """After a bulk load: move id sequences past the loaded ids, refresh statistics, drop cached figures."""
+    from proactif.kernel import bulkload
+
+    tables = [bulk_table(kind) for kind in BULK_COLUMNS]
+    bulkload.reset_sequences(tables)
+    bulkload.analyze(tables)
+    cache.delete(FIGURES_CACHE_KEY)
+
+
+def delete_registry() -> None:
+    """Remove every resident, household, address and related row (used by `proactif seed --reset`)."""
+    from proactif.kernel import bulkload
+    from proactif.registry import models
+
+    children_first = [models.MergeSuggestion, models.Merge, models.ImportRejection, models.ImportRun,
+                      models.PersonAlias, models.BenefitReceipt, models.Resource, models.Document, models.OptOut,
+                      models.Consent, models.ChannelPreference, models.ContactPoint, models.Person,
+                      models.Famille, models.FoyerFiscal, models.Household, models.Address, models.Voie,
+                      models.Quartier]
+    with transaction.atomic():
+        models.Person.objects.filter(merged_into__isnull=False).update(merged_into=None)
+        bulkload.delete_all(m._meta.db_table for m in children_first)
+    cache.delete(FIGURES_CACHE_KEY)
+
+
+def active_ages(today: date) -> list[int]:
+    return [domain.age_on(born, today) for born in Person.objects.filter(status="active")
+            .exclude(date_naissance__isnull=True).values_list("date_naissance", flat=True).iterator(20_000)]

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+CHANNELS = {"*": "tous", "sms": "SMS", "email": "e-mail", "push": "notification", "letter": "courrier",
+            "whatsapp": "WhatsApp", "messenger": "Messenger", "phone": "appel téléphonique"}
+DECISIONS = {"granted": "accord", "denied": "refus", "revoked": "retrait"}
+ACTIONS = {"view": "consultation", "search": "résultat de recherche", "change": "modification", "export": "export RGPD",
+           "erase": "effacement RGPD", "merge": "fusion", "unmerge": "annulation de fusion",
+           "reject_duplicate": "doublon écarté", "api_view": "consultation (API)"}
+
+
+@register.filter
+def shows(person_file: Any, section: str) -> bool:
+    return bool(person_file.shows(section))
+
+
+@register.filter
+def channel_label(code: str) -> str:
+    return CHANNELS.get(code, code)
+
+
+@register.filter
+def decision_label(code: str) -> str:
+    return DECISIONS.get(code, code)
+
+
+@register.filter
+def action_label(code: str) -> str:
+    return ACTIONS.get(code, code)
+
+
+@register.filter
+def mask_nir(nir: str) -> str:
+    """1 95 10 ** *** *** 93 — sex, birth year and month, key; the rest hidden."""
+    if not nir or len(nir) != 15:
+        return "—"
+    return f"{nir[0]} {nir[1:3]} {nir[3:5]} ** *** *** {nir[13:]}"
+
+
+@register.filter
+def call(value: Any, function: Callable[[Any], Any]) -> Any:
+    return function(value)

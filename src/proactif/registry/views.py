@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from proactif.accounts.access import access_of, actor_of, require_person_access
+from proactif.accounts.domain import PURPOSES, AccessDenied
+from proactif.kernel import clock
+from proactif.registry import domain, services
+from proactif.registry.csvfiles import CsvFormatError
+from proactif.registry.forms import ConsentForm, ImportForm, MergeForm
+from proactif.registry.importers import HeaderError
+from proactif.registry.models import Person
+
+SEARCH_KINDS = {"name": "nom", "address": "adresse", "phone": "téléphone", "email": "e-mail"}
+
+
+@require_GET
+@require_person_access
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    access = access_of(request)
+    parsed, persons = services.search_persons(access, query) if query else (None, [])
+    context = {"q": query, "parsed": parsed, "persons": persons, "kind_label": SEARCH_KINDS.get(
+        parsed.kind, "") if parsed else "", "purposes": [(p, PURPOSES[p].label) for p in sorted(access.actor.purposes)],
+        "purpose": access.purpose, "today": clock.today()}
+    template = "registry/_results.html" if request.headers.get("HX-Request") else "registry/search.html"
+    return render(request, template, context)
+
+
+@require_GET
+@require_person_access
+def person(request: HttpRequest, person_id: int) -> HttpResponse:
+    access = access_of(request)
+    try:
+        file = services.person_file(access, person_id)
+    except Person.DoesNotExist:
+        raise Http404("habitant inconnu") from None
+    except AccessDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
+    return render(request, "registry/person.html", {
+        "f": file, "p": file.person, "consent_form": ConsentForm(), "purpose_label": PURPOSES[access.purpose].label,
+        "purposes": [(p, PURPOSES[p].label) for p in sorted(access.actor.purposes)], "purpose": access.purpose,
+        "phone": domain.format_phone_national, "today": clock.today()})
+
+
+@require_POST
+@require_person_access
+def record_consent(request: HttpRequest, person_id: int) -> HttpResponse:
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Consentement non enregistré : " + "; ".join(
+            f"{form.fields[name].label} — {' '.join(errors)}" for name, errors in form.errors.items()))
+        return redirect("registry:person", person_id=person_id)
+    try:
+        services.record_consent(access_of(request), person_id, source="guichet",
+                                proof={"agent": actor_of(request).label, "support": form.cleaned_data["support"]},
+                                **{k: form.cleaned_data[k] for k in ("purpose", "channel", "decision", "text_version")})
+    except (AccessDenied, domain.FieldError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Décision enregistrée dans le registre des consentements.")
+    return redirect("registry:person", person_id=person_id)
+
+
+# --- duplicates -----------------------------------------------------------------------------
+@require_GET
+@require_person_access
+def duplicates(request: HttpRequest) -> HttpResponse:
+    page = Paginator(services.pending_suggestions(), 25).get_page(request.GET.get("page"))
+    return render(request, "registry/duplicates.html", {"page": page, "merges": services.recent_merges(20)})
+
+
+@require_http_methods(["GET", "POST"])
+@require_person_access
+def duplicate(request: HttpRequest, suggestion_id: int) -> HttpResponse:
+    access = access_of(request)
+    suggestion = services.get_suggestion(suggestion_id)
+    form = MergeForm(request.POST or None, pair=(suggestion.person_a_id, suggestion.person_b_id))
+    if request.method == "POST":
+        if request.POST.get("action") == "reject":
+            services.reject_suggestion(access, suggestion_id)
+            messages.success(request, "Suggestion rejetée : ces deux fiches ne seront plus proposées.")
+            return redirect("registry:duplicates")
+        if form.is_valid():
+            survivor = int(form.cleaned_data["survivor"])
+            other = suggestion.person_b_id if survivor == suggestion.person_a_id else suggestion.person_a_id
+            try:
+                services.merge_persons(access, survivor, other, form.cleaned_data["reason"], suggestion_id)
+            except services.MergeError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, "Fiches fusionnées. La fusion peut être annulée depuis la liste des doublons.")
+                return redirect("registry:person", person_id=survivor)
+    a = services.person_file(access, suggestion.person_a_id)
+    b = services.person_file(access, suggestion.person_b_id)
+    return render(request, "registry/duplicate.html", {"s": suggestion, "a": a, "b": b, "form": form,
+                                                       "phone": domain.format_phone_national})
+
+
+@require_POST
+@require_person_access
+def unmerge(request: HttpRequest, merge_id: int) -> HttpResponse:
+    try:
+        services.unmerge(access_of(request), merge_id)
+    except services.MergeError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Fusion annulée : les deux fiches sont de nouveau distinctes.")
+    return redirect("registry:duplicates")
+
+
+# --- imports --------------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@require_person_access
+def imports(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / Path(upload.name).name
+            with path.open("wb") as handle:
+                for chunk in upload.chunks():
+                    handle.write(chunk)
+            try:
+                report = services.import_file(form.cleaned_data["kind"], str(path),
+                                              started_by=actor_of(request).label)
+            except (CsvFormatError, HeaderError) as exc:
+                form.add_error("file", str(exc))
+            else:
+                figures = report.as_dict()
+                messages.success(request, f"{figures['lines']} lignes lues : {figures['created']} créées, "
+                                          f"{figures['updated']} mises à jour, {figures['unchanged']} inchangées, "
+                                          f"{figures['rejected_lines']} rejetées.")
+                return redirect("registry:import_run", run_id=report.run_id)
+    return render(request, "registry/imports.html", {"form": form, "runs": services.import_runs()})
+
+
+@require_GET
+@require_person_access
+def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = services.import_run(run_id)
+    page = Paginator(run.rejections.all(), 100).get_page(request.GET.get("page"))
+    return render(request, "registry/import_run.html", {"run": run, "page": page})
+

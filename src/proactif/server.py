@@ -1,0 +1,42 @@
+"""The web server: gunicorn (threads) embedded, serving the WSGI application and static files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class ProactifServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any], embedded_work: bool, executor_threads: int):
+        self.options = options
+        self.embedded_work = embedded_work
+        self.executor_threads = executor_threads
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+        if self.embedded_work:
+            threads = self.executor_threads
+
+            def post_worker_init(worker: Any) -> None:
+                from proactif.kernel.runner import start_embedded
+
+                start_embedded(threads)
+
+            self.cfg.set("post_worker_init", post_worker_init)
+
+    def load(self) -> Any:
+        from proactif.wsgi import application
+
+        return application
+
+
+def serve(host: str, port: int, workers: int = 1, threads: int = 8, embedded_work: bool = True,
+          executor_threads: int = 4) -> None:
+    ProactifServer({
+        "bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
+        "timeout": 120, "graceful_timeout": 10, "accesslog": None, "errorlog": "-", "loglevel": "warning",
+        "forwarded_allow_ips": "127.0.0.1",
+    }, embedded_work, executor_threads).run()

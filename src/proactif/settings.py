@@ -1,0 +1,239 @@
+"""Django settings: the composition root. Everything configurable comes from the environment
+(`kernel.config` records each variable so the README can be checked against it)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.utils.csp import CSP
+
+from proactif.kernel.config import env_bool, env_int, env_list, env_opt, env_str, home_dir, project_root
+
+HOME = home_dir()
+ROOT = project_root()
+
+
+def _secret_key() -> str:
+    configured = env_opt("PROACTIF_SECRET_KEY", "Django secret key. Required in production; when unset a "
+                         "random key is generated once and kept in $PROACTIF_HOME/secret_key (0600).")
+    if configured:
+        return configured
+    path = HOME / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("PROACTIF_DEBUG", False, "Django debug mode (never in production).")
+ALLOWED_HOSTS = env_list("PROACTIF_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver",
+                         "Comma-separated host names the web server answers to.")
+CSRF_TRUSTED_ORIGINS = env_list("PROACTIF_CSRF_TRUSTED_ORIGINS", "",
+                                "Comma-separated origins (https://mairie.example.fr) trusted for CSRF "
+                                "behind a reverse proxy.")
+HTTPS = env_bool("PROACTIF_HTTPS", False, "Set when served over HTTPS: secure cookies, HSTS, "
+                 "X-Forwarded-Proto trusted from the reverse proxy.")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "ninja",
+    "proactif.kernel",
+    "proactif.accounts",
+    "proactif.audit",
+    "proactif.registry",
+    "proactif.synth",
+    "proactif.web",
+    "proactif.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "proactif.kernel.middleware.RequestContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "proactif.accounts.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "proactif.urls"
+WSGI_APPLICATION = "proactif.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "proactif.web.context_processors.identity",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------
+DEFAULT_SQLITE = HOME / "proactif.sqlite3"
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE}",
+                       "Database: sqlite:///path/to/file.sqlite3 (default ./var/proactif.sqlite3) or "
+                       "postgres://user:password@host:5432/name.")
+_db = dj_database_url.parse(DATABASE_URL)
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _db["OPTIONS"] = {
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+            "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-200000; PRAGMA mmap_size=1073741824;"
+        ),
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    _db["TEST"] = {"NAME": str(HOME / "test.sqlite3")}
+else:
+    _db["CONN_MAX_AGE"] = env_int("PROACTIF_DB_CONN_MAX_AGE", 60,
+                                  "Seconds a PostgreSQL connection is kept open between requests.")
+    _db["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- accounts and security ------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.Agent"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = ["proactif.accounts.backends.AgentBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+LOGIN_MAX_FAILURES = env_int("PROACTIF_LOGIN_MAX_FAILURES", 5,
+                             "Wrong passwords in a row before an agent account is locked.")
+LOGIN_LOCKOUT_MINUTES = env_int("PROACTIF_LOGIN_LOCKOUT_MINUTES", 15,
+                                "Minutes an agent account stays locked after too many failures.")
+LOGIN_IP_MAX_FAILURES = env_int("PROACTIF_LOGIN_IP_MAX_FAILURES", 20,
+                                "Failed logins from one IP address within the lockout window before "
+                                "that address is throttled.")
+
+OIDC_ISSUER = env_opt("PROACTIF_OIDC_ISSUER", "OpenID Connect issuer for agent login (ProConnect: "
+                      "https://auth.agentconnect.gouv.fr/api/v2). Unset disables OIDC login.")
+OIDC_CLIENT_ID = env_opt("PROACTIF_OIDC_CLIENT_ID", "OIDC client id.")
+OIDC_CLIENT_SECRET = env_opt("PROACTIF_OIDC_CLIENT_SECRET", "OIDC client secret.")
+OIDC_SCOPES = env_str("PROACTIF_OIDC_SCOPES", "openid email given_name usual_name uid siret",
+                      "OIDC scopes requested.")
+OIDC_ACR_VALUES = env_opt("PROACTIF_OIDC_ACR_VALUES", "OIDC acr_values to request (for example eidas1).")
+OIDC_LABEL = env_str("PROACTIF_OIDC_LABEL", "ProConnect", "Name of the identity provider on the login page.")
+
+SESSION_COOKIE_AGE = env_int("PROACTIF_SESSION_HOURS", 8, "Hours an agent session lasts.") * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    # DSFR and Leaflet set element styles from JavaScript; no inline <style> blocks are served.
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
+
+# --- identity of the collectivité -----------------------------------------------------------
+COLLECTIVITE_NAME = env_str("PROACTIF_COLLECTIVITE_NAME", "Ville de Belleroche",
+                            "Name of the collectivité shown in the header, messages and letters.")
+COLLECTIVITE_TAGLINE = env_str("PROACTIF_COLLECTIVITE_TAGLINE", "Services aux habitants",
+                               "Line under the collectivité's name in the header.")
+COLLECTIVITE_LOGO = env_opt("PROACTIF_COLLECTIVITE_LOGO", "Path of the collectivité's logo (PNG or SVG) "
+                            "served at /static/identity/logo; unset shows the name only.")
+PRIMARY_COLOR = env_str("PROACTIF_PRIMARY_COLOR", "#1f5f7a",
+                        "Main colour of the interface (buttons, links); must keep 4.5:1 contrast on white.")
+STATE_IDENTITY = env_bool("PROACTIF_STATE_IDENTITY", False,
+                          "Use the French State identity (Marianne font and logo): only for State services.")
+
+# --- runtime --------------------------------------------------------------------------------
+BROKER_URL = env_opt("PROACTIF_BROKER_URL", "Celery broker (amqp://guest:guest@127.0.0.1:5672//). "
+                     "Unset runs tasks in-process with the embedded executor.")
+EXECUTOR_THREADS = env_int("PROACTIF_EXECUTOR_THREADS", 4, "Threads of the embedded executor.")
+SIMULATED_CLOCK = env_bool("PROACTIF_SIMULATED_CLOCK", True,
+                           "Honour the clock offset set by `proactif simulate` (false pins real time).")
+
+# --- privacy and retention ------------------------------------------------------------------
+AUDIT_RETENTION_DAYS = env_int("PROACTIF_AUDIT_RETENTION_DAYS", 365,
+                               "Days access-log rows are kept (CNIL délibération 2021-122: 6 months to 1 year).")
+RESIDENT_RETENTION_DAYS = env_int("PROACTIF_RESIDENT_RETENTION_DAYS", 730,
+                                  "Days a moved-out or deceased resident's data is kept before the purge "
+                                  "anonymises it.")
+CONSENT_PROOF_RETENTION_DAYS = env_int("PROACTIF_CONSENT_PROOF_RETENTION_DAYS", 1825,
+                                       "Days a superseded consent decision is kept as proof (5 years).")
+IMPORT_REPORT_RETENTION_DAYS = env_int("PROACTIF_IMPORT_REPORT_RETENTION_DAYS", 90,
+                                       "Days import error reports (which quote rejected values) are kept.")
+
+# --- static files, i18n --------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("PROACTIF_STATIC_ROOT", str(HOME / "static"),
+                           "Where `collectstatic` gathers the static files served by WhiteNoise."))
+NODE_MODULES = Path(env_str("PROACTIF_NODE_MODULES", str(ROOT / "node_modules"),
+                            "Directory holding the npm front-end packages (DSFR, HTMX, Leaflet…)."))
+_VENDOR = {
+    "dsfr": "@gouvfr/dsfr/dist",
+    "vendor/htmx": "htmx.org/dist",
+    "vendor/leaflet": "leaflet/dist",
+    "vendor/chartjs": "chart.js/dist",
+    "vendor/terra-draw": "terra-draw/dist",
+}
+STATICFILES_DIRS = [(prefix, str(NODE_MODULES / sub)) for prefix, sub in _VENDOR.items()
+                    if (NODE_MODULES / sub).is_dir()]
+WHITENOISE_USE_FINDERS = not (STATIC_ROOT / "staticfiles.ok").exists()
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", "Français"), ("en", "English")]
+TIME_ZONE = "Europe/Paris"
+USE_I18N = True
+USE_TZ = True
+LOCALE_PATHS = [Path(__file__).parent / "locale"]
+
+# --- logging --------------------------------------------------------------------------------
+LOG_LEVEL = env_str("PROACTIF_LOG_LEVEL", "INFO", "Log level (DEBUG, INFO, WARNING…).")
+LOG_FORMAT = env_str("PROACTIF_LOG_FORMAT", "json", "Log format: json (one object a line) or console.")
+LOGGING_CONFIG = None
+from proactif.kernel.logging import configure_logging  # noqa: E402
+
+configure_logging(LOG_LEVEL, LOG_FORMAT)

@@ -1,0 +1,1 @@
+"""Synthetic commune generator: realistic, deterministic by seed, a million residents in minutes."""

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def identity(request: HttpRequest) -> dict[str, Any]:
+    from proactif.web.navigation import navigation_for
+
+    return {
+        "collectivite": settings.COLLECTIVITE_NAME,
+        "collectivite_tagline": settings.COLLECTIVITE_TAGLINE,
+        "collectivite_logo": bool(settings.COLLECTIVITE_LOGO),
+        "state_identity": settings.STATE_IDENTITY,
+        "navigation": navigation_for(request),
+    }

@@ -1,0 +1,38 @@
+"""The navigation of the agent interface: only capabilities that exist, only what the role may open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    active: bool
+
+
+def navigation_for(request: HttpRequest) -> list[NavItem]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    from proactif.accounts import services as accounts
+
+    actor = accounts.actor_for_agent(user)
+    entries: list[tuple[str, str]] = [("Tableau de bord", "web:home")]
+    if actor.purposes - {"rgpd"}:
+        entries += [("Habitants", "registry:search"), ("Doublons", "registry:duplicates"),
+                    ("Imports", "registry:imports")]
+    if actor.is_dpo:
+        entries += [("Journal des accès", "audit:log"), ("Droits RGPD", "audit:rights")]
+    if actor.is_admin:
+        entries += [("Agents", "accounts:agents"), ("Clés d'API", "accounts:api_keys")]
+    items = []
+    for label, name in entries:
+        url = reverse(name)
+        active = request.path == url if url == "/" else request.path.startswith(url)
+        items.append(NavItem(label, url, active))
+    return items

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from proactif import __version__
+from proactif.accounts.middleware import public
+from proactif.kernel import clock, metrics
+from proactif.registry import services as registry
+from proactif.web.identity import stylesheet
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    figures = registry.dashboard_figures()
+    metrics.REGISTRY_PERSONS.set(figures["residents"])
+    residents = figures["residents"] or 1
+    context: dict[str, Any] = {
+        "figures": figures,
+        "email_share": round(100 * figures["with_email"] / residents),
+        "mobile_share": round(100 * figures["with_mobile"] / residents),
+        "pyramid_json": json.dumps(figures["age_pyramid"]),
+        "today": clock.today(),
+        "simulated": clock.system_clock().offset().total_seconds() > 0,
+    }
+    return render(request, "web/home.html", context)
+
+
+@public
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, Any] = {"version": __version__, "database": connection.vendor}
+    status = 200
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["db"] = "ok"
+    except Exception as exc:  # the probe reports what failed rather than a stack trace
+        checks["db"] = f"error: {type(exc).__name__}"
+        status = 503
+    if settings.BROKER_URL:
+        checks["broker"] = _broker_status()
+        if checks["broker"] != "ok":
+            status = 503
+    checks["executor"] = "celery" if settings.BROKER_URL else "embedded"
+    checks["now"] = clock.now().isoformat()
+    checks["status"] = "ok" if status == 200 else "degraded"
+    return JsonResponse(checks, status=status)
+
+
+def _broker_status() -> str:
+    from kombu import Connection
+
+    try:
+        with Connection(settings.BROKER_URL, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1)
+        return "ok"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+
+
+@public
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@public
+@require_GET
+@cache_control(max_age=3600, public=True)
+def identity_css(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(stylesheet(settings.PRIMARY_COLOR, settings.STATE_IDENTITY), content_type="text/css")
+
+
+@public
+@require_GET
+@cache_control(max_age=86400, public=True)
+def logo(request: HttpRequest) -> HttpResponse:
+    from pathlib import Path
+
+    if not settings.COLLECTIVITE_LOGO:
+        return HttpResponse(status=404)
+    path = Path(settings.COLLECTIVITE_LOGO)
+    content_type = "image/svg+xml" if path.suffix.lower() == ".svg" else "image/png"
+    return HttpResponse(path.read_bytes(), content_type=content_type)
