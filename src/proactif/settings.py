@@ -209,6 +209,7 @@ IMPORT_REPORT_RETENTION_DAYS = env_int("PROACTIF_IMPORT_REPORT_RETENTION_DAYS", 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("PROACTIF_STATIC_ROOT", str(HOME / "static"),
                            "Where `collectstatic` gathers the static files served by WhiteNoise."))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 NODE_MODULES = Path(env_str("PROACTIF_NODE_MODULES", str(ROOT / "node_modules"),
                             "Directory holding the npm front-end packages (DSFR, HTMX, Leaflet…)."))
 _VENDOR = {

@@ -51,8 +51,9 @@ def get_service(code: str) -> Service:
 
 # --- agents ---------------------------------------------------------------------------------
 def new_password() -> str:
-    """A random provisional password (about 96 bits), readable when dictated."""
-    return "-".join(secrets.token_urlsafe(6) for _ in range(3))
+    """A random provisional password (4 groups of 5 letters and digits, about 100 bits), easy to dictate."""
+    alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
 
 
 def create_agent(email: str, password: str | None, *, service: str | None, role: Role | str = Role.AGENT,

@@ -13,13 +13,13 @@ from typing import Any
 from celery import Celery
 from kombu import Queue
 
-from proactif.kernel.executor import LANES, discover_tasks, run_task
+from proactif.kernel.executor import LANES, discover_tasks, run_in_worker
 
 _app: Celery | None = None
 
 
 def _run(name: str, *args: Any, **kwargs: Any) -> Any:
-    return run_task(name, args, kwargs)
+    return run_in_worker(name, args, kwargs)
 
 
 def create_app(broker_url: str) -> Celery:

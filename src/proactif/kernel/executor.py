@@ -74,15 +74,23 @@ def get_task(name: str) -> TaskSpec:
         raise LookupError(f"no task named {name!r}") from None
 
 
-def run_task(name: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
-    """Run one task here and now, with timing, metrics and connection hygiene."""
+def run_in_worker(name: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+    """Run a task on a worker thread or process: fresh database connections around it."""
     from django.db import close_old_connections
 
+    close_old_connections()
+    try:
+        return run_task(name, args, kwargs)
+    finally:
+        close_old_connections()
+
+
+def run_task(name: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+    """Run one task here and now, with timing and metrics (in the caller's database connection)."""
     from proactif.kernel import metrics
 
     spec = get_task(name)
     started = time.monotonic()
-    close_old_connections()
     try:
         result = spec.fn(*args, **(kwargs or {}))
     except Exception:
@@ -91,7 +99,6 @@ def run_task(name: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | Non
         raise
     finally:
         metrics.TASK_SECONDS.labels(task=name).observe(time.monotonic() - started)
-        close_old_connections()
     metrics.TASKS.labels(task=name, status="ok").inc()
     return result
 
@@ -134,7 +141,7 @@ class EmbeddedBackend:
         while True:
             _, _, name, args, kwargs = self._queue.get()
             try:
-                run_task(name, args, kwargs)
+                run_in_worker(name, args, kwargs)
             except Exception:  # noqa: S110 - run_task logged it; the row stays due and is swept
                 pass
             finally:

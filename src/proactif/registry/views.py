@@ -48,7 +48,7 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
     return render(request, "registry/person.html", {
         "f": file, "p": file.person, "consent_form": ConsentForm(), "purpose_label": PURPOSES[access.purpose].label,
         "purposes": [(p, PURPOSES[p].label) for p in sorted(access.actor.purposes)], "purpose": access.purpose,
-        "phone": domain.format_phone_national, "today": clock.today()})
+        "today": clock.today()})
 
 
 @require_POST
@@ -101,8 +101,7 @@ def duplicate(request: HttpRequest, suggestion_id: int) -> HttpResponse:
                 return redirect("registry:person", person_id=survivor)
     a = services.person_file(access, suggestion.person_a_id)
     b = services.person_file(access, suggestion.person_b_id)
-    return render(request, "registry/duplicate.html", {"s": suggestion, "a": a, "b": b, "form": form,
-                                                       "phone": domain.format_phone_national})
+    return render(request, "registry/duplicate.html", {"s": suggestion, "a": a, "b": b, "form": form})
 
 
 @require_POST

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 # Household types (share of households, INSEE 2020): single, couple without children, couple with
 # children, single parent, other (flatmates, several adults).
 HOUSEHOLD_TYPES = ("single", "couple", "couple_children", "single_parent", "other")
-HOUSEHOLD_SHARES = (0.37, 0.26, 0.245, 0.095, 0.03)
+HOUSEHOLD_SHARES = (0.37, 0.28, 0.23, 0.09, 0.03)
 
 # Age of a person living alone: (low, high, weight) — many young adults and many elderly people.
-SINGLE_AGES = ((18, 29, 0.24), (30, 49, 0.21), (50, 64, 0.19), (65, 79, 0.19), (80, 100, 0.17))
-COUPLE_AGES = ((22, 39, 0.20), (40, 59, 0.26), (60, 74, 0.32), (75, 95, 0.22))
-PARENT_AGES = ((22, 34, 0.27), (35, 44, 0.38), (45, 59, 0.35))
+SINGLE_AGES = ((18, 29, 0.17), (30, 49, 0.19), (50, 64, 0.25), (65, 79, 0.25), (80, 100, 0.14))
+COUPLE_AGES = ((22, 39, 0.13), (40, 59, 0.22), (60, 74, 0.45), (75, 95, 0.2))
+PARENT_AGES = ((22, 34, 0.2), (35, 44, 0.38), (45, 59, 0.42))
 CHILDREN_COUNTS = {"couple_children": ((1, 0.44), (2, 0.39), (3, 0.13), (4, 0.04)),
                    "single_parent": ((1, 0.56), (2, 0.32), (3, 0.12))}
 
@@ -33,6 +33,9 @@ EMAIL_BY_AGE = ((0, 14, 0.0), (15, 17, 0.35), (18, 29, 0.93), (30, 44, 0.91), (4
                 (75, 84, 0.45), (85, 120, 0.18))
 MOBILE_BY_AGE = ((0, 10, 0.0), (11, 14, 0.55), (15, 17, 0.9), (18, 74, 0.93), (75, 84, 0.76), (85, 120, 0.52))
 LANDLINE_65_PLUS = 0.42
+# Allocated French mobile blocks (06 and 07, ARCEP); 06 39 is left out: it holds the range reserved
+# for fiction, and 069x is mostly unallocated. Weighted 70/30 between 06 and 07 by repetition.
+MOBILE_PREFIXES = tuple([f"6{n:02d}" for n in range(90) if n != 39] * 2 + [f"7{n}" for n in range(30, 100)])
 
 # Document ownership.
 CNI_ADULT, CNI_MINOR = 0.9, 0.45

@@ -272,9 +272,7 @@ class ChunkGenerator:
             self.out.add("contact", (m.id, "email", email, False, "active", "synth", self.now_text))
             channels.append("email")
         if rnd.random() < _prob_by_age(d.MOBILE_BY_AGE, m.age):
-            prefix = "6" if rnd.random() < 0.7 else f"7{self.between(3, 8)}"
-            digits = 8 if prefix == "6" else 7
-            phone = f"+33{prefix}{self.below(10 ** digits):0{digits}d}"
+            phone = f"+33{self.pick(d.MOBILE_PREFIXES)}{self.below(10 ** 6):06d}"
             self.out.add("contact", (m.id, "phone", phone, True, "active", "synth", self.now_text))
             channels.append("sms")
         if m.age >= 65 and rnd.random() < d.LANDLINE_65_PLUS:
@@ -301,23 +299,29 @@ class ChunkGenerator:
         adult = m.age >= 18
         if rnd.random() < (d.CNI_ADULT if adult else d.CNI_MINOR if m.age >= 3 else 0.1):
             issued = self.issue_date(born, years_back=17 if adult else 10)
-            electronic = issued >= date(2021, 8, 2)
-            numero = "".join(self.pick("ABCDEFGHJKLMNPRSTUVWXYZ0123456789") for _ in range(9)) if electronic \
-                else f"{self.below(10 ** 12):012d}"
-            self.document(m, "cni", numero, issued, born)
+            if issued is not None:
+                electronic = issued >= date(2021, 8, 2)
+                numero = "".join(self.pick("ABCDEFGHJKLMNPRSTUVWXYZ0123456789") for _ in range(9)) if electronic \
+                    else f"{self.below(10 ** 12):012d}"
+                self.document(m, "cni", numero, issued, born)
         if rnd.random() < (d.PASSPORT_ADULT if adult else d.PASSPORT_MINOR):
             issued = self.issue_date(born, years_back=11 if adult else 6)
-            numero = f"{self.between(10, 25)}{self.pick('ABCDEFGHJK')}{self.pick('ABCDEFGHJK')}{self.below(10 ** 5):05d}"
-            self.document(m, "passeport", numero, issued, born)
+            if issued is not None:
+                numero = f"{self.between(10, 25)}{self.pick('ABCDEFGHJK')}{self.pick('ABCDEFGHJK')}" \
+                         f"{self.below(10 ** 5):05d}"
+                self.document(m, "passeport", numero, issued, born)
         if rnd.random() < d.POOL_PASS:
             issued = today - timedelta(days=self.below(400))
             expires = issued + timedelta(days=364)
             self.out.add("document", (m.id, "carte_piscine", f"PI{m.id:09d}", issued.isoformat(), expires.isoformat(),
                                       document_status_on("valide", expires, today), "synth", self.now_text))
 
-    def issue_date(self, born: date, years_back: int) -> date:
+    def issue_date(self, born: date, years_back: int) -> date | None:
+        """A day in the last `years_back` years, at least a month after birth (None for a newborn)."""
         earliest = max(born.toordinal() + 30, self.ctx.today.toordinal() - int(years_back * 365.25))
-        return date.fromordinal(self.between(min(earliest, self.ctx.today.toordinal()), self.ctx.today.toordinal()))
+        if earliest > self.ctx.today.toordinal():
+            return None
+        return date.fromordinal(self.between(earliest, self.ctx.today.toordinal()))
 
     def document(self, m: Member, kind: str, numero: str, issued: date, born: date) -> None:
         expires = default_expiry(kind, issued, born)

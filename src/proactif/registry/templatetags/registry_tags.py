@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import template
+
+from proactif.registry import domain
 
 register = template.Library()
 
@@ -44,5 +45,5 @@ def mask_nir(nir: str) -> str:
 
 
 @register.filter
-def call(value: Any, function: Callable[[Any], Any]) -> Any:
-    return function(value)
+def phone_fr(e164: str) -> str:
+    return domain.format_phone_national(e164)

@@ -1,0 +1,93 @@
+"""Shared fixtures: a small synthetic commune seeded once per test database, agents of every role,
+and the rule that integration tests fail (not skip) under CI=true when a service is missing."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from proactif.accounts.domain import Role
+
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SEED_RESIDENTS = 1500
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when something external is missing — but fail under CI=true, where it must be there."""
+    if not condition:
+        if CI:
+            pytest.fail(f"{reason} (CI=true: integration prerequisites must be present)")
+        pytest.skip(reason)
+
+
+def service_up(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def shared_file(name: str) -> Path:
+    path = SHARED_DATA / name
+    require(path.is_file(), f"reference data {path} is absent (../shared/data)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
+    """Seed one small commune per test database; tests run in transactions rolled back after each."""
+    from proactif.accounts import services as accounts
+    from proactif.synth import services as synth
+
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        accounts.ensure_default_services()
+        create_agents()
+        synth.seed(SEED_RESIDENTS, 7, parallel=False)
+
+
+AGENTS = {
+    "etat_civil": ("etat_civil", Role.AGENT), "ccas": ("ccas", Role.AGENT),
+    "communication": ("communication", Role.AGENT), "sante": ("sante_prevention", Role.AGENT),
+    "dpo": ("dpo", Role.DPO), "admin": ("dsi", Role.ADMIN),
+}
+
+
+def create_agents() -> None:
+    """One agent per role/service, all with PASSWORD (argon2 hashing is slow: done once per database)."""
+    from proactif.accounts import services as accounts
+
+    for key, (service, role) in AGENTS.items():
+        accounts.create_agent(f"{key}@test.proactif.fr", PASSWORD, service=service, role=role,
+                              first_name=key.title(), last_name="Test")
+
+
+@pytest.fixture
+def agents(db: None) -> dict[str, object]:
+    from proactif.accounts.models import Agent
+
+    return {key: Agent.objects.get(email=f"{key}@test.proactif.fr") for key in AGENTS}
+
+
+@pytest.fixture
+def fixed_clock() -> Iterator[object]:
+    from proactif.kernel import clock
+
+    fixed = clock.FixedClock(datetime(2026, 11, 28, 10, 0, tzinfo=UTC))
+    with clock.use(fixed):
+        yield fixed
+
+
+def some_person_id(**filters: object) -> int:
+    from proactif.registry.models import Person
+
+    person = Person.objects.filter(status="active", **filters).order_by("id").first()
+    assert person is not None, f"no person matching {filters} in the seeded commune"
+    return int(person.pk)

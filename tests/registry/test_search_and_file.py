@@ -1,0 +1,120 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from proactif.accounts import services as accounts
+from proactif.accounts.domain import access_for
+from proactif.audit.models import AccessLog
+from proactif.registry import services
+from proactif.registry.models import Address, ContactPoint, Person
+
+pytestmark = pytest.mark.django_db
+
+
+def access(agents: dict, who: str = "etat_civil", purpose: str | None = None):
+    return access_for(accounts.actor_for_agent(agents[who]), purpose)
+
+
+def test_search_by_name_nom_first_or_prenom_first(agents: dict) -> None:
+    person = Person.objects.filter(status="active", nom_usage="").order_by("id")[10]
+    for query in (f"{person.nom_naissance} {person.prenom}", f"{person.prenom} {person.nom_naissance}",
+                  person.nom_naissance.lower()[:4]):
+        parsed, found = services.search_persons(access(agents), query)
+        assert parsed.kind == "name"
+        assert person.pk in {p.pk for p in found}, query
+
+
+def test_search_by_usage_name(agents: dict) -> None:
+    person = Person.objects.exclude(nom_usage="").filter(status="active").first()
+    _, found = services.search_persons(access(agents), f"{person.nom_usage} {person.prenom}")
+    assert person.pk in {p.pk for p in found}
+
+
+def test_search_by_phone_in_any_format(agents: dict) -> None:
+    contact = ContactPoint.objects.filter(kind="phone", is_mobile=True, person__status="active").first()
+    national = "0" + contact.value[3:]
+    spaced = " ".join(national[i:i + 2] for i in range(0, 10, 2))
+    parsed, found = services.search_persons(access(agents), spaced)
+    assert parsed.kind == "phone" and contact.person_id in {p.pk for p in found}
+    parsed, found = services.search_persons(access(agents), "06 00 00")
+    assert parsed.kind == "phone" and found == [] and parsed.error
+
+
+def test_search_by_email_prefix(agents: dict) -> None:
+    contact = ContactPoint.objects.filter(kind="email", person__status="active").first()
+    _, found = services.search_persons(access(agents), contact.value[: contact.value.index("@") + 1])
+    assert contact.person_id in {p.pk for p in found}
+
+
+def test_search_by_address(agents: dict) -> None:
+    address = Address.objects.filter(households__members__status="active").distinct().first()
+    query = f"{address.numero} {address.voie.nom}"
+    parsed, found = services.search_persons(access(agents), query)
+    assert parsed.kind == "address"
+    residents = set(Person.objects.filter(household__address=address, status="active").values_list("pk", flat=True))
+    assert residents and residents <= {p.pk for p in found}
+
+
+def test_search_results_are_logged_per_person_shown(agents: dict) -> None:
+    _, found = services.search_persons(access(agents), "mar")
+    rows = AccessLog.objects.filter(action="search", actor_id=agents["etat_civil"].pk)
+    assert found and set(rows.values_list("person_id", flat=True)) == {p.pk for p in found}
+
+
+def test_search_uses_a_bounded_number_of_queries(agents: dict) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        services.search_persons(access(agents), "ma")
+    assert len(queries) <= 8  # two prefix scans per name order, no query per result (no N+1)
+
+
+def test_the_file_shows_only_the_sections_of_the_purpose_and_logs_them(agents: dict) -> None:
+    person = Person.objects.filter(status="active", resources__isnull=False).first()
+    file = services.person_file(access(agents, "etat_civil"), person.pk)
+    assert file.shows("documents") and not file.shows("ressources")
+    assert file.resources == [] and file.benefits == []
+    rows = AccessLog.objects.filter(person_id=person.pk, action="view")
+    assert set(rows.values_list("section", flat=True)) == {s.value for s in file.sections}
+    assert set(rows.values_list("purpose", flat=True)) == {"etat_civil"}
+    social = services.person_file(access(agents, "ccas", "action_sociale"), person.pk)
+    assert social.resources and social.shows("vulnerabilite")
+
+
+def test_who_viewed_the_file_is_part_of_the_file(agents: dict) -> None:
+    person_id = Person.objects.filter(status="active").first().pk
+    services.person_file(access(agents, "ccas", "action_sociale"), person_id)
+    file = services.person_file(access(agents, "etat_civil"), person_id)
+    assert any(h["actor_label"] == "ccas@test.proactif.fr" and "ressources" in h["sections"] for h in file.history)
+
+
+def test_the_person_file_query_count_does_not_grow_with_its_content(agents: dict) -> None:
+    person = Person.objects.filter(status="active", household__isnull=False).first()
+    with CaptureQueriesContext(connection) as queries:
+        services.person_file(access(agents, "ccas", "action_sociale"), person.pk)
+    assert len(queries) <= 14
+
+
+def test_consents_recorded_by_an_agent_are_checked_at_send_time(agents: dict) -> None:
+    person_id = Person.objects.filter(status="active", consents__isnull=True).first().pk
+    a = access(agents)
+    assert not services.may_contact(person_id, "information", "email")
+    services.record_consent(a, person_id, purpose="information", channel="*", decision="granted", source="guichet",
+                            text_version="2024-06")
+    assert services.may_contact(person_id, "information", "email")
+    services.add_opt_out(a, person_id, channel="email", source="guichet")
+    assert not services.may_contact(person_id, "information", "email")
+    assert services.may_contact(person_id, "information", "sms")
+
+
+def test_a_status_change_is_logged_as_a_change(agents: dict) -> None:
+    person_id = Person.objects.filter(status="active").first().pk
+    services.set_person_status(access(agents), person_id, "moved_out")
+    assert Person.objects.get(pk=person_id).status == "moved_out"
+    row = AccessLog.objects.get(person_id=person_id, action="change")
+    assert (row.section, row.detail) == ("identite", {"status": "moved_out"})
+
+
+def test_the_communication_service_does_not_see_identity_documents(agents: dict) -> None:
+    person = Person.objects.filter(status="active", documents__isnull=False).first()
+    file = services.person_file(access(agents, "communication"), person.pk)
+    assert not file.shows("documents") and file.documents == []
+    assert not AccessLog.objects.filter(person_id=person.pk, section="documents").exists()
