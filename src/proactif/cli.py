@@ -99,7 +99,8 @@ def init(admin_email: str | None, as_json: bool) -> None:
         password = os.environ.get("PROACTIF_ADMIN_PASSWORD") or _new_password()
         agent = accounts.find_agent_by_email(admin_email)
         if agent is None:
-            agent = accounts.create_agent(admin_email, password, service="dsi", role="admin", last_name="Administrateur")
+            agent = accounts.create_agent(admin_email, password, service="dsi", role="admin",
+                                          last_name="Administrateur")
         else:
             accounts.set_agent_password(agent, password)
         figures["admin"] = {"email": agent.email, "password": password if "PROACTIF_ADMIN_PASSWORD" not in os.environ
@@ -153,8 +154,7 @@ def import_command(kind: str, path: str, errors_path: str | None, as_json: bool)
     """
     setup()
     from proactif.registry import services as registry
-    from proactif.registry.csvfiles import CsvFormatError
-    from proactif.registry.importers import HeaderError
+    from proactif.registry.services import CsvFormatError, HeaderError
 
     lines = sum(1 for _ in open(path, "rb")) - 1 if os.path.isfile(path) else None  # noqa: SIM115
     with progress_bar(f"Import {kind}", lines) as advance:
@@ -302,7 +302,10 @@ def worker(queues: str, concurrency: int, hostname: str | None) -> None:
         app = get_app()
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
-    argv = ["worker", "-Q", queues, "-c", str(concurrency), "--loglevel", "WARNING", "--without-gossip",
+    from proactif.kernel.celery_app import queue_name
+
+    lanes = ",".join(queue_name(lane.strip()) for lane in queues.split(",") if lane.strip())
+    argv = ["worker", "-Q", lanes, "-c", str(concurrency), "--loglevel", "WARNING", "--without-gossip",
             "--without-mingle"]
     if hostname:
         argv += ["-n", hostname]
@@ -338,7 +341,8 @@ def tick(at: str | None, as_json: bool) -> None:
     Example: proactif tick --json
     """
     setup()
-    from proactif.kernel import clock, executor, scheduler as jobs
+    from proactif.kernel import clock, executor
+    from proactif.kernel import scheduler as jobs
 
     moment = _parse_moment(at) if at else None
     executor.set_backend(executor.default_backend())
@@ -594,6 +598,17 @@ def bench(name: str, residents: int | None, database: str, as_json: bool) -> Non
     except LookupError as exc:
         raise click.ClickException(str(exc)) from exc
     emit(as_json, figures)
+
+
+@main.command("bench-probe", hidden=True)
+@click.argument("what", type=click.Choice(["count", "search"]))
+@click.option("--json", "as_json", is_flag=True)
+def bench_probe(what: str, as_json: bool) -> None:
+    """The part of a benchmark that runs inside the measured database (used by `proactif bench`)."""
+    setup()
+    from proactif.bench import search
+
+    emit(True, {"residents": search.synthetic_residents()} if what == "count" else search.probe())
 
 
 if __name__ == "__main__":

@@ -190,6 +190,8 @@ STATE_IDENTITY = env_bool("PROACTIF_STATE_IDENTITY", False,
 # --- runtime --------------------------------------------------------------------------------
 BROKER_URL = env_opt("PROACTIF_BROKER_URL", "Celery broker (amqp://guest:guest@127.0.0.1:5672//). "
                      "Unset runs tasks in-process with the embedded executor.")
+QUEUE_PREFIX = env_str("PROACTIF_QUEUE_PREFIX", "", "Prefix of the Celery queue names (several "
+                       "installations sharing one RabbitMQ).")
 EXECUTOR_THREADS = env_int("PROACTIF_EXECUTOR_THREADS", 4, "Threads of the embedded executor.")
 SIMULATED_CLOCK = env_bool("PROACTIF_SIMULATED_CLOCK", True,
                            "Honour the clock offset set by `proactif simulate` (false pins real time).")

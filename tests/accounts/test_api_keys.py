@@ -18,7 +18,7 @@ def test_a_key_authenticates_with_its_service_scopes_and_kind() -> None:
 
 
 def test_wrong_revoked_and_expired_keys_are_refused(fixed_clock) -> None:
-    key, token = accounts.create_api_key("ccas", "test", "test", ["registry:read"], expires_in_days=1)
+    _, token = accounts.create_api_key("ccas", "test", "test", ["registry:read"], expires_in_days=1)
     assert accounts.authenticate_api_key(token[:-2] + "xx") is None
     assert accounts.authenticate_api_key("pf_live_" + token.split("_", 2)[2]) is None  # kind is part of the key
     fixed_clock.advance(timedelta(days=2))
@@ -33,3 +33,8 @@ def test_unknown_scopes_and_kinds_are_refused() -> None:
         accounts.create_api_key("ccas", "x", "live", ["registry:everything"])
     with pytest.raises(ValueError, match="type"):
         accounts.create_api_key("ccas", "x", "sandbox", ["registry:read"])
+
+
+def test_weak_agent_passwords_are_refused() -> None:
+    with pytest.raises(ValueError, match="mot de passe refusé"):
+        accounts.create_agent("weak@test.proactif.fr", "123456", service="ccas")

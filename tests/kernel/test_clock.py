@@ -10,18 +10,20 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "proactif"
 
 
 def test_fixed_clock_drives_now_and_today() -> None:
+    outer = clock.FixedClock(datetime(2020, 1, 1, tzinfo=UTC))
     fixed = clock.FixedClock(datetime(2026, 3, 29, 0, 30, tzinfo=UTC))
-    with clock.use(fixed):
-        assert clock.now() == datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
-        assert clock.today() == date(2026, 3, 29)  # 02:30 in Paris (summer time starts that night)
-        fixed.advance(timedelta(hours=22))
-        assert clock.today() == date(2026, 3, 30)
-    assert clock.now() != fixed.now()
+    with clock.use(outer):
+        with clock.use(fixed):
+            assert clock.now() == datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+            assert clock.today() == date(2026, 3, 29)  # 02:30 in Paris (summer time starts that night)
+            fixed.advance(timedelta(hours=22))
+            assert clock.today() == date(2026, 3, 30)
+        assert clock.now() == outer.now()  # the previous clock is back
 
 
 def test_fixed_clock_refuses_naive_datetimes() -> None:
     with pytest.raises(ValueError, match="aware"):
-        clock.FixedClock(datetime(2026, 1, 1))  # noqa: DTZ001
+        clock.FixedClock(datetime(2026, 1, 1))
 
 
 def test_system_clock_adds_the_persisted_offset() -> None:

@@ -46,11 +46,11 @@ def resident_rows(count: int, keys: list[str], seed: int = 3) -> list[dict[str, 
     rows = []
     for i in range(count):
         sexe = rnd.choice("FM")
-        born = date(1930, 1, 1) + timedelta(days=29 * i + rnd.randint(0, 20))  # distinct identities
+        born = date(1935, 1, 1) + timedelta(days=(29 * i) % 30000)  # a distinct birth date per row
         year, month, day = born.year, born.month, born.day
         nom = rnd.choice(NAMES)
-        nir = nir_with_key(f"{1 if sexe == 'M' else 2}{year % 100:02d}{month:02d}75056{i % 999 + 1:03d}") \
-            if i % 3 == 0 else ""
+        nir = nir_with_key(f"{1 if sexe == 'M' else 2}{year % 100:02d}{month:02d}75056{i // 3 + 1:03d}") \
+            if i % 3 == 0 and i < 2997 else ""  # unique order numbers: no two rows share a NIR
         rows.append({
             "id_externe": f"E{i:06d}", "nom_naissance": nom, "nom_usage": "", "sexe": sexe,
             "prenoms": f"{rnd.choice(FIRST[sexe])} {rnd.choice(FIRST[sexe])}",

@@ -81,7 +81,8 @@ def test_a_merge_moves_everything_and_is_undone_exactly(agents: dict) -> None:
         return {
             "survivor": Person.objects.filter(pk=survivor.pk).values().get(),
             "duplicate": Person.objects.filter(pk=duplicate.pk).values().get(),
-            "documents": sorted(Document.objects.filter(person__in=[survivor, duplicate]).values_list("id", "person_id")),
+            "documents": sorted(Document.objects.filter(person__in=[survivor, duplicate])
+                                .values_list("id", "person_id")),
             "contacts": sorted(ContactPoint.objects.filter(person__in=[survivor, duplicate])
                                .values_list("id", "person_id")),
             "preferences": sorted(ChannelPreference.objects.filter(person__in=[survivor, duplicate])

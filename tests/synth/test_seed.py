@@ -31,7 +31,8 @@ def test_seeding_a_registry_that_has_residents_needs_reset() -> None:
 
 def test_reseeding_with_the_same_seed_gives_the_same_people() -> None:
     def fingerprint() -> list[tuple]:
-        return list(Person.objects.order_by("id").values_list("nom_naissance", "prenoms", "date_naissance", "nir")[:300])
+        return list(Person.objects.order_by("id")
+                    .values_list("nom_naissance", "prenoms", "date_naissance", "nir")[:300])
 
     synth.seed(300, 3, reset=True, parallel=False)
     first = fingerprint()

@@ -62,11 +62,25 @@ def create_agent(email: str, password: str | None, *, service: str | None, role:
     svc = get_service(service) if service else None
     if role in (Role.AGENT, Role.RESPONSABLE) and svc is None:
         raise ValueError("un agent ou un responsable doit appartenir à un service")
+    if password is not None:
+        check_password_strength(password, email)
     return Agent.objects.create_user(email, password, service=svc, role=role, first_name=first_name,
                                      last_name=last_name)
 
 
+def check_password_strength(password: str, email: str = "") -> None:
+    """The password rules of settings.AUTH_PASSWORD_VALIDATORS, as a ValueError in French."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    try:
+        validate_password(password, Agent(email=email))
+    except ValidationError as exc:
+        raise ValueError("mot de passe refusé : " + " ".join(exc.messages)) from None
+
+
 def set_agent_password(agent: Agent, password: str) -> None:
+    check_password_strength(password, agent.email)
     agent.set_password(password)
     agent.failed_logins = 0
     agent.locked_until = None
@@ -181,7 +195,7 @@ def purge_login_attempts(older_than_days: int = 30) -> int:
 
 
 # --- API keys -------------------------------------------------------------------------------
-TOKEN_PREFIX = "pf"
+TOKEN_PREFIX = "pf"  # noqa: S105 - the public prefix of API tokens, not a secret
 
 
 def _hash_secret(secret: str) -> str:

@@ -5,8 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
 from proactif import __version__
+from proactif.accounts.api_auth import AgentSessionAuth, ApiKeyAuth
 from proactif.accounts.domain import AccessDenied
-from proactif.api.auth import AgentSessionAuth, ApiKeyAuth
 from proactif.audit.api import router as audit_router
 from proactif.registry.api import router as registry_router
 from proactif.registry.domain import FieldError

@@ -36,7 +36,7 @@ class PersonalDataProvider:
     export: Callable[[int], dict[str, Any]]
     plan_erasure: Callable[[int], list[ErasureItem]]
     erase: Callable[[int], dict[str, int]]
-    purge: Callable[[], dict[str, int]] = field(default=lambda: {})
+    purge: Callable[[], dict[str, int]] = field(default=dict)
 
 
 _PROVIDERS: dict[str, PersonalDataProvider] = {}

@@ -1,9 +1,20 @@
-"""Benchmarks: `proactif bench NAME --json` (implemented in the modules of this package)."""
+"""Benchmarks: `proactif bench NAME --json`. Each measures a capability at a realistic size and, in the
+same run, a reference (the naive method or the raw limit), and reports both side by side."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
+def _benchmarks() -> dict[str, Callable[..., dict[str, Any]]]:
+    from proactif.bench import search, seed
+
+    return {"seed": seed.run, "search": search.run}
+
+
 def run_benchmark(name: str, **options: Any) -> dict[str, Any]:
-    raise LookupError(f"benchmark inconnu : {name}")
+    benchmarks = _benchmarks()
+    if name not in benchmarks:
+        raise LookupError(f"benchmark inconnu : {name} (disponibles : {', '.join(sorted(benchmarks))})")
+    return benchmarks[name](**options)

@@ -7,7 +7,6 @@ because tasks are idempotent.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from celery import Celery
@@ -18,8 +17,19 @@ from proactif.kernel.executor import LANES, discover_tasks, run_in_worker
 _app: Celery | None = None
 
 
-def _run(name: str, *args: Any, **kwargs: Any) -> Any:
-    return run_in_worker(name, args, kwargs)
+def _task_body(name: str) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return run_in_worker(name, args, kwargs)
+
+    run.__name__ = run.__qualname__ = name.replace(".", "_")
+    run.__module__ = "proactif.kernel.celery_app"
+    return run
+
+
+def queue_name(lane: str) -> str:
+    from django.conf import settings
+
+    return f"{settings.QUEUE_PREFIX}{lane}"
 
 
 def create_app(broker_url: str) -> Celery:
@@ -31,16 +41,22 @@ def create_app(broker_url: str) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_default_queue="batch",
-        task_queues=[Queue(lane) for lane in LANES],
+        task_default_queue=queue_name("batch"),
+        task_queues=[Queue(queue_name(lane)) for lane in LANES],
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         broker_transport_options={"confirm_publish": True},
     )
     for spec in discover_tasks().values():
-        app.task(name=spec.name, queue=spec.queue, acks_late=True)(partial(_run, spec.name))
+        app.task(name=spec.name, queue=queue_name(spec.queue), acks_late=True)(_task_body(spec.name))
     return app
+
+
+def reset() -> None:
+    """Forget the app (tests switch brokers and prefixes)."""
+    global _app
+    _app = None
 
 
 def get_app() -> Celery:

@@ -158,12 +158,13 @@ class CeleryBackend:
     mode = "celery"
 
     def __init__(self) -> None:
-        from proactif.kernel.celery_app import get_app
+        from proactif.kernel.celery_app import get_app, queue_name
 
         self._app = get_app()
+        self._queue = queue_name
 
     def submit(self, spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        self._app.send_task(spec.name, args=list(args), kwargs=kwargs, queue=spec.queue)
+        self._app.send_task(spec.name, args=list(args), kwargs=kwargs, queue=self._queue(spec.queue))
 
 
 _backend: Backend | None = None

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import File, Query, Router, Schema
+from ninja import File, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
-from proactif.api.auth import caller
+from proactif.accounts.api_auth import caller
 from proactif.registry import services
 from proactif.registry.csvfiles import CsvFormatError
 from proactif.registry.importers import HeaderError
@@ -85,8 +85,8 @@ def _address(person: services.Person) -> str | None:
 
 
 @router.get("/persons", response=SearchOut, summary="Rechercher des habitants")
-def search(request: HttpRequest, q: str = Query(..., min_length=2, max_length=200),  # noqa: B008
-           purpose: str | None = None, limit: int = Query(20, ge=1, le=50)) -> dict[str, object]:  # noqa: B008
+def search(request: HttpRequest, q: str = Query(..., min_length=2, max_length=200),
+           purpose: str | None = None, limit: int = Query(20, ge=1, le=50)) -> dict[str, object]:
     """Par nom (« dupont marie »), adresse (« 12 rue des lilas »), téléphone ou début d'e-mail."""
     who = caller(request)
     who.require("registry:read")
@@ -140,13 +140,13 @@ class Created(Schema):
 
 @router.post("/persons/{person_id}/consents", response={201: Created}, summary="Enregistrer un consentement")
 def record_consent(request: HttpRequest, person_id: int, body: ConsentIn,
-                   purpose: str | None = None) -> tuple[int, dict[str, int]]:
+                   purpose: str | None = None) -> Status[dict[str, int]]:
     who = caller(request)
     who.require("registry:write")
     consent = services.record_consent(who.access(purpose), person_id, purpose=body.purpose, channel=body.channel,
                                       decision=body.decision, source=body.source, text_version=body.text_version,
                                       proof=body.proof)
-    return 201, {"id": consent.pk}
+    return Status(201, {"id": consent.pk})
 
 
 class OptOutIn(Schema):
@@ -158,13 +158,13 @@ class OptOutIn(Schema):
 
 @router.post("/persons/{person_id}/opt-outs", response={201: Created}, summary="Enregistrer une opposition")
 def add_opt_out(request: HttpRequest, person_id: int, body: OptOutIn,
-                purpose: str | None = None) -> tuple[int, dict[str, int]]:
+                purpose: str | None = None) -> Status[dict[str, int]]:
     who = caller(request)
     who.require("registry:write")
     services.get_person(person_id)
     opt_out = services.add_opt_out(who.access(purpose), person_id, purpose=body.purpose, channel=body.channel,
                                    source=body.source, reason=body.reason)
-    return 201, {"id": opt_out.pk}
+    return Status(201, {"id": opt_out.pk})
 
 
 class ImportError_(Schema):

@@ -93,7 +93,7 @@ def normalise_nir(field: str, raw: str, *, sexe: str | None = None, born: date |
     try:
         value = stdnum_nir.validate(value)
     except StdnumError as exc:
-        raise FieldError(field, f"NIR invalide ({exc.message})") from None
+        raise FieldError(field, f"NIR invalide ({exc})") from None
     if sexe is not None and value[0] in "12" and {"1": "M", "2": "F"}[value[0]] != sexe:
         raise FieldError(field, "le NIR ne correspond pas au sexe")
     if born is not None and int(value[1:3]) != born.year % 100:

@@ -100,8 +100,9 @@ class ResidentImporter:
         accepted = []
         for parsed in batch:
             if parsed.data["cle_interop"] and parsed.data["cle_interop"] not in addresses:
-                rejections.append(Rejection(parsed.line, "cle_interop", f"adresse inconnue « {parsed.data['cle_interop']} »"
-                                            " : importez d'abord le fichier d'adresses"))
+                rejections.append(Rejection(parsed.line, "cle_interop",
+                                            f"adresse inconnue « {parsed.data['cle_interop']} » : importez "
+                                            "d'abord le fichier d'adresses"))
             else:
                 accepted.append(parsed)
         households = self._households(accepted, addresses, now)
@@ -173,7 +174,8 @@ class ResidentImporter:
                                                      logement=parsed.data["logement"], updated_at=now)
                 found[key] = household
             elif address_id and (household.address_id != address_id or household.logement != parsed.data["logement"]):
-                household.address_id, household.logement, household.updated_at = address_id, parsed.data["logement"], now
+                household.address_id, household.logement = address_id, parsed.data["logement"]
+                household.updated_at = now
                 household.save(update_fields=["address", "logement", "updated_at"])
             famille = familles.get(household.pk) or Famille.objects.create(household=household)
             foyer = foyers.get(household.pk) or FoyerFiscal.objects.create(household=household)

@@ -20,10 +20,11 @@ from proactif.audit import services as audit
 from proactif.kernel import clock
 from proactif.kernel.logging import get_logger
 from proactif.registry import domain, identity, search
+from proactif.registry.csvfiles import CsvFormatError
 from proactif.registry.import_addresses import AddressImporter
 from proactif.registry.import_documents import DocumentImporter
 from proactif.registry.import_residents import ResidentImporter
-from proactif.registry.importers import ImportReport, run_import
+from proactif.registry.importers import HeaderError, ImportReport, run_import
 from proactif.registry.models import (
     Address,
     BenefitReceipt,
@@ -45,8 +46,8 @@ from proactif.registry.models import (
 log = get_logger(__name__)
 
 __all__ = [
-    "AccessDenied", "ImportReport", "PersonFile", "dashboard_figures", "import_file", "may_contact",
-    "person_file", "record_consent", "search_persons",
+    "AccessDenied", "CsvFormatError", "HeaderError", "ImportReport", "PersonFile", "dashboard_figures",
+    "import_file", "may_contact", "person_file", "record_consent", "search_persons",
 ]
 
 # Identity resolution, re-exported as part of the registry's public surface.
@@ -337,7 +338,8 @@ def counts() -> dict[str, int]:
 
 
 def is_empty() -> bool:
-    return not Person.objects.exists()
+    return not (Person.objects.exists() or Address.objects.exists() or Voie.objects.exists()
+                or Quartier.objects.exists())
 
 
 # --- bulk loading (synthetic communes, large initial loads) ---------------------------------
@@ -354,7 +356,7 @@ BULK_COLUMNS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "person": (Person, ("id", "nom_naissance", "nom_usage", "prenoms", "sexe", "date_naissance",
                         "code_insee_naissance", "lieu_naissance", "nir", "status", "household_id", "menage_role",
                         "famille_id", "famille_role", "foyer_fiscal_id", "foyer_role", "taux_incapacite", "source",
-                        "nom_cle", "usage_cle", "prenoms_cle", "updated_at")),
+                        "nom_cle", "usage_cle", "prenoms_cle", "updated_at", "status_changed_on")),
     "contact": (ContactPoint, ("person_id", "kind", "value", "is_mobile", "status", "source", "created_at")),
     "preference": (ChannelPreference, ("person_id", "channel", "rank")),
     "consent": (Consent, ("person_id", "purpose", "channel", "decision", "source", "text_version", "recorded_at",

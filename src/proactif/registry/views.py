@@ -97,7 +97,8 @@ def duplicate(request: HttpRequest, suggestion_id: int) -> HttpResponse:
             except services.MergeError as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, "Fiches fusionnées. La fusion peut être annulée depuis la liste des doublons.")
+                messages.success(request, "Fiches fusionnées. La fusion peut être annulée depuis la liste des "
+                                          "doublons.")
                 return redirect("registry:person", person_id=survivor)
     a = services.person_file(access, suggestion.person_a_id)
     b = services.person_file(access, suggestion.person_b_id)

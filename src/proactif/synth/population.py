@@ -246,7 +246,7 @@ class ChunkGenerator:
         row = (m.id, m.nom, m.nom_usage, prenoms, m.sexe, born.isoformat(), code, lieu, nir, status,
                household_id, m.role if household_id else "", group_id, m.famille_role if group_id else "",
                group_id, m.foyer_role if group_id else "", m.taux, "synth", search_key(m.nom),
-               search_key(m.nom_usage), search_key(prenoms), self.now_text)
+               search_key(m.nom_usage), search_key(prenoms), self.now_text, changed)
         self.out.add("person", row)
         self.contacts(m, prenoms)
         self.documents(m, born)
@@ -340,7 +340,6 @@ class ChunkGenerator:
             self.consent(m, "veille_sante", "granted")
 
     def consent(self, m: Member, purpose: str, decision: str) -> None:
-        rnd = self.rnd
         at = self.ctx.now - timedelta(seconds=self.below(3 * 365 * 86400))
         source = self.pick(("portail", "guichet", "formulaire", "import"))
         self.out.add("consent", (m.id, purpose, "*", decision, source, self.pick(("2023-01", "2024-06")),
@@ -449,7 +448,7 @@ class ChunkGenerator:
         self.next_person += 1
         self.out.add("person", (dup_id, nom, row[2], prenoms, row[4], born.isoformat(), row[6], row[7], None, "active",
                                 None, "", None, "", None, "", 0, "import_caf", search_key(nom), row[19],
-                                search_key(prenoms), self.now_text))
+                                search_key(prenoms), self.now_text, None))
         for kind, value, mobile in [(r[1], r[2], r[3]) for r in self.out.rows.get("contact", [])[-3:]
                                     if r[0] == m.id]:
             if rnd.random() < 0.5:
@@ -466,3 +465,9 @@ def generate_chunk(ctx: Context, chunk: int, households: int, max_residents: int
             break
         generator.household(first_household + i, max_residents - generator.residents)
     return generator.out
+
+
+def generate_task(args: tuple[Context, int, int]) -> ChunkRows:
+    """A full chunk, or the commune's last one cut to `remaining` residents (picklable for a process pool)."""
+    ctx, chunk, remaining = args
+    return generate_chunk(ctx, chunk, HOUSEHOLDS_PER_CHUNK, remaining)

@@ -21,7 +21,7 @@ from proactif.kernel.config import env_opt, shared_data_dir
 from proactif.kernel.logging import get_logger
 from proactif.registry import services as registry
 from proactif.synth import geography
-from proactif.synth.population import HOUSEHOLDS_PER_CHUNK, ChunkRows, Context, generate_chunk
+from proactif.synth.population import ChunkRows, Context, generate_task
 
 log = get_logger(__name__)
 
@@ -49,19 +49,15 @@ def _names() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     return tuple(Provider.last_names), tuple(Provider.first_names_female), tuple(Provider.first_names_male)
 
 
-def _generate(args: tuple[Context, int, int]) -> ChunkRows:
-    ctx, chunk, remaining = args
-    return generate_chunk(ctx, chunk, HOUSEHOLDS_PER_CHUNK, remaining)
-
-
 def seed(residents: int, seed_value: int = 1, *, reset: bool = False, duplicate_rate: float = 0.002,
          progress: Callable[[int, int], None] | None = None, parallel: bool = True) -> dict[str, Any]:
     if residents < 1:
         raise SeedError("le nombre d'habitants doit être positif")
-    if not registry.is_empty():
-        if not reset:
-            raise SeedError("le registre contient déjà des habitants : relancez avec --reset pour le remplacer")
+    if reset:
         registry.delete_registry()
+    elif not registry.is_empty():
+        raise SeedError("le registre contient déjà des habitants ou des adresses : relancez avec --reset pour "
+                        "le remplacer")
     started = time.monotonic()
     now = clock.now()
     today = clock.today()
@@ -123,22 +119,23 @@ def _produce(ctx: Context, residents: int, parallel: bool) -> Iterator[ChunkRows
     chunk = 0
     if not parallel:
         while remaining > 0:
-            rows = _generate((ctx, chunk, remaining))
+            rows = generate_task((ctx, chunk, remaining))
             remaining -= _residents_in(rows)
             chunk += 1
             yield rows
         return
     window = 2  # chunks generated ahead: bounds memory whatever the speed of the database
-    with multiprocessing.get_context("fork").Pool(1) as pool:
+    # spawn, not fork: the parent holds database connections and threads a forked child would inherit.
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
         # Chunks are independent; only the last one needs to know how many residents remain, so
         # full chunks are generated ahead and the tail is regenerated to size once it is known.
-        ahead = [pool.apply_async(_generate, ((ctx, k, residents),)) for k in range(window)]
+        ahead = [pool.apply_async(generate_task, ((ctx, k, residents),)) for k in range(window)]
         while remaining > 0:
             rows = ahead.pop(0).get()
-            ahead.append(pool.apply_async(_generate, ((ctx, chunk + window, residents),)))
+            ahead.append(pool.apply_async(generate_task, ((ctx, chunk + window, residents),)))
             produced = _residents_in(rows)
             if produced >= remaining:
-                rows = _generate((ctx, chunk, remaining)) if produced > remaining else rows
+                rows = generate_task((ctx, chunk, remaining)) if produced > remaining else rows
                 remaining = 0
             else:
                 remaining -= produced

@@ -9,4 +9,6 @@ urlpatterns = [
     path("metrics", views.metrics_view, name="metrics"),
     path("identite.css", views.identity_css, name="identity_css"),
     path("identite/logo", views.logo, name="logo"),
+    path("favicon.svg", views.favicon, name="favicon"),
+    path("favicon.ico", views.favicon),
 ]

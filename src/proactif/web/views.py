@@ -82,6 +82,20 @@ def identity_css(request: HttpRequest) -> HttpResponse:
 @public
 @require_GET
 @cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The collectivité's initial on its colour (the State's favicon only with the State identity)."""
+    from django.utils.html import escape
+
+    initial = escape((settings.COLLECTIVITE_NAME.replace("Ville de ", "").strip() or "P")[0].upper())
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="12" '
+           f'fill="{escape(settings.PRIMARY_COLOR)}"/><text x="32" y="45" font-family="Arial,sans-serif" '
+           f'font-size="40" font-weight="700" text-anchor="middle" fill="#fff">{initial}</text></svg>')
+    return HttpResponse(svg, content_type="image/svg+xml")
+
+
+@public
+@require_GET
+@cache_control(max_age=86400, public=True)
 def logo(request: HttpRequest) -> HttpResponse:
     from pathlib import Path
 

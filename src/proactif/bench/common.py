@@ -1,0 +1,94 @@
+"""What every benchmark needs: a fresh database, a child process measured from outside, the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from proactif.kernel.config import env_str
+
+
+def machine() -> dict[str, Any]:
+    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1), "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}"}
+
+
+def postgres_server() -> str:
+    return env_str("PROACTIF_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432",
+                   "PostgreSQL server (without database name) where benchmarks create their databases.")
+
+
+@dataclass
+class Database:
+    url: str
+    home: Path
+    label: str
+
+
+def bench_home() -> Path:
+    return Path(env_str("PROACTIF_BENCH_HOME", str(Path(tempfile.gettempdir()) / "proactif-bench"),
+                        "Directory for benchmark databases and homes."))
+
+
+def fresh_database(kind: str, name: str, keep: bool = False) -> Database:
+    """An empty database for a benchmark: a SQLite file, or a PostgreSQL database (re)created."""
+    home = bench_home() / name
+    home.mkdir(parents=True, exist_ok=True)
+    if kind == "sqlite":
+        path = home / "bench.sqlite3"
+        if not keep:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return Database(f"sqlite:///{path}", home, "sqlite")
+    import psycopg
+
+    server = postgres_server().rstrip("/")
+    database = f"proactif_bench_{name}".replace("-", "_")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if exists and not keep:
+            conn.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+        if not exists or not keep:
+            conn.execute(f'CREATE DATABASE "{database}"')
+    return Database(f"{server}/{database}", home, "postgresql")
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_rss_mb: float
+    output: dict[str, Any]
+
+
+def run_measured(args: list[str], db: Database, sample_every: float = 0.2) -> Measured:
+    """Run `proactif ARGS --json` in a child process on `db`, sampling the RSS of its whole process tree."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROACTIF_HOME", "DATABASE_URL"))}
+    env.update(DATABASE_URL=db.url, PROACTIF_HOME=str(db.home), PROACTIF_LOG_LEVEL="WARNING")
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-m", "proactif.cli", *args, "--json"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    root = psutil.Process(process.pid)
+    while process.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(sample_every)
+    stdout, stderr = process.communicate()
+    elapsed = time.monotonic() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"proactif {' '.join(args)} failed ({process.returncode}):\n{stderr[-3000:]}")
+    return Measured(elapsed, round(peak / 2**20, 1), json.loads(stdout.strip().splitlines()[-1]))
