@@ -241,7 +241,7 @@ def demo(no_serve: bool, residents: int, host: str, port: int, as_json: bool) ->
     login = next(a for a in figures["agents"] if a["service"] == "etat_civil")
 
     def human() -> None:
-        click.echo(f"\nProactif est prêt : {figures['residents']:,} habitants.".replace(",", " "))
+        click.echo(f"\nProactif est prêt : {figures['residents']:,} habitants résidents.".replace(",", " "))
         click.echo(f"  Adresse : {url}")
         click.echo(f"  Connexion : {login['email']}  mot de passe : {figures['password']}")
         click.echo("  Autres comptes (même mot de passe) : "

@@ -196,6 +196,9 @@ EXECUTOR_THREADS = env_int("PROACTIF_EXECUTOR_THREADS", 4, "Threads of the embed
 SIMULATED_CLOCK = env_bool("PROACTIF_SIMULATED_CLOCK", True,
                            "Honour the clock offset set by `proactif simulate` (false pins real time).")
 
+METRICS_TOKEN = env_opt("PROACTIF_METRICS_TOKEN", "When set, /metrics answers only requests bearing "
+                        "`Authorization: Bearer <token>`.")
+
 # --- privacy and retention ------------------------------------------------------------------
 AUDIT_RETENTION_DAYS = env_int("PROACTIF_AUDIT_RETENTION_DAYS", 365,
                                "Days access-log rows are kept (CNIL délibération 2021-122: 6 months to 1 year).")

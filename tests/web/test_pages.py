@@ -103,7 +103,8 @@ def test_import_upload_reports_rejected_lines(client: Client, agents: dict, tmp_
     response = client.post("/habitants/imports/", {"kind": "addresses", "file": SimpleUploadedFile("a.csv", content)},
                            follow=True)
     page = response.content.decode()
-    assert "1 créées" in page and "clé d&#x27;interopérabilité invalide" in page
+    assert "1 lignes créées" in page and "1 lignes rejetées" in page
+    assert "clé d&#x27;interopérabilité invalide" in page and "terminé" in page
 
 
 def test_the_dpo_log_filters_and_exports(client: Client, agents: dict) -> None:
@@ -151,3 +152,9 @@ def test_health_metrics_and_identity_css(client: Client) -> None:
     assert b"proactif_http_requests_total" in client.get("/metrics").content
     css = client.get("/identite.css").content.decode()
     assert "--background-action-high-blue-france:#1f5f7a" in css
+
+
+def test_metrics_can_require_a_token(client: Client, settings) -> None:
+    settings.METRICS_TOKEN = "s3cret"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200

@@ -108,6 +108,9 @@ def run_import(importer: Importer, path: str, *, started_by: str = "cli",
                                        started_at=clock.now(), started_by=started_by)
     else:
         ImportRun.objects.filter(pk=run.pk).update(status="running", error="")
+    if run.lines_total is None:
+        run.lines_total = sum(1 for _ in csv_file.rows())
+        ImportRun.objects.filter(pk=run.pk).update(lines_total=run.lines_total)
     report = ImportReport(run.pk, importer.kind, str(path), resumed_from_line=run.lines_done)
     importer.prepare(csv_file)
     batch: list[ParsedLine] = []

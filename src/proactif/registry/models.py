@@ -290,8 +290,9 @@ class ImportRun(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=20, default="running")  # running | done | failed
-    lines_done = models.PositiveIntegerField(default=0)  # data lines committed (resume point)
+    status = models.CharField(max_length=20, default="running")  # queued | running | done | failed
+    lines_total = models.PositiveIntegerField(null=True, blank=True)
+    lines_done = models.PositiveIntegerField(default=0)  # last line committed (resume point; header = 1)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
@@ -301,6 +302,10 @@ class ImportRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+    @property
+    def lines_processed(self) -> int:
+        return max(0, self.lines_done - 1)
 
 
 class ImportRejection(models.Model):

@@ -119,7 +119,7 @@ def person_file(access: Access, person_id: int) -> PersonFile:
     f = PersonFile(person, access.purpose, sections,
                    age=domain.age_on(person.date_naissance, today) if person.date_naissance else None)
     household_members: list[Person] = []
-    if person.household_id:
+    if person.household_id and (Section.FOYER in sections or Section.VULNERABILITE in sections):
         household_members = list(Person.objects.filter(household_id=person.household_id, status="active")
                                  .exclude(pk=person.pk).order_by("date_naissance"))
     if Section.FOYER in sections:
@@ -235,6 +235,43 @@ def import_file(kind: str, path: str, *, started_by: str = "cli",
                         batch_size=batch_size)
     cache.delete(FIGURES_CACHE_KEY)
     return report
+
+
+def queue_import(kind: str, filename: str, chunks: Any, *, started_by: str) -> ImportRun:
+    """Keep an uploaded file, check its header now (the agent sees a bad file at once), and import it in
+    the background; the run's page follows its progress."""
+    import hashlib
+    import uuid
+
+    from django.conf import settings
+
+    from proactif.kernel import executor
+    from proactif.registry.csvfiles import open_csv
+
+    if kind not in IMPORTERS:
+        raise ValueError(f"type d'import inconnu « {kind} » ({', '.join(IMPORTERS)})")
+    folder = settings.HOME / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    digest = hashlib.sha256()
+    with path.open("wb") as handle:
+        for chunk in chunks:
+            digest.update(chunk)
+            handle.write(chunk)
+    try:
+        csv_file = open_csv(path)
+        IMPORTERS[kind]().check_header(csv_file.header)
+    except (CsvFormatError, HeaderError):
+        path.unlink(missing_ok=True)
+        raise
+    lines = sum(1 for _ in csv_file.rows())
+    run = ImportRun.objects.filter(kind=kind, sha256=digest.hexdigest()).exclude(status="done").first()
+    if run is None:
+        run = ImportRun.objects.create(kind=kind, filename=filename[:500], sha256=digest.hexdigest(),
+                                       started_at=clock.now(), started_by=started_by[:254], status="queued",
+                                       lines_total=lines)
+    executor.enqueue("registry.import_uploaded_file", kind, str(path), started_by)
+    return run
 
 
 def import_runs(limit: int = 50) -> QuerySet[ImportRun]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from typing import Any
 
+from proactif.kernel.executor import task
 from proactif.kernel.scheduler import periodic
 from proactif.registry import services
 
@@ -17,3 +18,15 @@ def refresh_document_statuses() -> dict[str, int]:
 @periodic(every=timedelta(days=1), at=time(2, 30))
 def suggest_duplicates() -> dict[str, Any]:
     return services.suggest_duplicates()
+
+
+@task(queue="batch")
+def import_uploaded_file(kind: str, path: str, started_by: str) -> dict[str, Any]:
+    """Import a file uploaded from the interface; resumes where a previous attempt stopped."""
+    from pathlib import Path
+
+    if not Path(path).exists():  # already imported by an earlier delivery of this task
+        return {"skipped": path}
+    report = services.import_file(kind, path, started_by=started_by)
+    Path(path).unlink(missing_ok=True)
+    return report.as_dict(max_errors=0)

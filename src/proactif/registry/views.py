@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -124,22 +121,14 @@ def imports(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / Path(upload.name).name
-            with path.open("wb") as handle:
-                for chunk in upload.chunks():
-                    handle.write(chunk)
-            try:
-                report = services.import_file(form.cleaned_data["kind"], str(path),
-                                              started_by=actor_of(request).label)
-            except (CsvFormatError, HeaderError) as exc:
-                form.add_error("file", str(exc))
-            else:
-                figures = report.as_dict()
-                messages.success(request, f"{figures['lines']} lignes lues : {figures['created']} créées, "
-                                          f"{figures['updated']} mises à jour, {figures['unchanged']} inchangées, "
-                                          f"{figures['rejected_lines']} rejetées.")
-                return redirect("registry:import_run", run_id=report.run_id)
+        try:
+            run = services.queue_import(form.cleaned_data["kind"], upload.name, upload.chunks(),
+                                        started_by=actor_of(request).label)
+        except (CsvFormatError, HeaderError) as exc:
+            form.add_error("file", str(exc))
+        else:
+            messages.success(request, "Fichier reçu : l'import se poursuit en arrière-plan.")
+            return redirect("registry:import_run", run_id=run.pk)
     return render(request, "registry/imports.html", {"form": form, "runs": services.import_runs()})
 
 
@@ -148,5 +137,6 @@ def imports(request: HttpRequest) -> HttpResponse:
 def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
     run = services.import_run(run_id)
     page = Paginator(run.rejections.all(), 100).get_page(request.GET.get("page"))
-    return render(request, "registry/import_run.html", {"run": run, "page": page})
+    template = "registry/_import_progress.html" if request.headers.get("HX-Request") else "registry/import_run.html"
+    return render(request, template, {"run": run, "page": page})
 

@@ -69,6 +69,11 @@ def _broker_status() -> str:
 @public
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    import hmac
+
+    if settings.METRICS_TOKEN and not hmac.compare_digest(request.headers.get("Authorization", ""),
+                                                          f"Bearer {settings.METRICS_TOKEN}"):
+        return HttpResponse("jeton requis", status=401, content_type="text/plain; charset=utf-8")
     return HttpResponse(metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
 
