@@ -34,7 +34,9 @@ def ensure_migrated() -> list[str]:
     if plan:
         call_command("migrate", interactive=False, verbosity=0)
     from proactif.accounts import services as accounts
+    from proactif.kernel import bulkload
 
+    bulkload.restore_deferred_indexes()  # indexes a crashed bulk load had dropped
     accounts.ensure_default_services()
     return [f"{m.app_label}.{m.name}" for m, _ in plan]
 

@@ -110,3 +110,17 @@ def test_openapi_document_describes_the_api(client: Client) -> None:
     assert {"/api/v1/persons", "/api/v1/persons/{person_id}", "/api/v1/imports/{kind}"} <= set(spec["paths"])
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+def test_a_test_key_reaches_only_synthetic_residents(client: Client) -> None:
+    real = Person.objects.filter(status="active").first()
+    Person.objects.filter(pk=real.pk).update(source="import")
+    synthetic = Person.objects.filter(status="active", source="synth", nom_usage="").first()
+    headers = bearer(kind="test")
+    assert client.get(f"/api/v1/persons/{real.pk}", **headers).status_code == 404
+    assert client.get(f"/api/v1/persons/{synthetic.pk}", **headers).status_code == 200
+    found = client.get("/api/v1/persons", {"q": real.nom_naissance}, **headers).json()["results"]
+    assert real.pk not in [r["id"] for r in found]
+    assert client.get(f"/api/v1/persons/{real.pk}", **bearer(kind="live")).status_code == 200
+    upload = SimpleUploadedFile("a.csv", b"cle_interop;voie\n")
+    assert client.post("/api/v1/imports/addresses", {"file": upload}, **headers).status_code == 403

@@ -118,3 +118,20 @@ def test_the_communication_service_does_not_see_identity_documents(agents: dict)
     file = services.person_file(access(agents, "communication"), person.pk)
     assert not file.shows("documents") and file.documents == []
     assert not AccessLog.objects.filter(person_id=person.pk, section="documents").exists()
+
+
+def test_compound_names_are_found_in_every_order(agents: dict) -> None:
+    from proactif.kernel.text import search_key
+    from proactif.registry.search import by_name
+
+    person = Person.objects.filter(status="active", nom_usage="").first()
+    Person.objects.filter(pk=person.pk).update(nom_naissance="Le Gall-Bernard", nom_cle=search_key("Le Gall-Bernard"))
+    for query in (f"{person.prenom} le gall bernard", f"le gall bernard {person.prenom}", "le gall-bernard"):
+        assert person.pk in {p.pk for p in by_name(search_key(query), 50)}, query
+
+
+def test_the_start_of_an_email_without_the_at_sign(agents: dict) -> None:
+    contact = ContactPoint.objects.filter(kind="email", value__contains=".", person__status="active").first()
+    local = contact.value.split("@")[0]
+    parsed, found = services.search_persons(access(agents), local)
+    assert parsed.kind == "email" and contact.person_id in {p.pk for p in found}

@@ -144,10 +144,15 @@ def system_actor(job: str) -> Actor:
 
 @dataclass(frozen=True)
 class Access:
-    """An actor acting for one of their purposes: what they may read is the purpose's sections."""
+    """An actor acting for one of their purposes: what they may read is the purpose's sections.
+
+    A `sandbox` access (a test API key) reaches only synthetic residents, so a partner can integrate
+    their software without ever touching real people's data.
+    """
 
     actor: Actor
     purpose: str
+    sandbox: bool = False
 
     def __post_init__(self) -> None:
         if self.purpose not in PURPOSES:
@@ -169,11 +174,11 @@ class Access:
                                f"finalité « {PURPOSES[self.purpose].label} »")
 
 
-def access_for(actor: Actor, purpose: str | None = None) -> Access:
+def access_for(actor: Actor, purpose: str | None = None, sandbox: bool = False) -> Access:
     chosen = purpose or actor.default_purpose()
     if chosen is None:
         raise AccessDenied(f"{actor.label} n'a aucune finalité d'accès aux données des habitants")
-    return Access(actor, chosen)
+    return Access(actor, chosen, sandbox)
 
 
 # API key scopes

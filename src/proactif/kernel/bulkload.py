@@ -7,7 +7,8 @@ in the order of `columns`, so callers stay database-agnostic.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection
@@ -91,3 +92,54 @@ def delete_all(tables: Iterable[str]) -> None:
         else:
             for table in tables:
                 cursor.execute(f"DELETE FROM {table}")
+
+
+def secondary_indexes(tables: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(name, table, CREATE INDEX statement) of the non-unique indexes of `tables`."""
+    tables = list(tables)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexname, tablename, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                           "AND tablename = ANY(%s) AND indexdef NOT LIKE 'CREATE UNIQUE%%'", [tables])
+        else:
+            marks = ", ".join("%s" for _ in tables)
+            cursor.execute(f"SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                           f"AND sql NOT LIKE 'CREATE UNIQUE%%' AND tbl_name IN ({marks})", tables)
+        return [(str(n), str(t), str(d)) for n, t, d in cursor.fetchall()]
+
+
+def restore_deferred_indexes() -> int:
+    """Rebuild every index a bulk load dropped (also those left by a load that crashed)."""
+    from proactif.kernel.models import DeferredIndex
+
+    pending = list(DeferredIndex.objects.all())
+    existing = {name for name, _, _ in secondary_indexes({index.table for index in pending})} if pending else set()
+    rebuilt = 0
+    for index in pending:
+        if index.name not in existing:
+            with connection.cursor() as cursor:
+                cursor.execute(index.definition)
+            rebuilt += 1
+        index.delete()
+    return rebuilt
+
+
+@contextmanager
+def deferred_indexes(tables: Iterable[str]) -> Iterator[None]:
+    """Drop the secondary indexes of `tables` for the time of a bulk load, then build them once: sorting a
+    million keys at the end is much faster than maintaining them row by row. The definitions are saved
+    first, so a crash leaves them to `restore_deferred_indexes` (run by every later load and migration)."""
+    from proactif.kernel import clock
+    from proactif.kernel.models import DeferredIndex
+
+    restore_deferred_indexes()
+    indexes = secondary_indexes(tables)
+    DeferredIndex.objects.bulk_create(DeferredIndex(name=n, table=t, definition=d, dropped_at=clock.now())
+                                      for n, t, d in indexes)
+    with connection.cursor() as cursor:
+        for name, _, _ in indexes:
+            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+    try:
+        yield
+    finally:
+        restore_deferred_indexes()

@@ -22,3 +22,12 @@ class ScheduledJob(models.Model):
     last_status = models.CharField(max_length=20, blank=True)
     last_error = models.TextField(blank=True)
     runs = models.PositiveIntegerField(default=0)
+
+
+class DeferredIndex(models.Model):
+    """A secondary index dropped for a bulk load, kept here until it is rebuilt (even after a crash)."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    table = models.CharField(max_length=200)
+    definition = models.TextField()
+    dropped_at = models.DateTimeField()

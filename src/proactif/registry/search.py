@@ -35,6 +35,8 @@ def classify(raw: str) -> SearchQuery:
     digits = re.sub(r"[\s.\-()]", "", text)
     if re.fullmatch(r"\+?\d{6,15}", digits):
         return SearchQuery("phone", digits)
+    if " " not in text and re.search(r"[._\d]", text) and re.search(r"[a-zA-Z]", text):
+        return SearchQuery("email", text.lower())  # the start of an e-mail address: "marie.dupont", "jdupont75"
     key = search_key(text)
     tokens = key.split()
     if tokens and (tokens[0].isdigit() or any(t in STREET_WORDS for t in tokens)):
@@ -42,28 +44,36 @@ def classify(raw: str) -> SearchQuery:
     return SearchQuery("name", key)
 
 
-def _person_qs() -> QuerySet[Person]:
-    return Person.objects.exclude(status__in=("merged", "anonymised")).select_related(
-        "household__address__voie")
+SANDBOX_SOURCES = ("synth",)
+
+
+def _person_qs(sandbox: bool = False) -> QuerySet[Person]:
+    qs = Person.objects.exclude(status__in=("merged", "anonymised")).select_related("household__address__voie")
+    return qs.filter(source__in=SANDBOX_SOURCES) if sandbox else qs
 
 
 def _prefix(field: str, prefix: str) -> Q:
     return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix_upper_bound(prefix)})
 
 
-def by_name(key: str, limit: int) -> list[Person]:
-    tokens = key.split()
+def name_readings(tokens: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """Every way to read the words as (nom, prénoms): "MARIE LE GALL" is tried as nom "MARIE" with prénoms
+    "LE GALL", nom "LE GALL" with prénom "MARIE", nom "MARIE LE" with "GALL", and nom "GALL" with the rest."""
+    readings: list[tuple[str, tuple[str, ...]]] = [(" ".join(tokens), ())]
+    for k in range(1, len(tokens)):
+        readings.append((" ".join(tokens[:k]), tuple(tokens[k:])))
+        readings.append((" ".join(tokens[k:]), tuple(tokens[:k])))
+    return list(dict.fromkeys(readings))
+
+
+def by_name(key: str, limit: int, sandbox: bool = False) -> list[Person]:
+    tokens = key.split()[:5]
     if not tokens:
         return []
     found: dict[int, Person] = {}
-    # "DUPONT JEAN" (nom first) and "JEAN DUPONT" (prénom first); nom de naissance or nom d'usage.
-    orders = [(tokens[0], tokens[1:])]
-    if len(tokens) > 1:
-        orders.append((tokens[-1], tokens[:-1]))
-        orders.append((" ".join(tokens[:2]), tokens[2:]))  # compound names "LE GALL"
-    for nom, prenoms in orders:
+    for nom, prenoms in name_readings(tokens):
         for field in ("nom_cle", "usage_cle"):
-            qs = _person_qs().filter(_prefix(field, nom))
+            qs = _person_qs(sandbox).filter(_prefix(field, nom))
             for prenom in prenoms:
                 qs = qs.filter(prenoms_cle__contains=prenom)
             for person in qs.order_by(field, "prenoms_cle")[:limit]:
@@ -71,20 +81,20 @@ def by_name(key: str, limit: int) -> list[Person]:
     return sorted(found.values(), key=lambda p: (p.nom_cle, p.prenoms_cle, p.pk))[:limit]
 
 
-def by_email(text: str, limit: int) -> list[Person]:
+def by_email(text: str, limit: int, sandbox: bool = False) -> list[Person]:
     ids = ContactPoint.objects.filter(kind="email").filter(_prefix("value", text)).values_list(
         "person_id", flat=True)[:limit]
-    return list(_person_qs().filter(pk__in=list(ids)).order_by("nom_cle", "prenoms_cle"))
+    return list(_person_qs(sandbox).filter(pk__in=list(ids)).order_by("nom_cle", "prenoms_cle"))
 
 
-def by_phone(digits: str, limit: int) -> tuple[list[Person], str]:
+def by_phone(digits: str, limit: int, sandbox: bool = False) -> tuple[list[Person], str]:
     try:
         phone = domain.normalise_phone("telephone", digits)
     except domain.FieldError as exc:
         return [], exc.reason
     assert phone is not None
     ids = ContactPoint.objects.filter(kind="phone", value=phone.e164).values_list("person_id", flat=True)[:limit]
-    return list(_person_qs().filter(pk__in=list(ids)).order_by("nom_cle", "prenoms_cle")), ""
+    return list(_person_qs(sandbox).filter(pk__in=list(ids)).order_by("nom_cle", "prenoms_cle")), ""
 
 
 def parse_address(key: str) -> tuple[int | None, str, list[str]]:
@@ -108,7 +118,7 @@ def matching_voies(words: list[str], limit: int = 200) -> list[int]:
     return list(qs.values_list("id", flat=True)[:limit])
 
 
-def by_address(key: str, limit: int) -> list[Person]:
+def by_address(key: str, limit: int, sandbox: bool = False) -> list[Person]:
     numero, suffixe, words = parse_address(key)
     if not words:
         return []
@@ -121,19 +131,19 @@ def by_address(key: str, limit: int) -> list[Person]:
         if suffixe:
             addresses = addresses.filter(suffixe__iexact=suffixe)
     address_ids = list(addresses.values_list("id", flat=True)[:500])
-    return list(_person_qs().filter(household__address_id__in=address_ids).exclude(status="deceased")
+    return list(_person_qs(sandbox).filter(household__address_id__in=address_ids).exclude(status="deceased")
                 .order_by("household__address__numero", "household_id", "nom_cle", "prenoms_cle")[:limit])
 
 
-def search(raw: str, limit: int = 50) -> tuple[SearchQuery, list[Person]]:
+def search(raw: str, limit: int = 50, sandbox: bool = False) -> tuple[SearchQuery, list[Person]]:
     query = classify(raw)
     if query.kind == "name":
-        return query, by_name(query.text, limit)
+        return query, by_name(query.text, limit, sandbox)
     if query.kind == "email":
-        return query, by_email(query.text, limit)
+        return query, by_email(query.text, limit, sandbox)
     if query.kind == "phone":
-        persons, error = by_phone(query.text, limit)
+        persons, error = by_phone(query.text, limit, sandbox)
         return SearchQuery("phone", query.text, error), persons
     if query.kind == "address":
-        return query, by_address(query.text, limit)
+        return query, by_address(query.text, limit, sandbox)
     return query, []

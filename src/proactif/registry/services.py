@@ -64,7 +64,7 @@ MergeError = identity.MergeError
 # --- search ---------------------------------------------------------------------------------
 def search_persons(access: Access, query: str, limit: int = 50) -> tuple[search.SearchQuery, list[Person]]:
     access.require(Section.IDENTITE)
-    parsed, persons = search.search(query, limit)
+    parsed, persons = search.search(query, limit, sandbox=access.sandbox)
     if persons:
         audit.record(access.actor, "search", purpose=access.purpose, person_ids=[p.pk for p in persons],
                      sections=[Section.IDENTITE.value], detail={"kind": parsed.kind, "results": len(persons)})
@@ -105,15 +105,15 @@ class PersonFile:
         return Section(section) in self.sections
 
 
-def get_person(person_id: int) -> Person:
-    return Person.objects.select_related("household__address__voie", "household__address__quartier",
-                                         "merged_into").get(pk=person_id)
+def get_person(person_id: int, sandbox: bool = False) -> Person:
+    qs = Person.objects.select_related("household__address__voie", "household__address__quartier", "merged_into")
+    return (qs.filter(source__in=search.SANDBOX_SOURCES) if sandbox else qs).get(pk=person_id)
 
 
 def person_file(access: Access, person_id: int) -> PersonFile:
     """A person's file, limited to the sections the access's purpose opens; logged section by section."""
     access.require(Section.IDENTITE)
-    person = get_person(person_id)
+    person = get_person(person_id, access.sandbox)
     sections = access.sections
     today = clock.today()
     f = PersonFile(person, access.purpose, sections,
@@ -168,7 +168,7 @@ def record_consent(access: Access, person_id: int, *, purpose: str, channel: str
         raise domain.FieldError("decision", "décision attendue : granted, denied ou revoked")
     if not text_version.strip():
         raise domain.FieldError("text_version", "version du texte présenté obligatoire (preuve du consentement)")
-    person = Person.objects.get(pk=person_id)
+    person = get_person(person_id, access.sandbox)
     consent = Consent.objects.create(person=person, purpose=purpose, channel=channel, decision=decision,
                                      source=source[:30], text_version=text_version[:30], recorded_at=clock.now(),
                                      recorded_by=access.actor.label, proof=proof or {})
@@ -181,6 +181,8 @@ def add_opt_out(access: Access, person_id: int | None, *, purpose: str = "*", ch
                 reason: str = "", contact_value: str = "") -> OptOut:
     if person_id is None and not contact_value:
         raise domain.FieldError("person", "une opposition vise une personne ou une coordonnée")
+    if person_id is not None:
+        get_person(person_id, access.sandbox)
     opt_out = OptOut.objects.create(person_id=person_id, contact_value=contact_value, purpose=purpose,
                                     channel=channel, source=source[:30], reason=reason[:300], created_at=clock.now())
     audit.record(access.actor, "change", purpose=access.purpose, person_ids=[person_id],
@@ -414,6 +416,13 @@ def bulk_load(kind: str, rows: Any) -> int:
 
     model, columns = BULK_COLUMNS[kind]
     return bulkload.load_rows(model._meta.db_table, columns, rows)
+
+
+def bulk_deferred_indexes() -> Any:
+    """Context manager: the registry's secondary indexes are built once, after a bulk load."""
+    from proactif.kernel import bulkload
+
+    return bulkload.deferred_indexes(bulk_table(kind) for kind in BULK_COLUMNS)
 
 
 def bulk_finish() -> None:

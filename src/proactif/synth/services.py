@@ -79,19 +79,20 @@ def seed(residents: int, seed_value: int = 1, *, reset: bool = False, duplicate_
     truth: dict[str, dict[str, int]] = {}
     nirs: set[str] = set()
     done = 0
-    for rows in _produce(ctx, residents, parallel):
-        with transaction.atomic():
-            for kind in LOAD_ORDER:
-                batch = rows.rows.get(kind, [])
-                if kind == "person":
-                    batch = _unique_nirs(batch, nirs)
-                    done += sum(1 for row in batch if row[17] == "synth")
-                totals[kind] += registry.bulk_load(kind, batch)
-        for benefit, entry in rows.truth.items():
-            for key, value in entry.items():
-                truth.setdefault(benefit, {"eligible": 0, "receiving": 0})[key] += value
-        if progress:
-            progress(done, residents)
+    with registry.bulk_deferred_indexes():
+        for rows in _produce(ctx, residents, parallel):
+            with transaction.atomic():
+                for kind in LOAD_ORDER:
+                    batch = rows.rows.get(kind, [])
+                    if kind == "person":
+                        batch = _unique_nirs(batch, nirs)
+                        done += sum(1 for row in batch if row[17] == "synth")
+                    totals[kind] += registry.bulk_load(kind, batch)
+            for benefit, entry in rows.truth.items():
+                for key, value in entry.items():
+                    truth.setdefault(benefit, {"eligible": 0, "receiving": 0})[key] += value
+            if progress:
+                progress(done, residents)
     registry.bulk_finish()
     elapsed = time.monotonic() - started
     rows_written = sum(totals.values()) + len(geo.voies) + len(geo.address_rows)
