@@ -144,14 +144,14 @@ class ChunkGenerator:
             if kind == "couple_children":
                 youngest_parent = min(age, partner_age)
                 for _ in range(self.children_count(kind)):
-                    child_age = self.between(0, max(0, min(24, youngest_parent - 19)))
+                    child_age = self.child_age(youngest_parent)
                     members.append(Member(child_age, self.pick("FM"), "enfant", 0, family_name))
         elif kind == "single_parent":
             age = _band(rnd, d.PARENT_AGES)
             sexe = "F" if rnd.random() < 0.84 else "M"
             members.append(Member(age, sexe, "personne_de_reference", 0, surname))
             for _ in range(self.children_count(kind)):
-                child_age = self.between(0, max(0, min(24, age - 19)))
+                child_age = self.child_age(age)
                 members.append(Member(child_age, self.pick("FM"), "enfant", 0, surname))
         else:  # flatmates: each adult is their own famille and foyer fiscal
             for i in range(self.pick((2, 2, 3))):
@@ -182,6 +182,12 @@ class ChunkGenerator:
             self.out.add("document", (holder.id, "permis_stationnement", f"PR{household_id:08d}", issued.isoformat(),
                                       expires.isoformat(), document_status_on("valide", expires, self.ctx.today),
                                       "synth", self.now_text))
+
+    def child_age(self, parent_age: int) -> int:
+        """The parent was 20 to 42 at the birth (a child still at home is at most 24)."""
+        oldest = min(24, parent_age - 20)
+        youngest = max(0, parent_age - 42)
+        return self.between(youngest, oldest) if oldest >= youngest else 0
 
     def children_count(self, kind: str) -> int:
         counts = d.CHILDREN_COUNTS[kind]
@@ -266,7 +272,8 @@ class ChunkGenerator:
         first = prenoms.split(" ")[0]
         channels = []
         if rnd.random() < _prob_by_age(d.EMAIL_BY_AGE, m.age):
-            number = "" if rnd.random() < 0.6 else str(self.between(1, 99))
+            # A mailbox belongs to one person: homonyms get distinct addresses (the id keeps them apart).
+            number = str(m.id % 100_000) if rnd.random() < 0.5 else str(m.id)
             separator = self.pick((".", ".", "_", ""))
             email = f"{slug(first)}{separator}{slug(m.nom_usage or m.nom)}{number}@{self.pick(d.EMAIL_DOMAINS)}"
             self.out.add("contact", (m.id, "email", email, False, "active", "synth", self.now_text))

@@ -1,0 +1,38 @@
+import pytest
+from django.db import connection
+
+from proactif.kernel import bulkload
+from proactif.kernel.models import DeferredIndex
+
+pytestmark = pytest.mark.django_db
+TABLE = "registry_person"
+
+
+def names() -> set[str]:
+    return {name for name, _, _ in bulkload.secondary_indexes([TABLE])}
+
+
+def test_indexes_are_dropped_for_the_load_and_rebuilt_after_even_on_error() -> None:
+    before = names()
+    assert len(before) >= 5
+    with pytest.raises(RuntimeError), bulkload.deferred_indexes([TABLE]):
+        assert names() == set()
+        assert DeferredIndex.objects.count() == len(before)
+        raise RuntimeError("the load failed")
+    assert names() == before
+    assert DeferredIndex.objects.count() == 0
+
+
+def test_indexes_left_dropped_by_a_killed_load_are_rebuilt_by_the_next() -> None:
+    before = names()
+    indexes = bulkload.secondary_indexes([TABLE])
+    from proactif.kernel import clock
+
+    DeferredIndex.objects.bulk_create(DeferredIndex(name=n, table=t, definition=d, dropped_at=clock.now())
+                                      for n, t, d in indexes)
+    with connection.cursor() as cursor:  # the process dies here, after dropping
+        for name, _, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+    assert names() == set()
+    assert bulkload.restore_deferred_indexes() == len(before)
+    assert names() == before
