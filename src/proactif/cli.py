@@ -221,7 +221,7 @@ def prepare_demo(residents: int) -> dict[str, Any]:
     else:
         figures["seed"] = "registre existant conservé"
     figures["counts"] = registry.counts()
-    figures["residents"] = registry.dashboard_figures(refresh=True)["residents"]
+    figures["residents"] = registry.refresh_figures()["residents"]
     return figures
 
 

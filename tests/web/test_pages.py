@@ -158,3 +158,9 @@ def test_metrics_can_require_a_token(client: Client, settings) -> None:
     settings.METRICS_TOKEN = "s3cret"
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
+
+
+def test_only_one_navigation_entry_is_current(client: Client, agents: dict) -> None:
+    page = logged_in(client, "etat_civil").get("/habitants/imports/").content.decode()
+    assert page.count('aria-current="page"') == 1
+    assert 'href="/habitants/imports/" aria-current="page"' in page

@@ -65,7 +65,8 @@ def draw_queries(count: int, seed: int = 1) -> list[tuple[str, str]]:
             channel = "phone" if kind == "telephone" else "email"
             contact = ContactPoint.objects.filter(person=person, kind=channel).first()
             if contact:
-                value = "0" + contact.value[3:] if kind == "telephone" else contact.value[: contact.value.index("@") + 1]
+                at = contact.value.find("@")
+                value = "0" + contact.value[3:] if kind == "telephone" else contact.value[: at + 1]
                 queries.append((kind, value))
     return queries
 

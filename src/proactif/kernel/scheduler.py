@@ -8,6 +8,7 @@ claimer that dies simply lets its lease expire and the job is claimed again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -41,6 +42,10 @@ class Periodic:
 
 
 _PERIODIC: dict[str, Periodic] = {}
+
+# Set by `proactif simulate` to the end of the simulated day: jobs that run more often than daily run
+# once per simulated day instead of 144 times for a ten-minute job.
+not_before: ContextVar[datetime | None] = ContextVar("not_before", default=None)
 
 
 def periodic(every: timedelta, at: time | None = None, lease: timedelta = timedelta(hours=1),
@@ -102,6 +107,9 @@ def finish(name: str, ok: bool, error: str = "") -> None:
     now = clock.now()
     job = registered()[name]
     next_run = job.next_after(now) if ok else now + min(job.every, timedelta(minutes=5))
+    floor = not_before.get()
+    if floor is not None and job.every < timedelta(days=1):
+        next_run = max(next_run, floor)
     ScheduledJob.objects.filter(name=name).update(
         lease_until=None, last_finished_at=now, last_status="ok" if ok else "error",
         last_error=error[:2000], next_run_at=next_run, runs=F("runs") + 1)

@@ -1,7 +1,8 @@
 """`proactif simulate`: move time forward, running the work that falls due on the way.
 
 Inside the simulation the process runs on a `FixedClock` that jumps from one due job to the next,
-so the outcome does not depend on how fast the machine is. After each simulated day the offset is
+so the outcome does not depend on how fast the machine is. Jobs that run more often than daily run
+once per simulated day. After each simulated day the offset is
 persisted so that the web server and workers see the same date (`proactif clock reset` undoes it).
 """
 
@@ -47,11 +48,15 @@ def simulate(until: date, on_day: Callable[[date, list[str]], None] | None = Non
             while True:
                 day_end = min(clock.local_datetime(day + timedelta(days=1)), end)
                 ran_today: list[str] = []
-                while (due := scheduler.next_due_at()) is not None and due < day_end:
-                    fixed.set(max(fixed.now(), due))
-                    for name in scheduler.tick()["dispatched"]:
-                        runs[name] = runs.get(name, 0) + 1
-                        ran_today.append(name)
+                floor = scheduler.not_before.set(day_end)
+                try:
+                    while (due := scheduler.next_due_at()) is not None and due < day_end:
+                        fixed.set(max(fixed.now(), due))
+                        for name in scheduler.tick()["dispatched"]:
+                            runs[name] = runs.get(name, 0) + 1
+                            ran_today.append(name)
+                finally:
+                    scheduler.not_before.reset(floor)
                 fixed.set(day_end)
                 days += 1
                 set_offset_to(fixed.now())

@@ -351,3 +351,10 @@ class MergeSuggestion(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["person_a", "person_b"], name="suggestion_pair_unique")]
+
+
+class FiguresSnapshot(models.Model):
+    """The dashboard's figures as last computed (the scans take seconds on a million residents)."""
+
+    computed_at = models.DateTimeField()
+    figures = models.JSONField()

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
@@ -33,6 +32,7 @@ from proactif.registry.models import (
     ContactPoint,
     Document,
     Famille,
+    FiguresSnapshot,
     FoyerFiscal,
     Household,
     ImportRun,
@@ -235,7 +235,9 @@ def import_file(kind: str, path: str, *, started_by: str = "cli",
         raise ValueError(f"type d'import inconnu « {kind} » ({', '.join(IMPORTERS)})")
     report = run_import(IMPORTERS[kind](), path, started_by=started_by, on_progress=on_progress,
                         batch_size=batch_size)
-    cache.delete(FIGURES_CACHE_KEY)
+    from proactif.kernel import executor
+
+    executor.enqueue("registry.refresh_figures")
     return report
 
 
@@ -307,36 +309,28 @@ def load_quartiers(features: list[dict[str, Any]], code_insee: str = "") -> int:
 
 
 # --- figures --------------------------------------------------------------------------------
-FIGURES_CACHE_KEY = "registry:figures"
 AGE_BANDS = [(0, 4), (5, 9), (10, 14), (15, 19), (20, 24), (25, 29), (30, 34), (35, 39), (40, 44), (45, 49),
              (50, 54), (55, 59), (60, 64), (65, 69), (70, 74), (75, 79), (80, 84), (85, 89), (90, 94), (95, 120)]
 
 
-def _birth_bounds(today: date, low: int, high: int) -> tuple[date, date]:
-    return (date(today.year - high - 1, today.month, min(today.day, 28)) + timedelta(days=1),
-            date(today.year - low, today.month, min(today.day, 28)))
+def _age_pyramid(today: date) -> list[dict[str, Any]]:
+    """Residents by sex and 5-year band, from one scan grouped by birth date (a few tens of thousands of
+    groups, computed in SQL without per-row functions)."""
+    bands = {band: {"F": 0, "M": 0} for band in AGE_BANDS}
+    rows = (Person.objects.filter(status="active", date_naissance__isnull=False)
+            .values_list("sexe", "date_naissance").annotate(n=Count("id")).order_by())
+    for sexe, born, n in rows:
+        age = domain.age_on(born, today)
+        band = next((b for b in AGE_BANDS if b[0] <= age <= b[1]), AGE_BANDS[-1] if age > 95 else AGE_BANDS[0])
+        bands[band][sexe] = bands[band].get(sexe, 0) + n
+    return [{"band": f"{low}–{high}" if high < 120 else f"{low}+", "F": v["F"], "M": v["M"]}
+            for (low, high), v in bands.items()]
 
 
-def dashboard_figures(refresh: bool = False) -> dict[str, Any]:
-    """Registry figures for the home dashboard (cached five minutes: full scans on a million rows)."""
-    if not refresh:
-        cached = cache.get(FIGURES_CACHE_KEY)
-        if cached is not None:
-            return dict(cached)
+def compute_figures() -> dict[str, Any]:
+    """The dashboard's figures, straight from the tables (full scans: seconds on a million residents)."""
     today = clock.today()
     active = Person.objects.filter(status="active")
-    residents = active.count()
-    with_email = ContactPoint.objects.filter(kind="email", status="active", person__status="active").values(
-        "person_id").distinct().count()
-    with_mobile = ContactPoint.objects.filter(kind="phone", is_mobile=True, status="active",
-                                              person__status="active").values("person_id").distinct().count()
-    pyramid = []
-    for low, high in AGE_BANDS:
-        start, end = _birth_bounds(today, low, high)
-        counts = dict(active.filter(date_naissance__gte=start, date_naissance__lte=end)
-                      .values_list("sexe").annotate(n=Count("id")).values_list("sexe", "n"))
-        pyramid.append({"band": f"{low}–{high}" if high < 120 else f"{low}+", "F": counts.get("F", 0),
-                        "M": counts.get("M", 0)})
     horizon = today + timedelta(days=183)
     expiring = dict(Document.objects.filter(kind__in=("cni", "passeport"), status="valide", expires_on__gte=today,
                                             expires_on__lte=horizon, person__status="active")
@@ -344,25 +338,41 @@ def dashboard_figures(refresh: bool = False) -> dict[str, Any]:
     by_quartier = list(Quartier.objects.annotate(n=Count("addresses__households__members",
                                                          filter=Q(addresses__households__members__status="active")))
                        .values("code", "nom", "n").order_by("-n")[:10])
-    figures = {
+    return {
         "as_of": today.isoformat(),
-        "residents": residents,
+        "computed_at": clock.now().isoformat(),
+        "residents": active.count(),
         "households": Household.objects.count(),
         "addresses": Address.objects.count(),
         "voies": Voie.objects.count(),
         "quartiers": Quartier.objects.count(),
-        "with_email": with_email,
-        "with_mobile": with_mobile,
+        "with_email": ContactPoint.objects.filter(kind="email", status="active", person__status="active")
+        .values("person_id").distinct().count(),
+        "with_mobile": ContactPoint.objects.filter(kind="phone", is_mobile=True, status="active",
+                                                   person__status="active").values("person_id").distinct().count(),
         "documents_expiring_6_months": {"cni": expiring.get("cni", 0), "passeport": expiring.get("passeport", 0)},
         "consents_granted": dict(Consent.objects.filter(decision="granted").values_list("purpose")
                                  .annotate(n=Count("id")).values_list("purpose", "n")),
         "disability": active.filter(taux_incapacite__gte=50).count(),
-        "age_pyramid": pyramid,
+        "age_pyramid": _age_pyramid(today),
         "top_quartiers": by_quartier,
         "pending_duplicates": identity.pending_suggestions().count(),
     }
-    cache.set(FIGURES_CACHE_KEY, figures, 300)
+
+
+def refresh_figures() -> dict[str, Any]:
+    """Compute the figures and keep them as the latest snapshot (every 10 minutes, and after loads)."""
+    figures = compute_figures()
+    with transaction.atomic():
+        snapshot = FiguresSnapshot.objects.create(computed_at=clock.now(), figures=figures)
+        FiguresSnapshot.objects.exclude(pk=snapshot.pk).delete()
     return figures
+
+
+def dashboard_figures() -> dict[str, Any]:
+    """The latest snapshot (computed now only if there is none yet): the dashboard never waits for scans."""
+    snapshot = FiguresSnapshot.objects.order_by("-computed_at").first()
+    return dict(snapshot.figures) if snapshot else refresh_figures()
 
 
 def counts() -> dict[str, int]:
@@ -432,7 +442,7 @@ def bulk_finish() -> None:
     tables = [bulk_table(kind) for kind in BULK_COLUMNS]
     bulkload.reset_sequences(tables)
     bulkload.analyze(tables)
-    cache.delete(FIGURES_CACHE_KEY)
+    refresh_figures()
 
 
 def delete_registry() -> None:
@@ -448,7 +458,7 @@ def delete_registry() -> None:
     with transaction.atomic():
         models.Person.objects.filter(merged_into__isnull=False).update(merged_into=None)
         bulkload.delete_all(m._meta.db_table for m in children_first)
-    cache.delete(FIGURES_CACHE_KEY)
+        FiguresSnapshot.objects.all().delete()
 
 
 def active_ages(today: date) -> list[int]:

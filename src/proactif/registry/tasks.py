@@ -15,6 +15,11 @@ def refresh_document_statuses() -> dict[str, int]:
     return services.refresh_document_statuses()
 
 
+@periodic(every=timedelta(minutes=10))
+def refresh_figures() -> dict[str, Any]:
+    return {"residents": services.refresh_figures()["residents"]}
+
+
 @periodic(every=timedelta(days=1), at=time(2, 30))
 def suggest_duplicates() -> dict[str, Any]:
     return services.suggest_duplicates()

@@ -30,9 +30,8 @@ def navigation_for(request: HttpRequest) -> list[NavItem]:
         entries += [("Journal des accès", "audit:log"), ("Droits RGPD", "audit:rights")]
     if actor.is_admin:
         entries += [("Agents", "accounts:agents"), ("Clés d'API", "accounts:api_keys")]
-    items = []
-    for label, name in entries:
-        url = reverse(name)
-        active = request.path == url if url == "/" else request.path.startswith(url)
-        items.append(NavItem(label, url, active))
-    return items
+    urls = [(label, reverse(name)) for label, name in entries]
+    # The current entry is the one whose address is the longest start of the page's path.
+    matching = [url for _, url in urls if request.path == url or (url != "/" and request.path.startswith(url))]
+    current = max(matching, key=len) if matching else None
+    return [NavItem(label, url, url == current) for label, url in urls]

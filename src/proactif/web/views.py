@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "pyramid_json": json.dumps(figures["age_pyramid"]),
         "today": clock.today(),
         "simulated": clock.system_clock().offset().total_seconds() > 0,
+        "computed_at": datetime.fromisoformat(figures["computed_at"]).astimezone(clock.LOCAL_TZ),
     }
     return render(request, "web/home.html", context)
 
