@@ -10,7 +10,7 @@ from proactif.registry.domain import nir_with_key
 
 HEADER = ["id_externe", "nom_naissance", "nom_usage", "prenoms", "sexe", "date_naissance", "code_insee_naissance",
           "lieu_naissance", "nir", "email", "telephone", "canaux", "id_foyer", "role_menage", "cle_interop",
-          "logement", "statut", "date_statut"]
+          "logement", "statut", "date_statut", "adresse_postale"]
 NAMES = ["Martin", "Bernard", "Dubois", "Lefèvre", "N'Diaye", "Le Gall", "Moreau", "Girard", "Benali", "Roux"]
 FIRST = {"F": ["Marie", "Léa", "Chloé", "Fatou"], "M": ["Jean", "Lucas", "Karim", "Noël"]}
 
@@ -29,6 +29,7 @@ MALFORMATIONS = [
     ("cle_interop", "pas-une-cle", "clé d'interopérabilité"),
     ("cle_interop", "99999_zzzz_00001", "adresse inconnue"),
     ("statut", "en vacances", "statut inconnu"),
+    ("adresse_postale", "1|2|3|4|5|6|7", "6 au plus"),
 ]
 
 
@@ -61,7 +62,8 @@ def resident_rows(count: int, keys: list[str], seed: int = 3) -> list[dict[str, 
             if i % 4 else "",
             "canaux": "sms>email" if i % 5 == 0 else "", "id_foyer": f"F{i // 2:06d}",
             "role_menage": "personne_de_reference" if i % 2 == 0 else "conjoint",
-            "cle_interop": keys[(i // 2) % len(keys)], "logement": "", "statut": "", "date_statut": ""})
+            "cle_interop": keys[(i // 2) % len(keys)], "logement": "", "statut": "", "date_statut": "",
+            "adresse_postale": "Résidence Les Tilleuls|Appartement 12|BP 40|21999 Belleroche" if i % 7 == 3 else ""})
     return rows
 
 

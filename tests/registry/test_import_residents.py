@@ -55,6 +55,8 @@ def test_households_contacts_and_preferences_are_imported(tmp_path: Path, keys) 
     assert ContactPoint.objects.filter(person=second, kind="email").exists()
     phone = ContactPoint.objects.get(person=second, kind="phone")
     assert phone.value.startswith("+336") and phone.is_mobile
+    postal = ContactPoint.objects.get(person=Person.objects.get(external_id="E000003"), kind="postal")
+    assert postal.value == "RÉSIDENCE LES TILLEULS\nAPPARTEMENT 12\nBP 40\n21999 BELLEROCHE"
 
 
 def test_a_changed_line_updates_only_that_person(tmp_path: Path, keys) -> None:
@@ -128,3 +130,21 @@ def test_windows_1252_and_comma_separated_files_are_read(tmp_path: Path, keys) -
     assert services.import_file("residents", str(path)).counts.created == 5
     assert Person.objects.filter(nom_naissance="Lefèvre").exists() or \
         Person.objects.filter(external_id__startswith="E").count() == 5
+
+
+def test_every_person_an_import_creates_or_changes_is_in_the_access_log(tmp_path: Path, keys) -> None:
+    from proactif.audit.models import AccessLog
+
+    path = tmp_path / "habitants.csv"
+    rows = csvgen.resident_rows(12, keys)
+    csvgen.write(path, rows)
+    report = services.import_file("residents", str(path))
+    logged = AccessLog.objects.filter(action="import", detail__import_run=report.run_id)
+    assert set(logged.values_list("person_id", flat=True)) == set(
+        Person.objects.filter(external_id__startswith="E").values_list("pk", flat=True))
+    assert set(logged.values_list("purpose", flat=True)) == {"etat_civil"}
+    rows[3]["nom_usage"] = "Durand"
+    csvgen.write(path, rows)
+    again = services.import_file("residents", str(path))
+    changed = AccessLog.objects.filter(action="import", detail__import_run=again.run_id)
+    assert list(changed.values_list("person_id", flat=True)) == [Person.objects.get(external_id="E000003").pk]

@@ -115,3 +115,16 @@ def test_a_realistic_share_of_eligible_households_do_not_claim() -> None:
 def test_the_commune_is_cut_to_the_exact_number_of_residents() -> None:
     rows = population.generate_chunk(context(), 0, 5000, 777).rows
     assert sum(1 for r in rows["person"] if r[17] == "synth") == 777
+
+
+def test_possible_claims_follow_the_rounded_bareme() -> None:
+    nobody_earns = facts.possible_claims([facts.Adult(40, 0, 0, 0)], 0, "locataire_hlm", 450.0)
+    assert round(nobody_earns["rsa"], 2) == round(facts.RSA_BASE - facts.forfait_logement(1), 2)
+    assert "aide_logement" in nobody_earns and nobody_earns["css"] == 0.0
+    retired = facts.possible_claims([facts.Adult(72, 0, 700, 0)], 0, "proprietaire", None)
+    assert round(retired["aspa"], 2) == round(facts.ASPA_SINGLE - 700, 2) and "rsa" not in retired
+    comfortable = facts.possible_claims([facts.Adult(45, 3500, 0, 0), facts.Adult(44, 2800, 0, 0)], 3,
+                                        "proprietaire", None)
+    assert comfortable == {"af": facts.AF_3}
+    disabled = facts.possible_claims([facts.Adult(35, 0, 0, 80)], 0, "loge_gratuitement", None)
+    assert round(disabled["aah"], 2) == facts.AAH_MAX

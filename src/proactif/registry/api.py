@@ -198,7 +198,7 @@ def import_file(request: HttpRequest, kind: Literal["residents", "addresses", "d
             for chunk in file.chunks():
                 handle.write(chunk)
         try:
-            report = services.import_file(kind, str(path), started_by=who.actor.label)
+            report = services.import_file(kind, str(path), actor=who.actor, purpose=who.access(None).purpose)
         except (CsvFormatError, HeaderError) as exc:
             raise HttpError(400, str(exc)) from exc
     return report.as_dict(max_errors=10_000)

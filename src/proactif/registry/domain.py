@@ -157,6 +157,21 @@ def format_phone_national(e164: str) -> str:
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
 
 
+def clean_postal_address(field: str, raw: str) -> str | None:
+    """A mailing address other than the home address, lines separated by "|" (norme NF Z10-011:
+    six lines at most, 38 characters each)."""
+    lines = [" ".join(line.split()) for line in (raw or "").replace("\n", "|").split("|")]
+    lines = [line for line in lines if line]
+    if not lines:
+        return None
+    if len(lines) > 6:
+        raise FieldError(field, f"adresse postale de {len(lines)} lignes (6 au plus)")
+    long_line = next((line for line in lines if len(line) > 38), None)
+    if long_line:
+        raise FieldError(field, f"ligne d'adresse de plus de 38 caractères « {long_line[:40]} »")
+    return "\n".join(line.upper() for line in lines)
+
+
 CHANNELS = ("sms", "email", "push", "letter", "whatsapp", "messenger", "phone")
 
 

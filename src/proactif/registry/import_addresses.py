@@ -54,6 +54,7 @@ class QuartierLocator:
 
 class AddressImporter:
     kind = "addresses"
+    section = ""  # address points are not personal data
     required_columns: tuple[str, ...] = ()
 
     def __init__(self) -> None:

@@ -21,6 +21,7 @@ ALIASES = {"passport": "passeport", "carte_identite": "cni", "carte nationale d'
 
 class DocumentImporter:
     kind = "documents"
+    section = "documents"
     required_columns = ("id_externe", "type", "date_delivrance")
 
     def check_header(self, header: list[str]) -> None:
@@ -86,10 +87,12 @@ class DocumentImporter:
             if document is None:
                 to_create.append(Document(external_id=parsed.key, source="import", updated_at=now, **values))
                 counts.created += 1
+                counts.touched.append(person.pk)
             elif changed(document, values):
                 document.updated_at = now
                 to_update.append(document)
                 counts.updated += 1
+                counts.touched.append(person.pk)
             else:
                 counts.unchanged += 1
         Document.objects.bulk_create(to_create)

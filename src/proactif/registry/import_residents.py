@@ -41,6 +41,7 @@ PERSON_FIELDS = ["nom_naissance", "nom_usage", "prenoms", "sexe", "date_naissanc
 
 class ResidentImporter:
     kind = "residents"
+    section = "identite"
     required_columns = ("id_externe", "nom_naissance", "prenoms", "sexe", "date_naissance")
 
     def check_header(self, header: list[str]) -> None:
@@ -78,6 +79,7 @@ class ResidentImporter:
             "nir": domain.normalise_nir("nir", row.get("nir", ""), sexe=sexe, born=born),
             "email": domain.normalise_email("email", row.get("email", "")),
             "phone": phone,
+            "postal": domain.clean_postal_address("adresse_postale", row.get("adresse_postale", "")),
             "channels": domain.parse_channels("canaux", row.get("canaux", "")),
             "household": row.get("id_foyer", "").strip()[:64] or None,
             "menage_role": role,
@@ -138,6 +140,8 @@ class ResidentImporter:
             if self._contacts(person, d, now) and outcome == "unchanged":
                 outcome = "updated"
             setattr(counts, outcome, getattr(counts, outcome) + 1)
+            if outcome != "unchanged":
+                counts.touched.append(person.pk)
         return counts, rejections
 
     def _person_values(self, d: dict[str, Any], households: dict[str, tuple[Household, Famille, FoyerFiscal]]) -> (
@@ -229,6 +233,8 @@ class ResidentImporter:
             wanted.append(("email", d["email"], False))
         if d["phone"]:
             wanted.append(("phone", d["phone"].e164, d["phone"].is_mobile))
+        if d["postal"]:
+            wanted.append(("postal", d["postal"], False))
         dirty = False
         if wanted:
             have = set(ContactPoint.objects.filter(person=person).values_list("kind", "value"))

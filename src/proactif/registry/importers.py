@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 from django.db import transaction
 
+from proactif.accounts.domain import Actor
+from proactif.audit import services as audit
 from proactif.kernel import clock, metrics
 from proactif.kernel.logging import get_logger
 from proactif.registry.csvfiles import CsvFile, open_csv
@@ -31,6 +33,7 @@ class Counts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    touched: list[int] = field(default_factory=list)  # people whose data was created or changed (access log)
 
     def add(self, other: Counts) -> None:
         self.created += other.created
@@ -55,6 +58,7 @@ class Rejection:
 class Importer(Protocol):
     kind: str
     required_columns: tuple[str, ...]
+    section: str  # the section of a person's file the import writes (access log); "" for none
 
     def check_header(self, header: list[str]) -> None: ...
 
@@ -97,7 +101,7 @@ class ImportReport:
         }
 
 
-def run_import(importer: Importer, path: str, *, started_by: str = "cli",
+def run_import(importer: Importer, path: str, *, actor: Actor, purpose: str,
                on_progress: Callable[[int], None] | None = None, batch_size: int = BATCH_SIZE) -> ImportReport:
     csv_file = open_csv(path)
     importer.check_header(csv_file.header)
@@ -105,7 +109,7 @@ def run_import(importer: Importer, path: str, *, started_by: str = "cli",
            .exclude(status="done").order_by("-started_at").first())
     if run is None:
         run = ImportRun.objects.create(kind=importer.kind, filename=str(path)[:500], sha256=csv_file.sha256,
-                                       started_at=clock.now(), started_by=started_by)
+                                       started_at=clock.now(), started_by=actor.label[:254])
     else:
         ImportRun.objects.filter(pk=run.pk).update(status="running", error="")
     if run.lines_total is None:
@@ -126,6 +130,9 @@ def run_import(importer: Importer, path: str, *, started_by: str = "cli",
             ImportRejection.objects.bulk_create(
                 ImportRejection(run_id=run.pk, line=r.line, field=r.field[:100], reason=r.reason[:500])
                 for r in rejections)
+            if counts.touched and importer.section:
+                audit.record(actor, "import", purpose=purpose, person_ids=counts.touched,
+                             sections=[importer.section], detail={"import_run": run.pk})
             ImportRun.objects.filter(pk=run.pk).update(
                 lines_done=last_line, created=run.created + counts.created, updated=run.updated + counts.updated,
                 unchanged=run.unchanged + counts.unchanged, rejected=run.rejected + len({r.line for r in rejections}))

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
-from proactif.accounts.domain import Access, AccessDenied, Section
+from proactif.accounts.domain import Access, AccessDenied, Actor, Section, system_actor
 from proactif.audit import services as audit
 from proactif.kernel import clock
 from proactif.kernel.logging import get_logger
-from proactif.registry import domain, identity, search
+from proactif.registry import bulk, domain, figures, identity, search
 from proactif.registry.csvfiles import CsvFormatError
 from proactif.registry.import_addresses import AddressImporter
 from proactif.registry.import_documents import DocumentImporter
@@ -31,9 +31,6 @@ from proactif.registry.models import (
     Consent,
     ContactPoint,
     Document,
-    Famille,
-    FiguresSnapshot,
-    FoyerFiscal,
     Household,
     ImportRun,
     OptOut,
@@ -50,7 +47,16 @@ __all__ = [
     "import_file", "may_contact", "person_file", "record_consent", "search_persons",
 ]
 
-# Identity resolution, re-exported as part of the registry's public surface.
+# Figures, bulk loading and identity resolution, re-exported as part of the registry's public surface.
+compute_figures = figures.compute_figures
+refresh_figures = figures.refresh_figures
+dashboard_figures = figures.dashboard_figures
+BULK_COLUMNS = bulk.BULK_COLUMNS
+bulk_table = bulk.bulk_table
+bulk_load = bulk.bulk_load
+bulk_deferred_indexes = bulk.bulk_deferred_indexes
+bulk_finish = bulk.bulk_finish
+delete_registry = bulk.delete_registry
 suggest_duplicates = identity.suggest_duplicates
 pending_suggestions = identity.pending_suggestions
 get_suggestion = identity.get_suggestion
@@ -229,19 +235,23 @@ IMPORTERS: dict[str, Callable[[], Any]] = {
     "residents": ResidentImporter, "addresses": AddressImporter, "documents": DocumentImporter}
 
 
-def import_file(kind: str, path: str, *, started_by: str = "cli",
+IMPORT_PURPOSE = "etat_civil"  # the registry of residents is kept by the état civil
+
+
+def import_file(kind: str, path: str, *, actor: Actor | None = None, purpose: str = IMPORT_PURPOSE,
                 on_progress: Callable[[int], None] | None = None, batch_size: int = 500) -> ImportReport:
+    """Import a file; every person created or changed is written to the access log (action "import")."""
     if kind not in IMPORTERS:
         raise ValueError(f"type d'import inconnu « {kind} » ({', '.join(IMPORTERS)})")
-    report = run_import(IMPORTERS[kind](), path, started_by=started_by, on_progress=on_progress,
-                        batch_size=batch_size)
+    report = run_import(IMPORTERS[kind](), path, actor=actor or system_actor("import"), purpose=purpose,
+                        on_progress=on_progress, batch_size=batch_size)
     from proactif.kernel import executor
 
     executor.enqueue("registry.refresh_figures")
     return report
 
 
-def queue_import(kind: str, filename: str, chunks: Any, *, started_by: str) -> ImportRun:
+def queue_import(kind: str, filename: str, chunks: Any, *, access: Access) -> ImportRun:
     """Keep an uploaded file, check its header now (the agent sees a bad file at once), and import it in
     the background; the run's page follows its progress."""
     import hashlib
@@ -272,9 +282,9 @@ def queue_import(kind: str, filename: str, chunks: Any, *, started_by: str) -> I
     run = ImportRun.objects.filter(kind=kind, sha256=digest.hexdigest()).exclude(status="done").first()
     if run is None:
         run = ImportRun.objects.create(kind=kind, filename=filename[:500], sha256=digest.hexdigest(),
-                                       started_at=clock.now(), started_by=started_by[:254], status="queued",
+                                       started_at=clock.now(), started_by=access.actor.label[:254], status="queued",
                                        lines_total=lines)
-    executor.enqueue("registry.import_uploaded_file", kind, str(path), started_by)
+    executor.enqueue("registry.import_uploaded_file", kind, str(path), access.actor.id, access.purpose)
     return run
 
 
@@ -308,73 +318,6 @@ def load_quartiers(features: list[dict[str, Any]], code_insee: str = "") -> int:
     return count
 
 
-# --- figures --------------------------------------------------------------------------------
-AGE_BANDS = [(0, 4), (5, 9), (10, 14), (15, 19), (20, 24), (25, 29), (30, 34), (35, 39), (40, 44), (45, 49),
-             (50, 54), (55, 59), (60, 64), (65, 69), (70, 74), (75, 79), (80, 84), (85, 89), (90, 94), (95, 120)]
-
-
-def _age_pyramid(today: date) -> list[dict[str, Any]]:
-    """Residents by sex and 5-year band, from one scan grouped by birth date (a few tens of thousands of
-    groups, computed in SQL without per-row functions)."""
-    bands = {band: {"F": 0, "M": 0} for band in AGE_BANDS}
-    rows = (Person.objects.filter(status="active", date_naissance__isnull=False)
-            .values_list("sexe", "date_naissance").annotate(n=Count("id")).order_by())
-    for sexe, born, n in rows:
-        age = domain.age_on(born, today)
-        band = next((b for b in AGE_BANDS if b[0] <= age <= b[1]), AGE_BANDS[-1] if age > 95 else AGE_BANDS[0])
-        bands[band][sexe] = bands[band].get(sexe, 0) + n
-    return [{"band": f"{low}–{high}" if high < 120 else f"{low}+", "F": v["F"], "M": v["M"]}
-            for (low, high), v in bands.items()]
-
-
-def compute_figures() -> dict[str, Any]:
-    """The dashboard's figures, straight from the tables (full scans: seconds on a million residents)."""
-    today = clock.today()
-    active = Person.objects.filter(status="active")
-    horizon = today + timedelta(days=183)
-    expiring = dict(Document.objects.filter(kind__in=("cni", "passeport"), status="valide", expires_on__gte=today,
-                                            expires_on__lte=horizon, person__status="active")
-                    .values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
-    by_quartier = list(Quartier.objects.annotate(n=Count("addresses__households__members",
-                                                         filter=Q(addresses__households__members__status="active")))
-                       .values("code", "nom", "n").order_by("-n")[:10])
-    return {
-        "as_of": today.isoformat(),
-        "computed_at": clock.now().isoformat(),
-        "residents": active.count(),
-        "households": Household.objects.count(),
-        "addresses": Address.objects.count(),
-        "voies": Voie.objects.count(),
-        "quartiers": Quartier.objects.count(),
-        "with_email": ContactPoint.objects.filter(kind="email", status="active", person__status="active")
-        .values("person_id").distinct().count(),
-        "with_mobile": ContactPoint.objects.filter(kind="phone", is_mobile=True, status="active",
-                                                   person__status="active").values("person_id").distinct().count(),
-        "documents_expiring_6_months": {"cni": expiring.get("cni", 0), "passeport": expiring.get("passeport", 0)},
-        "consents_granted": dict(Consent.objects.filter(decision="granted").values_list("purpose")
-                                 .annotate(n=Count("id")).values_list("purpose", "n")),
-        "disability": active.filter(taux_incapacite__gte=50).count(),
-        "age_pyramid": _age_pyramid(today),
-        "top_quartiers": by_quartier,
-        "pending_duplicates": identity.pending_suggestions().count(),
-    }
-
-
-def refresh_figures() -> dict[str, Any]:
-    """Compute the figures and keep them as the latest snapshot (every 10 minutes, and after loads)."""
-    figures = compute_figures()
-    with transaction.atomic():
-        snapshot = FiguresSnapshot.objects.create(computed_at=clock.now(), figures=figures)
-        FiguresSnapshot.objects.exclude(pk=snapshot.pk).delete()
-    return figures
-
-
-def dashboard_figures() -> dict[str, Any]:
-    """The latest snapshot (computed now only if there is none yet): the dashboard never waits for scans."""
-    snapshot = FiguresSnapshot.objects.order_by("-computed_at").first()
-    return dict(snapshot.figures) if snapshot else refresh_figures()
-
-
 def counts() -> dict[str, int]:
     """Row counts of the registry (cheap: used by `--json` outputs and tests)."""
     return {
@@ -389,76 +332,6 @@ def counts() -> dict[str, int]:
 def is_empty() -> bool:
     return not (Person.objects.exists() or Address.objects.exists() or Voie.objects.exists()
                 or Quartier.objects.exists())
-
-
-# --- bulk loading (synthetic communes, large initial loads) ---------------------------------
-# Columns in the order bulk rows must follow; dates as ISO text, datetimes via
-# kernel.bulkload.datetime_text, JSON as text.
-BULK_COLUMNS: dict[str, tuple[Any, tuple[str, ...]]] = {
-    "quartier": (Quartier, ("id", "code", "nom", "code_insee", "code_postal", "geometry")),
-    "voie": (Voie, ("id", "code_insee", "nom", "cle")),
-    "address": (Address, ("id", "cle_interop", "voie_id", "numero", "suffixe", "complement", "code_postal",
-                          "code_insee", "commune", "lon", "lat", "quartier_id", "source", "updated_at")),
-    "household": (Household, ("id", "address_id", "logement", "statut_occupation", "loyer", "updated_at")),
-    "famille": (Famille, ("id", "household_id", "numero_allocataire")),
-    "foyer": (FoyerFiscal, ("id", "household_id", "numero_fiscal")),
-    "person": (Person, ("id", "nom_naissance", "nom_usage", "prenoms", "sexe", "date_naissance",
-                        "code_insee_naissance", "lieu_naissance", "nir", "status", "household_id", "menage_role",
-                        "famille_id", "famille_role", "foyer_fiscal_id", "foyer_role", "taux_incapacite", "source",
-                        "nom_cle", "usage_cle", "prenoms_cle", "updated_at", "status_changed_on")),
-    "contact": (ContactPoint, ("person_id", "kind", "value", "is_mobile", "status", "source", "created_at")),
-    "preference": (ChannelPreference, ("person_id", "channel", "rank")),
-    "consent": (Consent, ("person_id", "purpose", "channel", "decision", "source", "text_version", "recorded_at",
-                          "recorded_by", "proof")),
-    "document": (Document, ("person_id", "kind", "numero", "issued_on", "expires_on", "status", "source",
-                            "updated_at")),
-    "resource": (Resource, ("person_id", "kind", "monthly_amount", "start_on", "source")),
-    "benefit": (BenefitReceipt, ("famille_id", "person_id", "benefit", "monthly_amount", "since", "source")),
-}
-
-
-def bulk_table(kind: str) -> str:
-    return str(BULK_COLUMNS[kind][0]._meta.db_table)
-
-
-def bulk_load(kind: str, rows: Any) -> int:
-    from proactif.kernel import bulkload
-
-    model, columns = BULK_COLUMNS[kind]
-    return bulkload.load_rows(model._meta.db_table, columns, rows)
-
-
-def bulk_deferred_indexes() -> Any:
-    """Context manager: the registry's secondary indexes are built once, after a bulk load."""
-    from proactif.kernel import bulkload
-
-    return bulkload.deferred_indexes(bulk_table(kind) for kind in BULK_COLUMNS)
-
-
-def bulk_finish() -> None:
-    """After a bulk load: move id sequences past the loaded ids, refresh statistics, drop cached figures."""
-    from proactif.kernel import bulkload
-
-    tables = [bulk_table(kind) for kind in BULK_COLUMNS]
-    bulkload.reset_sequences(tables)
-    bulkload.analyze(tables)
-    refresh_figures()
-
-
-def delete_registry() -> None:
-    """Remove every resident, household, address and related row (used by `proactif seed --reset`)."""
-    from proactif.kernel import bulkload
-    from proactif.registry import models
-
-    children_first = [models.MergeSuggestion, models.Merge, models.ImportRejection, models.ImportRun,
-                      models.PersonAlias, models.BenefitReceipt, models.Resource, models.Document, models.OptOut,
-                      models.Consent, models.ChannelPreference, models.ContactPoint, models.Person,
-                      models.Famille, models.FoyerFiscal, models.Household, models.Address, models.Voie,
-                      models.Quartier]
-    with transaction.atomic():
-        models.Person.objects.filter(merged_into__isnull=False).update(merged_into=None)
-        bulkload.delete_all(m._meta.db_table for m in children_first)
-        FiguresSnapshot.objects.all().delete()
 
 
 def active_ages(today: date) -> list[int]:

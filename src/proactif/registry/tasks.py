@@ -26,12 +26,15 @@ def suggest_duplicates() -> dict[str, Any]:
 
 
 @task(queue="batch")
-def import_uploaded_file(kind: str, path: str, started_by: str) -> dict[str, Any]:
-    """Import a file uploaded from the interface; resumes where a previous attempt stopped."""
+def import_uploaded_file(kind: str, path: str, agent_id: int, purpose: str) -> dict[str, Any]:
+    """Import a file an agent uploaded; resumes where a previous attempt stopped."""
     from pathlib import Path
+
+    from proactif.accounts import services as accounts
 
     if not Path(path).exists():  # already imported by an earlier delivery of this task
         return {"skipped": path}
-    report = services.import_file(kind, path, started_by=started_by)
+    actor = accounts.actor_for_agent(accounts.get_agent(agent_id))
+    report = services.import_file(kind, path, actor=actor, purpose=purpose)
     Path(path).unlink(missing_ok=True)
     return report.as_dict(max_errors=0)

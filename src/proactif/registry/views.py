@@ -123,7 +123,7 @@ def imports(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             run = services.queue_import(form.cleaned_data["kind"], upload.name, upload.chunks(),
-                                        started_by=actor_of(request).label)
+                                        access=access_of(request))
         except (CsvFormatError, HeaderError) as exc:
             form.add_error("file", str(exc))
         else:

@@ -144,3 +144,50 @@ def css_ceiling(persons: int) -> float:
     """Monthly resource ceiling of the free complémentaire santé solidaire."""
     factors = {1: 1.0, 2: 1.5, 3: 1.8, 4: 2.1}
     return CSS_FREE_CEILING_SINGLE * factors.get(persons, 2.1 + 0.4 * (persons - 4))
+
+
+@dataclass(frozen=True)
+class Adult:
+    age: int
+    earnings: float  # monthly net earned income
+    other: float  # pensions, unemployment benefit, grants
+    taux: int  # taux d'incapacité
+
+
+def possible_claims(adults: list[Adult], children: int, occupation: str, rent: float | None) -> dict[str, float]:
+    """The benefits a famille could claim, with rounded monthly amounts (0 for the CSS, a coverage)."""
+    if not adults:
+        return {}
+    earnings = sum(a.earnings for a in adults)
+    other = sum(a.other for a in adults)
+    resources = earnings + other
+    persons = len(adults) + children
+    claims: dict[str, float] = {}
+    aide_logement = 0.0
+    tenant = occupation in ("locataire", "locataire_hlm") and rent
+    if tenant and rent and resources < SMIC_NET * (1.1 + 0.35 * (persons - 1)):
+        aide_logement = min(rent * 0.75, max(0.0, 120 + 95 * persons - 0.28 * resources))
+        if aide_logement >= 15:
+            claims["aide_logement"] = aide_logement
+    if max(a.age for a in adults) >= 25 or children:
+        housed = occupation in ("proprietaire", "loge_gratuitement")
+        deduction = forfait_logement(persons) if (housed or aide_logement) else 0.0
+        rsa = rsa_forfait(len(adults), children) - resources - deduction
+        if rsa >= 6:
+            claims["rsa"] = rsa
+    pa = prime_activite(earnings, other, len(adults), children)
+    if pa >= 15:
+        claims["prime_activite"] = pa
+    for a in adults:
+        if a.taux >= 80 and 20 <= a.age < 65 and AAH_MAX - (a.earnings + a.other) > 10:
+            claims["aah"] = claims.get("aah", 0.0) + AAH_MAX - (a.earnings + a.other)
+    if all(a.age >= 65 for a in adults):
+        ceiling = ASPA_SINGLE if len(adults) == 1 else ASPA_COUPLE
+        if ceiling - resources > 10:
+            claims["aspa"] = ceiling - resources
+    af = allocations_familiales(children)
+    if af:
+        claims["af"] = af
+    if resources < css_ceiling(persons) or "rsa" in claims:
+        claims["css"] = 0.0
+    return claims

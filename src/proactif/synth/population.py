@@ -390,52 +390,16 @@ class ChunkGenerator:
 
     # --- benefits: who could claim what, and who does ------------------------------------
     def benefits(self, famille_id: int, members: list[Member], occupation: str, rent: str | None) -> None:
-        rnd = self.rnd
-        adults = [m for m in members if m.famille_role == "parent"]
-        children = [m for m in members if m.famille_role == "enfant" and m.age < 20]
-        if not adults:
-            return
-        earnings = sum(m.earnings for m in adults)
-        other = sum(m.other for m in adults)
-        resources = earnings + other
-        persons = len(adults) + len(children)
+        """What the famille could claim (synthetic rules), and whether it does (DREES take-up rates)."""
+        adults = [d.Adult(m.age, m.earnings, m.other, m.taux) for m in members if m.famille_role == "parent"]
+        children = sum(1 for m in members if m.famille_role == "enfant" and m.age < 20)
         since = (self.ctx.today - timedelta(days=self.between(60, 2499))).isoformat()
-        claims: dict[str, float] = {}
-        housed = occupation in ("proprietaire", "loge_gratuitement")
-        aide_logement = 0.0
-        if occupation in ("locataire", "locataire_hlm") and rent:
-            ceiling = d.SMIC_NET * (1.1 + 0.35 * (persons - 1))
-            if resources < ceiling:
-                aide_logement = min(float(rent) * 0.75, max(0.0, 120 + 95 * persons - 0.28 * resources))
-                if aide_logement >= 15:
-                    claims["aide_logement"] = aide_logement
-        if max(m.age for m in adults) >= 25 or children:
-            forfait = d.rsa_forfait(len(adults), len(children))
-            deduction = d.forfait_logement(persons) if (housed or aide_logement) else 0.0
-            rsa = forfait - resources - deduction
-            if rsa >= 6:
-                claims["rsa"] = rsa
-        pa = d.prime_activite(earnings, other, len(adults), len(children))
-        if pa >= 15:
-            claims["prime_activite"] = pa
-        for m in adults:
-            if m.taux >= 80 and 20 <= m.age < 65 and d.AAH_MAX - (m.earnings + m.other) > 10:
-                claims["aah"] = claims.get("aah", 0.0) + d.AAH_MAX - (m.earnings + m.other)
-        if all(m.age >= 65 for m in adults):
-            ceiling = d.ASPA_SINGLE if len(adults) == 1 else d.ASPA_COUPLE
-            if ceiling - resources > 10:
-                claims["aspa"] = ceiling - resources
-        af = d.allocations_familiales(len(children))
-        if af:
-            claims["af"] = af
-        if resources < d.css_ceiling(persons) or "rsa" in claims:
-            claims["css"] = 0.0
-        for benefit, amount in claims.items():
+        for benefit, amount in d.possible_claims(adults, children, occupation, float(rent) if rent else None).items():
             self.out.count(benefit, "eligible")
-            if rnd.random() < d.TAKE_UP[benefit]:
+            if self.rnd.random() < d.TAKE_UP[benefit]:
                 self.out.count(benefit, "receiving")
-                self.out.add("benefit", (famille_id, None, benefit, f"{amount * rnd.uniform(0.97, 1.03):.2f}", since,
-                                         "synth"))
+                amount *= self.rnd.uniform(0.97, 1.03)
+                self.out.add("benefit", (famille_id, None, benefit, f"{amount:.2f}", since, "synth"))
 
     # --- duplicates: the same person as another source keyed them ------------------------
     def maybe_duplicate(self, m: Member, row: tuple[Any, ...]) -> None:

@@ -1,0 +1,83 @@
+"""The `proactif` command: a thin layer over the services. Every command migrates a fresh database
+first; batch commands take --json and print one JSON object of figures at the end (progress bars go
+to stderr, only on a terminal)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proactif.settings")
+
+
+def setup(migrate: bool = True) -> None:
+    import django
+
+    django.setup()
+    if migrate:
+        ensure_migrated()
+
+
+def ensure_migrated() -> list[str]:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    plan = MigrationExecutor(connection).migration_plan(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    if plan:
+        call_command("migrate", interactive=False, verbosity=0)
+    from proactif.accounts import services as accounts
+    from proactif.kernel import bulkload
+
+    bulkload.restore_deferred_indexes()  # indexes a crashed bulk load had dropped
+    accounts.ensure_default_services()
+    return [f"{m.app_label}.{m.name}" for m, _ in plan]
+
+
+def emit(as_json: bool, figures: dict[str, Any], human: Callable[[], None] | None = None) -> None:
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False, default=str))
+    elif human:
+        human()
+    else:
+        click.echo(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr when it is a terminal; a no-op otherwise."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda _done: None
+        return
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+def cli_actor() -> Any:
+    from proactif.accounts.domain import system_actor
+
+    return system_actor(f"cli:{os.environ.get('USER', 'inconnu')}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="proactif")
+def main() -> None:
+    """Proactif — administration proactive.
+
+    Example: proactif demo
+    """
+
+
+# The commands live in the modules below; importing them registers them on `main`.
+from proactif.cli import admin, data, running, benchmarks  # noqa: E402,F401,I001

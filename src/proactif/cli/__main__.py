@@ -1,0 +1,5 @@
+import sys
+
+from proactif.cli import main
+
+sys.exit(main())

@@ -1,0 +1,253 @@
+"""Running Proactif: demo, serve, worker, scheduler, tick, simulate, clock."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import click
+
+from proactif.cli import emit, main, progress_bar, setup
+from proactif.cli.data import _new_password
+
+# --- running --------------------------------------------------------------------------------
+DEMO_PEOPLE = [
+    ("etat_civil", "agent", "Camille", "Martin", "etat-civil"),
+    ("ccas", "agent", "Sofia", "Benali", "ccas"),
+    ("communication", "agent", "Hugo", "Lefèvre", "communication"),
+    ("police_municipale", "agent", "Karim", "Diallo", "police"),
+    ("sante_prevention", "agent", "Léa", "Moreau", "sante"),
+    ("dpo", "dpo", "Nadia", "Girard", "dpo"),
+    ("dsi", "admin", "Thomas", "Roux", "admin"),
+]
+DEMO_DOMAIN = "demo.proactif.fr"
+
+
+def prepare_demo(residents: int) -> dict[str, Any]:
+    from proactif.accounts import services as accounts
+    from proactif.registry import services as registry
+    from proactif.synth import services as synth
+
+    password = _new_password()
+    logins = []
+    for service, role, first, last, local in DEMO_PEOPLE:
+        email = f"{local}@{DEMO_DOMAIN}"
+        agent = accounts.find_agent_by_email(email)
+        if agent is None:
+            accounts.create_agent(email, password, service=service, role=role, first_name=first, last_name=last)
+        else:
+            accounts.set_agent_password(agent, password)
+        logins.append({"email": email, "service": service, "role": role})
+    figures: dict[str, Any] = {"agents": logins, "password": password}
+    if registry.is_empty():
+        with progress_bar("Habitants", residents) as advance:
+            figures["seed"] = synth.seed(residents, 1, progress=lambda done, _total: advance(done))
+        figures["duplicates"] = registry.suggest_duplicates()
+    else:
+        figures["seed"] = "registre existant conservé"
+    figures["counts"] = registry.counts()
+    figures["residents"] = registry.refresh_figures()["residents"]
+    return figures
+
+
+@main.command()
+@click.option("--no-serve", is_flag=True, help="Prepare the demo and exit.")
+@click.option("--residents", default=20_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def demo(no_serve: bool, residents: int, host: str, port: int, as_json: bool) -> None:
+    """Everything in one process on SQLite: migrate, seed a commune, serve with the embedded executor.
+
+    Example: proactif demo --residents 20000
+    """
+    setup()
+    figures = prepare_demo(residents)
+    url = f"http://{host}:{port}/"
+    figures["url"] = url
+    login = next(a for a in figures["agents"] if a["service"] == "etat_civil")
+
+    def human() -> None:
+        click.echo(f"\nProactif est prêt : {figures['residents']:,} habitants résidents.".replace(",", " "))
+        click.echo(f"  Adresse : {url}")
+        click.echo(f"  Connexion : {login['email']}  mot de passe : {figures['password']}")
+        click.echo("  Autres comptes (même mot de passe) : "
+                   + ", ".join(a["email"] for a in figures["agents"] if a is not login))
+
+    emit(as_json, figures, human)
+    if not no_serve:
+        _collectstatic()
+        from proactif.server import serve
+
+        serve(host, port, workers=1, embedded_work=True)
+
+
+def _collectstatic() -> None:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    (settings.STATIC_ROOT / "staticfiles.ok").touch()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="Web worker processes.")
+@click.option("--threads", default=8, show_default=True, help="Threads per web worker.")
+@click.option("--no-background", is_flag=True, help="Do not run the scheduler/executor in the web workers "
+              "(when `proactif scheduler` and `proactif worker` run separately).")
+def serve(host: str, port: int, workers: int, threads: int, no_background: bool) -> None:
+    """Serve the web interface and the API.
+
+    Example: proactif serve --host 0.0.0.0 --port 8000 --workers 4
+    """
+    setup()
+    _collectstatic()
+    from django.conf import settings
+
+    from proactif.server import serve as run
+
+    run(host, port, workers=workers, threads=threads, embedded_work=not no_background,
+        executor_threads=settings.EXECUTOR_THREADS)
+
+
+@main.command()
+@click.option("--queues", default="urgent,transactional,bulk,batch", show_default=True,
+              help="Lanes this worker consumes (run dedicated urgent workers in production).")
+@click.option("--concurrency", default=2, show_default=True)
+@click.option("--hostname", default=None, help="Celery node name (default: proactif@<host>).")
+def worker(queues: str, concurrency: int, hostname: str | None) -> None:
+    """Consume tasks from RabbitMQ (needs PROACTIF_BROKER_URL).
+
+    Example: PROACTIF_BROKER_URL=amqp://guest:guest@rabbit// proactif worker --queues urgent --concurrency 4
+    """
+    setup()
+    from proactif.kernel.celery_app import get_app
+
+    try:
+        app = get_app()
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    from proactif.kernel.celery_app import queue_name
+
+    lanes = ",".join(queue_name(lane.strip()) for lane in queues.split(",") if lane.strip())
+    argv = ["worker", "-Q", lanes, "-c", str(concurrency), "--loglevel", "WARNING", "--without-gossip",
+            "--without-mingle"]
+    if hostname:
+        argv += ["-n", hostname]
+    app.worker_main(argv)
+
+
+@main.command()
+@click.option("--interval", default=15.0, show_default=True, help="Seconds between two claims of due work.")
+def scheduler(interval: float) -> None:
+    """Claim due work and hand it to the executor (Celery when PROACTIF_BROKER_URL is set).
+
+    Several schedulers may run: claims are leases in the database, so no job runs twice.
+
+    Example: proactif scheduler --interval 10
+    """
+    setup()
+    from django.conf import settings
+
+    from proactif.kernel import executor
+    from proactif.kernel.runner import SchedulerLoop
+
+    if not settings.BROKER_URL:
+        executor.set_backend(executor.EmbeddedBackend(settings.EXECUTOR_THREADS))
+    SchedulerLoop(interval).run_forever()
+
+
+@main.command()
+@click.option("--now", "at", default=None, help="Run as if it were this moment (ISO date or datetime).")
+@click.option("--json", "as_json", is_flag=True)
+def tick(at: str | None, as_json: bool) -> None:
+    """Run the work that is due once, then exit.
+
+    Example: proactif tick --json
+    """
+    setup()
+    from proactif.kernel import clock, executor
+    from proactif.kernel import scheduler as jobs
+
+    moment = _parse_moment(at) if at else None
+    executor.set_backend(executor.default_backend())
+    if moment is not None:
+        with clock.use(clock.FixedClock(moment)):
+            figures = jobs.tick()
+    else:
+        figures = jobs.tick()
+    emit(as_json, figures)
+
+
+def _parse_moment(text: str) -> datetime:
+    from proactif.kernel import clock
+
+    try:
+        if len(text) == 10:
+            return clock.local_datetime(date.fromisoformat(text), 9)
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"date invalide : {text}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=clock.LOCAL_TZ)
+
+
+@main.command()
+@click.option("--until", "until", required=True, help="Last day to simulate (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True)
+def simulate(until: str, as_json: bool) -> None:
+    """Advance the clock day by day to UNTIL, running the work that falls due.
+
+    The offset is kept so the web interface shows the simulated date (`proactif clock reset`).
+
+    Example: proactif simulate --until 2027-11-28 --json
+    """
+    setup()
+    from proactif.kernel import clock, simulation
+
+    try:
+        end = date.fromisoformat(until)
+    except ValueError as exc:
+        raise click.BadParameter(f"date invalide : {until}") from exc
+    total = max(1, (end - clock.today()).days + 1)
+    with progress_bar("Jours simulés", total) as advance:
+        days = [0]
+
+        def on_day(_day: date, _ran: list[str]) -> None:
+            days[0] += 1
+            advance(days[0])
+
+        try:
+            figures = simulation.simulate(end, on_day=on_day)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    emit(as_json, figures)
+
+
+@main.group()
+def clock() -> None:
+    """Show or reset the simulated clock."""
+
+
+@clock.command("show")
+def clock_show() -> None:
+    """Example: proactif clock show"""
+    setup()
+    from proactif.kernel import clock as clk
+
+    click.echo(json.dumps({"now": clk.now().isoformat(), "real": clk.real_now().isoformat(),
+                           "offset_seconds": int(clk.system_clock().offset().total_seconds())}))
+
+
+@clock.command("reset")
+def clock_reset() -> None:
+    """Example: proactif clock reset"""
+    setup()
+    from proactif.kernel import simulation
+
+    simulation.reset_offset()
+    click.echo("horloge remise à l'heure réelle")
+
+
