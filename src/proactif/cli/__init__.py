@@ -23,14 +23,27 @@ def setup(migrate: bool = True) -> None:
         ensure_migrated()
 
 
+MIGRATION_LOCK = 7_402_281  # PostgreSQL advisory lock: workers starting together migrate once
+
+
 def ensure_migrated() -> list[str]:
     from django.core.management import call_command
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    plan = MigrationExecutor(connection).migration_plan(MigrationExecutor(connection).loader.graph.leaf_nodes())
-    if plan:
-        call_command("migrate", interactive=False, verbosity=0)
+    locked = connection.vendor == "postgresql"
+    if locked:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
+    try:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if plan:
+            call_command("migrate", interactive=False, verbosity=0)
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
     from proactif.accounts import services as accounts
     from proactif.kernel import bulkload
 
