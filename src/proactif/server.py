@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -17,6 +19,14 @@ class ProactifServer(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+
+        def child_exit(server: Any, worker: Any) -> None:
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                from prometheus_client import multiprocess
+
+                multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+        self.cfg.set("child_exit", child_exit)
         if self.embedded_work:
             threads = self.executor_threads
 
@@ -31,6 +41,19 @@ class ProactifServer(BaseApplication):  # type: ignore[misc]
         from proactif.wsgi import application
 
         return application
+
+
+def share_metrics_between_workers() -> None:
+    """Several worker processes: Prometheus counters are shared through files, so /metrics adds up every
+    worker's figures whichever one answers. Must run before prometheus_client is first imported."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    from proactif.kernel.config import home_dir
+
+    folder = home_dir() / "prometheus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def serve(host: str, port: int, workers: int = 1, threads: int = 8, embedded_work: bool = True,

@@ -164,3 +164,11 @@ def test_only_one_navigation_entry_is_current(client: Client, agents: dict) -> N
     page = logged_in(client, "etat_civil").get("/habitants/imports/").content.decode()
     assert page.count('aria-current="page"') == 1
     assert 'href="/habitants/imports/" aria-current="page"' in page
+
+
+def test_error_pages_explain_in_french(client: Client, agents: dict) -> None:
+    logged_in(client, "etat_civil")
+    missing = client.get("/habitants/999999999/")
+    assert missing.status_code == 404 and "Page introuvable" in missing.content.decode()
+    refused = client.get("/dpo/journal/")
+    assert refused.status_code == 403 and "Accès refusé" in refused.content.decode()

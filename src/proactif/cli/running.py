@@ -103,6 +103,10 @@ def serve(host: str, port: int, workers: int, threads: int, no_background: bool)
 
     Example: proactif serve --host 0.0.0.0 --port 8000 --workers 4
     """
+    if workers > 1:
+        from proactif.server import share_metrics_between_workers
+
+        share_metrics_between_workers()
     setup()
     _collectstatic()
     from django.conf import settings
