@@ -91,3 +91,27 @@ def test_the_interface_works_with_the_keyboard(new_page, commune) -> None:
     tab.page.keyboard.press("Enter")
     tab.page.wait_for_url(re.compile(r"/$"))
     assert tab.page.get_by_role("heading", name="Tableau de bord").is_visible()
+
+
+def test_every_page_passes_axe(new_page, commune) -> None:
+    from proactif.registry import services
+
+    services.suggest_duplicates()
+    suggestion = services.pending_suggestions().first()
+    person = Person.objects.filter(status="active", household__isnull=False).first()
+    pages = {
+        "etat_civil": ["/", "/habitants/", f"/habitants/?q={person.nom_naissance}", f"/habitants/{person.pk}/",
+                       "/habitants/doublons/", f"/habitants/doublons/{suggestion.pk}/", "/habitants/imports/"],
+        "ccas": [f"/habitants/{person.pk}/"],
+        "dpo": ["/dpo/journal/", f"/dpo/droits/?personne={person.pk}"],
+        "admin": ["/administration/agents/", "/administration/cles-api/"],
+    }
+    for who, paths in pages.items():
+        tab = new_page()
+        log_in(tab, who)
+        for path in paths:
+            response = tab.goto(path)
+            assert response.status == 200, path
+            violations = tab.axe()
+            assert violations == [], (path, violations)
+        tab.assert_clean()
