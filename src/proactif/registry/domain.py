@@ -124,8 +124,19 @@ def normalise_email(field: str, raw: str) -> str | None:
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise FieldError(field, f"adresse e-mail invalide « {value[:60]} » ({exc})") from None
+        raise FieldError(field, f"adresse e-mail invalide « {value[:60]} » ({_email_reason(str(exc))})") from None
     return f"{result.local_part}@{result.domain.lower()}"
+
+
+_EMAIL_REASONS = (("must have an @-sign", "il manque le @"), ("something after the @", "rien après le @"),
+                  ("something before the @", "rien avant le @"), ("should have a period", "domaine incomplet"),
+                  ("period", "point mal placé"),
+                  ("not valid", "domaine invalide"), ("characters", "caractère interdit"),
+                  ("too long", "trop longue"))
+
+
+def _email_reason(message: str) -> str:
+    return next((french for english, french in _EMAIL_REASONS if english in message), "format incorrect")
 
 
 @dataclass(frozen=True)
