@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "proactif.audit",
     "proactif.registry",
     "proactif.synth",
+    "proactif.messaging",
     "proactif.web",
     "proactif.api",
 ]
@@ -199,6 +200,51 @@ SIMULATED_CLOCK = env_bool("PROACTIF_SIMULATED_CLOCK", True,
 METRICS_TOKEN = env_opt("PROACTIF_METRICS_TOKEN", "When set, /metrics answers only requests bearing "
                         "`Authorization: Bearer <token>`.")
 
+# --- messaging ------------------------------------------------------------------------------
+PUBLIC_URL = env_str("PROACTIF_PUBLIC_URL", "http://127.0.0.1:8000",
+                     "Public address of the site, for the links sent to citizens.")
+EMAIL_FROM = env_str("PROACTIF_EMAIL_FROM", "Ville de Belleroche <ne-pas-repondre@belleroche.example>",
+                     "Sender of the e-mails sent to citizens.")
+SMTP_HOST = env_str("PROACTIF_SMTP_HOST", "127.0.0.1", "SMTP server for e-mails (the local sink by default).")
+SMTP_PORT = env_int("PROACTIF_SMTP_PORT", 8025, "SMTP port.")
+SMTP_USER = env_opt("PROACTIF_SMTP_USER", "SMTP login, when the server asks for one.")
+SMTP_PASSWORD = env_opt("PROACTIF_SMTP_PASSWORD", "SMTP password.")
+SMTP_STARTTLS = env_bool("PROACTIF_SMTP_STARTTLS", False, "Use STARTTLS with the SMTP server.")
+SMS_SENDER = env_str("PROACTIF_SMS_SENDER", "BELLEROCHE", "Alphanumeric SMS sender (11 characters at most).")
+SMS_PROVIDERS = env_str(
+    "PROACTIF_SMS_PROVIDERS",
+    '[{"name": "sms-a", "format": "json", "url": "http://127.0.0.1:8026/sms/json", "weight": 70, '
+    '"token": "sink-a", "secret": "receipt-secret-a"}, {"name": "sms-b", "format": "form", '
+    '"url": "http://127.0.0.1:8026/sms/form", "weight": 30, "token": "sink-b", "secret": "receipt-secret-b"}]',
+    "JSON list of SMS providers: name, format (json | form), url, weight, token, secret (signs its "
+    "delivery receipts). The default points at the local sink.")
+PUSH_VAPID_PRIVATE_KEY = env_opt("PROACTIF_PUSH_VAPID_PRIVATE_KEY", "VAPID private key (PEM file path) for "
+                                 "Web Push; generated in $PROACTIF_HOME/vapid.pem when unset.")
+PUSH_CONTACT = env_str("PROACTIF_PUSH_CONTACT", "mailto:dsi@belleroche.example",
+                       "Contact given to push services in the VAPID claims.")
+LETTERS_DIR = Path(env_str("PROACTIF_LETTERS_DIR", str(HOME / "letters"),
+                           "Directory of the letters (PDF) and the print batches."))
+LETTER_SENDER_ADDRESS = env_str("PROACTIF_LETTER_SENDER_ADDRESS", "Mairie de Belleroche|1 place de la Mairie|"
+                                "21999 BELLEROCHE", "Return address printed on letters, lines separated by |.")
+QUIET_HOURS = env_str("PROACTIF_QUIET_HOURS", "08:00-20:00",
+                      "When non-urgent messages may go out (local time); outside, they wait.")
+QUIET_SUNDAYS = env_bool("PROACTIF_SEND_ON_SUNDAYS", False, "Allow non-urgent messages on Sundays.")
+QUIET_HOLIDAYS = env_bool("PROACTIF_SEND_ON_HOLIDAYS", False, "Allow non-urgent messages on public holidays.")
+ALSACE_MOSELLE = env_bool("PROACTIF_ALSACE_MOSELLE", False,
+                          "Add Good Friday and 26 December to the public holidays (Alsace-Moselle).")
+CAP_PER_DAY = env_int("PROACTIF_CAP_PER_DAY", 2, "Non-urgent messages per person in 24 hours, at most.")
+CAP_PER_WEEK = env_int("PROACTIF_CAP_PER_WEEK", 5, "Non-urgent messages per person in 7 days, at most.")
+RATE_LIMITS = env_str("PROACTIF_RATE_LIMITS", "sms=100,email=200,push=200,letter=1000",
+                      "Messages per second per service and channel, across all workers.")
+FALLBACK_HOURS = env_int("PROACTIF_FALLBACK_HOURS", 24,
+                         "Hours without a delivery receipt before an SMS or push falls back to the next channel.")
+SEND_TO_SYNTHETIC = env_bool("PROACTIF_SEND_TO_SYNTHETIC", False,
+                             "Let real providers message synthetic residents (the sinks always accept them).")
+SINKS = env_bool("PROACTIF_SINKS", True, "Run the built-in sinks (SMTP, SMS and push providers) in the web "
+                 "process; turn off when real providers are configured.")
+SINK_SMTP_PORT = env_int("PROACTIF_SINK_SMTP_PORT", 8025, "Port of the built-in SMTP sink.")
+SINK_HTTP_PORT = env_int("PROACTIF_SINK_HTTP_PORT", 8026, "Port of the built-in SMS and push sink.")
+
 # --- privacy and retention ------------------------------------------------------------------
 AUDIT_RETENTION_DAYS = env_int("PROACTIF_AUDIT_RETENTION_DAYS", 365,
                                "Days access-log rows are kept (CNIL délibération 2021-122: 6 months to 1 year).")
@@ -207,6 +253,8 @@ RESIDENT_RETENTION_DAYS = env_int("PROACTIF_RESIDENT_RETENTION_DAYS", 730,
                                   "anonymises it.")
 CONSENT_PROOF_RETENTION_DAYS = env_int("PROACTIF_CONSENT_PROOF_RETENTION_DAYS", 1825,
                                        "Days a superseded consent decision is kept as proof (5 years).")
+MESSAGE_RETENTION_DAYS = env_int("PROACTIF_MESSAGE_RETENTION_DAYS", 365,
+                                 "Days the text and recipient of a sent message are kept (the trace stays).")
 IMPORT_REPORT_RETENTION_DAYS = env_int("PROACTIF_IMPORT_REPORT_RETENTION_DAYS", 90,
                                        "Days import error reports (which quote rejected values) are kept.")
 

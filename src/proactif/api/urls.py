@@ -8,6 +8,7 @@ from proactif import __version__
 from proactif.accounts.api_auth import AgentSessionAuth, ApiKeyAuth
 from proactif.accounts.domain import AccessDenied
 from proactif.audit.api import router as audit_router
+from proactif.messaging.api import router as messaging_router
 from proactif.registry.api import router as registry_router
 from proactif.registry.domain import FieldError
 
@@ -19,6 +20,7 @@ api = NinjaAPI(
 )
 api.add_router("/", registry_router)
 api.add_router("/audit", audit_router)
+api.add_router("/messaging", messaging_router)
 
 
 @api.exception_handler(FieldError)

@@ -8,7 +8,6 @@ claimer that dies simply lets its lease expire and the job is claimed again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -30,6 +29,9 @@ class Periodic:
     every: timedelta
     at: time | None  # local wall-clock time for daily (or longer) jobs
     lease: timedelta
+    # For jobs that poll data (outbox, journeys): when the data next needs them. A simulation jumps
+    # straight to that moment instead of polling every few seconds.
+    due: Callable[[], datetime | None] | None = None
 
     def next_after(self, moment: datetime) -> datetime:
         if self.at is None:
@@ -43,19 +45,17 @@ class Periodic:
 
 _PERIODIC: dict[str, Periodic] = {}
 
-# Set by `proactif simulate` to the end of the simulated day: jobs that run more often than daily run
-# once per simulated day instead of 144 times for a ten-minute job.
-not_before: ContextVar[datetime | None] = ContextVar("not_before", default=None)
 
 
 def periodic(every: timedelta, at: time | None = None, lease: timedelta = timedelta(hours=1),
-             queue: str = "batch") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             queue: str = "batch", due: Callable[[], datetime | None] | None = None,
+             ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a no-argument task that runs every `every` (at local time `at` when given)."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         fn = task(queue=queue)(fn)
         name = fn.task_name  # type: ignore[attr-defined]
-        _PERIODIC[name] = Periodic(name, name, every, at, lease)
+        _PERIODIC[name] = Periodic(name, name, every, at, lease, due)
         return fn
 
     return register
@@ -78,7 +78,7 @@ def ensure_rows(now: datetime | None = None) -> None:
             ScheduledJob.objects.get_or_create(name=job.name, defaults={"next_run_at": job.next_after(now)})
 
 
-def claim_due(now: datetime | None = None) -> list[str]:
+def claim_due(now: datetime | None = None, only: list[str] | None = None) -> list[str]:
     """Claim every due job (one conditional UPDATE each) and return the names claimed."""
     from proactif.kernel.models import ScheduledJob
 
@@ -88,6 +88,8 @@ def claim_due(now: datetime | None = None) -> list[str]:
     claimed = []
     due = ScheduledJob.objects.filter(next_run_at__lte=now).filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=now)).values_list("name", "lease_until")
+    if only is not None:
+        due = due.filter(name__in=only)
     for name, lease_until in due:
         job = jobs.get(name)
         if job is None:
@@ -107,9 +109,6 @@ def finish(name: str, ok: bool, error: str = "") -> None:
     now = clock.now()
     job = registered()[name]
     next_run = job.next_after(now) if ok else now + min(job.every, timedelta(minutes=5))
-    floor = not_before.get()
-    if floor is not None and job.every < timedelta(days=1):
-        next_run = max(next_run, floor)
     ScheduledJob.objects.filter(name=name).update(
         lease_until=None, last_finished_at=now, last_status="ok" if ok else "error",
         last_error=error[:2000], next_run_at=next_run, runs=F("runs") + 1)
@@ -130,9 +129,9 @@ def run_periodic(name: str) -> Any:
     return result
 
 
-def tick(now: datetime | None = None) -> dict[str, Any]:
-    """Claim the due jobs and hand them to the executor. Returns figures."""
-    claimed = claim_due(now)
+def tick(now: datetime | None = None, only: list[str] | None = None) -> dict[str, Any]:
+    """Claim the due jobs (only those named, when given) and hand them to the executor. Returns figures."""
+    claimed = claim_due(now, only)
     for name in claimed:
         enqueue("kernel.run_periodic", name)
     if claimed:
@@ -145,3 +144,11 @@ def next_due_at() -> datetime | None:
 
     ensure_rows()
     return ScheduledJob.objects.order_by("next_run_at").values_list("next_run_at", flat=True).first()
+
+
+def make_due(names: list[str], moment: datetime) -> None:
+    """Mark jobs due at `moment` (a simulation running them when their data needs them)."""
+    from proactif.kernel.models import ScheduledJob
+
+    ensure_rows(moment)
+    ScheduledJob.objects.filter(name__in=names).update(next_run_at=moment, lease_until=None)

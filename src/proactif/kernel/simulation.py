@@ -1,9 +1,10 @@
 """`proactif simulate`: move time forward, running the work that falls due on the way.
 
-Inside the simulation the process runs on a `FixedClock` that jumps from one due job to the next,
-so the outcome does not depend on how fast the machine is. Jobs that run more often than daily run
-once per simulated day. After each simulated day the offset is
-persisted so that the web server and workers see the same date (`proactif clock reset` undoes it).
+Inside the simulation the process runs on a `FixedClock` that jumps from one due moment to the next,
+so the outcome does not depend on how fast the machine is: daily jobs at their time, polling jobs
+(outbox, journeys) when their data is due — at a one-minute resolution — and other polling jobs once a
+day. After each simulated day the offset is persisted so that the web server and workers see the same
+date (`proactif clock reset` undoes it).
 """
 
 from __future__ import annotations
@@ -32,6 +33,37 @@ def reset_offset() -> None:
     clock.system_clock().forget()
 
 
+RESOLUTION = timedelta(minutes=1)
+
+
+def _next_step(now: datetime, day_end: datetime, ran_today: set[str]) -> tuple[datetime, list[str]]:
+    """The next moment something is due before `day_end`, and the jobs due then.
+
+    Daily jobs are due at their scheduled time. Polling jobs with a data hint (outbox, journeys) are due
+    when their data is, at least a minute after the last step; polling jobs without one run once a day."""
+    from proactif.kernel.models import ScheduledJob
+
+    jobs = scheduler.registered()
+    scheduler.ensure_rows(now)
+    rows = dict(ScheduledJob.objects.values_list("name", "next_run_at"))
+    candidates: list[tuple[datetime, str]] = []
+    for name, job in jobs.items():
+        if job.every >= timedelta(days=1):
+            candidates.append((rows[name], name))
+        elif job.due is not None:
+            hint = job.due()
+            if hint is not None:
+                candidates.append((max(hint, now + RESOLUTION) if hint <= now else hint, name))
+        elif name not in ran_today:
+            candidates.append((day_end - timedelta(microseconds=1), name))
+    candidates = [(t, n) for t, n in candidates if t < day_end]
+    if not candidates:
+        return day_end, []
+    first = min(t for t, _ in candidates)
+    first = max(first, now)
+    return first, [n for t, n in candidates if t <= first]
+
+
 def simulate(until: date, on_day: Callable[[date, list[str]], None] | None = None) -> dict[str, Any]:
     start = clock.now()
     end = clock.local_datetime(until + timedelta(days=1))
@@ -48,15 +80,16 @@ def simulate(until: date, on_day: Callable[[date, list[str]], None] | None = Non
             while True:
                 day_end = min(clock.local_datetime(day + timedelta(days=1)), end)
                 ran_today: list[str] = []
-                floor = scheduler.not_before.set(day_end)
-                try:
-                    while (due := scheduler.next_due_at()) is not None and due < day_end:
-                        fixed.set(max(fixed.now(), due))
-                        for name in scheduler.tick()["dispatched"]:
-                            runs[name] = runs.get(name, 0) + 1
-                            ran_today.append(name)
-                finally:
-                    scheduler.not_before.reset(floor)
+                while True:
+                    moment, names = _next_step(fixed.now(), day_end, set(ran_today))
+                    if not names:
+                        break
+                    fixed.set(moment)
+                    scheduler.make_due([n for n in names if scheduler.registered()[n].every < timedelta(days=1)],
+                                       moment)
+                    for name in scheduler.tick(only=names)["dispatched"]:
+                        runs[name] = runs.get(name, 0) + 1
+                        ran_today.append(name)
                 fixed.set(day_end)
                 days += 1
                 set_offset_to(fixed.now())

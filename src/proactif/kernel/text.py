@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 _NON_ALNUM = re.compile(r"[^A-Z0-9]+")
 _LIGATURES = str.maketrans({"Œ": "OE", "œ": "oe", "Æ": "AE", "æ": "ae", "ß": "ss"})
@@ -23,3 +24,14 @@ def prefix_upper_bound(prefix: str) -> str:
     if not prefix:
         raise ValueError("empty prefix")
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+             "novembre", "décembre")
+DAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+def date_fr(day: date, weekday: bool = False) -> str:
+    """'14 mars 2030' (or 'jeudi 14 mars 2030'); the 1st is written '1er'."""
+    text = f"{'1er' if day.day == 1 else day.day} {MONTHS_FR[day.month - 1]} {day.year}"
+    return f"{DAYS_FR[day.weekday()]} {text}" if weekday else text

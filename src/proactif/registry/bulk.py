@@ -37,7 +37,7 @@ BULK_COLUMNS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "person": (Person, ("id", "nom_naissance", "nom_usage", "prenoms", "sexe", "date_naissance",
                         "code_insee_naissance", "lieu_naissance", "nir", "status", "household_id", "menage_role",
                         "famille_id", "famille_role", "foyer_fiscal_id", "foyer_role", "taux_incapacite", "source",
-                        "nom_cle", "usage_cle", "prenoms_cle", "updated_at", "status_changed_on")),
+                        "nom_cle", "usage_cle", "prenoms_cle", "updated_at", "status_changed_on", "langue")),
     "contact": (ContactPoint, ("person_id", "kind", "value", "is_mobile", "status", "source", "created_at")),
     "preference": (ChannelPreference, ("person_id", "channel", "rank")),
     "consent": (Consent, ("person_id", "purpose", "channel", "decision", "source", "text_version", "recorded_at",

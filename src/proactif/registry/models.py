@@ -125,6 +125,7 @@ class Person(models.Model):
                                      related_name="members")
     foyer_role = models.CharField(max_length=20, choices=FOYER_ROLES, blank=True)
     taux_incapacite = models.PositiveSmallIntegerField(default=0)
+    langue = models.CharField(max_length=5, default="fr")  # language of the messages sent to the person
     merged_into = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     source = models.CharField(max_length=30, default="import")
     # Normalised keys for search and matching (kernel.text.search_key)

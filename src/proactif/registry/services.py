@@ -18,7 +18,7 @@ from proactif.accounts.domain import Access, AccessDenied, Actor, Section, syste
 from proactif.audit import services as audit
 from proactif.kernel import clock
 from proactif.kernel.logging import get_logger
-from proactif.registry import bulk, domain, figures, identity, search
+from proactif.registry import bulk, domain, figures, identity, reach, search
 from proactif.registry.csvfiles import CsvFormatError
 from proactif.registry.import_addresses import AddressImporter
 from proactif.registry.import_documents import DocumentImporter
@@ -47,7 +47,9 @@ __all__ = [
     "import_file", "may_contact", "person_file", "record_consent", "search_persons",
 ]
 
-# Figures, bulk loading and identity resolution, re-exported as part of the registry's public surface.
+# Reach, figures, bulk loading and identity resolution, re-exported as the registry's public surface.
+Reachable = reach.Reachable
+reachable = reach.reachable
 compute_figures = figures.compute_figures
 refresh_figures = figures.refresh_figures
 dashboard_figures = figures.dashboard_figures
@@ -196,6 +198,27 @@ def add_opt_out(access: Access, person_id: int | None, *, purpose: str = "*", ch
     return opt_out
 
 
+def record_citizen_opt_out(contact_value: str, channel: str, source: str, purpose: str = "*") -> list[int]:
+    """A citizen refused messages from a number or an address (an SMS "STOP"): the opposition holds for the
+    value itself and for every person who has it. Returns those persons' ids."""
+    from proactif.accounts.domain import system_actor
+
+    now = clock.now()
+    person_ids = list(ContactPoint.objects.filter(value=contact_value).values_list("person_id", flat=True).distinct())
+    OptOut.objects.create(contact_value=contact_value, purpose=purpose, channel=channel, source=source,
+                          reason="demande de l'usager", created_at=now)
+    OptOut.objects.bulk_create(OptOut(person_id=pid, purpose=purpose, channel=channel, source=source,
+                                      reason="demande de l'usager", created_at=now) for pid in person_ids)
+    if person_ids:
+        audit.record(system_actor(source), "change", purpose="demande_usager", person_ids=person_ids,
+                     sections=[Section.CONSENTEMENTS.value], detail={"opt_out": channel, "source": source})
+    return person_ids
+
+
+def persons_with_contact(value: str) -> list[int]:
+    return list(ContactPoint.objects.filter(value=value).values_list("person_id", flat=True).distinct())
+
+
 def set_person_status(access: Access, person_id: int, status: str, on: date | None = None) -> None:
     access.require(Section.IDENTITE)
     if status not in ("active", "moved_out", "deceased"):
@@ -223,6 +246,25 @@ def refresh_document_statuses(today: date | None = None) -> dict[str, int]:
     expired = Document.objects.filter(status="valide", expires_on__lt=today).update(status="expire",
                                                                                    updated_at=clock.now())
     return {"expired": expired}
+
+
+def document_views(document_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Documents as message templates show them (French labels and dates)."""
+    from proactif.kernel.text import date_fr
+
+    today = clock.today()
+    labels = dict(Document.KINDS)
+    out = {}
+    for d in Document.objects.filter(pk__in=document_ids):
+        months = None
+        if d.expires_on:
+            months = (d.expires_on.year - today.year) * 12 + d.expires_on.month - today.month
+        label = labels.get(d.kind, d.kind)
+        out[d.pk] = {"id": d.pk, "person_id": d.person_id, "kind": d.kind, "type": label[0].lower() + label[1:],
+                     "numero": d.numero, "expire_le": date_fr(d.expires_on) if d.expires_on else "",
+                     "delivre_le": date_fr(d.issued_on) if d.issued_on else "", "mois_restants": months,
+                     "expires_on": d.expires_on.isoformat() if d.expires_on else None, "status": d.status}
+    return out
 
 
 def documents_expiring(kind: str, start: date, end: date) -> QuerySet[Document]:

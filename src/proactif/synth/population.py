@@ -252,7 +252,7 @@ class ChunkGenerator:
         row = (m.id, m.nom, m.nom_usage, prenoms, m.sexe, born.isoformat(), code, lieu, nir, status,
                household_id, m.role if household_id else "", group_id, m.famille_role if group_id else "",
                group_id, m.foyer_role if group_id else "", m.taux, "synth", search_key(m.nom),
-               search_key(m.nom_usage), search_key(prenoms), self.now_text, changed)
+               search_key(m.nom_usage), search_key(prenoms), self.now_text, changed, "fr")
         self.out.add("person", row)
         self.contacts(m, prenoms)
         self.documents(m, born)
@@ -419,7 +419,7 @@ class ChunkGenerator:
         self.next_person += 1
         self.out.add("person", (dup_id, nom, row[2], prenoms, row[4], born.isoformat(), row[6], row[7], None, "active",
                                 None, "", None, "", None, "", 0, "import_caf", search_key(nom), row[19],
-                                search_key(prenoms), self.now_text, None))
+                                search_key(prenoms), self.now_text, None, "fr"))
         for kind, value, mobile in [(r[1], r[2], r[3]) for r in self.out.rows.get("contact", [])[-3:]
                                     if r[0] == m.id]:
             if rnd.random() < 0.5:

@@ -1,0 +1,1 @@
+"""Channel clients: one adapter per provider, all behind `ChannelClient.send` (see base.py)."""

@@ -1,0 +1,68 @@
+"""The data a template sees, built at send time from the ids a message carries.
+
+A message stores ids (`document_id`, `appointment_id`…) and small values (`lien`, `texte`), never the
+person's data: what is sent is what is true when it leaves. Capabilities above messaging add their
+own namespaces by registering a bulk loader (`deadlines` registers `rendez_vous`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+
+from proactif.registry import services as registry
+
+# namespace → (context key holding the id, bulk loader ids → {id: data})
+_LOADERS: dict[str, tuple[str, Callable[[list[Any]], dict[Any, dict[str, Any]]]]] = {}
+PASSTHROUGH = ("lien", "texte", "pieces", "date_limite")
+
+
+def register(namespace: str, id_key: str, loader: Callable[[list[Any]], dict[Any, dict[str, Any]]]) -> None:
+    _LOADERS[namespace] = (id_key, loader)
+
+
+register("document", "document_id", registry.document_views)
+
+
+def collectivite() -> dict[str, str]:
+    return {"nom": settings.COLLECTIVITE_NAME, "telephone": getattr(settings, "COLLECTIVITE_PHONE", ""),
+            "site": settings.PUBLIC_URL, "adresse": settings.LETTER_SENDER_ADDRESS.replace("|", ", ")}
+
+
+def personne(reach: registry.Reachable, age: int | None) -> dict[str, Any]:
+    return {"prenom": reach.prenom, "nom": reach.nom.upper(), "civilite": reach.civilite,
+            "nom_complet": reach.nom_complet, "age": age}
+
+
+def build_many(rows: list[tuple[int, dict[str, Any], registry.Reachable]]) -> dict[int, dict[str, Any]]:
+    """Template contexts for (message id, message context, person) triples, with one load per namespace."""
+    from proactif.kernel import clock
+    from proactif.registry.domain import age_on
+
+    wanted: dict[str, set[Any]] = defaultdict(set)
+    for _, context, _ in rows:
+        for namespace, (id_key, _) in _LOADERS.items():
+            if context.get(id_key) is not None:
+                wanted[namespace].add(context[id_key])
+        wanted["document"].update(context.get("documents", ()))
+    loaded = {namespace: _LOADERS[namespace][1](sorted(ids)) for namespace, ids in wanted.items()}
+    base = collectivite()
+    today = clock.today()
+    out = {}
+    for message_id, context, reach in rows:
+        data: dict[str, Any] = {"collectivite": base,
+                                "personne": personne(reach, age_on(reach.born, today) if reach.born else None)}
+        for namespace, (id_key, _) in _LOADERS.items():
+            ident = context.get(id_key)
+            if ident is not None and ident in loaded.get(namespace, {}):
+                data[namespace] = loaded[namespace][ident]
+        for key in PASSTHROUGH:
+            if key in context:
+                data[key] = context[key]
+        if "documents" in context:
+            data["documents"] = [loaded["document"][i] for i in context["documents"] if i in loaded["document"]]
+        out[message_id] = data
+    return out

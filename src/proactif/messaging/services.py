@@ -1,0 +1,227 @@
+"""Messaging use cases — the entry point for journeys, use cases, views, the API and the CLI."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+
+from proactif.accounts.domain import Access, Section
+from proactif.audit import services as audit
+from proactif.kernel import clock
+from proactif.messaging import domain, links, outbox, sendtime, templating
+from proactif.messaging.models import (
+    Engagement,
+    InboundMessage,
+    OutboxMessage,
+    PushSubscription,
+    SinkMessage,
+    Template,
+)
+from proactif.messaging.outbox import MessageSpec
+
+__all__ = ["MessageSpec", "preview", "publish_template", "save_template", "send"]
+
+LinkError = links.LinkError
+create_link = links.create
+open_link = links.open_link
+register_link_target = links.register_target
+Window = sendtime.Window
+
+
+# --- templates ------------------------------------------------------------------------------
+def save_template(key: str, channel: str, body: str, *, subject: str = "", language: str = "fr", name: str = "",
+                  author: str = "", publish: bool = False) -> Template:
+    """A new version of a template (or the current draft updated). Refuses unknown placeholders now."""
+    if channel not in domain.CHANNELS:
+        raise templating.TemplateError([f"canal inconnu : {channel}"])
+    if not key.strip() or not body.strip():
+        raise templating.TemplateError(["la clé et le texte du modèle sont obligatoires"])
+    if channel in ("email", "letter", "push") and not subject.strip():
+        raise templating.TemplateError([f"un modèle {channel} a un objet (titre)"])
+    used = templating.check(body) + (templating.check(subject) if subject else [])
+    now = clock.now()
+    with transaction.atomic():
+        draft = Template.objects.select_for_update().filter(key=key, channel=channel, language=language,
+                                                            status="draft").first()
+        latest = Template.objects.filter(key=key, channel=channel, language=language).order_by("-version").first()
+        if draft is None:
+            draft = Template(key=key, channel=channel, language=language,
+                             version=(latest.version + 1) if latest else 1, created_at=now)
+        draft.subject, draft.body, draft.name, draft.created_by = subject, body, name or key, author[:254]
+        draft.placeholders = sorted(set(used))
+        draft.save()
+        if publish:
+            publish_template(draft.pk)
+            draft.refresh_from_db()
+    return draft
+
+
+def publish_template(template_id: int) -> Template:
+    """Make this version the one sent; the previous published version is archived (kept, immutable)."""
+    now = clock.now()
+    with transaction.atomic():
+        template = Template.objects.select_for_update().get(pk=template_id)
+        if template.status == "published":
+            return template
+        Template.objects.filter(key=template.key, channel=template.channel, language=template.language,
+                                status="published").update(status="archived")
+        template.status, template.published_at = "published", now
+        template.save(update_fields=["status", "published_at"])
+    return template
+
+
+def templates() -> QuerySet[Template]:
+    return Template.objects.exclude(status="archived").order_by("key", "channel", "language", "-version")
+
+
+def template_versions(key: str) -> QuerySet[Template]:
+    return Template.objects.filter(key=key).order_by("channel", "language", "-version")
+
+
+def get_template(template_id: int) -> Template:
+    return Template.objects.get(pk=template_id)
+
+
+def sms_info(text: str) -> dict[str, Any]:
+    length = domain.sms_length(text)
+    safe = domain.gsm_safe(text)
+    safe_length = domain.sms_length(safe)
+    return {"encoding": length.encoding, "characters": len(text), "units": length.units,
+            "segments": length.segments, "per_segment": length.per_segment, "offending": list(length.offending),
+            "gsm_safe": safe, "gsm_safe_segments": safe_length.segments}
+
+
+def preview(access: Access, template_id: int, person_id: int, context: dict[str, Any] | None = None) -> (
+        templating.Rendered):
+    """The template rendered with a real person's data (a read of their data: logged)."""
+    from proactif.messaging import context as contexts
+    from proactif.registry import services as registry
+
+    access.require(Section.IDENTITE)
+    template = Template.objects.get(pk=template_id)
+    reach = registry.reachable([person_id], "rappels_echeances").get(person_id)
+    if reach is None:
+        raise templating.MissingData("habitant inconnu")
+    data = contexts.build_many([(0, context or {}, reach)])[0]
+    audit.record(access.actor, "preview", purpose=access.purpose, person_ids=[person_id],
+                 sections=[Section.IDENTITE.value], detail={"template": template.pk})
+    return templating.render(template.subject, template.body, data)
+
+
+# --- sending --------------------------------------------------------------------------------
+def send(specs: Iterable[MessageSpec]) -> dict[str, int]:
+    """Persist the messages and queue them once the current transaction commits."""
+    return outbox.enqueue(specs)
+
+
+def best_send_times(person_ids: list[int], window: sendtime.Window, now: datetime | None = None) -> (
+        dict[int, datetime]):
+    """Per person, the best moment within `window` over the coming week (the holdout gets the first)."""
+    now = now or clock.now()
+    candidates = window.candidates(now)
+    if not candidates:
+        return dict.fromkeys(person_ids, now)
+    counts = sendtime.counts_from(
+        Engagement.objects.filter(person_id__in=person_ids).values_list("person_id", "hour_of_week")
+        .annotate(n=Count("id")).values_list("person_id", "hour_of_week", "n"))
+    prior = _population_prior()
+    return {pid: sendtime.best_time(counts.get(pid), prior, candidates, sendtime.in_holdout(pid))
+            for pid in person_ids}
+
+
+_prior_cache: tuple[float, list[float]] | None = None
+
+
+def _population_prior() -> list[float]:
+    import time
+
+    global _prior_cache
+    if _prior_cache is None or time.monotonic() - _prior_cache[0] > 3600:
+        population = [0.0] * sendtime.HOURS
+        for hour, n in Engagement.objects.values_list("hour_of_week").annotate(n=Count("id")).values_list(
+                "hour_of_week", "n"):
+            population[hour] = float(n)
+        _prior_cache = (time.monotonic(), sendtime.prior(population))
+    return _prior_cache[1]
+
+
+def subscribe_push(person_id: int, endpoint: str, p256dh: str, auth: str) -> PushSubscription:
+    subscription, _ = PushSubscription.objects.update_or_create(
+        endpoint=endpoint, defaults={"person_id": person_id, "p256dh": p256dh, "auth": auth,
+                                     "created_at": clock.now(), "revoked_at": None})
+    return subscription
+
+
+# --- reading --------------------------------------------------------------------------------
+def messages_for_instance(instance_id: int) -> QuerySet[OutboxMessage]:
+    return OutboxMessage.objects.filter(instance_id=instance_id).order_by("created_at", "id")
+
+
+def messages_for_instances(instance_ids: list[int]) -> dict[int, list[OutboxMessage]]:
+    out: dict[int, list[OutboxMessage]] = defaultdict(list)
+    for message in OutboxMessage.objects.filter(instance_id__in=instance_ids).order_by("created_at", "id"):
+        out[message.instance_id].append(message)  # type: ignore[index]
+    return out
+
+
+def replies_for_instance(instance_id: int) -> QuerySet[InboundMessage]:
+    return InboundMessage.objects.filter(instance_id=instance_id).order_by("received_at")
+
+
+def outbox_messages(status: str = "", channel: str = "", lane: str = "") -> QuerySet[OutboxMessage]:
+    qs = OutboxMessage.objects.all()
+    if status:
+        qs = qs.filter(status=status)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if lane:
+        qs = qs.filter(lane=lane)
+    return qs.order_by("-created_at", "-id")
+
+
+def sink_messages(channel: str = "", query: str = "") -> QuerySet[SinkMessage]:
+    qs = SinkMessage.objects.all()
+    if channel:
+        qs = qs.filter(channel=channel)
+    if query:
+        qs = qs.filter(Q(recipient__icontains=query) | Q(subject__icontains=query))
+    return qs
+
+
+def delivery_stats() -> dict[str, Any]:
+    """Messages per channel and status, and per provider with delivery rate and failures."""
+    by_channel: dict[str, Counter[str]] = defaultdict(Counter)
+    for channel, status, n in OutboxMessage.objects.values_list("channel", "status").annotate(n=Count("id")) \
+            .values_list("channel", "status", "n"):
+        by_channel[channel or "à choisir"][status] += n
+    by_provider = []
+    for provider, channel, status, n in OutboxMessage.objects.exclude(provider="").values_list(
+            "provider", "channel", "status").annotate(n=Count("id")).values_list("provider", "channel", "status", "n"):
+        by_provider.append({"provider": provider, "channel": channel, "status": status, "n": n})
+    providers: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for row in by_provider:
+        providers[(row["provider"], row["channel"])][row["status"]] += row["n"]
+    return {
+        "channels": {c: dict(v) for c, v in sorted(by_channel.items())},
+        "providers": [{"provider": p, "channel": c, "total": sum(v.values()), "delivered": v["delivered"],
+                       "sent": v["sent"], "failed": v["failed"],
+                       "delivery_rate": round(100 * v["delivered"] / max(1, v["delivered"] + v["sent"] + v["failed"]))}
+                      for (p, c), v in sorted(providers.items())],
+        "deferred_now": OutboxMessage.objects.filter(status="created", not_before__gt=clock.now()).count(),
+    }
+
+
+def counts_by_channel_and_status(instance_ids: list[int] | None = None) -> dict[str, dict[str, int]]:
+    qs = OutboxMessage.objects.all()
+    if instance_ids is not None:
+        qs = qs.filter(instance_id__in=instance_ids)
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for channel, status, n in qs.values_list("channel", "status").annotate(n=Count("id")).values_list(
+            "channel", "status", "n"):
+        out[channel or "-"][status] = n
+    return dict(out)

@@ -1,0 +1,54 @@
+"""Messaging tasks: send on each lane, sweep, fall back, print letters. Tasks take ids; all idempotent."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from typing import Any
+
+from proactif.kernel import clock
+from proactif.kernel.executor import task
+from proactif.kernel.scheduler import periodic
+from proactif.messaging import outbox
+
+
+@task(queue="urgent")
+def send_urgent(ids: list[int]) -> dict[str, int]:
+    return outbox.send_batch(ids)
+
+
+@task(queue="transactional")
+def send_transactional(ids: list[int]) -> dict[str, int]:
+    return outbox.send_batch(ids)
+
+
+@task(queue="bulk")
+def send_bulk(ids: list[int]) -> dict[str, int]:
+    return outbox.send_batch(ids)
+
+
+@periodic(every=timedelta(seconds=30), queue="transactional", lease=timedelta(minutes=2), due=outbox.next_due)
+def sweep() -> dict[str, int]:
+    return outbox.sweep()
+
+
+@periodic(every=timedelta(minutes=15), due=outbox.next_fallback_due)
+def fallbacks() -> dict[str, int]:
+    return outbox.fallback_overdue()
+
+
+@periodic(every=timedelta(days=1), at=time(15, 0))
+def print_letters() -> dict[str, Any]:
+    """The day's letters in one PDF and a manifest for the print shop."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from proactif.messaging.channels.letter import make_batch
+    from proactif.messaging.models import LetterBatch
+
+    made = make_batch(Path(settings.LETTERS_DIR), clock.local_now().strftime("%Y-%m-%d-%H%M"))
+    if made is None:
+        return {"letters": 0}
+    pdf, manifest, count = made
+    LetterBatch.objects.create(created_at=clock.now(), count=count, pdf=str(pdf), manifest=str(manifest))
+    return {"letters": count, "pdf": str(pdf)}
