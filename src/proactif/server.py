@@ -27,6 +27,13 @@ class ProactifServer(BaseApplication):  # type: ignore[misc]
                 multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
         self.cfg.set("child_exit", child_exit)
+
+        def when_ready(server: Any) -> None:  # in the arbiter, once: the built-in sinks…
+            from proactif.kernel.install import start_alongside
+
+            start_alongside()
+
+        self.cfg.set("when_ready", when_ready)
         if self.embedded_work:
             threads = self.executor_threads
 

@@ -44,11 +44,11 @@ def ensure_migrated() -> list[str]:
         if locked:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
-    from proactif.accounts import services as accounts
     from proactif.kernel import bulkload
+    from proactif.kernel.install import install
 
     bulkload.restore_deferred_indexes()  # indexes a crashed bulk load had dropped
-    accounts.ensure_default_services()
+    install()
     return [f"{m.app_label}.{m.name}" for m, _ in plan]
 
 

@@ -22,6 +22,7 @@ class ScheduledJob(models.Model):
     last_status = models.CharField(max_length=20, blank=True)
     last_error = models.TextField(blank=True)
     runs = models.PositiveIntegerField(default=0)
+    state = models.JSONField(default=dict, blank=True)  # what the job keeps between runs (a watermark…)
 
 
 class DeferredIndex(models.Model):

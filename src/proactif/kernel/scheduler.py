@@ -152,3 +152,16 @@ def make_due(names: list[str], moment: datetime) -> None:
 
     ensure_rows(moment)
     ScheduledJob.objects.filter(name__in=names).update(next_run_at=moment, lease_until=None)
+
+
+def job_state(name: str) -> dict[str, Any]:
+    """What a periodic job kept from its previous run (empty the first time)."""
+    from proactif.kernel.models import ScheduledJob
+
+    return dict(ScheduledJob.objects.filter(name=name).values_list("state", flat=True).first() or {})
+
+
+def set_job_state(name: str, state: dict[str, Any]) -> None:
+    from proactif.kernel.models import ScheduledJob
+
+    ScheduledJob.objects.filter(name=name).update(state=state)

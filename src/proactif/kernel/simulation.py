@@ -34,6 +34,29 @@ def reset_offset() -> None:
 
 
 RESOLUTION = timedelta(minutes=1)
+_reports: dict[str, Callable[[], Any]] = {}
+
+
+def register_report(name: str, build: Callable[[], Any]) -> None:
+    """What a capability tells at the end of a simulation (journeys per node, messages per channel…)."""
+    _reports[name] = build
+
+
+_step_hooks: list[Callable[[], Any]] = []
+
+
+def register_step_hook(hook: Callable[[], Any]) -> None:
+    """Called after every step of a simulation, in its thread (the sinks apply their receipts there)."""
+    _step_hooks.append(hook)
+
+
+def _after_step() -> None:
+    for hook in _step_hooks:
+        hook()
+
+
+def report() -> dict[str, Any]:
+    return {name: build() for name, build in _reports.items()}
 
 
 def _next_step(now: datetime, day_end: datetime, ran_today: set[str]) -> tuple[datetime, list[str]]:
@@ -90,6 +113,7 @@ def simulate(until: date, on_day: Callable[[date, list[str]], None] | None = Non
                     for name in scheduler.tick(only=names)["dispatched"]:
                         runs[name] = runs.get(name, 0) + 1
                         ran_today.append(name)
+                    _after_step()
                 fixed.set(day_end)
                 days += 1
                 set_offset_to(fixed.now())
