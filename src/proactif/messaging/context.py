@@ -15,8 +15,10 @@ from django.conf import settings
 
 from proactif.registry import services as registry
 
-# namespace → (context key holding the id, bulk loader ids → {id: data})
+# namespace → (context key holding the id, bulk loader ids → {id: data}); a loaded record may add root
+# variables under "_racines" (the appointment gives `pieces`, the list of documents to bring).
 _LOADERS: dict[str, tuple[str, Callable[[list[Any]], dict[Any, dict[str, Any]]]]] = {}
+_ATTACHMENTS: dict[str, Callable[[Any], tuple[str, str, str] | None]] = {}
 PASSTHROUGH = ("lien", "texte", "pieces", "date_limite")
 
 
@@ -24,11 +26,26 @@ def register(namespace: str, id_key: str, loader: Callable[[list[Any]], dict[Any
     _LOADERS[namespace] = (id_key, loader)
 
 
+def register_attachment(id_key: str, builder: Callable[[Any], tuple[str, str, str] | None]) -> None:
+    """E-mails whose message carries `id_key` get the file `builder(id)` returns (name, content, MIME type)."""
+    _ATTACHMENTS[id_key] = builder
+
+
+def attachments(context: dict[str, Any]) -> list[tuple[str, str, str]]:
+    out = []
+    for id_key, builder in _ATTACHMENTS.items():
+        if context.get(id_key) is not None:
+            built = builder(context[id_key])
+            if built:
+                out.append(built)
+    return out
+
+
 register("document", "document_id", registry.document_views)
 
 
 def collectivite() -> dict[str, str]:
-    return {"nom": settings.COLLECTIVITE_NAME, "telephone": getattr(settings, "COLLECTIVITE_PHONE", ""),
+    return {"nom": settings.COLLECTIVITE_NAME, "telephone": settings.COLLECTIVITE_PHONE,
             "site": settings.PUBLIC_URL, "adresse": settings.LETTER_SENDER_ADDRESS.replace("|", ", ")}
 
 
@@ -58,7 +75,9 @@ def build_many(rows: list[tuple[int, dict[str, Any], registry.Reachable]]) -> di
         for namespace, (id_key, _) in _LOADERS.items():
             ident = context.get(id_key)
             if ident is not None and ident in loaded.get(namespace, {}):
-                data[namespace] = loaded[namespace][ident]
+                record = dict(loaded[namespace][ident])
+                data.update(record.pop("_racines", {}))
+                data[namespace] = record
         for key in PASSTHROUGH:
             if key in context:
                 data[key] = context[key]

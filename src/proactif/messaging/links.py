@@ -32,15 +32,41 @@ def register_target(purpose: str, target: Callable[[Link], str]) -> None:
     _targets[purpose] = target
 
 
-def create(purpose: str, person_id: int, *, instance_id: int | None = None, payload: dict[str, Any] | None = None,
-           days: int = 60, message_key: str = "") -> tuple[Link, str]:
+@dataclass(frozen=True)
+class LinkRequest:
+    purpose: str
+    person_id: int
+    instance_id: int | None = None
+    payload: dict[str, Any] | None = None
+    message_key: str = ""
+    days: int = 60
+
+
+def url_for(link: Link) -> str:
     from django.conf import settings
 
+    token = signing.TimestampSigner(salt=SALT).sign(signing.b62_encode(link.pk))
+    return f"{settings.PUBLIC_URL.rstrip('/')}/l/{token}"
+
+
+def create_many(requests: list[LinkRequest]) -> list[str]:
+    """One link per request, written in one statement (a journey step sends thousands at once)."""
+    if not requests:
+        return []
+    now = clock.now()
+    links = Link.objects.bulk_create([
+        Link(purpose=r.purpose, person_id=r.person_id, instance_id=r.instance_id, payload=r.payload or {},
+             created_at=now, expires_at=now + timedelta(days=r.days), message_key=r.message_key[:200])
+        for r in requests], batch_size=2000)
+    return [url_for(link) for link in links]
+
+
+def create(purpose: str, person_id: int, *, instance_id: int | None = None, payload: dict[str, Any] | None = None,
+           days: int = 60, message_key: str = "") -> tuple[Link, str]:
     now = clock.now()
     link = Link.objects.create(purpose=purpose, person_id=person_id, instance_id=instance_id, payload=payload or {},
                                created_at=now, expires_at=now + timedelta(days=days), message_key=message_key[:200])
-    token = signing.TimestampSigner(salt=SALT).sign(signing.b62_encode(link.pk))
-    return link, f"{settings.PUBLIC_URL.rstrip('/')}/l/{token}"
+    return link, url_for(link)
 
 
 @dataclass(frozen=True)

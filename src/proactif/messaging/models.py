@@ -77,6 +77,7 @@ class OutboxMessage(models.Model):
             models.Index(fields=["status", "not_before"], name="outbox_due_idx"),
             models.Index(fields=["person_id", "sent_at"], name="outbox_person_sent_idx"),
             models.Index(fields=["status", "lease_until"], name="outbox_lease_idx"),
+            models.Index(fields=["trigger", "channel", "status"], name="outbox_trigger_idx"),
         ]
 
 
@@ -160,6 +161,7 @@ class RateWindow(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["service", "channel", "window"], name="rate_window_unique")]
+        indexes = [models.Index(fields=["window"], name="rate_window_idx")]
 
 
 class SinkMessage(models.Model):

@@ -195,6 +195,10 @@ def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
         if channel == "push":
             subscription = pushes[row.person_id]
             decision.meta["subscription"] = subscription_json(subscription)
+        elif channel == "email":
+            files = contexts.attachments(row.context)
+            if files:
+                decision.meta["attachments"] = files
         decisions.append(decision)
         to_render.append(decision)
     data = contexts.build_many([(d.row.pk, d.row.context, people[d.row.person_id]) for d in to_render])

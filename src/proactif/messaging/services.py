@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
 from proactif.accounts.domain import Access, Section
 from proactif.audit import services as audit
@@ -17,6 +17,7 @@ from proactif.messaging import domain, links, outbox, sendtime, templating
 from proactif.messaging.models import (
     Engagement,
     InboundMessage,
+    Link,
     OutboxMessage,
     PushSubscription,
     SinkMessage,
@@ -28,9 +29,12 @@ __all__ = ["MessageSpec", "preview", "publish_template", "save_template", "send"
 
 LinkError = links.LinkError
 create_link = links.create
+create_links = links.create_many
+LinkRequest = links.LinkRequest
 open_link = links.open_link
 register_link_target = links.register_target
 Window = sendtime.Window
+OUTBOX_STATUSES = OutboxMessage.STATUS
 
 
 # --- templates ------------------------------------------------------------------------------
@@ -59,6 +63,27 @@ def save_template(key: str, channel: str, body: str, *, subject: str = "", langu
             publish_template(draft.pk)
             draft.refresh_from_db()
     return draft
+
+
+def load_templates(path: Any, author: str = "système") -> int:
+    """Publish the templates of a YAML file whose text differs from the published version (idempotent)."""
+    from pathlib import Path
+
+    import yaml
+
+    changed = 0
+    for item in yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []:
+        language = item.get("language", "fr")
+        current = Template.objects.filter(key=item["key"], channel=item["channel"], language=language,
+                                          status="published").first()
+        if current and current.body == item["body"] and current.subject == item.get("subject", ""):
+            continue
+        if current and current.created_by != author:
+            continue  # an agent changed it since: their version stays
+        save_template(item["key"], item["channel"], item["body"], subject=item.get("subject", ""), language=language,
+                      name=item.get("name", ""), author=author, publish=True)
+        changed += 1
+    return changed
 
 
 def publish_template(template_id: int) -> Template:
@@ -114,6 +139,10 @@ def preview(access: Access, template_id: int, person_id: int, context: dict[str,
 
 
 # --- sending --------------------------------------------------------------------------------
+persist_messages = outbox.persist  # rows only: the caller queues them after its transaction (dispatch)
+dispatch = outbox.dispatch
+
+
 def send(specs: Iterable[MessageSpec]) -> dict[str, int]:
     """Persist the messages and queue them once the current transaction commits."""
     return outbox.enqueue(specs)
@@ -150,6 +179,12 @@ def _population_prior() -> list[float]:
     return _prior_cache[1]
 
 
+def sent_with_links(start: datetime, end: datetime) -> QuerySet[OutboxMessage]:
+    """Messages sent in [start, end) that carried a citizen link."""
+    return OutboxMessage.objects.filter(sent_at__gte=start, sent_at__lt=end, status__in=("sent", "delivered"),
+                                        context__has_key="lien")
+
+
 def subscribe_push(person_id: int, endpoint: str, p256dh: str, auth: str) -> PushSubscription:
     subscription, _ = PushSubscription.objects.update_or_create(
         endpoint=endpoint, defaults={"person_id": person_id, "p256dh": p256dh, "auth": auth,
@@ -167,6 +202,10 @@ def messages_for_instances(instance_ids: list[int]) -> dict[int, list[OutboxMess
     for message in OutboxMessage.objects.filter(instance_id__in=instance_ids).order_by("created_at", "id"):
         out[message.instance_id].append(message)  # type: ignore[index]
     return out
+
+
+def person_messages(person_id: int) -> QuerySet[OutboxMessage]:
+    return OutboxMessage.objects.filter(person_id=person_id).order_by("-created_at", "-id")
 
 
 def replies_for_instance(instance_id: int) -> QuerySet[InboundMessage]:
@@ -216,12 +255,54 @@ def delivery_stats() -> dict[str, Any]:
     }
 
 
-def counts_by_channel_and_status(instance_ids: list[int] | None = None) -> dict[str, dict[str, int]]:
+def counts_by_channel_and_status(trigger: str | None = None) -> dict[str, dict[str, int]]:
+    """Messages per channel and status, for one trigger (`journey:titres-identite`) or all."""
     qs = OutboxMessage.objects.all()
-    if instance_ids is not None:
-        qs = qs.filter(instance_id__in=instance_ids)
+    if trigger is not None:
+        qs = qs.filter(trigger=trigger)
     out: dict[str, dict[str, int]] = defaultdict(dict)
     for channel, status, n in qs.values_list("channel", "status").annotate(n=Count("id")).values_list(
             "channel", "status", "n"):
         out[channel or "-"][status] = n
     return dict(out)
+
+
+def valid_link(link_id: int) -> Link | None:
+    """A link remembered in a citizen's session, while it is neither expired nor revoked."""
+    link = Link.objects.filter(pk=link_id, revoked_at__isnull=True, expires_at__gt=clock.now()).first()
+    return link
+
+
+def read_message(access: Access, message_id: int) -> OutboxMessage:
+    """One message as sent (text and recipient): a read of the person's data, logged."""
+    access.require(Section.PARCOURS)
+    row = OutboxMessage.objects.get(pk=message_id)
+    audit.record(access.actor, "view", purpose=access.purpose, person_ids=[row.person_id],
+                 sections=[Section.PARCOURS.value], detail={"message": row.pk})
+    return row
+
+
+def record_sink_view(access: Access, channel: str, query: str) -> None:
+    audit.record(access.actor, "view_sink", purpose=access.purpose,
+                 sections=[Section.PARCOURS.value], detail={"channel": channel, "search": bool(query)})
+
+
+def record_letter_download(access: Access, batch_id: int) -> None:
+    audit.record(access.actor, "download_letters", purpose=access.purpose,
+                 sections=[Section.ADRESSES.value], detail={"batch": batch_id})
+
+
+def sink_stats() -> dict[str, Any]:
+    """What the sinks received: messages per channel, and submissions beyond the first (duplicates)."""
+    rows = SinkMessage.objects.values_list("channel").annotate(n=Count("id"), total=Sum("submissions"))
+    return {channel: {"messages": n, "duplicates": (total or 0) - n} for channel, n, total in
+            rows.values_list("channel", "n", "total")}
+
+
+def simulation_report() -> dict[str, Any]:
+    """Messages per channel and status, what the sinks received (and any duplicate), letters printed."""
+    from proactif.messaging.models import LetterBatch
+
+    return {"by_channel": counts_by_channel_and_status(), "sinks": sink_stats(),
+            "letters_printed": LetterBatch.objects.aggregate(n=Sum("count"))["n"] or 0,
+            "deferred": OutboxMessage.objects.filter(status="created").count()}

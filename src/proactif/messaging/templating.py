@@ -11,16 +11,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 # Placeholders a template may use: a root and its fields. A field list of None means a plain value;
 # a root whose value is a list of records gives its fields to the loop variable.
 CATALOGUE: dict[str, tuple[str, ...] | None] = {
     "personne": ("prenom", "nom", "civilite", "nom_complet", "age"),
     "collectivite": ("nom", "telephone", "site", "adresse"),
-    "document": ("type", "numero", "expire_le", "delivre_le", "mois_restants"),
+    "document": ("type", "numero", "expire_le", "echeance", "delivre_le", "mois_restants"),
     "documents": ("type", "numero", "expire_le"),
     "rendez_vous": ("date", "heure", "lieu", "adresse", "guichet", "numeros_predemande"),
+    "demande": ("type",),
     "pieces": None,
     "lien": None,
     "texte": None,

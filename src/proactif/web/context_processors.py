@@ -12,6 +12,7 @@ def identity(request: HttpRequest) -> dict[str, Any]:
     return {
         "collectivite": settings.COLLECTIVITE_NAME,
         "collectivite_tagline": settings.COLLECTIVITE_TAGLINE,
+        "collectivite_phone": settings.COLLECTIVITE_PHONE,
         "collectivite_logo": bool(settings.COLLECTIVITE_LOGO),
         "state_identity": settings.STATE_IDENTITY,
         "navigation": navigation_for(request),

@@ -43,7 +43,8 @@ def document(sections: list[str]) -> str:
 
 
 class LetterClient(ChannelClient):
-    """Renders the letter and leaves it in the day's pending folder; the print batch collects them."""
+    """Lays out the letter and leaves it in the day's pending folder; the daily print batch renders them all
+    in one PDF (one WeasyPrint run a day rather than one per letter)."""
 
     channel = "letter"
     name = "courrier"
@@ -55,8 +56,6 @@ class LetterClient(ChannelClient):
         self.today = today
 
     def _send(self, message: Outgoing) -> str:
-        from weasyprint import HTML
-
         name = hashlib.sha256(message.key.encode()).hexdigest()[:24]
         pending = self.folder / "pending"
         pending.mkdir(parents=True, exist_ok=True)
@@ -65,7 +64,6 @@ class LetterClient(ChannelClient):
         (pending / f"{name}.json").write_text(json.dumps({
             "key": message.key, "first_line": message.recipient.split("\n")[0],
             "last_line": message.recipient.split("\n")[-1]}), encoding="utf-8")
-        HTML(string=document([section])).write_pdf(pending / f"{name}.pdf")
         return name
 
 

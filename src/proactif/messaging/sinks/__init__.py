@@ -41,6 +41,25 @@ class Sinks:
     http_port: int
     smtp_port: int
 
+    def pump(self) -> int:
+        """Manual mode: apply queued receipts and replies, write what was received — in this thread."""
+        self.store.flush()
+        done = self.http.pump()
+        self.store.flush()
+        return done
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Wait for the receipts and replies still queued, then write what was received."""
+        import time
+
+        if self.http.config.receipts == "manual":
+            self.pump()
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and (self.http.callbacks.unfinished_tasks or not self.http.callbacks.empty()):
+            time.sleep(0.05)
+        self.store.flush()
+
     def stop(self) -> None:
         self.http.shutdown()
         self.http.server_close()
@@ -79,7 +98,7 @@ def start(http_port: int, smtp_port: int, receipts: str = "http", receipt_delay:
         if _running is not None:
             return _running
         providers = {p["name"]: p for p in json.loads(settings.SMS_PROVIDERS)}
-        store = SinkStore()
+        store = SinkStore(None if receipts == "manual" else 0.1)
         base = settings.PUBLIC_URL.rstrip("/")
         config = SinkConfig(
             providers=providers, receipts=receipts, receipt_delay=receipt_delay,

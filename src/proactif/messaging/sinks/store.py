@@ -26,7 +26,8 @@ class Received:
 
 
 class SinkStore:
-    def __init__(self, interval: float = 0.1):
+    def __init__(self, interval: float | None = 0.1):
+        """Received messages are written every `interval` seconds by a thread, or by `flush()` only (None)."""
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], Received] = {}
         self._seen: set[tuple[str, str]] = set()
@@ -34,7 +35,8 @@ class SinkStore:
         self._stop = threading.Event()
         self._listeners: list[Callable[[Received], None]] = []
         self._thread = threading.Thread(target=self._run, name="proactif-sink-store", daemon=True)
-        self._thread.start()
+        if interval is not None:
+            self._thread.start()
 
     def listen(self, callback: Callable[[Received], None]) -> None:
         self._listeners.append(callback)
@@ -82,7 +84,7 @@ class SinkStore:
         return len(items)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        while not self._stop.wait(self._interval or 0.1):
             try:
                 self.flush()
             except Exception:
@@ -90,7 +92,8 @@ class SinkStore:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        if self._thread.is_alive():
+            self._thread.join(5)
         self.flush()
 
     def stats(self) -> dict[str, Any]:

@@ -1,0 +1,197 @@
+"""Messaging pages: citizen links, the outbox and delivery statistics, templates (editor, SMS counter,
+preview), the test inbox of the built-in sinks and the letter batches for the print shop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from proactif.accounts.access import access_of, actor_of, require_person_access
+from proactif.accounts.domain import AccessDenied, Role
+from proactif.accounts.middleware import public
+from proactif.kernel import clock
+from proactif.messaging import services, templating
+from proactif.messaging.forms import OutboxFilterForm, PreviewForm, TemplateForm
+from proactif.messaging.models import LetterBatch, OutboxMessage, Template
+
+SESSION_LINKS = "proactif_links"
+EDITORS = (Role.RESPONSABLE, Role.ADMIN)
+
+
+# --- citizens -------------------------------------------------------------------------------
+@public
+@require_GET
+def open_link(request: HttpRequest, token: str) -> HttpResponse:
+    """A link from a message: checked, counted as engagement, remembered in the citizen's session (so the
+    token leaves the address bar) and followed to the page it was made for."""
+    try:
+        opened = services.open_link(token, channel=request.GET.get("c", ""))
+    except services.LinkError as exc:
+        return render(request, "messaging/link_error.html", {"error": str(exc)}, status=410)
+    links = dict(request.session.get(SESSION_LINKS) or {})
+    links[opened.link.purpose] = opened.link.pk
+    request.session[SESSION_LINKS] = links
+    request.session.cycle_key()
+    return redirect(opened.target)
+
+
+def session_link(request: HttpRequest, purpose: str) -> Any:
+    """The citizen link of this purpose opened in this browser session, if still valid."""
+    link_id = (request.session.get(SESSION_LINKS) or {}).get(purpose)
+    return services.valid_link(link_id) if link_id else None
+
+
+# --- outbox and statistics ------------------------------------------------------------------
+def _mask(recipient: str) -> str:
+    if "@" in recipient:
+        local, _, domain = recipient.partition("@")
+        return f"{local[:1]}•••@{domain}"
+    if recipient.startswith("+"):
+        return f"{recipient[:4]} •• •• •• {recipient[-2:]}"
+    return "•••" if recipient else ""
+
+
+@require_GET
+@require_person_access
+def outbox(request: HttpRequest) -> HttpResponse:
+    form = OutboxFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = services.outbox_messages(**{k: v for k, v in filters.items() if v})
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    for message in page:
+        message.masked = _mask(message.recipient)  # type: ignore[attr-defined]
+    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    return render(request, "messaging/outbox.html", {
+        "form": form, "page": page, "stats": services.delivery_stats(), "query_prefix": f"{query}&" if query else "",
+        "statuses": OutboxMessage.STATUS, "now": clock.now()})
+
+
+@require_GET
+@require_person_access
+def message(request: HttpRequest, message_id: int) -> HttpResponse:
+    try:
+        row = services.read_message(access_of(request), message_id)
+    except OutboxMessage.DoesNotExist:
+        raise Http404("message inconnu") from None
+    except AccessDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
+    return render(request, "messaging/message.html", {"m": row, "receipts": row.receipts.order_by("received_at")})
+
+
+# --- templates ------------------------------------------------------------------------------
+@require_GET
+@require_person_access
+def templates(request: HttpRequest) -> HttpResponse:
+    return render(request, "messaging/templates.html", {"templates": services.templates(),
+                                                        "can_edit": actor_of(request).role in EDITORS})
+
+
+def _errors_by_field(exc: templating.TemplateError) -> list[str]:
+    return list(exc.messages)
+
+
+@require_http_methods(["GET", "POST"])
+@require_person_access
+def template_edit(request: HttpRequest, template_id: int | None = None) -> HttpResponse:
+    current: Template | None = None
+    if template_id is not None:
+        try:
+            current = services.get_template(template_id)
+        except Template.DoesNotExist:
+            raise Http404("modèle inconnu") from None
+    can_edit = actor_of(request).role in EDITORS
+    initial = ({"key": current.key, "channel": current.channel, "language": current.language, "name": current.name,
+                "subject": current.subject, "body": current.body} if current else {"language": "fr"})
+    form = TemplateForm(request.POST or None, initial=initial)
+    problems: list[str] = []
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("Seuls les responsables de service modifient les modèles.")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                saved = services.save_template(data["key"], data["channel"], data["body"], subject=data["subject"],
+                                               language=data["language"], name=data["name"],
+                                               author=actor_of(request).label,
+                                               publish=request.POST.get("action") == "publish")
+            except templating.TemplateError as exc:
+                problems = _errors_by_field(exc)
+                form.add_error("body", problems)
+            else:
+                messages.success(request, f"Version {saved.version} {'publiée' if saved.status == 'published' else
+                                                                    'enregistrée en brouillon'}.")
+                return redirect("messaging:template", template_id=saved.pk)
+    sms = services.sms_info(current.body if current else "") if (current and current.channel == "sms") else None
+    return render(request, "messaging/template_edit.html", {
+        "form": form, "t": current, "can_edit": can_edit, "sms": sms, "preview_form": PreviewForm(),
+        "versions": services.template_versions(current.key) if current else [],
+        "catalogue": sorted(templating.CATALOGUE.items())})
+
+
+@require_POST
+@require_person_access
+def publish(request: HttpRequest, template_id: int) -> HttpResponse:
+    if actor_of(request).role not in EDITORS:
+        raise PermissionDenied("Seuls les responsables de service publient les modèles.")
+    template = services.publish_template(template_id)
+    messages.success(request, f"Version {template.version} publiée : c'est elle qui part désormais.")
+    return redirect("messaging:template", template_id=template.pk)
+
+
+@require_POST
+@require_person_access
+def sms_counter(request: HttpRequest) -> HttpResponse:
+    """The SMS length, encoding and segment count of the text being typed (HTMX)."""
+    return render(request, "messaging/_sms_counter.html", {"sms": services.sms_info(request.POST.get("body", ""))})
+
+
+@require_POST
+@require_person_access
+def preview(request: HttpRequest, template_id: int) -> HttpResponse:
+    form = PreviewForm(request.POST)
+    context: dict[str, Any] = {"form": form}
+    if form.is_valid():
+        try:
+            context["rendered"] = services.preview(access_of(request), template_id, form.cleaned_data["person_id"])
+        except templating.MissingData as exc:
+            context["error"] = str(exc)
+        except AccessDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+    return render(request, "messaging/_preview.html", context)
+
+
+# --- test inbox (sinks) and letters ---------------------------------------------------------
+@require_GET
+@require_person_access
+def sink(request: HttpRequest) -> HttpResponse:
+    channel = request.GET.get("canal", "")
+    query = request.GET.get("q", "").strip()
+    page = Paginator(services.sink_messages(channel, query), 30).get_page(request.GET.get("page"))
+    services.record_sink_view(access_of(request), channel, query)
+    prefix = "&".join(p for p in (f"canal={channel}" if channel else "", f"q={query}" if query else "") if p)
+    return render(request, "messaging/sink.html", {
+        "page": page, "channel": channel, "q": query, "enabled": settings.SINKS,
+        "query_prefix": f"{prefix}&" if prefix else "", "letters": LetterBatch.objects.order_by("-created_at")[:20],
+        "sink_stats": services.sink_stats()})
+
+
+@require_GET
+@require_person_access
+def letter_batch(request: HttpRequest, batch_id: int, kind: str) -> HttpResponse:
+    batch = LetterBatch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        raise Http404("lot inconnu")
+    path = Path(batch.pdf if kind == "pdf" else batch.manifest)
+    if not path.is_file():
+        raise Http404("fichier absent")
+    services.record_letter_download(access_of(request), batch.pk)
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name,
+                        content_type="application/pdf" if kind == "pdf" else "text/csv")
