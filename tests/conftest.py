@@ -44,11 +44,11 @@ def shared_file(name: str) -> Path:
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
     """Seed one small commune per test database; tests run in transactions rolled back after each."""
-    from proactif.accounts import services as accounts
+    from proactif.kernel.install import install
     from proactif.synth import services as synth
 
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        accounts.ensure_default_services()
+        install()
         create_agents()
         synth.seed(SEED_RESIDENTS, 7, parallel=False)
 

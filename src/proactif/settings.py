@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "proactif.registry",
     "proactif.synth",
     "proactif.messaging",
+    "proactif.journeys",
+    "proactif.deadlines",
     "proactif.web",
     "proactif.api",
 ]
@@ -181,6 +183,8 @@ COLLECTIVITE_NAME = env_str("PROACTIF_COLLECTIVITE_NAME", "Ville de Belleroche",
                             "Name of the collectivité shown in the header, messages and letters.")
 COLLECTIVITE_TAGLINE = env_str("PROACTIF_COLLECTIVITE_TAGLINE", "Services aux habitants",
                                "Line under the collectivité's name in the header.")
+COLLECTIVITE_PHONE = env_str("PROACTIF_COLLECTIVITE_PHONE", "01 99 00 12 34",
+                             "Telephone number given to citizens in messages, letters and the portal.")
 COLLECTIVITE_LOGO = env_opt("PROACTIF_COLLECTIVITE_LOGO", "Path of the collectivité's logo (PNG or SVG) "
                             "served at /static/identity/logo; unset shows the name only.")
 PRIMARY_COLOR = env_str("PROACTIF_PRIMARY_COLOR", "#1f5f7a",
@@ -240,6 +244,9 @@ FALLBACK_HOURS = env_int("PROACTIF_FALLBACK_HOURS", 24,
                          "Hours without a delivery receipt before an SMS or push falls back to the next channel.")
 SEND_TO_SYNTHETIC = env_bool("PROACTIF_SEND_TO_SYNTHETIC", False,
                              "Let real providers message synthetic residents (the sinks always accept them).")
+SYNTHETIC_BEHAVIOUR = env_str("PROACTIF_SYNTHETIC_BEHAVIOUR", "auto",
+                              "Synthetic residents open links, book, come and collect in demos and simulations: "
+                              "auto (when the registry holds synthetic residents), on or off.")
 SINKS = env_bool("PROACTIF_SINKS", True, "Run the built-in sinks (SMTP, SMS and push providers) in the web "
                  "process; turn off when real providers are configured.")
 SINK_SMTP_PORT = env_int("PROACTIF_SINK_SMTP_PORT", 8025, "Port of the built-in SMTP sink.")

@@ -21,6 +21,7 @@ class Section(StrEnum):
     RESSOURCES = "ressources"
     PRESTATIONS = "prestations"
     VULNERABILITE = "vulnerabilite"
+    PARCOURS = "parcours"
     ACCES = "acces"
 
 
@@ -35,6 +36,7 @@ SECTION_LABELS: dict[Section, str] = {
     Section.RESSOURCES: "Ressources",
     Section.PRESTATIONS: "Prestations perçues",
     Section.VULNERABILITE: "Vulnérabilité et handicap",
+    Section.PARCOURS: "Parcours et messages",
     Section.ACCES: "Consultations du dossier",
 }
 
@@ -42,7 +44,7 @@ SECTION_LABELS: dict[Section, str] = {
 HEALTH_SECTIONS = frozenset({Section.VULNERABILITE})
 
 _CONTACT = frozenset({Section.IDENTITE, Section.ADRESSES, Section.CONTACTS, Section.PREFERENCES,
-                      Section.CONSENTEMENTS, Section.ACCES})
+                      Section.CONSENTEMENTS, Section.PARCOURS, Section.ACCES})
 
 
 @dataclass(frozen=True)

@@ -209,24 +209,29 @@ def simulate(until: str, as_json: bool) -> None:
     Example: proactif simulate --until 2027-11-28 --json
     """
     setup()
-    from proactif.kernel import clock, simulation
+    from proactif.kernel import clock, install, simulation
 
     try:
         end = date.fromisoformat(until)
     except ValueError as exc:
         raise click.BadParameter(f"date invalide : {until}") from exc
     total = max(1, (end - clock.today()).days + 1)
-    with progress_bar("Jours simulés", total) as advance:
-        days = [0]
+    install.start_alongside(simulation=True)
+    try:
+        with progress_bar("Jours simulés", total) as advance:
+            days = [0]
 
-        def on_day(_day: date, _ran: list[str]) -> None:
-            days[0] += 1
-            advance(days[0])
+            def on_day(_day: date, _ran: list[str]) -> None:
+                days[0] += 1
+                advance(days[0])
 
-        try:
-            figures = simulation.simulate(end, on_day=on_day)
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from exc
+            try:
+                figures = simulation.simulate(end, on_day=on_day)
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from exc
+    finally:
+        install.stop_alongside()
+    figures.update(simulation.report())
     emit(as_json, figures)
 
 

@@ -108,9 +108,28 @@ class PersonFile:
     benefits: list[BenefitReceipt] = field(default_factory=list)
     lives_alone: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
+    panels: list[Panel] = field(default_factory=list)
 
     def shows(self, section: str) -> bool:
         return Section(section) in self.sections
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A part of the file another capability adds (journeys and messages, appointments): its template and data."""
+
+    section: Section
+    title: str
+    template: str
+    data: Any
+
+
+_panels: list[tuple[Section, str, str, Callable[[int], Any]]] = []
+
+
+def register_panel(section: Section, title: str, template: str, loader: Callable[[int], Any]) -> None:
+    """Show `template` with `loader(person_id)` in the files of agents whose purpose opens `section`."""
+    _panels.append((section, title, template, loader))
 
 
 def get_person(person_id: int, sandbox: bool = False) -> Person:
@@ -159,6 +178,8 @@ def person_file(access: Access, person_id: int) -> PersonFile:
         f.lives_alone = person.household_id is not None and not household_members
     if Section.ACCES in sections:
         f.history = audit.person_history(person.pk, limit=30)
+    f.panels = [Panel(section, title, template, loader(person.pk)) for section, title, template, loader in _panels
+                if section in sections]
     audit.record(access.actor, "view", purpose=access.purpose, person_ids=[person.pk],
                  sections=sorted(s.value for s in sections))
     return f
@@ -260,11 +281,73 @@ def document_views(document_ids: list[int]) -> dict[int, dict[str, Any]]:
         if d.expires_on:
             months = (d.expires_on.year - today.year) * 12 + d.expires_on.month - today.month
         label = labels.get(d.kind, d.kind)
+        echeance = ""
+        if d.expires_on:
+            echeance = f"{'a expiré' if d.expires_on < today else 'expire'} le {date_fr(d.expires_on)}"
         out[d.pk] = {"id": d.pk, "person_id": d.person_id, "kind": d.kind, "type": label[0].lower() + label[1:],
                      "numero": d.numero, "expire_le": date_fr(d.expires_on) if d.expires_on else "",
+                     "echeance": echeance,
                      "delivre_le": date_fr(d.issued_on) if d.issued_on else "", "mois_restants": months,
                      "expires_on": d.expires_on.isoformat() if d.expires_on else None, "status": d.status}
     return out
+
+
+def issue_document(person_id: int, kind: str, issued_on: date, *, numero: str = "", source: str = "mairie",
+                   replaces: int | None = None) -> Document:
+    """A new title handed over to its holder; the one it replaces is cancelled."""
+    person = Person.objects.get(pk=person_id)
+    now = clock.now()
+    expires = domain.default_expiry(kind, issued_on, person.date_naissance)
+    with transaction.atomic():
+        document = Document.objects.create(person=person, kind=kind, numero=numero, issued_on=issued_on,
+                                           expires_on=expires, status="valide", source=source, updated_at=now)
+        if replaces:
+            Document.objects.filter(pk=replaces, person_id=person_id).update(status="annule", updated_at=now)
+    return document
+
+
+def set_document_status(document_id: int, status: str) -> None:
+    if status not in domain.DOCUMENT_STATUSES:
+        raise domain.FieldError("statut", f"statut inconnu « {status} »")
+    Document.objects.filter(pk=document_id).update(status=status, updated_at=clock.now())
+
+
+def renewed_documents(document_ids: list[int]) -> set[int]:
+    """Documents replaced since: the same person has a newer document of the same kind."""
+    docs = list(Document.objects.filter(pk__in=document_ids).values_list("id", "person_id", "kind", "issued_on"))
+    if not docs:
+        return set()
+    newer = Document.objects.filter(person_id__in={d[1] for d in docs}, kind__in={d[2] for d in docs}).values_list(
+        "person_id", "kind", "issued_on")
+    latest: dict[tuple[int, str], date] = {}
+    for person_id, kind, issued in newer:
+        if issued is not None and ((person_id, kind) not in latest or issued > latest[(person_id, kind)]):
+            latest[(person_id, kind)] = issued
+    return {pk for pk, person_id, kind, issued in docs
+            if issued and latest.get((person_id, kind)) and latest[(person_id, kind)] > issued}
+
+
+def person_facts(person_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Age, sex, language and status: what journey conditions may test (no names, no contacts)."""
+    today = clock.today()
+    return {pk: {"age": domain.age_on(born, today) if born else None, "sexe": sexe, "langue": langue,
+                 "statut": status}
+            for pk, born, sexe, langue, status in Person.objects.filter(pk__in=person_ids).values_list(
+                "id", "date_naissance", "sexe", "langue", "status")}
+
+
+def refused_purpose(person_ids: list[int], purpose: str) -> set[int]:
+    """People who refused a communication purpose on every channel (opposition or withdrawn consent)."""
+    refused = set(OptOut.objects.filter(person_id__in=person_ids, revoked_at__isnull=True, channel="*",
+                                        purpose__in=("*", purpose)).values_list("person_id", flat=True))
+    latest: dict[int, tuple[Any, str]] = {}
+    for person_id, decision, at in Consent.objects.filter(person_id__in=person_ids, purpose=purpose,
+                                                          channel="*").values_list("person_id", "decision",
+                                                                                   "recorded_at"):
+        if person_id not in latest or at >= latest[person_id][0]:
+            latest[person_id] = (at, decision)
+    refused.update(pk for pk, (_, decision) in latest.items() if decision in ("denied", "revoked"))
+    return refused
 
 
 def documents_expiring(kind: str, start: date, end: date) -> QuerySet[Document]:
@@ -369,6 +452,42 @@ def counts() -> dict[str, int]:
         "consents": Consent.objects.count(), "documents": Document.objects.count(),
         "resources": Resource.objects.count(), "benefits": BenefitReceipt.objects.count(),
     }
+
+
+def identity_fingerprint() -> str:
+    """Changes whenever a person or a contact point is added, changed or removed."""
+    from django.db.models import Count, Max
+
+    people = Person.objects.aggregate(n=Count("id"), at=Max("updated_at"), top=Max("id"))
+    contacts = ContactPoint.objects.aggregate(n=Count("id"), top=Max("id"), at=Max("created_at"))
+    return f"{people['n']}:{people['top']}:{people['at']}:{contacts['n']}:{contacts['top']}:{contacts['at']}"
+
+
+def names_for(access: Access, person_ids: list[int]) -> dict[int, str]:
+    """« Prénom NOM » of each person, for lists an agent works from (an agenda); a logged read."""
+    access.require(Section.IDENTITE)
+    ids = sorted({pk for pk in person_ids if pk is not None})
+    if not ids:
+        return {}
+    names = {pk: f"{prenoms.split(' ')[0]} {(usage or naissance).upper()}".strip() for pk, prenoms, usage, naissance in
+             Person.objects.filter(pk__in=ids).values_list("id", "prenoms", "nom_usage", "nom_naissance")}
+    audit.record(access.actor, "view", purpose=access.purpose, person_ids=list(names),
+                 sections=[Section.IDENTITE.value], detail={"list": True})
+    return names
+
+
+def first_name(person_id: int) -> str:
+    """The greeting of a citizen on a page they reached by their own link (not an agent's read)."""
+    prenoms = Person.objects.filter(pk=person_id).values_list("prenoms", flat=True).first()
+    return (prenoms or "").split(" ")[0]
+
+
+def has_synthetic_residents() -> bool:
+    return Person.objects.filter(source="synth").exists()
+
+
+def synthetic_person_ids(person_ids: list[int]) -> set[int]:
+    return set(Person.objects.filter(pk__in=person_ids, source="synth").values_list("id", flat=True))
 
 
 def is_empty() -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from typing import Any
 
+from proactif.kernel import scheduler
 from proactif.kernel.executor import task
 from proactif.kernel.scheduler import periodic
 from proactif.registry import services
@@ -22,7 +23,15 @@ def refresh_figures() -> dict[str, Any]:
 
 @periodic(every=timedelta(days=1), at=time(2, 30))
 def suggest_duplicates() -> dict[str, Any]:
-    return services.suggest_duplicates()
+    """Record linkage over the whole registry — skipped when no identity or contact changed since the
+    previous run (the linkage would find the same pairs)."""
+    name = "registry.suggest_duplicates"
+    fingerprint = services.identity_fingerprint()
+    if scheduler.job_state(name).get("fingerprint") == fingerprint:
+        return {"skipped": 1}
+    figures = services.suggest_duplicates()
+    scheduler.set_job_state(name, {"fingerprint": fingerprint})
+    return figures
 
 
 @task(queue="batch")

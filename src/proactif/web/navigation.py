@@ -24,7 +24,10 @@ def navigation_for(request: HttpRequest) -> list[NavItem]:
     actor = accounts.actor_for_agent(user)
     entries: list[tuple[str, str]] = [("Tableau de bord", "web:home")]
     if actor.purposes - {"rgpd"}:
-        entries += [("Habitants", "registry:search"), ("Doublons", "registry:duplicates"),
+        entries += [("Habitants", "registry:search"), ("Parcours", "journeys:list")]
+        if "etat_civil" in actor.purposes:
+            entries.append(("Rendez-vous", "deadlines:agenda"))
+        entries += [("Messages", "messaging:outbox"), ("Doublons", "registry:duplicates"),
                     ("Imports", "registry:imports")]
     if actor.is_dpo:
         entries += [("Journal des accès", "audit:log"), ("Droits RGPD", "audit:rights")]

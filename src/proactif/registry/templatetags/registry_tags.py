@@ -13,7 +13,10 @@ CHANNELS = {"*": "tous", "sms": "SMS", "email": "e-mail", "push": "notification"
 DECISIONS = {"granted": "accord", "denied": "refus", "revoked": "retrait"}
 ACTIONS = {"view": "consultation", "search": "résultat de recherche", "change": "modification", "export": "export RGPD",
            "erase": "effacement RGPD", "merge": "fusion", "unmerge": "annulation de fusion",
-           "reject_duplicate": "doublon écarté", "api_view": "consultation (API)"}
+           "reject_duplicate": "doublon écarté", "api_view": "consultation (API)",
+           "preview": "aperçu d'un message", "journey_takeover": "intervention sur un parcours",
+           "view_sink": "boîte de test des messages", "download_letters": "téléchargement des courriers",
+           "book": "prise de rendez-vous", "title_status": "suivi d'un titre"}
 
 
 @register.filter
@@ -47,3 +50,9 @@ def mask_nir(nir: str) -> str:
 @register.filter
 def phone_fr(e164: str) -> str:
     return domain.format_phone_national(e164)
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """`counts|get_item:code` — a dict's value in a template."""
+    return mapping.get(key) if hasattr(mapping, "get") else None

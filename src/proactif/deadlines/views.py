@@ -1,0 +1,368 @@
+"""Deadline pages. For citizens (reached by their signed link, no account): the appointment portal —
+pre-application number, a slot of the town hall's agenda, the documents to bring, the calendar file,
+cancel and rebook. For agents: the counter's agenda, booking on someone's behalf, the title requests from
+the counter to the collection (with the status files of the production site), and the counters' settings."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from proactif.accounts.access import access_of, actor_of, require_person_access
+from proactif.accounts.domain import Role
+from proactif.accounts.middleware import public
+from proactif.deadlines import domain, services
+from proactif.deadlines.forms import BookingForm, ClosureForm, CounterForm, StatusFileForm, format_hours
+from proactif.deadlines.models import Appointment, Counter, TitleRequest
+from proactif.kernel import clock
+from proactif.messaging.views import session_link
+from proactif.registry import services as registry
+
+LINK_PURPOSE = "deadlines.booking"
+KIND_LABELS = {"passeport": "passeport", "cni": "carte nationale d'identité"}
+
+
+# --- choosing a day and a slot (shared by the citizen portal and the agents) -----------------
+def _counter(request: HttpRequest) -> Counter:
+    counters = list(services.counters())
+    if not counters:
+        return services.ensure_default_counter()
+    chosen = request.GET.get("guichet") or request.POST.get("guichet")
+    return next((c for c in counters if str(c.pk) == chosen), counters[0])
+
+
+def _chosen_day(request: HttpRequest, days: list[tuple[date, int]]) -> date | None:
+    text = request.GET.get("jour") or request.POST.get("jour")
+    try:
+        wanted = date.fromisoformat(text) if text else None
+    except ValueError:
+        wanted = None
+    available = [d for d, _ in days]
+    if wanted in available:
+        return wanted
+    return available[0] if available else None
+
+
+def _picker(request: HttpRequest, counter: Counter, data: Any, initial: dict[str, Any],
+            pre_demande_required: bool) -> dict[str, Any]:
+    days = services.available_days(counter, clock.today(), days=60)
+    day = _chosen_day(request, days)
+    slots = services.day_slots(counter, day) if day else []
+    form = BookingForm(data, slots=slots, initial=initial, pre_demande_required=pre_demande_required)
+    weeks: dict[date, list[tuple[date, int]]] = {}
+    for d, free in days:
+        weeks.setdefault(d - timedelta(days=d.weekday()), []).append((d, free))
+    return {"form": form, "day": day, "weeks": sorted(weeks.items()), "slots": [s for s in slots if s.free],
+            "counter": counter, "counters": services.counters()}
+
+
+def _book(form: BookingForm, counter: Counter, person_id: int, instance_id: int | None, document_id: int | None,
+          by: str, rebook: Appointment | None) -> Appointment:
+    data = form.cleaned_data
+    if rebook is not None:
+        return services.rebook(rebook.pk, form.starts_at(), by)
+    return services.book(services.BookingRequest(person_id, counter.pk, form.starts_at(), data["case"],
+                                                 tuple(data["kinds"]), tuple(data["pre_demandes"]), document_id,
+                                                 instance_id, by))
+
+
+# --- citizens -------------------------------------------------------------------------------
+def _citizen(request: HttpRequest) -> Any:
+    link = session_link(request, LINK_PURPOSE)
+    if link is None:
+        return None
+    return link
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def portal(request: HttpRequest) -> HttpResponse:
+    link = _citizen(request)
+    if link is None:
+        return render(request, "deadlines/portal_no_link.html", status=403)
+    person_id = link.person_id
+    subject_id = (link.payload or {}).get("subject_id")
+    document = registry.document_views([subject_id]).get(subject_id) if subject_id else None
+    current = services.current_appointment(person_id)
+    changing = current is not None and (request.GET.get("changer") or request.POST.get("changer"))
+    context: dict[str, Any] = {"prenom": registry.first_name(person_id), "document": document,
+                               "appointment": current, "requests": services.open_requests(person_id),
+                               "kind_labels": KIND_LABELS, "changing": changing}
+    if current is not None and not changing:
+        context["pieces"] = domain.documents_to_bring(current.case, current.kinds)
+        return render(request, "deadlines/portal.html", context)
+    counter = _counter(request)
+    kind = (document or {}).get("kind")
+    initial = {"case": "renouvellement", "kinds": [kind] if kind in KIND_LABELS else ["passeport"]}
+    if current is not None:
+        initial = {"case": current.case, "kinds": current.kinds, "pre_demandes": ", ".join(current.pre_demandes)}
+    data = None
+    if request.method == "POST":
+        data = request.POST.copy()
+        if changing and current is not None:  # the request stays the same: only the slot moves
+            data["case"], data["pre_demandes"] = current.case, ", ".join(current.pre_demandes)
+            data.setlist("kinds", list(current.kinds))
+    picker = _picker(request, counter, data, initial, not changing)
+    context.update(picker)
+    if request.method == "POST" and picker["form"].is_valid():
+        try:
+            appointment = _book(picker["form"], counter, person_id, link.instance_id, subject_id, "portail",
+                                current if changing else None)
+        except services.BookingError as exc:
+            picker["form"].add_error("slot", str(exc))
+        else:
+            local = appointment.starts_at.astimezone(domain.PARIS)
+            messages.success(request, f"Rendez-vous {'déplacé' if changing else 'confirmé'} le "
+                                      f"{local:%d/%m/%Y} à {local:%Hh%M}. Une confirmation vous est envoyée.")
+            return redirect("portal:home")
+    return render(request, "deadlines/portal_book.html", context, status=400 if request.method == "POST" else 200)
+
+
+@public
+@require_POST
+def portal_cancel(request: HttpRequest) -> HttpResponse:
+    link = _citizen(request)
+    if link is None:
+        return render(request, "deadlines/portal_no_link.html", status=403)
+    current = services.current_appointment(link.person_id)
+    if current is None:
+        messages.info(request, "Vous n'avez pas de rendez-vous à venir.")
+        return redirect("portal:home")
+    try:
+        services.cancel(current.pk, "portail")
+    except services.BookingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Votre rendez-vous est annulé. Vous pouvez en prendre un autre ci-dessous.")
+    return redirect("portal:home")
+
+
+@public
+@require_GET
+def portal_ics(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    link = _citizen(request)
+    if link is None:
+        return render(request, "deadlines/portal_no_link.html", status=403)
+    try:
+        appointment = services.get_appointment(appointment_id)
+    except Appointment.DoesNotExist:
+        raise Http404("rendez-vous inconnu") from None
+    if appointment.person_id != link.person_id:
+        raise Http404("rendez-vous inconnu")
+    return _ics_response(appointment)
+
+
+def _ics_response(appointment: Appointment) -> HttpResponse:
+    response = HttpResponse(services.ics(appointment), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="rendez-vous-mairie.ics"'
+    return response
+
+
+def _is_manager(request: HttpRequest) -> bool:
+    return actor_of(request).role in (Role.RESPONSABLE, Role.ADMIN)
+
+
+# --- agents: agenda -------------------------------------------------------------------------
+@require_GET
+@require_person_access
+def agenda(request: HttpRequest) -> HttpResponse:
+    counter = _counter(request)
+    try:
+        day = date.fromisoformat(request.GET.get("jour", "")) if request.GET.get("jour") else clock.today()
+    except ValueError:
+        day = clock.today()
+    rows = services.agenda(access_of(request), counter, day)
+    return render(request, "deadlines/agenda.html", {
+        "rows": rows, "day": day, "counter": counter, "counters": services.counters(),
+        "previous": day - timedelta(days=1), "next": day + timedelta(days=1), "today": clock.today(),
+        "booked": sum(len(r.appointments) for r in rows), "free": sum(r.free for r in rows),
+        "figures": services.figures(), "is_manager": _is_manager(request), "now": clock.now()})
+
+
+@require_POST
+@require_person_access
+def appointment_action(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    access = access_of(request)
+    try:
+        appointment = services.get_appointment(appointment_id)
+    except Appointment.DoesNotExist:
+        raise Http404("rendez-vous inconnu") from None
+    action = request.POST.get("action", "")
+    try:
+        if action == "done":
+            created = services.mark_done(appointment.pk, actor_of(request).label)
+            messages.success(request, f"Dépôt enregistré : {len(created)} demande(s) de titre suivie(s).")
+        elif action == "missed":
+            services.mark_missed(appointment.pk)
+            messages.success(request, "Rendez-vous noté manqué : l'habitant sera relancé.")
+        elif action == "cancel":
+            services.cancel(appointment.pk, actor_of(request).label)
+            messages.success(request, "Rendez-vous annulé ; l'habitant est prévenu.")
+        else:
+            messages.error(request, "Action inconnue.")
+            return redirect(_agenda_url(appointment))
+    except services.BookingError as exc:
+        messages.error(request, str(exc))
+    else:
+        services.record_agent_action(access, appointment.person_id, f"appointment_{action}",
+                                     appointment=appointment.pk)
+    return redirect(_agenda_url(appointment))
+
+
+def _agenda_url(appointment: Appointment) -> str:
+    local = appointment.starts_at.astimezone(domain.PARIS)
+    return f"{reverse('deadlines:agenda')}?guichet={appointment.counter_id}&jour={local.date().isoformat()}"
+
+
+@require_GET
+@require_person_access
+def agent_ics(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    try:
+        return _ics_response(services.get_appointment(appointment_id))
+    except Appointment.DoesNotExist:
+        raise Http404("rendez-vous inconnu") from None
+
+
+@require_http_methods(["GET", "POST"])
+@require_person_access
+def agent_booking(request: HttpRequest) -> HttpResponse:
+    """An agent books for a resident (on the phone, at the desk): same agenda, same rules."""
+    access = access_of(request)
+    try:
+        person_id = int(request.GET.get("personne") or request.POST.get("personne") or 0)
+        instance_id = int(request.GET.get("parcours") or request.POST.get("parcours") or 0) or None
+    except ValueError:
+        person_id, instance_id = 0, None
+    if not person_id:
+        raise Http404("habitant non précisé")
+    names = registry.names_for(access, [person_id])
+    if person_id not in names:
+        raise Http404("habitant inconnu")
+    counter = _counter(request)
+    current = services.current_appointment(person_id)
+    initial = {"case": "renouvellement", "kinds": ["passeport"]}
+    picker = _picker(request, counter, request.POST if request.method == "POST" else None, initial, False)
+    context = {**picker, "person_id": person_id, "instance_id": instance_id, "name": names[person_id],
+               "appointment": current,
+               "extra_query": f"&personne={person_id}" + (f"&parcours={instance_id}" if instance_id else "")}
+    if request.method == "POST" and picker["form"].is_valid():
+        try:
+            appointment = _book(picker["form"], counter, person_id, instance_id, None, actor_of(request).label, None)
+        except services.BookingError as exc:
+            picker["form"].add_error("slot", str(exc))
+        else:
+            services.record_agent_action(access, person_id, "appointment_booked", appointment=appointment.pk)
+            messages.success(request, "Rendez-vous pris ; l'habitant reçoit la confirmation.")
+            return redirect(_agenda_url(appointment))
+    return render(request, "deadlines/agent_booking.html", context,
+                  status=400 if request.method == "POST" else 200)
+
+
+# --- agents: title requests -----------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@require_person_access
+def titles(request: HttpRequest) -> HttpResponse:
+    access = access_of(request)
+    form = StatusFileForm()
+    report = None
+    if request.method == "POST" and request.POST.get("action") == "import":
+        form = StatusFileForm(request.POST, request.FILES)
+        if form.is_valid():
+            report = _import_status(request, form)
+    elif request.method == "POST":
+        _title_action(request, access)
+        return redirect(f"{reverse('deadlines:titles')}?statut={request.POST.get('statut', '')}")
+    status = request.GET.get("statut", "")
+    page = Paginator(services.requests(status), 50).get_page(request.GET.get("page"))
+    names = registry.names_for(access, [r.person_id for r in page])
+    for row in page:
+        row.name = names.get(row.person_id, "")  # type: ignore[attr-defined]
+    return render(request, "deadlines/titles.html", {
+        "page": page, "status": status, "statuses": TitleRequest.STATUS, "form": form, "report": report,
+        "query_prefix": f"statut={status}&" if status else "", "kind_labels": KIND_LABELS,
+        "is_manager": _is_manager(request)})
+
+
+def _title_action(request: HttpRequest, access: Any) -> None:
+    try:
+        request_id = int(request.POST.get("demande", "0"))
+        row = services.requests().get(pk=request_id)
+    except (ValueError, TitleRequest.DoesNotExist):
+        messages.error(request, "Demande inconnue.")
+        return
+    if request.POST.get("action") == "ready":
+        services.mark_ready(row.pk)
+        messages.success(request, "Titre prêt : l'habitant est prévenu pour venir le retirer.")
+    elif request.POST.get("action") == "collected":
+        services.mark_collected(row.pk, request.POST.get("numero", "").strip()[:20])
+        messages.success(request, "Titre remis : le parcours de l'habitant se termine.")
+    else:
+        messages.error(request, "Action inconnue.")
+        return
+    services.record_agent_action(access, row.person_id, f"title_{request.POST.get('action')}", request=row.pk)
+
+
+def _import_status(request: HttpRequest, form: StatusFileForm) -> services.StatusReport | None:
+    import tempfile
+    from pathlib import Path
+
+    upload = form.cleaned_data["file"]
+    with tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+        path = Path(handle.name)
+    try:
+        report = services.import_status_file(str(path))
+    except services.BookingError as exc:
+        form.add_error("file", str(exc))
+        return None
+    except ValueError as exc:
+        form.add_error("file", f"fichier illisible : {exc}")
+        return None
+    finally:
+        path.unlink(missing_ok=True)
+    messages.success(request, f"{report.lines} ligne(s) : {report.ready} titre(s) prêt(s), {report.collected} "
+                              f"remis, {report.unchanged} inchangé(s), {len(report.errors or [])} rejetée(s).")
+    return report
+
+
+# --- agents: counters -----------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@require_person_access
+def counters(request: HttpRequest) -> HttpResponse:
+    if not _is_manager(request):
+        raise PermissionDenied("Seuls les responsables de service règlent les guichets.")
+    counter = _counter(request)
+    hours = [(h.weekday, h.start, h.end) for h in counter.hours.all()]
+    form = CounterForm(initial={"name": counter.name, "address": counter.address, "slot_minutes": counter.slot_minutes,
+                                "seats": counter.seats, "hours": format_hours(hours)})
+    closure_form = ClosureForm()
+    if request.method == "POST" and request.POST.get("action") == "counter":
+        form = CounterForm(request.POST)
+        if form.is_valid():
+            services.configure_counter(access_of(request), counter.pk, **form.cleaned_data)
+            messages.success(request, "Guichet enregistré ; les créneaux proposés suivent ces réglages.")
+            return redirect(f"{reverse('deadlines:counters')}?guichet={counter.pk}")
+    elif request.method == "POST" and request.POST.get("action") == "closure":
+        closure_form = ClosureForm(request.POST)
+        if closure_form.is_valid():
+            services.add_closure(None if request.POST.get("tous") else counter.pk, closure_form.cleaned_data["day"],
+                                 closure_form.cleaned_data["reason"])
+            messages.success(request, "Fermeture enregistrée.")
+            return redirect(f"{reverse('deadlines:counters')}?guichet={counter.pk}")
+    elif request.method == "POST" and request.POST.get("action") == "reopen":
+        services.remove_closure(int(request.POST.get("fermeture", "0") or 0))
+        messages.success(request, "Fermeture supprimée.")
+        return redirect(f"{reverse('deadlines:counters')}?guichet={counter.pk}")
+    return render(request, "deadlines/counters.html", {
+        "counter": counter, "counters": services.counters(), "form": form, "closure_form": closure_form,
+        "closures": services.closures(counter)}, status=400 if request.method == "POST" else 200)
+

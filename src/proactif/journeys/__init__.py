@@ -1,0 +1,1 @@
+"""Journeys: versioned definitions, durable instances, the engine that advances them, agent takeover."""

@@ -1,0 +1,120 @@
+"""What journey conditions see: `document`, `personne`, `evenements`, and namespaces other capabilities
+register (`rendez_vous` by deadlines). Loaded in bulk per batch, and only the namespaces a definition's
+conditions use."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from django.db.models import F
+
+from proactif.journeys.models import JourneyInstance, NodeVisit
+from proactif.kernel.logging import get_logger
+from proactif.messaging import templating
+from proactif.registry import services as registry
+
+log = get_logger(__name__)
+
+Loader = Callable[[list[JourneyInstance]], dict[int, dict[str, Any]]]
+_loaders: dict[str, Loader] = {}
+
+
+def register(namespace: str, loader: Loader) -> None:
+    """`loader(instances)` → {instance id: data} for the namespace (one query per batch)."""
+    _loaders[namespace] = loader
+
+
+def _document_ids(instances: list[JourneyInstance]) -> dict[int, int]:
+    out = {}
+    for instance in instances:
+        document_id = (instance.context or {}).get("document_id") or instance.subject_id
+        if document_id:
+            out[instance.pk] = int(document_id)
+    return out
+
+
+def _documents(instances: list[JourneyInstance]) -> dict[int, dict[str, Any]]:
+    ids = _document_ids(instances)
+    views = registry.document_views(sorted(set(ids.values())))
+    renewed = registry.renewed_documents(sorted(set(ids.values())))
+    return {pk: {**views[doc], "renouvele": doc in renewed} for pk, doc in ids.items() if doc in views}
+
+
+def _persons(instances: list[JourneyInstance]) -> dict[int, dict[str, Any]]:
+    facts = registry.person_facts(sorted({i.person_id for i in instances}))
+    return {i.pk: facts.get(i.person_id, {}) for i in instances}
+
+
+register("document", _documents)
+register("personne", _persons)
+
+
+@cache
+def needed(spec_key: str, expressions: tuple[str, ...]) -> frozenset[str]:
+    roots = set()
+    for expression in expressions:
+        roots.update(re.findall(r"\b([a-z_]+)\.", expression))
+        roots.update(re.findall(r"^\s*([a-z_]+)\s*$", expression))
+    return frozenset(roots)
+
+
+def expressions_of(spec: dict[str, Any]) -> tuple[str, ...]:
+    found = [g["when"] for g in spec.get("goals", [])]
+    for node in spec["nodes"].values():
+        if node["type"] == "branch":
+            found += [c["when"] for c in node["cases"]]
+        elif node["type"] == "goal":
+            found.append(node["when"])
+        elif node["type"] in ("wait", "wait_for_event") and node.get("until"):
+            found.append(node["until"][0])
+    return tuple(found)
+
+
+def load(spec: dict[str, Any], instances: list[JourneyInstance]) -> dict[int, dict[str, Any]]:
+    data: dict[int, dict[str, Any]] = {i.pk: {"evenements": (i.context or {}).get("evenements", {})}
+                                       for i in instances}
+    for namespace in needed(spec["key"], expressions_of(spec)):
+        loader = _loaders.get(namespace)
+        if loader is None:
+            continue
+        for pk, value in loader(instances).items():
+            data[pk][namespace] = value
+    return data
+
+
+def refused(spec: dict[str, Any], instances: list[JourneyInstance]) -> set[int]:
+    if not spec.get("exit_on_opt_out", True):
+        return set()
+    return registry.refused_purpose(sorted({i.person_id for i in instances}), spec["purpose"])
+
+
+@cache
+def _compiled(expression: str) -> Any:
+    return templating.compile_condition(expression)
+
+
+def evaluate(expression: str, context: dict[str, Any]) -> bool:
+    try:
+        return bool(_compiled(expression)(**context))
+    except Exception:  # a missing value makes a condition false, not the batch fail
+        return False
+
+
+def check_condition(expression: str) -> None:
+    try:
+        _compiled(expression)
+    except templating.TemplateError as exc:
+        from proactif.journeys.domain import DefinitionError
+
+        raise DefinitionError(exc.messages) from None
+
+
+def count_visits(visits: dict[tuple[int, str], int]) -> None:
+    for (definition_id, node), count in visits.items():
+        updated = NodeVisit.objects.filter(definition_id=definition_id, node=node).update(count=F("count") + count)
+        if not updated:
+            NodeVisit.objects.get_or_create(definition_id=definition_id, node=node, defaults={"count": 0})
+            NodeVisit.objects.filter(definition_id=definition_id, node=node).update(count=F("count") + count)

@@ -1,0 +1,182 @@
+"""The engine: claims due instances in batches, steps each one (pure), applies the batch in one transaction.
+
+Claims are leases: a batch of due instances gets a token and a lease in one UPDATE (with SKIP LOCKED on
+PostgreSQL, so any number of workers share the work); the lease expires if the worker dies and the
+instances are claimed again. Everything a batch produces — the log rows, the outbox messages (keyed by
+instance, step and node, so a batch applied twice sends nothing twice), tasks, the new states — is
+written in one transaction, then the messages are queued.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+
+from proactif.journeys import contexts, domain
+from proactif.journeys.models import AgentTask, JourneyDefinition, JourneyEvent, JourneyInstance
+from proactif.kernel import clock
+from proactif.kernel.logging import get_logger
+from proactif.messaging import services as messaging
+
+log = get_logger(__name__)
+
+LEASE = timedelta(minutes=5)
+MESSAGE_CONTEXT = ("document_id", "appointment_id", "request_id")  # ids a journey's messages carry
+BATCH = 2000
+STATE_FIELDS = ["node", "status", "steps", "next_wake_at", "waiting_for", "timeout_at", "inbox", "pending_event",
+                "outcome", "ended_at", "lease_until", "claim_token", "updated_at"]
+_specs: dict[int, dict[str, Any]] = {}
+
+
+def spec_of(definition_id: int) -> dict[str, Any]:
+    if definition_id not in _specs:
+        _specs[definition_id] = JourneyDefinition.objects.values_list("spec", flat=True).get(pk=definition_id)
+    return _specs[definition_id]
+
+
+def claim(limit: int, now: datetime, ids: list[int] | None = None) -> tuple[str, list[JourneyInstance]]:
+    token = uuid.uuid4().hex
+    due = JourneyInstance.objects.filter(status="active", next_wake_at__lte=now)
+    if ids is not None:
+        due = due.filter(pk__in=ids)
+    free = due.filter(lease_until__isnull=True) | due.filter(lease_until__lt=now)
+    with transaction.atomic():
+        chosen = free.order_by("next_wake_at").values_list("id", flat=True)[:limit]
+        if connection.vendor == "postgresql":
+            chosen = chosen.select_for_update(skip_locked=True)
+        picked = list(chosen)
+        if picked:
+            JourneyInstance.objects.filter(pk__in=picked).update(lease_until=now + LEASE, claim_token=token)
+    rows = list(JourneyInstance.objects.filter(claim_token=token).only(
+        "id", "definition_id", "person_id", "subject_id", "node", "steps", "status", "pending_event", "waiting_for",
+        "context", "inbox", "timeout_at")) if picked else []
+    return token, rows
+
+
+def advance(limit: int = BATCH, now: datetime | None = None, ids: list[int] | None = None) -> dict[str, int]:
+    """Advance up to `limit` due instances once. Returns figures."""
+    now = now or clock.now()
+    token, rows = claim(limit, now, ids)
+    if not rows:
+        return {"advanced": 0}
+    by_definition: dict[int, list[JourneyInstance]] = defaultdict(list)
+    for row in rows:
+        by_definition[row.definition_id].append(row)
+    outcomes: list[tuple[JourneyInstance, dict[str, Any], domain.Outcome]] = []
+    for definition_id, instances in by_definition.items():
+        spec = spec_of(definition_id)
+        data = contexts.load(spec, instances)
+        refused = contexts.refused(spec, instances)
+        for instance in instances:
+            state = domain.InstanceState(instance.pk, instance.person_id, instance.node, instance.status,
+                                         instance.steps, instance.pending_event, instance.waiting_for, instance.context,
+                                         list(instance.inbox or []), instance.timeout_at)
+            outcome = domain.step(spec, state, now, data[instance.pk], contexts.evaluate,
+                                  opted_out=instance.person_id in refused)
+            outcomes.append((instance, spec, outcome))
+    message_ids = apply(outcomes, token, now)
+    if connection.in_atomic_block:
+        transaction.on_commit(lambda: messaging.dispatch(message_ids))
+    else:
+        messaging.dispatch(message_ids)
+    statuses = Counter(o.status for _, _, o in outcomes)
+    return {"advanced": len(outcomes), "messages": len(message_ids), **{f"now_{k}": v for k, v in statuses.items()}}
+
+
+def apply(outcomes: list[tuple[JourneyInstance, dict[str, Any], domain.Outcome]], token: str,
+          now: datetime) -> list[int]:
+    windows: dict[str, list[tuple[JourneyInstance, dict[str, Any], dict[str, Any]]]] = defaultdict(list)
+    link_requests = []
+    for instance, spec, outcome in outcomes:
+        for message in outcome.messages:
+            window_key = repr(message["window"])
+            windows[window_key].append((instance, spec, message))
+            if message.get("link"):
+                link_requests.append((instance, message))
+    sending_times: dict[tuple[str, int], datetime] = {}
+    for window_key, items in windows.items():
+        window = items[0][2]["window"]
+        if window is None:
+            continue
+        sw = messaging.Window(tuple(window["days"]), datetime.fromisoformat(f"2000-01-01T{window['start']}").time(),
+                              datetime.fromisoformat(f"2000-01-01T{window['end']}").time())
+        for person_id, moment in messaging.best_send_times([i.person_id for i, _, _ in items], sw, now).items():
+            sending_times[(window_key, person_id)] = moment
+    with transaction.atomic():
+        urls = messaging.create_links([messaging.LinkRequest(
+            message["link"], instance.person_id, instance_id=instance.pk, payload={"subject_id": instance.subject_id},
+            message_key=f"j{instance.pk}:{message['step']}:{message['node']}") for instance, message in link_requests])
+        links = {(instance.pk, message["node"]): url for (instance, message), url in zip(link_requests, urls,
+                                                                                         strict=True)}
+        return _persist(outcomes, links, sending_times, now)
+
+
+def _persist(outcomes: list[tuple[JourneyInstance, dict[str, Any], domain.Outcome]],
+             links: dict[tuple[int, str], str], sending_times: dict[tuple[str, int], datetime],
+             now: datetime) -> list[int]:
+    specs: list[messaging.MessageSpec] = []
+    for instance, spec, outcome in outcomes:
+        for message in outcome.messages:
+            key = f"j{instance.pk}:{message['step']}:{message['node']}"
+            context = {k: v for k, v in (instance.context or {}).items() if k in MESSAGE_CONTEXT}
+            if (instance.pk, message["node"]) in links:
+                context["lien"] = links[(instance.pk, message["node"])]
+            specs.append(messaging.MessageSpec(
+                key, instance.person_id, message["template"], spec["purpose"], spec["service"],
+                lane=message.get("lane") or spec.get("lane", "transactional"), policy=message["channels"],
+                context=context, not_before=sending_times.get((repr(message["window"]), instance.person_id)),
+                trigger=f"journey:{spec['key']}"[:50], instance_id=instance.pk, step=message["node"]))
+    visits: Counter[tuple[int, str]] = Counter()
+    events, tasks, updated = [], [], []
+    for instance, _spec, outcome in outcomes:
+        path = [node for kind, node, _ in outcome.events if kind == "node"]
+        for node in path:
+            visits[(instance.definition_id, node)] += 1
+        detail: dict[str, Any] = {"path": path}
+        for kind, node, extra in outcome.events:
+            if kind != "node":
+                detail.setdefault("facts", []).append({"kind": kind, "node": node, **extra})
+        if outcome.messages:
+            detail["messages"] = [f"j{instance.pk}:{m['step']}:{m['node']}" for m in outcome.messages]
+        events.append(JourneyEvent(instance_id=instance.pk, at=now, kind="advance", node=outcome.node,
+                                   detail=detail))
+        for task in outcome.tasks:
+            tasks.append(AgentTask(instance_id=instance.pk, person_id=instance.person_id, service=task["service"],
+                                   title=task["title"][:300], node=task["node"], created_at=now,
+                                   due_at=domain.duration(task["due"]).add_to(now)))
+        instance.node, instance.status, instance.steps = outcome.node, outcome.status, outcome.steps
+        instance.next_wake_at = outcome.next_wake_at if outcome.status == "active" else None
+        instance.waiting_for, instance.pending_event = outcome.waiting_for, ""
+        instance.inbox = outcome.inbox
+        instance.timeout_at = outcome.next_wake_at if outcome.waiting_for else None
+        instance.outcome = outcome.outcome
+        instance.ended_at = now if outcome.status != "active" else None
+        instance.lease_until, instance.claim_token, instance.updated_at = None, "", now
+        updated.append(instance)
+    with transaction.atomic():  # nested in apply's: links, messages, events and the instances commit together
+        keys = messaging.persist_messages(specs)
+        JourneyEvent.objects.bulk_create(events, batch_size=2000)
+        AgentTask.objects.bulk_create(tasks)
+        JourneyInstance.objects.bulk_update(updated, STATE_FIELDS, batch_size=1000)
+        contexts.count_visits(visits)
+    return list(keys.values())
+
+
+def next_due() -> datetime | None:
+    return JourneyInstance.objects.filter(status="active").order_by("next_wake_at").values_list(
+        "next_wake_at", flat=True).first()
+
+
+def run_until_idle(now: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
+    """Advance everything due now (a scheduler tick, a simulation step)."""
+    total: Counter[str] = Counter()
+    while True:
+        figures = advance(limit, now)
+        if not figures.get("advanced"):
+            break
+        total.update(figures)
+    return dict(total)

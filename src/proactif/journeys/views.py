@@ -1,0 +1,194 @@
+"""Journey pages: the journeys of the agent's service with their funnel, the instances, one instance's
+timeline with the takeover actions, the task inbox, and new versions of a definition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from proactif.accounts.access import access_of, actor_of, require_person_access
+from proactif.accounts.domain import AccessDenied, Role
+from proactif.journeys import services
+from proactif.journeys.forms import DefinitionForm, InstanceFilterForm, TakeoverForm, TaskForm
+from proactif.journeys.models import AgentTask, JourneyDefinition, JourneyInstance
+from proactif.kernel import clock
+from proactif.messaging import services as messaging
+
+EDITORS = (Role.RESPONSABLE, Role.ADMIN)
+
+
+def _definition(request: HttpRequest, key: str) -> JourneyDefinition:
+    try:
+        definition = services.definition_by_key(key)
+    except JourneyDefinition.DoesNotExist:
+        raise Http404("parcours inconnu") from None
+    try:
+        services.check_service(actor_of(request), definition)
+    except AccessDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
+    return definition
+
+
+@require_GET
+@require_person_access
+def journeys(request: HttpRequest) -> HttpResponse:
+    rows = [(d, services.funnel(d.key)) for d in services.visible_definitions(actor_of(request))]
+    return render(request, "journeys/list.html", {
+        "rows": rows, "tasks": services.open_tasks(actor_of(request).service).count(),
+        "can_edit": actor_of(request).role in EDITORS})
+
+
+@require_GET
+@require_person_access
+def journey(request: HttpRequest, key: str) -> HttpResponse:
+    definition = _definition(request, key)
+    nodes = [(name, node.get("label", name)) for name, node in definition.spec["nodes"].items()]
+    form = InstanceFilterForm(request.GET or None, nodes=nodes)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = services.instances(key, filters.get("node") or "", filters.get("status") or "")
+    if filters.get("person"):
+        rows = rows.filter(person_id=filters["person"])
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    funnel = services.funnel(key)
+    labels = dict(nodes)
+    top = max([n["visited"] for n in funnel["nodes"]] + [1])
+    for row in funnel["nodes"]:
+        row["label"] = labels.get(row["node"], row["node"])
+        row["type"] = definition.spec["nodes"][row["node"]]["type"] if row["node"] in definition.spec["nodes"] else ""
+        row["width"] = round(100 * row["visited"] / top)
+    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    return render(request, "journeys/journey.html", {
+        "d": definition, "funnel": funnel, "form": form, "page": page, "labels": labels,
+        "versions": services.definitions().filter(key=key).order_by("-version"),
+        "query_prefix": f"{query}&" if query else "", "can_edit": actor_of(request).role in EDITORS,
+        "messages_by_status": messaging.counts_by_channel_and_status(f"journey:{key}"[:50]),
+        "statuses": messaging.OUTBOX_STATUSES})
+
+
+@require_http_methods(["GET", "POST"])
+@require_person_access
+def edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    actor = actor_of(request)
+    if actor.role not in EDITORS:
+        raise PermissionDenied("Seuls les responsables de service modifient les parcours.")
+    current = _definition(request, key) if key else None
+    draft = services.definitions().filter(key=key, status="draft").first() if key else None
+    source = (draft or current).source if (draft or current) else ""
+    form = DefinitionForm(request.POST or None, initial={"source": source})
+    problems: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            spec = services.compile_source(form.cleaned_data["source"])
+            if actor.service is not None and spec["service"] != actor.service:
+                raise services.DefinitionError([f"service « {spec['service']} » : vous ne pouvez créer que des "
+                                                f"parcours de votre service ({actor.service})"])
+            if key and spec["key"] != key:
+                raise services.DefinitionError([f"la clé doit rester « {key} » (une autre clé crée un autre parcours)"])
+            saved = services.save_definition(form.cleaned_data["source"], author=actor.label,
+                                             publish=request.POST.get("action") == "publish")
+        except services.DefinitionError as exc:
+            problems = exc.messages
+        else:
+            if saved.status == "published":
+                messages.success(request, f"Version {saved.version} publiée : les nouvelles entrées la suivent, les "
+                                          "parcours en cours restent sur leur version.")
+            else:
+                messages.success(request, f"Brouillon de la version {saved.version} enregistré et vérifié.")
+            return redirect("journeys:journey", key=saved.key)
+    return render(request, "journeys/edit.html", {"form": form, "d": current, "draft": draft, "problems": problems})
+
+
+@require_GET
+@require_person_access
+def instance(request: HttpRequest, instance_id: int) -> HttpResponse:
+    access = access_of(request)
+    row = _instance_or_404(access, instance_id)
+    return render(request, "journeys/instance.html", _instance_context(row, _takeover_form(row)))
+
+
+def _instance_or_404(access: Any, instance_id: int) -> JourneyInstance:
+    try:
+        return services.get_instance(access, instance_id)
+    except JourneyInstance.DoesNotExist:
+        raise Http404("parcours inconnu") from None
+    except AccessDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
+
+
+def _takeover_form(row: JourneyInstance, data: Any = None) -> TakeoverForm:
+    nodes = [(name, node.get("label", name)) for name, node in row.definition.spec["nodes"].items()]
+    return TakeoverForm(data, nodes=nodes, templates=services.takeover_templates())
+
+
+def _instance_context(row: JourneyInstance, form: TakeoverForm) -> dict[str, Any]:
+    nodes = row.definition.spec["nodes"]
+    return {"i": row, "node_label": nodes.get(row.node, {}).get("label", row.node), "form": form,
+            "timeline": services.timeline(row), "live": row.status in JourneyInstance.LIVE,
+            "tasks": row.tasks.order_by("-created_at")}
+
+
+@require_POST
+@require_person_access
+def takeover(request: HttpRequest, instance_id: int) -> HttpResponse:
+    access = access_of(request)
+    row = _instance_or_404(access, instance_id)
+    form = _takeover_form(row, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["action"] == "reminder" and data["at"] <= clock.now():
+            form.add_error("at", "la relance doit être programmée dans le futur")
+        else:
+            try:
+                _apply_takeover(access, row, data)
+            except services.TakeoverError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, TAKEOVER_DONE[data["action"]])
+                return redirect("journeys:instance", instance_id=row.pk)
+    return render(request, "journeys/instance.html", _instance_context(row, form), status=400)
+
+
+TAKEOVER_DONE = {"pause": "Parcours mis en pause : aucun message ne partira avant la reprise.",
+                 "resume": "Parcours repris.", "send": "Message mis en file d'envoi.",
+                 "reminder": "Relance programmée.", "jump": "Parcours déplacé : l'étape s'exécute maintenant.",
+                 "exit": "Parcours arrêté."}
+
+
+def _apply_takeover(access: Any, row: JourneyInstance, data: dict[str, Any]) -> None:
+    action, reason = data["action"], data["reason"]
+    if action == "pause":
+        services.pause(access, row.pk, reason)
+    elif action == "resume":
+        services.resume(access, row.pk, reason)
+    elif action in ("send", "reminder"):
+        services.send_now(access, row.pk, reason, template=data["template"], channels=[data["channel"] or "preferred"],
+                          text=data.get("text") or "", at=data["at"] if action == "reminder" else None)
+    elif action == "jump":
+        services.jump(access, row.pk, data["node"], reason)
+    elif action == "exit":
+        services.exit_instance(access, row.pk, reason)
+
+
+@require_http_methods(["GET", "POST"])
+@require_person_access
+def tasks(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    if request.method == "POST":
+        form = TaskForm(request.POST)
+        task_id = int(request.POST.get("task", "0") or 0)
+        if form.is_valid():
+            try:
+                services.complete_task(access_of(request), task_id, form.cleaned_data["note"])
+            except (services.TakeoverError, AgentTask.DoesNotExist, AccessDenied) as exc:
+                messages.error(request, f"Tâche non close : {exc}")
+            else:
+                messages.success(request, "Tâche close ; le parcours continue.")
+        return redirect("journeys:tasks")
+    page = Paginator(services.open_tasks(actor.service), 30).get_page(request.GET.get("page"))
+    return render(request, "journeys/tasks.html", {"page": page, "form": TaskForm(), "now": clock.now()})

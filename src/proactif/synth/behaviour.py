@@ -1,0 +1,110 @@
+"""How the synthetic population behaves, so that demos and simulations show journeys going all the way:
+residents open their links and book appointments, come (or not) to the counter, and collect their titles.
+
+Only synthetic residents (source = synth) ever act here, and only when PROACTIF_SYNTHETIC_BEHAVIOUR allows
+it ("auto": when the registry holds synthetic residents). Every choice is drawn from a hash of the person
+and the day, so a simulation gives the same story on every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+
+from proactif.deadlines import services as deadlines
+from proactif.kernel import clock
+from proactif.kernel.logging import get_logger
+from proactif.messaging import services as messaging
+from proactif.registry import services as registry
+
+log = get_logger(__name__)
+
+CLICK_AFTER_ALERT = 0.45
+CLICK_AFTER_REMINDER = 0.4
+BOOK_AFTER_CLICK = 0.85
+COME_TO_APPOINTMENT = 0.9
+READY_AFTER_DAYS = (10, 25)
+COLLECT_PER_DAY = 0.08
+
+
+def chance(*parts: Any) -> float:
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:6], "big") / 2**48
+
+
+def enabled() -> bool:
+    mode = settings.SYNTHETIC_BEHAVIOUR
+    if mode == "auto":
+        return registry.has_synthetic_residents()
+    return mode == "on"
+
+
+def act(now: datetime | None = None) -> dict[str, int]:
+    if not enabled():
+        return {}
+    now = now or clock.now()
+    figures = {"clicked": 0, "booked": 0, "came": 0, "missed": 0, "ready": 0, "collected": 0}
+    counter = deadlines.ensure_default_counter()
+    synthetic = registry.synthetic_person_ids
+    # 1. Residents read yesterday's messages: some open the link, most of those book.
+    for message in messaging.sent_with_links(now - timedelta(days=1), now):
+        if message.person_id not in synthetic([message.person_id]):
+            continue
+        rate = CLICK_AFTER_REMINDER if "relance" in message.step else CLICK_AFTER_ALERT
+        if chance("click", message.idempotency_key) >= rate:
+            continue
+        token = message.context["lien"].rsplit("/", 1)[1]
+        try:
+            opened = messaging.open_link(token, channel=message.channel)
+        except messaging.LinkError:
+            continue
+        figures["clicked"] += 1
+        if chance("book", message.idempotency_key) >= BOOK_AFTER_CLICK:
+            continue
+        if _book(counter, opened.link, now):
+            figures["booked"] += 1
+    # 2. Yesterday's appointments: most came, a few did not.
+    for appointment in deadlines.appointments_between(now - timedelta(days=1), now).filter(status="booked"):
+        if appointment.person_id not in synthetic([appointment.person_id]):
+            continue
+        if chance("come", appointment.pk) < COME_TO_APPOINTMENT:
+            deadlines.mark_done(appointment.pk, "simulation")
+            figures["came"] += 1
+        else:
+            deadlines.mark_missed(appointment.pk)
+            figures["missed"] += 1
+    # 3. Titles come back from the production site; people collect them.
+    for request in deadlines.requests("deposee"):
+        low, high = READY_AFTER_DAYS
+        delay = low + int(chance("ready", request.pk) * (high - low))
+        if request.created_at + timedelta(days=delay) <= now and request.person_id in synthetic([request.person_id]):
+            deadlines.mark_ready(request.pk)
+            figures["ready"] += 1
+    for request in deadlines.requests("prete"):
+        if request.person_id in synthetic([request.person_id]) and \
+                chance("collect", request.pk, now.date()) < COLLECT_PER_DAY:
+            deadlines.mark_collected(request.pk)
+            figures["collected"] += 1
+    return figures
+
+
+def _book(counter: Any, link: Any, now: datetime) -> bool:
+    days = deadlines.available_days(counter, (now + timedelta(days=3)).date(), days=60)
+    if not days:
+        return False
+    day = days[int(chance("day", link.pk) * min(len(days), 10))][0]
+    slots = [s for s in deadlines.day_slots(counter, day) if s.free]
+    if not slots:
+        return False
+    slot = slots[int(chance("slot", link.pk) * len(slots))]
+    document = registry.document_views([link.payload.get("subject_id")]).get(link.payload.get("subject_id"), {})
+    kind = document.get("kind", "passeport")
+    try:
+        deadlines.book(deadlines.BookingRequest(link.person_id, counter.pk, slot.starts_at, "renouvellement",
+                                                (kind,), (), document.get("id"), link.instance_id, "simulation"))
+    except deadlines.BookingError:
+        return False
+    return True

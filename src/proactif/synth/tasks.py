@@ -1,0 +1,13 @@
+"""The synthetic population's daily behaviour (demos and simulations only: see synth.behaviour)."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from proactif.kernel.scheduler import periodic
+from proactif.synth import behaviour
+
+
+@periodic(every=timedelta(days=1), at=time(12, 0))
+def synthetic_behaviour() -> dict[str, int]:
+    return behaviour.act()
