@@ -13,6 +13,8 @@ import pytest
 
 from proactif.accounts.domain import Role
 
+pytest_plugins = ["tests.sinks"]  # the built-in sinks on free ports, for messaging and journeys tests
+
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SEED_RESIDENTS = 1500

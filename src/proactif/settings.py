@@ -222,6 +222,8 @@ SMS_PROVIDERS = env_str(
     '"url": "http://127.0.0.1:8026/sms/form", "weight": 30, "token": "sink-b", "secret": "receipt-secret-b"}]',
     "JSON list of SMS providers: name, format (json | form), url, weight, token, secret (signs its "
     "delivery receipts). The default points at the local sink.")
+SMS_TIMEOUT_MS = env_int("PROACTIF_SMS_TIMEOUT_MS", 5000, "Milliseconds to wait for an SMS provider's answer before "
+                         "the attempt counts as a technical failure (retried on the next provider).")
 PUSH_VAPID_PRIVATE_KEY = env_opt("PROACTIF_PUSH_VAPID_PRIVATE_KEY", "VAPID private key (PEM file path) for "
                                  "Web Push; generated in $PROACTIF_HOME/vapid.pem when unset.")
 PUSH_CONTACT = env_str("PROACTIF_PUSH_CONTACT", "mailto:dsi@belleroche.example",

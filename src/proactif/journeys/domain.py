@@ -385,17 +385,31 @@ def take(inbox: list[str], events: list[str]) -> tuple[str, list[str]]:
     return "", inbox
 
 
-def _date_deadline(node: dict[str, Any], context: dict[str, Any], now: datetime) -> datetime | None:
+SendingDay = Callable[[date], bool]
+
+
+def _date_deadline(node: dict[str, Any], context: dict[str, Any], now: datetime,
+                   sending_day: SendingDay | None = None) -> datetime | None:
+    """09:00 on the date the expression gives. A date *before* another one ("rendez_vous.date - 1 day") that
+    falls on a day messages do not go out (Sunday, public holiday) moves back to the last day they do: the
+    reminder the day before a Saturday appointment after Christmas goes on the 24th, not on the morning."""
     field_path, offset = node["until"]
     day = _date_value(context, field_path)
     if day is None:
         return None
     moment = datetime.combine(day, time(9, 0), PARIS)
-    return max(now, duration(offset).add_to(moment) if offset else moment)
+    if offset:
+        moment = duration(offset).add_to(moment)
+        if sending_day is not None and offset["amount"] < 0:
+            for _ in range(7):
+                if sending_day(moment.date()) or moment <= now:
+                    break
+                moment -= timedelta(days=1)
+    return max(now, moment)
 
 
 def step(spec: dict[str, Any], state: InstanceState, now: datetime, context: dict[str, Any],
-         evaluate: Evaluate, opted_out: bool = False) -> Outcome:
+         evaluate: Evaluate, opted_out: bool = False, sending_day: SendingDay | None = None) -> Outcome:
     """Move the instance from where it woke up to the next place it waits (or to its end)."""
     nodes = spec["nodes"]
     out = Outcome(state.node, "active", None, state.steps, inbox=list(state.inbox))
@@ -459,7 +473,7 @@ def step(spec: dict[str, Any], state: InstanceState, now: datetime, context: dic
             if "duration" in node:
                 out.next_wake_at = duration(node["duration"]).add_to(now)
                 return out
-            moment = _date_deadline(node, context, now)
+            moment = _date_deadline(node, context, now, sending_day)
             if moment is None:
                 out.events.append(("error", target, {"error": f"date absente : {node['until'][0]}"}))
                 target = node["next"]
@@ -474,7 +488,7 @@ def step(spec: dict[str, Any], state: InstanceState, now: datetime, context: dic
                 target = node["on_event"][received]
                 continue
             if "until" in node:
-                deadline = _date_deadline(node, context, now)
+                deadline = _date_deadline(node, context, now, sending_day)
                 if deadline is None:
                     out.events.append(("error", target, {"error": f"date absente : {node['until'][0]}"}))
                     target = node["on_timeout"]

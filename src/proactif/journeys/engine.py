@@ -76,7 +76,7 @@ def advance(limit: int = BATCH, now: datetime | None = None, ids: list[int] | No
                                          instance.steps, instance.pending_event, instance.waiting_for, instance.context,
                                          list(instance.inbox or []), instance.timeout_at)
             outcome = domain.step(spec, state, now, data[instance.pk], contexts.evaluate,
-                                  opted_out=instance.person_id in refused)
+                                  opted_out=instance.person_id in refused, sending_day=messaging.sending_day)
             outcomes.append((instance, spec, outcome))
     message_ids = apply(outcomes, token, now)
     if connection.in_atomic_block:

@@ -287,11 +287,24 @@ def send_now(access: Access, instance_id: int, reason: str, *, template: str, ch
         context = {k: v for k, v in (instance.context or {}).items() if k in engine.MESSAGE_CONTEXT}
         if text:
             context["texte"] = text
+        key = f"j{instance.pk}:agent:{uuid.uuid4().hex[:12]}"
+        purpose = _link_purpose(spec, template)
+        if purpose and messaging.uses_placeholder(template, "lien"):
+            [context["lien"]] = messaging.create_links([messaging.LinkRequest(
+                purpose, instance.person_id, instance_id=instance.pk, payload={"subject_id": instance.subject_id},
+                message_key=key)])
         keys = messaging.send([messaging.MessageSpec(
-            f"j{instance.pk}:agent:{uuid.uuid4().hex[:12]}", instance.person_id, template, spec["purpose"],
+            key, instance.person_id, template, spec["purpose"],
             spec["service"], lane="transactional", policy=channels or ["preferred"], context=context, not_before=at,
             trigger="agent", instance_id=instance.pk, step=f"intervention:{action}")])
     return next(iter(keys.values()))
+
+
+def _link_purpose(spec: dict[str, Any], template: str) -> str | None:
+    """The citizen link an extra message carries: the one the journey's step sending that template carries,
+    else the journey's first link."""
+    links = [(n.get("template"), n["link"]) for n in spec["nodes"].values() if n["type"] == "send" and n.get("link")]
+    return next((purpose for t, purpose in links if t == template), links[0][1] if links else None)
 
 
 def jump(access: Access, instance_id: int, node: str, reason: str) -> None:
@@ -495,7 +508,8 @@ def simulation_report() -> dict[str, Any]:
 def example_instance(key: str = "titres-identite") -> JourneyInstance | None:
     """A finished instance that went through the reminder and ended with the title collected (else the
     most advanced one): the story a demo tells."""
-    done = JourneyInstance.objects.filter(journey_key=key, status="completed", outcome="titre remis")
+    done = JourneyInstance.objects.filter(journey_key=key, status="completed",
+                                          outcome__in=("titre remis", "titre renouvelé"))
     reminded = done.filter(events__kind="advance", events__detail__path__contains=["relance"]).order_by("pk")
     if connection.vendor == "sqlite":  # no JSON containment on SQLite: test in Python
         reminded = [i for i in done.order_by("pk")[:500] if any(

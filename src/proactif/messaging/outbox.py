@@ -124,7 +124,7 @@ def _templates(keys: set[str]) -> dict[tuple[str, str, str], Template]:
     return latest
 
 
-def _quiet() -> domain.QuietHours:
+def quiet_hours() -> domain.QuietHours:
     from django.conf import settings
 
     start, end = domain.parse_hours(settings.QUIET_HOURS)
@@ -155,7 +155,7 @@ def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
             person_id__in=list(people), sent_at__gte=now - timedelta(days=7)).exclude(lane="urgent").values_list(
             "person_id", "sent_at"):
         sent[person_id].append(sent_at)
-    quiet, caps = _quiet(), _caps()
+    quiet, caps = quiet_hours(), _caps()
     templates = _templates({row.template_key for row in rows})
     decisions: list[Decision] = []
     to_render: list[Decision] = []

@@ -30,7 +30,8 @@ def sms_router() -> SmsRouter:
     with _lock:
         if "sms" not in _built:
             s = _settings()
-            http = httpx.Client(timeout=httpx.Timeout(5.0, connect=2.0),
+            seconds = s.SMS_TIMEOUT_MS / 1000
+            http = httpx.Client(timeout=httpx.Timeout(seconds, connect=min(2.0, seconds)),
                                 limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
             _built["http"] = http
             _built["sms"] = SmsRouter([HttpSmsClient(p, s.SMS_SENDER, http)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -108,6 +108,12 @@ def template_versions(key: str) -> QuerySet[Template]:
     return Template.objects.filter(key=key).order_by("channel", "language", "-version")
 
 
+def uses_placeholder(template_key: str, placeholder: str) -> bool:
+    """Whether a published version of the template (any channel) reads `placeholder`."""
+    return any(placeholder in (used or []) for used in Template.objects.filter(
+        key=template_key, status="published").values_list("placeholders", flat=True))
+
+
 def get_template(template_id: int) -> Template:
     return Template.objects.get(pk=template_id)
 
@@ -141,6 +147,12 @@ def preview(access: Access, template_id: int, person_id: int, context: dict[str,
 # --- sending --------------------------------------------------------------------------------
 persist_messages = outbox.persist  # rows only: the caller queues them after its transaction (dispatch)
 dispatch = outbox.dispatch
+
+
+def sending_day(day: date) -> bool:
+    """Whether non-urgent messages go out at all on `day` (not a Sunday or public holiday, as configured)."""
+    quiet = outbox.quiet_hours()
+    return quiet.allows(datetime.combine(day, quiet.start, domain.PARIS))
 
 
 def send(specs: Iterable[MessageSpec]) -> dict[str, int]:

@@ -55,7 +55,9 @@ class SinkStore:
             listener(item)
         return fresh
 
-    def flush(self) -> int:
+    def flush(self, own_thread: bool = False) -> int:
+        """Write what was received. The store's thread closes its connection after each write; a caller's
+        thread keeps its own (it may be inside a transaction)."""
         from django.db import close_old_connections, transaction
         from django.db.models import F
 
@@ -80,13 +82,14 @@ class SinkStore:
                         SinkMessage.objects.filter(provider=item.provider, idempotency_key=item.key).update(
                             submissions=F("submissions") + item.submissions)
         finally:
-            close_old_connections()
+            if own_thread:
+                close_old_connections()
         return len(items)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval or 0.1):
             try:
-                self.flush()
+                self.flush(own_thread=True)
             except Exception:
                 log.exception("sink store flush failed")
 
