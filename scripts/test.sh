@@ -30,12 +30,14 @@ lint-imports
 workers="${PROACTIF_TEST_WORKERS:-2}"
 step "tests on SQLite"
 unset DATABASE_URL
-pytest -n "$workers" --dist loadfile -m "not e2e and not integration" "$@"
+pytest -n "$workers" --dist loadfile -m "not e2e and not integration and not reliability" "$@"
+step "reliability tests on SQLite (worker processes killed with SIGKILL)"
+pytest -m reliability "$@"
 step "browser tests (Playwright, Debian's Chromium, axe-core) on SQLite"
 pytest -n "$workers" -m e2e "$@"
 
 step "tests on PostgreSQL"
 export DATABASE_URL="${PROACTIF_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/proactif}"
-pytest -n "$workers" --dist loadfile -m "not e2e and not integration" "$@"
-step "integration tests on PostgreSQL (Celery worker on RabbitMQ)"
-pytest -m integration "$@"
+pytest -n "$workers" --dist loadfile -m "not e2e and not integration and not reliability" "$@"
+step "integration and reliability tests on PostgreSQL (Celery workers on RabbitMQ)"
+pytest -m "integration or reliability" "$@"

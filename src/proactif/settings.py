@@ -244,6 +244,8 @@ RATE_LIMITS = env_str("PROACTIF_RATE_LIMITS", "sms=100,email=200,push=200,letter
                       "Messages per second per service and channel, across all workers.")
 FALLBACK_HOURS = env_int("PROACTIF_FALLBACK_HOURS", 24,
                          "Hours without a delivery receipt before an SMS or push falls back to the next channel.")
+SEND_LEASE_SECONDS = env_int("PROACTIF_SEND_LEASE_SECONDS", 300, "Seconds a worker holds the messages it is sending; "
+                             "after that, the sweeper hands those of a worker that died to another one.")
 SEND_TO_SYNTHETIC = env_bool("PROACTIF_SEND_TO_SYNTHETIC", False,
                              "Let real providers message synthetic residents (the sinks always accept them).")
 SYNTHETIC_BEHAVIOUR = env_str("PROACTIF_SYNTHETIC_BEHAVIOUR", "auto",

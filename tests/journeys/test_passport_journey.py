@@ -133,8 +133,8 @@ def test_the_whole_renewal_from_alert_to_collection(sinks, agents, now) -> None:
     assert instance.status == "completed" and instance.outcome in ("titre remis", "titre renouvelé")
     titles = [e.title for e in services.timeline(instance)]
     order = [next(i for i, t in enumerate(titles) if needle in t) for needle in (
-        "titre.alerte", "Délai écoulé", "titre.relance", "Rendez-vous pris", "titre.pieces", "Titre prêt",
-        "titre.pret", "Titre remis")]
+        "titre.alerte", "Délai écoulé", "titre.relance", "Rendez-vous pris", "Date prévue", "titre.pieces",
+        "Titre prêt", "titre.pret", "Titre remis")]
     assert order == sorted(order), titles
     # Nothing was sent twice
     keys = list(OutboxMessage.objects.filter(person_id=person_id).values_list("idempotency_key", flat=True))
@@ -239,3 +239,31 @@ def test_a_new_version_leaves_running_instances_on_theirs_until_migrated(agents,
     moved = services.migrate_instances("titres-identite", new.version, {"attente_reponse": "attente_premiere_reponse"})
     instance.refresh_from_db()
     assert moved >= 1 and instance.definition_id == new.pk and instance.node == "attente_premiere_reponse"
+
+
+def test_the_api_shows_the_timeline_and_takes_over_with_a_reason(client, agents, now) -> None:
+    from tests.api.test_api import bearer
+
+    person_id, _ = passport_holder(agents, skip=6)
+    services.enter_due()
+    run(now)
+    instance = instance_of(person_id)
+    headers = bearer(scopes=("journeys:read", "journeys:write"))
+    listed = client.get("/api/v1/journeys/", **headers).json()
+    assert "titres-identite" in [j["key"] for j in listed]
+    timeline = client.get(f"/api/v1/journeys/instances/{instance.pk}", **headers).json()
+    assert timeline["node"] == "attente_reponse" and timeline["timeline"][0]["title"] == "Entrée dans le parcours"
+    refused = client.post(f"/api/v1/journeys/instances/{instance.pk}/takeover",
+                          {"action": "pause", "reason": " "}, content_type="application/json", **headers)
+    assert refused.status_code == 400 and "motif" in refused.json()["detail"]
+    paused = client.post(f"/api/v1/journeys/instances/{instance.pk}/takeover",
+                         {"action": "pause", "reason": "Demande de l'habitant par téléphone"},
+                         content_type="application/json", **headers)
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    sent = client.post(f"/api/v1/journeys/instances/{instance.pk}/takeover",
+                       {"action": "send", "reason": "Renvoi du lien", "template": "titre.relance", "channel": "email"},
+                       content_type="application/json", **headers)
+    assert sent.status_code == 200 and sent.json()["message_id"]
+    read_only = bearer(scopes=("journeys:read",))
+    assert client.post(f"/api/v1/journeys/instances/{instance.pk}/takeover", {"action": "resume", "reason": "x"},
+                       content_type="application/json", **read_only).status_code == 403

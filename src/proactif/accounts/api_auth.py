@@ -46,7 +46,8 @@ class AgentSessionAuth(SessionAuth):
         if not request.user.is_authenticated:
             return None
         actor = accounts.actor_for_agent(request.user)  # type: ignore[arg-type]
-        scopes = {"registry:read", "registry:write"} if actor.purposes - {"rgpd"} else set()
+        scopes = ({"registry:read", "registry:write", "journeys:read", "journeys:write"}
+                  if actor.purposes - {"rgpd"} else set())
         if actor.is_dpo:
             scopes.add("audit:read")
         return Caller(actor, frozenset(scopes & set(SCOPES)), "session")

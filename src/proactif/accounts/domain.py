@@ -188,4 +188,6 @@ SCOPES = {
     "registry:read": "Lire le registre (recherche, fiches)",
     "registry:write": "Écrire dans le registre (import, consentements, oppositions)",
     "audit:read": "Lire le journal des accès",
+    "journeys:read": "Lire les parcours et leur chronologie",
+    "journeys:write": "Intervenir sur un parcours (pause, message, saut, sortie)",
 }

@@ -8,19 +8,21 @@ from proactif import __version__
 from proactif.accounts.api_auth import AgentSessionAuth, ApiKeyAuth
 from proactif.accounts.domain import AccessDenied
 from proactif.audit.api import router as audit_router
+from proactif.journeys.api import router as journeys_router
 from proactif.messaging.api import router as messaging_router
 from proactif.registry.api import router as registry_router
 from proactif.registry.domain import FieldError
 
 api = NinjaAPI(
     title="Proactif API", version=__version__, urls_namespace="api-1.0.0",
-    description="Registre des habitants, consentements et journal des accès. Toute lecture de données "
+    description="Registre des habitants, consentements, journal des accès, parcours. Toute lecture de données "
                 "personnelles est journalisée avec la finalité invoquée (paramètre `purpose`).",
     auth=[ApiKeyAuth(), AgentSessionAuth()], docs_url="/docs",
 )
 api.add_router("/", registry_router)
 api.add_router("/audit", audit_router)
 api.add_router("/messaging", messaging_router)
+api.add_router("/journeys", journeys_router)
 
 
 @api.exception_handler(FieldError)

@@ -37,6 +37,8 @@ class PersonalDataProvider:
     plan_erasure: Callable[[int], list[ErasureItem]]
     erase: Callable[[int], dict[str, int]]
     purge: Callable[[], dict[str, int]] = field(default=dict)
+    # Delete every row about residents (the registry is being replaced: `proactif seed --reset`)
+    wipe: Callable[[], int] = field(default=int)
 
 
 _PROVIDERS: dict[str, PersonalDataProvider] = {}
@@ -48,6 +50,11 @@ def register(provider: PersonalDataProvider) -> None:
 
 def providers() -> list[PersonalDataProvider]:
     return list(_PROVIDERS.values())
+
+
+def wipe_everyone() -> dict[str, int]:
+    """Every capability forgets every resident, before the registry is emptied and refilled."""
+    return {provider.name: provider.wipe() for provider in providers()}
 
 
 def export_person(actor: Actor, person_id: int) -> dict[str, Any]:

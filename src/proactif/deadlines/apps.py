@@ -10,9 +10,12 @@ class DeadlinesConfig(AppConfig):
     journeys_folder = Path(__file__).parent / "journeys"
 
     def ready(self) -> None:
+        from proactif.audit import gdpr
         from proactif.deadlines import hooks
+        from proactif.deadlines.gdpr import PROVIDER
 
         hooks.connect()
+        gdpr.register(PROVIDER)
 
     def install(self) -> None:
         from proactif.deadlines import services

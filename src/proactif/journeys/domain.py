@@ -129,7 +129,8 @@ def parse_window(spec: Any, where: str) -> dict[str, Any] | None:
 
 
 def compile_definition(source: str, *, templates: set[str] | None = None,
-                       check_condition: Callable[[str], None] | None = None) -> dict[str, Any]:
+                       check_condition: Callable[[str], None] | None = None,
+                       segments: set[str] | None = None) -> dict[str, Any]:
     """The YAML source as a checked plain dict; raises DefinitionError listing every problem found.
     `templates` (published template keys) and `check_condition` are checked when given."""
     try:
@@ -272,6 +273,8 @@ def compile_definition(source: str, *, templates: set[str] | None = None,
             if name not in reachable:
                 problems.append(f"étape « {name} » inaccessible depuis « {start} »")
     entry = attempt(_entry, raw.get("entry"), raw)
+    if entry and entry["type"] == "segment" and segments is not None and entry["segment"] not in segments:
+        problems.append(f"entrée : segment inconnu « {entry['segment']} » ({', '.join(sorted(segments))})")
     goals = []
     for goal in raw.get("goals") or []:
         if not isinstance(goal, dict) or not goal.get("when"):
@@ -434,7 +437,7 @@ def step(spec: dict[str, Any], state: InstanceState, now: datetime, context: dic
             out.events.append(("event", state.node, {"event": received}))
             target = current["on_event"][received]
         elif state.timeout_at is None or now >= state.timeout_at:
-            out.events.append(("timeout", state.node, {}))
+            out.events.append(("timeout", state.node, {"until": True} if "until" in current else {}))
             target = current["on_timeout"]
         else:  # woken early (resumed, migrated): keep waiting until the deadline
             out.waiting_for, out.next_wake_at = list(current["events"]), state.timeout_at

@@ -26,4 +26,11 @@ def erase(person_id: int) -> dict[str, int]:
     return {"journey_rows": deleted}
 
 
-PROVIDER = PersonalDataProvider("parcours", export=export, plan_erasure=plan_erasure, erase=erase)
+def wipe() -> int:
+    from proactif.journeys.models import NodeVisit
+
+    NodeVisit.objects.all().delete()
+    return AgentTask.objects.all().delete()[0] + JourneyInstance.objects.all().delete()[0]
+
+
+PROVIDER = PersonalDataProvider("parcours", export=export, plan_erasure=plan_erasure, erase=erase, wipe=wipe)

@@ -21,10 +21,12 @@ from proactif.journeys.models import AgentTask, JourneyDefinition, JourneyEvent,
 from proactif.kernel import clock
 from proactif.kernel.logging import get_logger
 from proactif.messaging import services as messaging
+from proactif.registry import services as registry
 
 log = get_logger(__name__)
 
 DefinitionError = domain.DefinitionError
+UnknownJourney = JourneyDefinition.DoesNotExist
 advance = engine.advance
 INBOX_SIZE = 20  # events kept for an instance until a node consumes them
 run_until_idle = engine.run_until_idle
@@ -41,7 +43,7 @@ def published_template_keys() -> set[str]:
 
 def compile_source(source: str) -> dict[str, Any]:
     return domain.compile_definition(source, templates=published_template_keys(),
-                                     check_condition=contexts.check_condition)
+                                     check_condition=contexts.check_condition, segments=set(registry.segment_names()))
 
 
 def save_definition(source: str, *, author: str = "", publish: bool = False) -> JourneyDefinition:
@@ -126,10 +128,29 @@ def enter_due(today: Any = None) -> dict[str, int]:
     figures: dict[str, int] = {}
     for definition in current_definitions():
         entry = definition.spec["entry"]
-        if entry["type"] != "date":
-            continue
-        figures[definition.key] = _enter_documents(definition, entry, today)
+        if entry["type"] == "date":
+            figures[definition.key] = _enter_documents(definition, entry, today)
+        elif entry["type"] == "segment":
+            figures[definition.key] = _enter_segment(definition, entry["segment"], today)
     return figures
+
+
+def _enter_segment(definition: JourneyDefinition, segment: str, today: Any) -> int:
+    """Start the journey for the segment's members who are not in it (and, unless the rule is
+    `after_exit`, never were: a segment has no subject to renew)."""
+    members = set(registry.segment_members(segment, today))
+    past = JourneyInstance.objects.filter(journey_key=definition.key)
+    if definition.spec.get("re_entry") == "after_exit":
+        past = past.filter(status__in=JourneyInstance.LIVE)
+    members -= set(past.values_list("person_id", flat=True))
+    now = clock.now()
+    start_node = definition.spec["start"]
+    rows = [JourneyInstance(definition=definition, journey_key=definition.key, person_id=person_id,
+                            node=start_node, next_wake_at=now, context={}, entered_at=now, updated_at=now)
+            for person_id in sorted(members)]
+    with transaction.atomic():
+        JourneyInstance.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)
 
 
 def _enter_documents(definition: JourneyDefinition, entry: dict[str, Any], today: Any) -> int:
@@ -332,6 +353,32 @@ def exit_instance(access: Access, instance_id: int, reason: str) -> None:
                                                               next_wake_at=None, ended_at=now, updated_at=now)
 
 
+TAKEOVER_ACTIONS = ("pause", "resume", "send", "reminder", "jump", "exit")
+
+
+def takeover(access: Access, instance_id: int, action: str, reason: str, *, template: str = "",
+             channel: str = "", text: str = "", at: datetime | None = None, node: str = "") -> int | None:
+    """One agent action on an instance (interface and API alike); returns the message id for send/reminder."""
+    if action == "pause":
+        pause(access, instance_id, reason)
+    elif action == "resume":
+        resume(access, instance_id, reason)
+    elif action in ("send", "reminder"):
+        if not template:
+            raise TakeoverError("choisissez le modèle du message")
+        if action == "reminder" and (at is None or at <= clock.now()):
+            raise TakeoverError("la relance doit être programmée dans le futur")
+        return send_now(access, instance_id, reason, template=template, channels=[channel or "preferred"],
+                        text=text, at=at if action == "reminder" else None)
+    elif action == "jump":
+        jump(access, instance_id, node, reason)
+    elif action == "exit":
+        exit_instance(access, instance_id, reason)
+    else:
+        raise TakeoverError(f"action inconnue « {action} » ({', '.join(TAKEOVER_ACTIONS)})")
+    return None
+
+
 def takeover_templates() -> list[str]:
     """Templates an agent may send from a journey: every published one."""
     return sorted(published_template_keys())
@@ -363,7 +410,8 @@ def timeline(instance: JourneyInstance) -> list[TimelineEntry]:
         if event.kind == "advance":
             for fact in detail.get("facts", []):
                 label = {"entered": "Entrée dans le parcours", "event": f"Événement reçu : {fact.get('event', '')}",
-                         "timeout": "Délai écoulé sans réponse", "goal": f"Objectif atteint : {fact.get('goal', '')}",
+                         "timeout": "Date prévue atteinte" if fact.get("until") else "Délai écoulé sans réponse",
+                         "goal": f"Objectif atteint : {fact.get('goal', '')}",
                          "completed": "Parcours terminé", "exit": f"Sortie : {fact.get('reason', '')}",
                          "error": f"Erreur : {fact.get('error', '')}"}.get(fact["kind"], fact["kind"])
                 entries.append(TimelineEntry(event.at, "step", label))
@@ -410,7 +458,7 @@ def instances(key: str = "", node: str = "", status: str = "") -> QuerySet[Journ
 
 def funnel(key: str) -> dict[str, Any]:
     """Per node: instances that went through it and instances there now; statuses; conversions."""
-    nodes_order = list(definition_by_key(key).spec["nodes"])
+    nodes_spec = definition_by_key(key).spec["nodes"]
     visits = dict(NodeVisit.objects.filter(definition__key=key).values_list("node").annotate(n=Sum("count"))
                   .values_list("node", "n"))
     here = dict(JourneyInstance.objects.filter(journey_key=key, status__in=JourneyInstance.LIVE)
@@ -418,10 +466,13 @@ def funnel(key: str) -> dict[str, Any]:
     statuses = dict(JourneyInstance.objects.filter(journey_key=key).values_list("status").annotate(n=Count("id"))
                     .values_list("status", "n"))
     entered = sum(statuses.values())
+    outcomes = dict(JourneyInstance.objects.filter(journey_key=key).exclude(outcome="").values_list("outcome")
+                    .annotate(n=Count("id")).values_list("outcome", "n"))
     conversions = {event: JourneyInstance.objects.filter(journey_key=key, context__evenements__has_key=event).count()
                    for event in ("link_clicked", "appointment_booked", "document_ready", "document_collected")}
-    return {"key": key, "entered": entered, "statuses": statuses,
-            "nodes": [{"node": n, "visited": visits.get(n, 0), "now": here.get(n, 0)} for n in nodes_order],
+    return {"key": key, "entered": entered, "statuses": statuses, "outcomes": outcomes,
+            "nodes": [{"node": n, "label": spec.get("label", n), "visited": visits.get(n, 0), "now": here.get(n, 0)}
+                      for n, spec in nodes_spec.items()],
             "conversions": {e: {"count": c, "rate": round(100 * c / entered, 1) if entered else 0.0}
                             for e, c in conversions.items()}}
 
@@ -494,7 +545,7 @@ def simulation_report() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for definition in current_definitions():
         f = funnel(definition.key)
-        out[definition.key] = {"entered": f["entered"], "statuses": f["statuses"],
+        out[definition.key] = {"entered": f["entered"], "statuses": f["statuses"], "outcomes": f["outcomes"],
                                "nodes": {n["node"]: {"visited": n["visited"], "now": n["now"]} for n in f["nodes"]},
                                "conversions": f["conversions"]}
     example = example_instance()
@@ -510,6 +561,9 @@ def example_instance(key: str = "titres-identite") -> JourneyInstance | None:
     most advanced one): the story a demo tells."""
     done = JourneyInstance.objects.filter(journey_key=key, status="completed",
                                           outcome__in=("titre remis", "titre renouvelé"))
+    by_sms = messaging.instances_with_message(key, "titre.pret", "sms")
+    if by_sms:  # the story told in the brief: the "ready" message by SMS
+        done = done.filter(pk__in=by_sms)
     reminded = done.filter(events__kind="advance", events__detail__path__contains=["relance"]).order_by("pk")
     if connection.vendor == "sqlite":  # no JSON containment on SQLite: test in Python
         reminded = [i for i in done.order_by("pk")[:500] if any(

@@ -161,18 +161,9 @@ TAKEOVER_DONE = {"pause": "Parcours mis en pause : aucun message ne partira avan
 
 
 def _apply_takeover(access: Any, row: JourneyInstance, data: dict[str, Any]) -> None:
-    action, reason = data["action"], data["reason"]
-    if action == "pause":
-        services.pause(access, row.pk, reason)
-    elif action == "resume":
-        services.resume(access, row.pk, reason)
-    elif action in ("send", "reminder"):
-        services.send_now(access, row.pk, reason, template=data["template"], channels=[data["channel"] or "preferred"],
-                          text=data.get("text") or "", at=data["at"] if action == "reminder" else None)
-    elif action == "jump":
-        services.jump(access, row.pk, data["node"], reason)
-    elif action == "exit":
-        services.exit_instance(access, row.pk, reason)
+    services.takeover(access, row.pk, data["action"], data["reason"], template=data.get("template") or "",
+                      channel=data.get("channel") or "", text=data.get("text") or "", at=data.get("at"),
+                      node=data.get("node") or "")
 
 
 @require_http_methods(["GET", "POST"])

@@ -9,7 +9,15 @@ from django.conf import settings
 
 from proactif.audit.gdpr import ErasureItem, PersonalDataProvider
 from proactif.kernel import clock
-from proactif.messaging.models import Engagement, InboundMessage, Link, OutboxMessage, PushSubscription
+from proactif.messaging.models import (
+    DeliveryReceipt,
+    Engagement,
+    InboundMessage,
+    Link,
+    OutboxMessage,
+    PushSubscription,
+    SinkMessage,
+)
 
 
 def export(person_id: int) -> dict[str, Any]:
@@ -55,4 +63,10 @@ def purge() -> dict[str, int]:
     }
 
 
-PROVIDER = PersonalDataProvider("messagerie", export=export, plan_erasure=plan_erasure, erase=erase, purge=purge)
+def wipe() -> int:
+    return sum(model.objects.all().delete()[0] for model in (
+        DeliveryReceipt, InboundMessage, OutboxMessage, Engagement, PushSubscription, Link, SinkMessage))
+
+
+PROVIDER = PersonalDataProvider("messagerie", export=export, plan_erasure=plan_erasure, erase=erase, purge=purge,
+                                wipe=wipe)

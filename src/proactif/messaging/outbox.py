@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,7 +33,6 @@ from proactif.registry import services as registry
 
 log = get_logger(__name__)
 
-LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 6
 DISPATCH_CHUNK = 100
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="proactif-send")
@@ -222,10 +221,13 @@ def subscription_json(subscription: PushSubscription) -> str:
 
 
 def send_batch(ids: list[int]) -> dict[str, int]:
+    from django.conf import settings
+
     token = uuid.uuid4().hex
     now = clock.now()
+    lease = timedelta(seconds=settings.SEND_LEASE_SECONDS)
     OutboxMessage.objects.filter(pk__in=ids, status="created", not_before__lte=now).update(
-        status="sending", lease_until=now + LEASE, claim_token=token, attempts=F("attempts") + 1, updated_at=now)
+        status="sending", lease_until=now + lease, claim_token=token, attempts=F("attempts") + 1, updated_at=now)
     rows = list(OutboxMessage.objects.filter(claim_token=token, status="sending"))
     if not rows:
         return {}
@@ -324,6 +326,34 @@ def sweep() -> dict[str, int]:
     dispatched = dispatch(due)
     ratelimit.forget_before(now - timedelta(minutes=5))
     return {"stuck_returned": stuck, "dispatched": dispatched}
+
+
+def drain(batch: int = 500, idle: Callable[[float], None] | None = None,
+          progress: Callable[[dict[str, int]], None] | None = None) -> dict[str, int]:
+    """Send everything due now, in this process, until nothing is due or in flight: messages deferred to
+    later (quiet hours, caps, backoff) stay for the scheduler. Rows another worker holds are waited for;
+    those of a worker that died come back when its lease ends."""
+    import time
+
+    figures: dict[str, int] = defaultdict(int)
+    while True:
+        now = clock.now()
+        stuck = OutboxMessage.objects.filter(status="sending", lease_until__lt=now).update(
+            status="created", lease_until=None, claim_token="", queued_at=None, updated_at=now)
+        figures["stuck_returned"] += stuck
+        due = list(OutboxMessage.objects.filter(status="created", not_before__lte=now).order_by(
+            "lane", "not_before").values_list("id", flat=True)[:batch])
+        if due:
+            for action, count in send_batch(due).items():
+                figures[action] += count
+            if progress:
+                progress(dict(figures))
+            continue
+        held = OutboxMessage.objects.filter(status="sending").order_by("lease_until").values_list(
+            "lease_until", flat=True).first()
+        if held is None:
+            return dict(figures)
+        (idle or time.sleep)(min(1.0, max(0.05, (held - now).total_seconds())))
 
 
 def next_due() -> datetime | None:

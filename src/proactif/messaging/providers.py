@@ -31,7 +31,7 @@ def sms_router() -> SmsRouter:
         if "sms" not in _built:
             s = _settings()
             seconds = s.SMS_TIMEOUT_MS / 1000
-            http = httpx.Client(timeout=httpx.Timeout(seconds, connect=min(2.0, seconds)),
+            http = httpx.Client(timeout=httpx.Timeout(seconds, connect=2.0),
                                 limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
             _built["http"] = http
             _built["sms"] = SmsRouter([HttpSmsClient(p, s.SMS_SENDER, http)

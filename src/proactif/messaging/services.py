@@ -145,6 +145,7 @@ def preview(access: Access, template_id: int, person_id: int, context: dict[str,
 
 
 # --- sending --------------------------------------------------------------------------------
+drain = outbox.drain  # send everything due now, in this process
 persist_messages = outbox.persist  # rows only: the caller queues them after its transaction (dispatch)
 dispatch = outbox.dispatch
 
@@ -216,6 +217,13 @@ def messages_for_instances(instance_ids: list[int]) -> dict[int, list[OutboxMess
     return out
 
 
+def instances_with_message(trigger_key: str, template_key: str, channel: str, limit: int = 5000) -> list[int]:
+    """Journey instances of `trigger_key` that sent `template_key` on `channel`."""
+    return list(OutboxMessage.objects.filter(trigger=f"journey:{trigger_key}"[:50], template_key=template_key,
+                                             channel=channel).exclude(instance_id=None)
+                .values_list("instance_id", flat=True)[:limit])
+
+
 def person_messages(person_id: int) -> QuerySet[OutboxMessage]:
     return OutboxMessage.objects.filter(person_id=person_id).order_by("-created_at", "-id")
 
@@ -261,7 +269,9 @@ def delivery_stats() -> dict[str, Any]:
         "channels": {c: dict(v) for c, v in sorted(by_channel.items())},
         "providers": [{"provider": p, "channel": c, "total": sum(v.values()), "delivered": v["delivered"],
                        "sent": v["sent"], "failed": v["failed"],
-                       "delivery_rate": round(100 * v["delivered"] / max(1, v["delivered"] + v["sent"] + v["failed"]))}
+                       # e-mail and letters have no delivery receipts: no rate rather than a false 0 %
+                       "delivery_rate": round(100 * v["delivered"] / max(1, v["delivered"] + v["sent"] + v["failed"]))
+                       if c in ("sms", "push") else None}
                       for (p, c), v in sorted(providers.items())],
         "deferred_now": OutboxMessage.objects.filter(status="created", not_before__gt=clock.now()).count(),
     }

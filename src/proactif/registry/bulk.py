@@ -87,7 +87,10 @@ def delete_registry() -> None:
                       models.Consent, models.ChannelPreference, models.ContactPoint, models.Person,
                       models.Famille, models.FoyerFiscal, models.Household, models.Address, models.Voie,
                       models.Quartier]
+    from proactif.audit import gdpr
+
     with transaction.atomic():
+        gdpr.wipe_everyone()  # journeys, messages, appointments… about the residents being removed
         models.Person.objects.filter(merged_into__isnull=False).update(merged_into=None)
         bulkload.delete_all(m._meta.db_table for m in children_first)
         FiguresSnapshot.objects.all().delete()

@@ -18,7 +18,7 @@ from proactif.accounts.domain import Access, AccessDenied, Actor, Section, syste
 from proactif.audit import services as audit
 from proactif.kernel import clock
 from proactif.kernel.logging import get_logger
-from proactif.registry import bulk, domain, figures, identity, reach, search
+from proactif.registry import bulk, domain, figures, identity, reach, search, segments
 from proactif.registry.csvfiles import CsvFormatError
 from proactif.registry.import_addresses import AddressImporter
 from proactif.registry.import_documents import DocumentImporter
@@ -488,6 +488,10 @@ def has_synthetic_residents() -> bool:
 
 def synthetic_person_ids(person_ids: list[int]) -> set[int]:
     return set(Person.objects.filter(pk__in=person_ids, source="synth").values_list("id", flat=True))
+
+
+segment_names = segments.segment_names  # the segments a journey can enter by, with their labels
+segment_members = segments.members  # (name, today) → person ids
 
 
 def is_empty() -> bool:
