@@ -43,6 +43,23 @@ def shared_file(name: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def unreachable_providers() -> None:
+    """Messages a test sends without the `sinks` fixture go nowhere (a closed port), never to the sinks of
+    a demo or a simulation running on this machine's default ports."""
+    import json
+
+    from django.conf import settings
+
+    from proactif.messaging import providers
+
+    settings.SMTP_PORT = settings.SINK_SMTP_PORT = 9
+    settings.SINK_HTTP_PORT = 9
+    settings.SMS_PROVIDERS = json.dumps([{"name": "sms-a", "format": "json", "url": "http://127.0.0.1:9/sms/json",
+                                          "weight": 1, "token": "t", "secret": "s"}])
+    providers.reset()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
     """Seed one small commune per test database; tests run in transactions rolled back after each."""

@@ -44,7 +44,7 @@ def test_demo_without_serving_prepares_everything(home: dict[str, str]) -> None:
     out = figures(run(home, "demo", "--no-serve", "--residents", "2000", "--json"))
     assert out["seed"]["residents"] == 2000 and out["counts"]["persons"] >= 2000
     assert out["url"] == "http://127.0.0.1:8000/" and out["password"]
-    assert {a["role"] for a in out["agents"]} == {"agent", "dpo", "admin"}
+    assert {a["role"] for a in out["agents"]} == {"agent", "responsable", "dpo", "admin"}
     again = figures(run(home, "demo", "--no-serve", "--json"))
     assert again["seed"] == "registre existant conservé" and again["password"] != out["password"]
 

@@ -15,9 +15,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def commune() -> None:
     from proactif.accounts import services as accounts
+    from proactif.kernel.install import install
     from proactif.synth import services as synth
 
-    accounts.ensure_default_services()
+    install()
     if not accounts.find_agent_by_email("etat_civil@test.proactif.fr"):
         create_agents()
     synth.seed(800, 9, reset=True, parallel=False)
@@ -99,9 +100,15 @@ def test_every_page_passes_axe(new_page, commune) -> None:
     services.suggest_duplicates()
     suggestion = services.pending_suggestions().first()
     person = Person.objects.filter(status="active", household__isnull=False).first()
+    from proactif.messaging.services import templates
+
+    template = templates().filter(channel="sms").first()
     pages = {
         "etat_civil": ["/", "/habitants/", f"/habitants/?q={person.nom_naissance}", f"/habitants/{person.pk}/",
-                       "/habitants/doublons/", f"/habitants/doublons/{suggestion.pk}/", "/habitants/imports/"],
+                       "/habitants/doublons/", f"/habitants/doublons/{suggestion.pk}/", "/habitants/imports/",
+                       "/parcours/", "/parcours/titres-identite/", "/parcours/taches/", "/rendez-vous/",
+                       f"/rendez-vous/reserver/?personne={person.pk}", "/rendez-vous/titres/", "/messages/",
+                       "/messages/modeles/", f"/messages/modeles/{template.pk}/", "/messages/boite-de-test/"],
         "ccas": [f"/habitants/{person.pk}/"],
         "dpo": ["/dpo/journal/", f"/dpo/droits/?personne={person.pk}"],
         "admin": ["/administration/agents/", "/administration/cles-api/"],

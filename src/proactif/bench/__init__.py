@@ -8,9 +8,10 @@ from typing import Any
 
 
 def _benchmarks() -> dict[str, Callable[..., dict[str, Any]]]:
-    from proactif.bench import search, seed
+    from proactif.bench import journeys, outbox, search, seed, sendtime
 
-    return {"seed": seed.run, "search": search.run}
+    return {"seed": seed.run, "search": search.run, "journeys": journeys.run, "outbox": outbox.run,
+            "sendtime": sendtime.run}
 
 
 def run_benchmark(name: str, **options: Any) -> dict[str, Any]:

@@ -11,32 +11,43 @@ from proactif.cli import emit, main, setup
 @main.command()
 @click.argument("name")
 @click.option("--residents", default=None, type=int, help="Size of the commune (default per benchmark).")
-@click.option("--database", type=click.Choice(["sqlite", "postgres"]), default="sqlite", show_default=True)
+@click.option("--database", type=click.Choice(["sqlite", "postgres"]), default=None,
+              help="Database of the benchmark (seed and search: sqlite; journeys: postgres).")
 @click.option("--json", "as_json", is_flag=True)
-def bench(name: str, residents: int | None, database: str, as_json: bool) -> None:
+def bench(name: str, residents: int | None, database: str | None, as_json: bool) -> None:
     """Measure a capability at a realistic size, beside a reference measured in the same run.
 
-    Benchmarks: seed, search.
+    Benchmarks: seed, search, journeys, outbox, sendtime.
 
     Example: proactif bench seed --residents 1000000 --database postgres --json
     """
     from proactif.bench import run_benchmark
 
     try:
-        figures = run_benchmark(name, residents=residents, database=database)
+        options: dict[str, object] = {"residents": residents}
+        if database:
+            options["database"] = database
+        figures = run_benchmark(name, **options)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from exc
     emit(as_json, figures)
 
 
 @main.command("bench-probe", hidden=True)
-@click.argument("what", type=click.Choice(["count", "search"]))
+@click.argument("what", type=click.Choice(["count", "search", "journeys", "journeys-worker", "outbox-campaign",
+                                           "outbox-raw", "outbox-check", "sendtime"]))
+@click.option("--count", default=0, type=int)
+@click.option("--sms-share", default=0.5, type=float)
 @click.option("--json", "as_json", is_flag=True)
-def bench_probe(what: str, as_json: bool) -> None:
+def bench_probe(what: str, count: int, sms_share: float, as_json: bool) -> None:
     """The part of a benchmark that runs inside the measured database (used by `proactif bench`)."""
     setup()
-    from proactif.bench import search
+    from proactif.bench import journeys, outbox, search, sendtime
 
-    emit(True, {"residents": search.synthetic_residents()} if what == "count" else search.probe())
+    probes = {"count": lambda: {"residents": search.synthetic_residents()}, "search": search.probe,
+              "journeys": journeys.probe, "journeys-worker": journeys.worker, "outbox-campaign": outbox.campaign,
+              "outbox-raw": lambda: outbox.raw(count, sms_share), "outbox-check": outbox.check,
+              "sendtime": lambda: sendtime.probe(count or sendtime.PEOPLE)}
+    emit(True, probes[what]())
 
 

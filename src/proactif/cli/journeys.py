@@ -148,3 +148,33 @@ def messages_stats(as_json: bool) -> None:
     from proactif.messaging import services
 
     emit(as_json, services.delivery_stats())
+
+
+@main.command()
+@click.option("--receipts", type=click.Choice(["http", "direct", "off"]), default="http", show_default=True,
+              help="http: post signed receipts to PROACTIF_PUBLIC_URL; direct: apply them in this process; off.")
+@click.option("--receipt-delay", default=0.5, show_default=True, help="Seconds before a receipt is sent (http).")
+def sinks(receipts: str, receipt_delay: float) -> None:
+    """Run the built-in SMTP, SMS and push sinks in their own process, until interrupted (when the web
+    processes run with PROACTIF_SINKS=false, or to load-test the outbox).
+
+    Example: proactif sinks --receipts direct
+    """
+    setup()
+    import signal
+    import threading
+
+    from django.conf import settings
+
+    from proactif.messaging import sinks as sink_servers
+
+    running = sink_servers.start(settings.SINK_HTTP_PORT, settings.SINK_SMTP_PORT, receipts=receipts,
+                                 receipt_delay=receipt_delay)
+    click.echo(f"sinks: SMTP 127.0.0.1:{running.smtp_port}, SMS and push {running.http_url} "
+               f"(receipts: {receipts}); Ctrl-C to stop", err=True)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    running.drain(5)
+    sink_servers.stop()

@@ -13,7 +13,7 @@ from proactif.cli.data import _new_password
 
 # --- running --------------------------------------------------------------------------------
 DEMO_PEOPLE = [
-    ("etat_civil", "agent", "Camille", "Martin", "etat-civil"),
+    ("etat_civil", "responsable", "Camille", "Martin", "etat-civil"),
     ("ccas", "agent", "Sofia", "Benali", "ccas"),
     ("communication", "agent", "Hugo", "Lefèvre", "communication"),
     ("police_municipale", "agent", "Karim", "Diallo", "police"),

@@ -9,8 +9,10 @@ written in one transaction, then the messages are queued.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +20,7 @@ from django.db import connection, transaction
 
 from proactif.journeys import contexts, domain
 from proactif.journeys.models import AgentTask, JourneyDefinition, JourneyEvent, JourneyInstance
-from proactif.kernel import clock
+from proactif.kernel import bulkload, clock
 from proactif.kernel.logging import get_logger
 from proactif.messaging import services as messaging
 
@@ -27,8 +29,7 @@ log = get_logger(__name__)
 LEASE = timedelta(minutes=5)
 MESSAGE_CONTEXT = ("document_id", "appointment_id", "request_id")  # ids a journey's messages carry
 BATCH = 2000
-STATE_FIELDS = ["node", "status", "steps", "next_wake_at", "waiting_for", "timeout_at", "inbox", "pending_event",
-                "outcome", "ended_at", "lease_until", "claim_token", "updated_at"]
+INBOX_SIZE = 20  # events kept for an instance until a node consumes them
 _specs: dict[int, dict[str, Any]] = {}
 
 
@@ -38,8 +39,52 @@ def spec_of(definition_id: int) -> dict[str, Any]:
     return _specs[definition_id]
 
 
-def claim(limit: int, now: datetime, ids: list[int] | None = None) -> tuple[str, list[JourneyInstance]]:
+@dataclass
+class Claimed:
+    """A claimed instance's state, as the engine needs it (lighter than a model instance)."""
+
+    pk: int
+    definition_id: int
+    person_id: int
+    subject_id: int | None
+    node: str
+    steps: int
+    status: str
+    pending_event: str
+    waiting_for: list[str]
+    context: dict[str, Any]
+    inbox: list[str]
+    timeout_at: datetime | None
+    next_wake_at: datetime | None = None
+    outcome: str = ""
+    ended_at: datetime | None = None
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+
+CLAIMED = ("id", "definition_id", "person_id", "subject_id", "node", "steps", "status", "pending_event",
+           "waiting_for", "context", "inbox", "timeout_at")
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def claim(limit: int, now: datetime, ids: list[int] | None = None) -> tuple[str, list[Claimed]]:
+    """Lease up to `limit` due instances to this worker (SKIP LOCKED: workers never wait for each other)."""
     token = uuid.uuid4().hex
+    if connection.vendor == "postgresql" and ids is None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE journeys_journeyinstance SET lease_until = %s, claim_token = %s WHERE id IN ("
+                f"SELECT id FROM journeys_journeyinstance WHERE status = 'active' AND next_wake_at <= %s "
+                f"AND (lease_until IS NULL OR lease_until < %s) ORDER BY next_wake_at LIMIT %s "
+                f"FOR UPDATE SKIP LOCKED) RETURNING {', '.join(CLAIMED)}", [now + LEASE, token, now, now, limit])
+            fetched = cursor.fetchall()
+        return token, [Claimed(*row[:8], _json(row[8]) or [], _json(row[9]) or {}, _json(row[10]) or [], row[11])
+                       for row in fetched]
     due = JourneyInstance.objects.filter(status="active", next_wake_at__lte=now)
     if ids is not None:
         due = due.filter(pk__in=ids)
@@ -51,10 +96,8 @@ def claim(limit: int, now: datetime, ids: list[int] | None = None) -> tuple[str,
         picked = list(chosen)
         if picked:
             JourneyInstance.objects.filter(pk__in=picked).update(lease_until=now + LEASE, claim_token=token)
-    rows = list(JourneyInstance.objects.filter(claim_token=token).only(
-        "id", "definition_id", "person_id", "subject_id", "node", "steps", "status", "pending_event", "waiting_for",
-        "context", "inbox", "timeout_at")) if picked else []
-    return token, rows
+    rows = JourneyInstance.objects.filter(claim_token=token).values_list(*CLAIMED) if picked else []
+    return token, [Claimed(*row[:8], row[8] or [], row[9] or {}, row[10] or [], row[11]) for row in rows]
 
 
 def advance(limit: int = BATCH, now: datetime | None = None, ids: list[int] | None = None) -> dict[str, int]:
@@ -63,10 +106,10 @@ def advance(limit: int = BATCH, now: datetime | None = None, ids: list[int] | No
     token, rows = claim(limit, now, ids)
     if not rows:
         return {"advanced": 0}
-    by_definition: dict[int, list[JourneyInstance]] = defaultdict(list)
+    by_definition: dict[int, list[Claimed]] = defaultdict(list)
     for row in rows:
         by_definition[row.definition_id].append(row)
-    outcomes: list[tuple[JourneyInstance, dict[str, Any], domain.Outcome]] = []
+    outcomes: list[tuple[Claimed, dict[str, Any], domain.Outcome]] = []
     for definition_id, instances in by_definition.items():
         spec = spec_of(definition_id)
         data = contexts.load(spec, instances)
@@ -78,18 +121,18 @@ def advance(limit: int = BATCH, now: datetime | None = None, ids: list[int] | No
             outcome = domain.step(spec, state, now, data[instance.pk], contexts.evaluate,
                                   opted_out=instance.person_id in refused, sending_day=messaging.sending_day)
             outcomes.append((instance, spec, outcome))
-    message_ids = apply(outcomes, token, now)
+    created, message_ids = apply(outcomes, token, now)
     if connection.in_atomic_block:
         transaction.on_commit(lambda: messaging.dispatch(message_ids))
     else:
         messaging.dispatch(message_ids)
     statuses = Counter(o.status for _, _, o in outcomes)
-    return {"advanced": len(outcomes), "messages": len(message_ids), **{f"now_{k}": v for k, v in statuses.items()}}
+    return {"advanced": len(outcomes), "messages": created, **{f"now_{k}": v for k, v in statuses.items()}}
 
 
-def apply(outcomes: list[tuple[JourneyInstance, dict[str, Any], domain.Outcome]], token: str,
-          now: datetime) -> list[int]:
-    windows: dict[str, list[tuple[JourneyInstance, dict[str, Any], dict[str, Any]]]] = defaultdict(list)
+def apply(outcomes: list[tuple[Claimed, dict[str, Any], domain.Outcome]], token: str,
+          now: datetime) -> tuple[int, list[int]]:
+    windows: dict[str, list[tuple[Claimed, dict[str, Any], dict[str, Any]]]] = defaultdict(list)
     link_requests = []
     for instance, spec, outcome in outcomes:
         for message in outcome.messages:
@@ -115,9 +158,10 @@ def apply(outcomes: list[tuple[JourneyInstance, dict[str, Any], domain.Outcome]]
         return _persist(outcomes, links, sending_times, now)
 
 
-def _persist(outcomes: list[tuple[JourneyInstance, dict[str, Any], domain.Outcome]],
+def _persist(outcomes: list[tuple[Claimed, dict[str, Any], domain.Outcome]],
              links: dict[tuple[int, str], str], sending_times: dict[tuple[str, int], datetime],
-             now: datetime) -> list[int]:
+             now: datetime) -> tuple[int, list[int]]:
+    """Write the batch; returns the number of messages created and the ids of those due now."""
     specs: list[messaging.MessageSpec] = []
     for instance, spec, outcome in outcomes:
         for message in outcome.messages:
@@ -132,6 +176,7 @@ def _persist(outcomes: list[tuple[JourneyInstance, dict[str, Any], domain.Outcom
                 trigger=f"journey:{spec['key']}"[:50], instance_id=instance.pk, step=message["node"]))
     visits: Counter[tuple[int, str]] = Counter()
     events, tasks, updated = [], [], []
+    claimed_inbox = {instance.pk: len(instance.inbox or []) for instance, _, _ in outcomes}
     for instance, _spec, outcome in outcomes:
         path = [node for kind, node, _ in outcome.events if kind == "node"]
         for node in path:
@@ -142,8 +187,8 @@ def _persist(outcomes: list[tuple[JourneyInstance, dict[str, Any], domain.Outcom
                 detail.setdefault("facts", []).append({"kind": kind, "node": node, **extra})
         if outcome.messages:
             detail["messages"] = [f"j{instance.pk}:{m['step']}:{m['node']}" for m in outcome.messages]
-        events.append(JourneyEvent(instance_id=instance.pk, at=now, kind="advance", node=outcome.node,
-                                   detail=detail))
+        events.append({"instance_id": instance.pk, "at": now, "kind": "advance", "node": outcome.node,
+                       "detail": detail})
         for task in outcome.tasks:
             tasks.append(AgentTask(instance_id=instance.pk, person_id=instance.person_id, service=task["service"],
                                    title=task["title"][:300], node=task["node"], created_at=now,
@@ -159,11 +204,56 @@ def _persist(outcomes: list[tuple[JourneyInstance, dict[str, Any], domain.Outcom
         updated.append(instance)
     with transaction.atomic():  # nested in apply's: links, messages, events and the instances commit together
         keys = messaging.persist_messages(specs)
-        JourneyEvent.objects.bulk_create(events, batch_size=2000)
+        due = {spec.key for spec in specs if spec.not_before is None or spec.not_before <= now}
+        bulkload.copy_records(JourneyEvent, events)
         AgentTask.objects.bulk_create(tasks)
-        JourneyInstance.objects.bulk_update(updated, STATE_FIELDS, batch_size=1000)
+        _write_states(updated, claimed_inbox, now)
         contexts.count_visits(visits)
-    return list(keys.values())
+    return len(keys), [pk for key, pk in keys.items() if key in due]
+
+
+def _write_states(rows: list[Claimed], claimed_inbox: dict[int, int], now: datetime) -> None:
+    """Write the batch's new states in one statement (PostgreSQL) or one prepared statement (SQLite).
+
+    Events signalled while the batch was being stepped were appended to the rows' inboxes: they are kept
+    after what the step left, and the instance is woken again to consider them."""
+    if not rows:
+        return
+    values = [(row.node, row.status, row.steps, row.next_wake_at, json.dumps(row.waiting_for or []), row.timeout_at,
+               json.dumps(row.inbox or []), row.outcome, row.ended_at, claimed_inbox.get(row.pk, 0), row.pk)
+              for row in rows]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            columns = [list(column) for column in zip(*values, strict=True)]
+            cursor.execute(
+                "UPDATE journeys_journeyinstance AS i SET node = v.node, status = v.status, steps = v.steps, "
+                "next_wake_at = CASE WHEN v.status = 'active' AND jsonb_array_length(i.inbox) > v.claimed "
+                "THEN %s ELSE v.next_wake_at END, waiting_for = v.waiting_for::jsonb, timeout_at = v.timeout_at, "
+                "inbox = CASE WHEN jsonb_array_length(i.inbox) > v.claimed THEN v.inbox::jsonb || "
+                "(SELECT jsonb_agg(e ORDER BY n) FROM jsonb_array_elements(i.inbox) WITH ORDINALITY AS t(e, n) "
+                "WHERE n > v.claimed) ELSE v.inbox::jsonb END, pending_event = '', outcome = v.outcome, "
+                "ended_at = v.ended_at, lease_until = NULL, claim_token = '', updated_at = %s "
+                "FROM unnest(%s::text[], %s::text[], %s::int[], %s::timestamptz[], %s::text[], %s::timestamptz[], "
+                "%s::text[], %s::text[], %s::timestamptz[], %s::int[], %s::bigint[]) "
+                "AS v(node, status, steps, next_wake_at, waiting_for, timeout_at, inbox, outcome, ended_at, claimed, "
+                "id) WHERE i.id = v.id", [now, now, *columns])
+            return
+        # SQLite: one writer at a time, so the events that arrived can be read and merged here
+        arrived = {pk: list(inbox or [])[claimed_inbox.get(pk, 0):] for pk, inbox in JourneyInstance.objects.filter(
+            pk__in=[row.pk for row in rows]).values_list("id", "inbox")}
+        adapt = connection.ops.adapt_datetimefield_value
+        merged = []
+        for (node, status, steps, wake, waiting, timeout, inbox, outcome, ended, _claimed, pk) in values:
+            extra = arrived.get(pk) or []
+            if extra:
+                inbox = json.dumps([*json.loads(inbox), *extra][-INBOX_SIZE:])
+                wake = now if status == "active" else wake
+            merged.append((node, status, steps, adapt(wake), waiting, adapt(timeout), inbox, outcome, adapt(ended),
+                           adapt(now), pk))
+        cursor.executemany(
+            "UPDATE journeys_journeyinstance SET node = %s, status = %s, steps = %s, next_wake_at = %s, "
+            "waiting_for = %s, timeout_at = %s, inbox = %s, pending_event = '', outcome = %s, ended_at = %s, "
+            "lease_until = NULL, claim_token = '', updated_at = %s WHERE id = %s", merged)
 
 
 def next_due() -> datetime | None:

@@ -49,7 +49,7 @@ class JourneyInstance(models.Model):
     pending_event = models.CharField(max_length=50, blank=True)
     context = models.JSONField(default=dict, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    claim_token = models.CharField(max_length=32, blank=True, db_index=True)
+    claim_token = models.CharField(max_length=32, blank=True)
     outcome = models.CharField(max_length=100, blank=True)
     entered_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -60,13 +60,15 @@ class JourneyInstance(models.Model):
                                                condition=Q(status__in=("active", "paused")),
                                                name="one_live_instance_per_person_and_journey")]
         indexes = [models.Index(fields=["status", "next_wake_at"], name="instance_due_idx"),
+                   models.Index(fields=["claim_token"], condition=~Q(claim_token=""), name="instance_claim_idx"),
                    models.Index(fields=["journey_key", "subject_id"], name="instance_subject_idx")]
 
 
 class JourneyEvent(models.Model):
     """Append-only: entered, node, event, timeout, goal, completed, exit, takeover, error…"""
 
-    instance = models.ForeignKey(JourneyInstance, on_delete=models.CASCADE, related_name="events")
+    instance = models.ForeignKey(JourneyInstance, on_delete=models.CASCADE, related_name="events",
+                                 db_index=False)  # indexed with `at` (event_instance_idx)
     at = models.DateTimeField()
     kind = models.CharField(max_length=20)
     node = models.CharField(max_length=100, blank=True)
@@ -74,8 +76,7 @@ class JourneyEvent(models.Model):
     actor = models.CharField(max_length=254, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["instance", "at"], name="event_instance_idx"),
-                   models.Index(fields=["kind", "node"], name="event_kind_node_idx")]
+        indexes = [models.Index(fields=["instance", "at"], name="event_instance_idx")]
         ordering = ["at", "id"]
 
 

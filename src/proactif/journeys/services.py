@@ -28,7 +28,7 @@ log = get_logger(__name__)
 DefinitionError = domain.DefinitionError
 UnknownJourney = JourneyDefinition.DoesNotExist
 advance = engine.advance
-INBOX_SIZE = 20  # events kept for an instance until a node consumes them
+INBOX_SIZE = engine.INBOX_SIZE
 run_until_idle = engine.run_until_idle
 
 

@@ -48,6 +48,83 @@ def load_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]])
     return count
 
 
+def reserve_ids(table: str, count: int) -> list[int]:
+    """`count` ids from the table's sequence (PostgreSQL), for rows copied with their id."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
+        return [int(row[0]) for row in cursor.fetchall()]
+
+
+_defaults: dict[Any, list[tuple[str, str, Any, bool]]] = {}
+
+
+def _columns(model: Any) -> list[tuple[str, str, Any, bool]]:
+    """(attname, column, default, is_json) for every concrete field but the id, computed once per model."""
+    from django.db.models import JSONField
+
+    if model not in _defaults:
+        _defaults[model] = [(f.attname, f.column, f.get_default(), isinstance(f, JSONField))
+                            for f in model._meta.concrete_fields if not f.primary_key]
+    return _defaults[model]
+
+
+def copy_records(model: Any, records: Sequence[dict[str, Any]], *, with_ids: bool = False,
+                 skip_conflicts: bool = False, returning: str | None = None) -> list[Any]:
+    """Insert rows given as {field attname: value} (fields left out take their default) with COPY on
+    PostgreSQL — a fraction of `bulk_create`'s work for thousands of rows; `bulk_create` elsewhere.
+
+    - `with_ids`: returns the new ids, in order (taken from the sequence first on PostgreSQL);
+    - `skip_conflicts`: rows whose unique key is already present are left as they are (through a temporary
+      table and `INSERT … ON CONFLICT DO NOTHING`); with `returning="<attname>"` the values of that field
+      for the rows actually inserted are returned, paired with their id."""
+    import json
+
+    from django.db import transaction
+
+    if not records:
+        return []
+    if connection.vendor != "postgresql":
+        objs = [model(**record) for record in records]
+        model.objects.bulk_create(objs, batch_size=2000, ignore_conflicts=skip_conflicts)
+        if with_ids:
+            return [obj.pk for obj in objs]
+        if returning:
+            values = [record[returning] for record in records]
+            return list(model.objects.filter(**{f"{returning}__in": values}).values_list(returning, "id"))
+        return []
+    fields = _columns(model)
+    table = model._meta.db_table
+    names = [column for _, column, _, _ in fields]
+    ids: list[int] = reserve_ids(table, len(records)) if with_ids else []
+    if with_ids:
+        names = ["id", *names]
+
+    def row(index: int, record: dict[str, Any]) -> list[Any]:
+        values = [ids[index]] if with_ids else []
+        for attname, _, default, is_json in fields:
+            value = record.get(attname, default)
+            values.append(json.dumps(value) if is_json else value)
+        return values
+
+    columns = ", ".join(f'"{n}"' for n in names)
+    with transaction.atomic(), connection.cursor() as cursor:
+        target = f"tmp_{table}" if skip_conflicts else table
+        if skip_conflicts:
+            cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{target}" ON COMMIT DELETE ROWS AS '
+                           f'SELECT {columns} FROM "{table}" WITH NO DATA')
+        with cursor.cursor.copy(f'COPY "{target}" ({columns}) FROM STDIN') as copy:
+            for index, record in enumerate(records):
+                copy.write_row(row(index, record))
+        if not skip_conflicts:
+            return ids
+        back = f' RETURNING "{returning}", id' if returning else ""
+        cursor.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{target}" ON CONFLICT DO NOTHING'
+                       + back)
+        inserted = list(cursor.fetchall()) if returning else []
+        cursor.execute(f'TRUNCATE "{target}"')
+        return inserted
+
+
 def reset_sequences(tables: Iterable[str]) -> None:
     """After inserting explicit ids, move PostgreSQL's id sequences past the largest id."""
     if connection.vendor != "postgresql":

@@ -15,7 +15,7 @@ from typing import Any
 from django.core import signing
 from django.db.models import F
 
-from proactif.kernel import clock, events
+from proactif.kernel import bulkload, clock, events
 from proactif.messaging import engagement
 from proactif.messaging.models import Link
 
@@ -42,11 +42,15 @@ class LinkRequest:
     days: int = 60
 
 
-def url_for(link: Link) -> str:
+def _public_url() -> str:
     from django.conf import settings
 
+    return str(settings.PUBLIC_URL).rstrip("/")
+
+
+def url_for(link: Link) -> str:
     token = signing.TimestampSigner(salt=SALT).sign(signing.b62_encode(link.pk))
-    return f"{settings.PUBLIC_URL.rstrip('/')}/l/{token}"
+    return f"{_public_url()}/l/{token}"
 
 
 def create_many(requests: list[LinkRequest]) -> list[str]:
@@ -54,11 +58,13 @@ def create_many(requests: list[LinkRequest]) -> list[str]:
     if not requests:
         return []
     now = clock.now()
-    links = Link.objects.bulk_create([
-        Link(purpose=r.purpose, person_id=r.person_id, instance_id=r.instance_id, payload=r.payload or {},
-             created_at=now, expires_at=now + timedelta(days=r.days), message_key=r.message_key[:200])
-        for r in requests], batch_size=2000)
-    return [url_for(link) for link in links]
+    ids = bulkload.copy_records(Link, [
+        {"purpose": r.purpose, "person_id": r.person_id, "instance_id": r.instance_id, "payload": r.payload or {},
+         "created_at": now, "expires_at": now + timedelta(days=r.days), "message_key": r.message_key[:200]}
+        for r in requests], with_ids=True)
+    signer = signing.TimestampSigner(salt=SALT)
+    base = _public_url()
+    return [f"{base}/l/{signer.sign(signing.b62_encode(pk))}" for pk in ids]
 
 
 def create(purpose: str, person_id: int, *, instance_id: int | None = None, payload: dict[str, Any] | None = None,

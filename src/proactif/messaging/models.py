@@ -4,6 +4,7 @@ engagement, push subscriptions, and what the built-in sinks received."""
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 CHANNELS = [("sms", "SMS"), ("email", "E-mail"), ("push", "Notification"), ("letter", "Courrier")]
 LANES = [("urgent", "Urgent"), ("transactional", "Transactionnel"), ("bulk", "Campagne")]
@@ -40,8 +41,8 @@ class OutboxMessage(models.Model):
               ("failed", "Échec"), ("cancelled", "Annulé")]
     FAILURES = [("permanent", "Définitif"), ("temporary", "Temporaire"), ("technical", "Technique")]
 
-    idempotency_key = models.CharField(max_length=200, unique=True)
-    person_id = models.BigIntegerField(null=True, db_index=True)
+    idempotency_key = models.CharField(max_length=200)  # unique: see Meta (no LIKE index to maintain)
+    person_id = models.BigIntegerField(null=True)  # indexed with sent_at (outbox_person_sent_idx)
     service = models.CharField(max_length=50)
     purpose = models.CharField(max_length=50)  # communication purpose: consent is checked for it at send time
     lane = models.CharField(max_length=15, choices=LANES, default="transactional")
@@ -56,7 +57,7 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     not_before = models.DateTimeField()
     lease_until = models.DateTimeField(null=True, blank=True)
-    claim_token = models.CharField(max_length=32, blank=True, db_index=True)
+    claim_token = models.CharField(max_length=32, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     provider = models.CharField(max_length=50, blank=True)
     provider_message_id = models.CharField(max_length=200, blank=True)
@@ -66,14 +67,19 @@ class OutboxMessage(models.Model):
     trigger = models.CharField(max_length=50, default="manual")
     instance_id = models.BigIntegerField(null=True, db_index=True)
     step = models.CharField(max_length=100, blank=True)
-    fallback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    fallback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    db_index=False)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField()
 
     class Meta:
+        # Every index is paid at each of the millions of inserts: partial where most rows have nothing to find.
+        constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="outbox_key_unique")]
         indexes = [
+            models.Index(fields=["claim_token"], condition=~Q(claim_token=""), name="outbox_claim_idx"),
+            models.Index(fields=["fallback_of"], condition=Q(fallback_of__isnull=False), name="outbox_fallback_idx"),
             models.Index(fields=["status", "not_before"], name="outbox_due_idx"),
             models.Index(fields=["person_id", "sent_at"], name="outbox_person_sent_idx"),
             models.Index(fields=["status", "lease_until"], name="outbox_lease_idx"),

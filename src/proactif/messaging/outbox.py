@@ -24,7 +24,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Q
 
-from proactif.kernel import clock
+from proactif.kernel import bulkload, clock
 from proactif.kernel.logging import get_logger
 from proactif.messaging import domain, metrics, providers, ratelimit, templating
 from proactif.messaging.channels.base import Outgoing, Result
@@ -64,14 +64,15 @@ def persist(specs: Iterable[MessageSpec]) -> dict[str, int]:
         if spec.lane not in domain.LANES:
             raise ValueError(f"voie inconnue : {spec.lane}")
         domain.channel_order(spec.policy, ())  # refuses an unknown channel now, not at send time
-    OutboxMessage.objects.bulk_create(
-        [OutboxMessage(idempotency_key=s.key, person_id=s.person_id, service=s.service, purpose=s.purpose,
-                       lane=s.lane, policy=s.policy, template_key=s.template_key, context=s.context,
-                       not_before=s.not_before or now, trigger=s.trigger, instance_id=s.instance_id, step=s.step,
-                       created_at=now, updated_at=now) for s in specs],
-        ignore_conflicts=True, batch_size=2000)
-    return dict(OutboxMessage.objects.filter(idempotency_key__in=[s.key for s in specs])
-                .values_list("idempotency_key", "id"))
+    inserted = dict(bulkload.copy_records(OutboxMessage, [
+        {"idempotency_key": s.key, "person_id": s.person_id, "service": s.service, "purpose": s.purpose,
+         "lane": s.lane, "policy": s.policy, "template_key": s.template_key, "context": s.context,
+         "not_before": s.not_before or now, "trigger": s.trigger, "instance_id": s.instance_id, "step": s.step,
+         "created_at": now, "updated_at": now} for s in specs], skip_conflicts=True, returning="idempotency_key"))
+    missing = [s.key for s in specs if s.key not in inserted]  # already there: persisting is idempotent
+    if missing:
+        inserted.update(OutboxMessage.objects.filter(idempotency_key__in=missing).values_list("idempotency_key", "id"))
+    return inserted
 
 
 def dispatch(ids: Iterable[int]) -> int:

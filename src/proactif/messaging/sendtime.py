@@ -67,20 +67,22 @@ def prior(population: Sequence[float]) -> list[float]:
 
 
 def best_time(counts: Sequence[float] | None, population_prior: Sequence[float], candidates: Sequence[datetime],
-              holdout: bool) -> datetime:
+              holdout: bool, candidate_hours: Sequence[int] | None = None) -> datetime:
     """The candidate with the highest posterior engagement rate (the first candidate for the holdout)."""
     if not candidates:
         raise ValueError("no candidate time")
     if holdout:
         return candidates[0]
-    person = counts or [0.0] * HOURS
-    total = sum(person)
-    scored = []
-    for index, moment in enumerate(candidates):
-        h = hour_of_week(moment)
-        posterior = (person[h] + PRIOR_STRENGTH * population_prior[h]) / (total + PRIOR_STRENGTH)
-        scored.append((-posterior, index, moment))
-    return min(scored)[2]
+    hours = candidate_hours if candidate_hours is not None else [hour_of_week(m) for m in candidates]
+    if not counts:  # no history: the population's best hour among the candidates
+        return candidates[max(range(len(candidates)), key=lambda i: (population_prior[hours[i]], -i))]
+    total = sum(counts)
+    best, best_score = 0, -1.0
+    for index, h in enumerate(hours):
+        posterior = (counts[h] + PRIOR_STRENGTH * population_prior[h]) / (total + PRIOR_STRENGTH)
+        if posterior > best_score:
+            best, best_score = index, posterior
+    return candidates[best]
 
 
 def counts_from(rows: Iterable[tuple[int, int, int]]) -> dict[int, list[float]]:

@@ -172,7 +172,8 @@ def best_send_times(person_ids: list[int], window: sendtime.Window, now: datetim
         Engagement.objects.filter(person_id__in=person_ids).values_list("person_id", "hour_of_week")
         .annotate(n=Count("id")).values_list("person_id", "hour_of_week", "n"))
     prior = _population_prior()
-    return {pid: sendtime.best_time(counts.get(pid), prior, candidates, sendtime.in_holdout(pid))
+    hours = [sendtime.hour_of_week(moment) for moment in candidates]
+    return {pid: sendtime.best_time(counts.get(pid), prior, candidates, sendtime.in_holdout(pid), hours)
             for pid in person_ids}
 
 

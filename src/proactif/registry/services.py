@@ -276,19 +276,18 @@ def document_views(document_ids: list[int]) -> dict[int, dict[str, Any]]:
     today = clock.today()
     labels = dict(Document.KINDS)
     out = {}
-    for d in Document.objects.filter(pk__in=document_ids):
+    for pk, person_id, kind, numero, issued_on, expires_on, status in Document.objects.filter(
+            pk__in=document_ids).values_list("id", "person_id", "kind", "numero", "issued_on", "expires_on", "status"):
         months = None
-        if d.expires_on:
-            months = (d.expires_on.year - today.year) * 12 + d.expires_on.month - today.month
-        label = labels.get(d.kind, d.kind)
         echeance = ""
-        if d.expires_on:
-            echeance = f"{'a expiré' if d.expires_on < today else 'expire'} le {date_fr(d.expires_on)}"
-        out[d.pk] = {"id": d.pk, "person_id": d.person_id, "kind": d.kind, "type": label[0].lower() + label[1:],
-                     "numero": d.numero, "expire_le": date_fr(d.expires_on) if d.expires_on else "",
-                     "echeance": echeance,
-                     "delivre_le": date_fr(d.issued_on) if d.issued_on else "", "mois_restants": months,
-                     "expires_on": d.expires_on.isoformat() if d.expires_on else None, "status": d.status}
+        if expires_on:
+            months = (expires_on.year - today.year) * 12 + expires_on.month - today.month
+            echeance = f"{'a expiré' if expires_on < today else 'expire'} le {date_fr(expires_on)}"
+        label = labels.get(kind, kind)
+        out[pk] = {"id": pk, "person_id": person_id, "kind": kind, "type": label[0].lower() + label[1:],
+                   "numero": numero, "expire_le": date_fr(expires_on) if expires_on else "", "echeance": echeance,
+                   "delivre_le": date_fr(issued_on) if issued_on else "", "mois_restants": months,
+                   "expires_on": expires_on.isoformat() if expires_on else None, "status": status}
     return out
 
 
