@@ -25,14 +25,24 @@ class SmtpClient(ChannelClient):
         self._local = threading.local()
 
     def _connection(self) -> smtplib.SMTP:
+        import socket
+        import time
+
         connection = getattr(self._local, "smtp", None)
         if connection is not None:
+            if time.monotonic() - getattr(self._local, "used", 0.0) < 5:
+                self._local.used = time.monotonic()
+                return connection  # type: ignore[no-any-return]  # used a moment ago: no NOOP round trip
             try:
                 if connection.noop()[0] == 250:
+                    self._local.used = time.monotonic()
                     return connection  # type: ignore[no-any-return]
             except smtplib.SMTPException:
                 pass
         connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        if connection.sock is not None:  # commands are small writes: do not wait for the previous ACK (Nagle)
+            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._local.used = time.monotonic()
         if self.starttls:
             connection.starttls()
         if self.user:
