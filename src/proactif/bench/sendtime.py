@@ -120,5 +120,5 @@ def probe(count: int = PEOPLE, seed: int = 7) -> dict[str, Any]:
         "relative_uplift": round(diff / hold_rate, 3) if hold_rate else None,
         "relative_uplift_ci95": [round(low / hold_rate, 3), round(high / hold_rate, 3)] if hold_rate else None,
         "oracle_expected_rate": round(oracle / count, 4),
-        "seconds": {"write_engagements": round(learned, 1), "choose_times": round(choose_seconds, 1)},
+        "timings": {"write_engagements_s": round(learned, 1), "choose_times_s": round(choose_seconds, 1)},
     }
