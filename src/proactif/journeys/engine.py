@@ -72,32 +72,34 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+def _moment(value: Any) -> datetime | None:
+    """A timestamp as returned by a raw query (SQLite gives text, naive UTC)."""
+    from datetime import UTC
+
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def claim(limit: int, now: datetime, ids: list[int] | None = None) -> tuple[str, list[Claimed]]:
-    """Lease up to `limit` due instances to this worker (SKIP LOCKED: workers never wait for each other)."""
+    """Lease up to `limit` due instances to this worker in one `UPDATE … RETURNING` (with SKIP LOCKED on
+    PostgreSQL: workers never wait for each other). The lease and token columns are not indexed, so the
+    claim is a heap-only update."""
     token = uuid.uuid4().hex
-    if connection.vendor == "postgresql" and ids is None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE journeys_journeyinstance SET lease_until = %s, claim_token = %s WHERE id IN ("
-                f"SELECT id FROM journeys_journeyinstance WHERE status = 'active' AND next_wake_at <= %s "
-                f"AND (lease_until IS NULL OR lease_until < %s) ORDER BY next_wake_at LIMIT %s "
-                f"FOR UPDATE SKIP LOCKED) RETURNING {', '.join(CLAIMED)}", [now + LEASE, token, now, now, limit])
-            fetched = cursor.fetchall()
-        return token, [Claimed(*row[:8], _json(row[8]) or [], _json(row[9]) or {}, _json(row[10]) or [], row[11])
-                       for row in fetched]
-    due = JourneyInstance.objects.filter(status="active", next_wake_at__lte=now)
-    if ids is not None:
-        due = due.filter(pk__in=ids)
-    free = due.filter(lease_until__isnull=True) | due.filter(lease_until__lt=now)
-    with transaction.atomic():
-        chosen = free.order_by("next_wake_at").values_list("id", flat=True)[:limit]
-        if connection.vendor == "postgresql":
-            chosen = chosen.select_for_update(skip_locked=True)
-        picked = list(chosen)
-        if picked:
-            JourneyInstance.objects.filter(pk__in=picked).update(lease_until=now + LEASE, claim_token=token)
-    rows = JourneyInstance.objects.filter(claim_token=token).values_list(*CLAIMED) if picked else []
-    return token, [Claimed(*row[:8], row[8] or [], row[9] or {}, row[10] or [], row[11]) for row in rows]
+    postgres = connection.vendor == "postgresql"
+    only = f" AND id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
+    adapt = (lambda moment: moment) if postgres else connection.ops.adapt_datetimefield_value
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE journeys_journeyinstance SET lease_until = %s, claim_token = %s WHERE id IN ("
+            f"SELECT id FROM journeys_journeyinstance WHERE status = 'active' AND next_wake_at <= %s "
+            f"AND (lease_until IS NULL OR lease_until < %s){only} ORDER BY next_wake_at LIMIT %s"
+            f"{' FOR UPDATE SKIP LOCKED' if postgres else ''}) RETURNING {', '.join(CLAIMED)}",
+            [adapt(now + LEASE), token, adapt(now), adapt(now), *(ids or []), limit])
+        fetched = cursor.fetchall()
+    return token, [Claimed(*row[:8], _json(row[8]) or [], _json(row[9]) or {}, _json(row[10]) or [],
+                           _moment(row[11])) for row in fetched]
 
 
 def advance(limit: int = BATCH, now: datetime | None = None, ids: list[int] | None = None) -> dict[str, int]:

@@ -60,7 +60,6 @@ class JourneyInstance(models.Model):
                                                condition=Q(status__in=("active", "paused")),
                                                name="one_live_instance_per_person_and_journey")]
         indexes = [models.Index(fields=["status", "next_wake_at"], name="instance_due_idx"),
-                   models.Index(fields=["claim_token"], condition=~Q(claim_token=""), name="instance_claim_idx"),
                    models.Index(fields=["journey_key", "subject_id"], name="instance_subject_idx")]
 
 
