@@ -45,6 +45,7 @@ def test_demo_without_serving_prepares_everything(home: dict[str, str]) -> None:
     assert out["seed"]["residents"] == 2000 and out["counts"]["persons"] >= 2000
     assert out["url"] == "http://127.0.0.1:8000/" and out["password"]
     assert {a["role"] for a in out["agents"]} == {"agent", "responsable", "dpo", "admin"}
+    assert out["journeys_entered"]["titres-identite"] > 0  # the passport journeys run from the start
     again = figures(run(home, "demo", "--no-serve", "--json"))
     assert again["seed"] == "registre existant conservé" and again["password"] != out["password"]
 

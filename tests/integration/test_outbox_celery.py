@@ -135,7 +135,11 @@ def scenario(sinks: Any, wait: Any) -> dict[str, Any]:
 
 def test_the_same_scenario_gives_the_same_outcome_embedded_and_on_celery(settings, sinks, celery_workers) -> None:
     def wait(condition: Any) -> None:
-        assert wait_for(condition, 60, every=0.2), f"the executor did not finish:\n{log_tail(celery_workers.env)}"
+        pending = OutboxMessage.objects.exclude(status__in=("sent", "delivered", "cancelled", "failed"))
+        assert wait_for(condition, 120, every=0.2), (
+            f"the executor did not finish at {clock.now()}: "
+            f"{list(pending.values_list('status', 'not_before', 'queued_at', 'lease_until')[:5])}\n"
+            f"{log_tail(celery_workers.env)}")
 
     # The same sending rules as the workers' environment (tests.workers.worker_env)
     settings.QUIET_HOURS, settings.QUIET_SUNDAYS, settings.QUIET_HOLIDAYS = "00:00-23:59", True, True

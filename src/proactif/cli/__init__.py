@@ -35,20 +35,20 @@ def ensure_migrated() -> list[str]:
     if locked:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
+    from proactif.kernel import bulkload
+    from proactif.kernel.install import install
+
     try:
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
         if plan:
             call_command("migrate", interactive=False, verbosity=0)
+        bulkload.restore_deferred_indexes()  # indexes a crashed bulk load had dropped
+        install()  # reference data (services, shipped templates and journeys): one process at a time too
     finally:
         if locked:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
-    from proactif.kernel import bulkload
-    from proactif.kernel.install import install
-
-    bulkload.restore_deferred_indexes()  # indexes a crashed bulk load had dropped
-    install()
     return [f"{m.app_label}.{m.name}" for m, _ in plan]
 
 

@@ -48,6 +48,11 @@ def prepare_demo(residents: int) -> dict[str, Any]:
         figures["seed"] = "registre existant conservé"
     figures["counts"] = registry.counts()
     figures["residents"] = registry.refresh_figures()["residents"]
+    from proactif.journeys import services as journeys
+
+    # Start the date journeys now rather than at tomorrow's 06:00 run: the server's scheduler advances them
+    # (and sends the first messages to the sinks) as soon as it starts
+    figures["journeys_entered"] = journeys.enter_due()
     return figures
 
 

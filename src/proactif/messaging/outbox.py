@@ -230,6 +230,10 @@ def send_batch(ids: list[int]) -> dict[str, int]:
     OutboxMessage.objects.filter(pk__in=ids, status="created", not_before__lte=now).update(
         status="sending", lease_until=now + lease, claim_token=token, attempts=F("attempts") + 1, updated_at=now)
     rows = list(OutboxMessage.objects.filter(claim_token=token, status="sending"))
+    if len(rows) < len(ids):
+        # Ids queued for a time this worker's clock has not reached (clock skew between machines): back to
+        # the sweeper at once rather than after the re-queue delay
+        OutboxMessage.objects.filter(pk__in=ids, status="created", not_before__gt=now).update(queued_at=None)
     if not rows:
         return {}
     decisions = decide(rows, now)
