@@ -38,9 +38,8 @@ def _document_ids(instances: list[JourneyInstance]) -> dict[int, int]:
 
 def _documents(instances: list[JourneyInstance]) -> dict[int, dict[str, Any]]:
     ids = _document_ids(instances)
-    views = registry.document_views(sorted(set(ids.values())))
-    renewed = registry.renewed_documents(sorted(set(ids.values())))
-    return {pk: {**views[doc], "renouvele": doc in renewed} for pk, doc in ids.items() if doc in views}
+    views = registry.document_views(sorted(set(ids.values())), with_renewal=True)
+    return {pk: views[doc] for pk, doc in ids.items() if doc in views}
 
 
 def _persons(instances: list[JourneyInstance]) -> dict[int, dict[str, Any]]:

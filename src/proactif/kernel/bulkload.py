@@ -48,6 +48,16 @@ def load_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]])
     return count
 
 
+def in_ids(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """`column` among `ids` as a SQL condition and its parameters: one array parameter on PostgreSQL (no
+    query text thousands of placeholders long to build and parse), a list elsewhere."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(ids)]
+    if not ids:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
 def reserve_ids(table: str, count: int) -> list[int]:
     """`count` ids from the table's sequence (PostgreSQL), for rows copied with their id."""
     with connection.cursor() as cursor:
@@ -92,10 +102,22 @@ def copy_records(model: Any, records: Sequence[dict[str, Any]], *, with_ids: boo
             values = [record[returning] for record in records]
             return list(model.objects.filter(**{f"{returning}__in": values}).values_list(returning, "id"))
         return []
+    if skip_conflicts and returning and not with_ids:
+        # Usually nothing is there yet: copy straight into the table with ids from the sequence, and go
+        # through the temporary table only when a key already exists (a batch redone after a crash)
+        from django.db import IntegrityError
+        from psycopg.errors import UniqueViolation
+
+        try:
+            with transaction.atomic():
+                ids = copy_records(model, records, with_ids=True)
+            return [(record[returning], pk) for record, pk in zip(records, ids, strict=True)]
+        except (IntegrityError, UniqueViolation):
+            pass
     fields = _columns(model)
     table = model._meta.db_table
     names = [column for _, column, _, _ in fields]
-    ids: list[int] = reserve_ids(table, len(records)) if with_ids else []
+    ids = reserve_ids(table, len(records)) if with_ids else []
     if with_ids:
         names = ["id", *names]
 

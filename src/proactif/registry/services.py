@@ -269,15 +269,28 @@ def refresh_document_statuses(today: date | None = None) -> dict[str, int]:
     return {"expired": expired}
 
 
-def document_views(document_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Documents as message templates show them (French labels and dates)."""
+def document_views(document_ids: list[int], with_renewal: bool = False) -> dict[int, dict[str, Any]]:
+    """Documents as message templates show them (French labels and dates); with `with_renewal`, whether a
+    newer document of the same kind replaced each one (`renouvele`), in the same query."""
+    from django.db import connection
+
+    from proactif.kernel import bulkload
     from proactif.kernel.text import date_fr
 
+    if not document_ids:
+        return {}
     today = clock.today()
     labels = dict(Document.KINDS)
+    condition, params = bulkload.in_ids("d.id", document_ids)
+    renewal = (", EXISTS (SELECT 1 FROM registry_document n WHERE n.person_id = d.person_id AND n.kind = d.kind "
+               "AND n.issued_on > d.issued_on)" if with_renewal else ", NULL")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT d.id, d.person_id, d.kind, d.numero, d.issued_on, d.expires_on, d.status{renewal} "
+                       f"FROM registry_document d WHERE {condition}", params)
+        rows = cursor.fetchall()
     out = {}
-    for pk, person_id, kind, numero, issued_on, expires_on, status in Document.objects.filter(
-            pk__in=document_ids).values_list("id", "person_id", "kind", "numero", "issued_on", "expires_on", "status"):
+    for pk, person_id, kind, numero, issued_on, expires_on, status, renewed in rows:
+        issued_on, expires_on = _day(issued_on), _day(expires_on)
         months = None
         echeance = ""
         if expires_on:
@@ -288,7 +301,16 @@ def document_views(document_ids: list[int]) -> dict[int, dict[str, Any]]:
                    "numero": numero, "expire_le": date_fr(expires_on) if expires_on else "", "echeance": echeance,
                    "delivre_le": date_fr(issued_on) if issued_on else "", "mois_restants": months,
                    "expires_on": expires_on.isoformat() if expires_on else None, "status": status}
+        if with_renewal:
+            out[pk]["renouvele"] = bool(renewed)
     return out
+
+
+def _day(value: Any) -> date | None:
+    """A date column as a raw query returns it (SQLite: text)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def issue_document(person_id: int, kind: str, issued_on: date, *, numero: str = "", source: str = "mairie",
@@ -311,21 +333,6 @@ def set_document_status(document_id: int, status: str) -> None:
     Document.objects.filter(pk=document_id).update(status=status, updated_at=clock.now())
 
 
-def renewed_documents(document_ids: list[int]) -> set[int]:
-    """Documents replaced since: the same person has a newer document of the same kind."""
-    docs = list(Document.objects.filter(pk__in=document_ids).values_list("id", "person_id", "kind", "issued_on"))
-    if not docs:
-        return set()
-    newer = Document.objects.filter(person_id__in={d[1] for d in docs}, kind__in={d[2] for d in docs}).values_list(
-        "person_id", "kind", "issued_on")
-    latest: dict[tuple[int, str], date] = {}
-    for person_id, kind, issued in newer:
-        if issued is not None and ((person_id, kind) not in latest or issued > latest[(person_id, kind)]):
-            latest[(person_id, kind)] = issued
-    return {pk for pk, person_id, kind, issued in docs
-            if issued and latest.get((person_id, kind)) and latest[(person_id, kind)] > issued}
-
-
 def person_facts(person_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Age, sex, language and status: what journey conditions may test (no names, no contacts)."""
     today = clock.today()
@@ -337,13 +344,23 @@ def person_facts(person_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 def refused_purpose(person_ids: list[int], purpose: str) -> set[int]:
     """People who refused a communication purpose on every channel (opposition or withdrawn consent)."""
-    refused = set(OptOut.objects.filter(person_id__in=person_ids, revoked_at__isnull=True, channel="*",
-                                        purpose__in=("*", purpose)).values_list("person_id", flat=True))
+    from django.db import connection
+
+    from proactif.kernel import bulkload
+
+    if not person_ids:
+        return set()
+    condition, params = bulkload.in_ids("person_id", person_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT person_id FROM registry_optout WHERE {condition} AND revoked_at IS NULL "
+                       f"AND channel = '*' AND purpose IN ('*', %s)", [*params, purpose])
+        refused = {row[0] for row in cursor.fetchall()}
+        cursor.execute(f"SELECT person_id, decision, recorded_at FROM registry_consent WHERE {condition} "
+                       f"AND purpose = %s AND channel = '*'", [*params, purpose])
+        consents = cursor.fetchall()
     latest: dict[int, tuple[Any, str]] = {}
-    for person_id, decision, at in Consent.objects.filter(person_id__in=person_ids, purpose=purpose,
-                                                          channel="*").values_list("person_id", "decision",
-                                                                                   "recorded_at"):
-        if person_id not in latest or at >= latest[person_id][0]:
+    for person_id, decision, at in consents:
+        if person_id not in latest or str(at) >= str(latest[person_id][0]):
             latest[person_id] = (at, decision)
     refused.update(pk for pk, (_, decision) in latest.items() if decision in ("denied", "revoked"))
     return refused
