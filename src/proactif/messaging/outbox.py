@@ -262,6 +262,7 @@ def _call_provider(decision: Decision) -> Result:
 def _record(decisions: list[Decision], results: dict[int, Result], now: datetime) -> dict[str, int]:
     figures: dict[str, int] = defaultdict(int)
     fallbacks: list[tuple[OutboxMessage, str]] = []
+    sent: list[tuple[Any, ...]] = []
     with transaction.atomic():
         for decision in decisions:
             row = decision.row
@@ -290,16 +291,46 @@ def _record(decisions: list[Decision], results: dict[int, Result], now: datetime
                     fields.update(status="failed", failure=result.failure, error=result.error)
                     decision.action = "fail"
                     fallbacks.append((row, decision.channel))
-            OutboxMessage.objects.filter(pk=row.pk, claim_token=row.claim_token).update(**fields)
-            if fields.get("status") == "sent":  # a receipt that arrived during the call
-                OutboxMessage.objects.filter(pk=row.pk, status="sent", delivered_at__isnull=False).update(
-                    status="delivered")
+            if fields.get("status") == "sent":
+                sent.append((row.pk, row.claim_token, decision.channel, fields["recipient"], fields["subject"],
+                             decision.body, result.provider, fields["provider_message_id"]))
+            else:
+                OutboxMessage.objects.filter(pk=row.pk, claim_token=row.claim_token).update(**fields)
             figures[decision.action] += 1
             if fields.get("status") in ("sent", "failed", "cancelled"):
                 metrics.MESSAGES.labels(channel=fields.get("channel") or "-", status=fields["status"]).inc()
+        _write_sent(sent, now)
         if fallbacks:
             figures["fallback"] += len(create_fallbacks(fallbacks))
     return dict(figures)
+
+
+def _write_sent(sent: list[tuple[Any, ...]], now: datetime) -> None:
+    """The messages a batch sent, written in one statement (PostgreSQL) or one prepared statement; then those
+    whose delivery receipt overtook the write become delivered."""
+    from django.db import connection
+
+    if not sent:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            columns = [list(column) for column in zip(*sent, strict=True)]
+            cursor.execute(
+                "UPDATE messaging_outboxmessage AS m SET status = 'sent', sent_at = %s, updated_at = %s, "
+                "lease_until = NULL, claim_token = '', failure = '', error = '', channel = v.channel, "
+                "recipient = v.recipient, subject = v.subject, body = v.body, provider = v.provider, "
+                "provider_message_id = v.provider_id FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], "
+                "%s::text[], %s::text[], %s::text[], %s::text[]) AS v(id, token, channel, recipient, subject, body, "
+                "provider, provider_id) WHERE m.id = v.id AND m.claim_token = v.token", [now, now, *columns])
+        else:
+            stamp = connection.ops.adapt_datetimefield_value(now)
+            cursor.executemany(
+                "UPDATE messaging_outboxmessage SET status = 'sent', sent_at = %s, updated_at = %s, "
+                "lease_until = NULL, claim_token = '', failure = '', error = '', channel = %s, recipient = %s, "
+                "subject = %s, body = %s, provider = %s, provider_message_id = %s WHERE id = %s AND claim_token = %s",
+                [(stamp, stamp, c, r, s, b, p, i, pk, t) for pk, t, c, r, s, b, p, i in sent])
+    OutboxMessage.objects.filter(pk__in=[item[0] for item in sent], status="sent",
+                                 delivered_at__isnull=False).update(status="delivered")
 
 
 def create_fallbacks(failed: list[tuple[OutboxMessage, str]]) -> dict[str, int]:

@@ -8,6 +8,7 @@ value into a clear error at send time, and the catalogue refuses a misspelt plac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
@@ -102,10 +103,16 @@ class Rendered:
     body: str
 
 
+@lru_cache(maxsize=512)
+def _compiled_template(source: str) -> Any:
+    """Templates are compiled once per process (a campaign renders the same one thousands of times)."""
+    return _env.from_string(source)
+
+
 def render(subject: str, body: str, context: dict[str, Any]) -> Rendered:
     try:
-        return Rendered(_env.from_string(subject).render(context).strip() if subject else "",
-                        _env.from_string(body).render(context).strip())
+        return Rendered(_compiled_template(subject).render(context).strip() if subject else "",
+                        _compiled_template(body).render(context).strip())
     except UndefinedError as exc:
         raise MissingData(f"donnée manquante pour ce message : {_undefined(exc.message or '')}") from None
     except SecurityError as exc:
