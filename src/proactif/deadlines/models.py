@@ -57,7 +57,7 @@ class Appointment(models.Model):
     kinds = models.JSONField(default=list)  # ["passeport", "cni"]
     pre_demandes = models.JSONField(default=list)  # ANTS pre-application numbers
     document_id = models.BigIntegerField(null=True, blank=True)
-    instance_id = models.BigIntegerField(null=True, blank=True)
+    instance_id = models.BigIntegerField(null=True, blank=True, db_index=True)  # the journey it serves
     uid = models.CharField(max_length=64, unique=True)  # iCalendar UID
     created_at = models.DateTimeField()
     created_by = models.CharField(max_length=254)
@@ -82,7 +82,7 @@ class TitleRequest(models.Model):
     appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="requests")
     old_document_id = models.BigIntegerField(null=True, blank=True)
-    instance_id = models.BigIntegerField(null=True, blank=True)
+    instance_id = models.BigIntegerField(null=True, blank=True, db_index=True)  # the journey it serves
     status = models.CharField(max_length=12, choices=STATUS, default="deposee")
     created_at = models.DateTimeField()
     ready_at = models.DateTimeField(null=True, blank=True)

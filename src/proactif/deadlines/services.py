@@ -393,14 +393,12 @@ def ics_attachment(appointment_id: Any) -> tuple[str, str, str] | None:
 
 def journey_appointments(instances: list[Any]) -> dict[int, dict[str, Any]]:
     """The latest booked appointment of each instance (for `rendez_vous.date - 1 day`)."""
-    by_instance: dict[int, Appointment] = {}
-    for appointment in Appointment.objects.filter(instance_id__in=[i.pk for i in instances], status__in=(
-            "booked", "done")).order_by("created_at"):
-        by_instance[appointment.instance_id] = appointment  # type: ignore[index]
     out = {}
-    for pk, appointment in by_instance.items():
-        local = appointment.starts_at.astimezone(domain.PARIS)
-        out[pk] = {"date": local.date().isoformat(), "statut": appointment.status, "id": appointment.pk}
+    for pk, instance_id, starts_at, status in Appointment.objects.filter(
+            instance_id__in=[i.pk for i in instances], status__in=("booked", "done")).order_by(
+            "created_at").values_list("id", "instance_id", "starts_at", "status"):
+        out[instance_id] = {"date": starts_at.astimezone(domain.PARIS).date().isoformat(), "statut": status,
+                            "id": pk}  # the latest wins
     return out
 
 
