@@ -257,3 +257,15 @@ def test_the_idempotency_key_reaches_the_provider(sinks, agents, now) -> None:
     person = reachable_person(agents, ("sms",))
     [row] = send(spec(person.person_id, "t-key", ["sms"]))
     assert row.provider_message_id == f"{row.provider}-{hashlib.sha256(b't-key').hexdigest()[:16]}"
+
+
+def test_a_resident_gets_the_template_in_their_language_when_there_is_one(sinks, agents, now) -> None:
+    from proactif.registry.models import Person
+
+    services.save_template("test-info", "email", "Hello {{ personne.prenom }},\nthis is a test.", subject="Test",
+                           language="en", publish=True)
+    english, french = reachable_person(agents, ("email",)), reachable_person(agents, ("email",), skip=1)
+    Person.objects.filter(pk=english.person_id).update(langue="en")
+    to_english, to_french = send(spec(english.person_id, "t-lang-en", ["email"]),
+                                 spec(french.person_id, "t-lang-fr", ["email"]))
+    assert to_english.body.startswith("Hello ") and to_french.body.startswith("Bonjour ")
