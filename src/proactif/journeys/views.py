@@ -101,7 +101,8 @@ def edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
             else:
                 messages.success(request, f"Brouillon de la version {saved.version} enregistré et vérifié.")
             return redirect("journeys:journey", key=saved.key)
-    return render(request, "journeys/edit.html", {"form": form, "d": current, "draft": draft, "problems": problems})
+    return render(request, "journeys/edit.html", {"form": form, "d": current, "draft": draft, "problems": problems},
+                  status=400 if request.method == "POST" else 200)
 
 
 @require_GET

@@ -133,7 +133,7 @@ def template_edit(request: HttpRequest, template_id: int | None = None) -> HttpR
     return render(request, "messaging/template_edit.html", {
         "form": form, "t": current, "can_edit": can_edit, "sms": sms, "preview_form": PreviewForm(),
         "versions": services.template_versions(current.key) if current else [],
-        "catalogue": sorted(templating.CATALOGUE.items())})
+        "catalogue": sorted(templating.CATALOGUE.items())}, status=400 if request.method == "POST" else 200)
 
 
 @require_POST
