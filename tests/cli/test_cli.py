@@ -128,3 +128,31 @@ def test_agents_and_api_keys_from_the_command_line(home: dict[str, str]) -> None
     wrong = run(home, "apikey", "create", "--service", "etat_civil", "--name", "x", "--scope", "everything",
                 check=False)
     assert wrong.returncode != 0 and "portée inconnue" in wrong.stderr
+
+
+def test_journeys_and_messages_commands(home: dict[str, str], tmp_path: Path) -> None:
+    demo = figures(run(home, "demo", "--no-serve", "--residents", "800", "--json"))
+    assert demo["journeys_entered"]["titres-identite"] > 0
+    listed = figures(run(home, "journeys", "list", "--json"))["journeys"]
+    assert {j["key"] for j in listed} >= {"titres-identite", "echeance-abonnement"}
+    shown = figures(run(home, "journeys", "show", "titres-identite", "--json"))
+    assert shown["entered"] > 0 and shown["nodes"][0]["node"] == "alerte"
+
+    source = Path(__file__).resolve().parents[2] / "src/proactif/deadlines/journeys/titres-identite.yaml"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(source.read_text(encoding="utf-8").replace("next: attente_reponse", "next: nulle_part"),
+                      encoding="utf-8")
+    refused = run(home, "journeys", "publish", str(broken), check=False)
+    assert refused.returncode != 0 and "étape inconnue « nulle_part »" in refused.stderr
+    renamed = tmp_path / "v2.yaml"
+    renamed.write_text(source.read_text(encoding="utf-8").replace("  alerte:", "  premiere_alerte:")
+                       .replace("start: alerte", "start: premiere_alerte"), encoding="utf-8")
+    published = figures(run(home, "journeys", "publish", str(renamed), "--json"))
+    assert published == {"key": "titres-identite", "version": 2, "status": "published"}
+    unmapped = run(home, "journeys", "migrate", "titres-identite", "--to", "2", check=False)
+    assert unmapped.returncode != 0 and "sans correspondance dans la version 2 : alerte" in unmapped.stderr
+    moved = figures(run(home, "journeys", "migrate", "titres-identite", "--to", "2",
+                        "--map", "alerte=premiere_alerte", "--json"))
+    assert moved["moved"] == shown["statuses"].get("active", 0)
+    stats = figures(run(home, "messages", "stats", "--json"))
+    assert stats["channels"] == {} and stats["providers"] == []  # nothing advanced yet: no message
