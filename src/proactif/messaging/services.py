@@ -205,6 +205,17 @@ def sent_with_links(start: datetime, end: datetime) -> QuerySet[OutboxMessage]:
                                         context__has_key="lien")
 
 
+def push_public_key() -> str:
+    """The VAPID public key browsers subscribe with (base64url)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from proactif.messaging.channels.push import application_server_key, vapid_key_file
+
+    return application_server_key(vapid_key_file(settings.PUSH_VAPID_PRIVATE_KEY, Path(settings.HOME)))
+
+
 def subscribe_push(person_id: int, endpoint: str, p256dh: str, auth: str) -> PushSubscription:
     subscription, _ = PushSubscription.objects.update_or_create(
         endpoint=endpoint, defaults={"person_id": person_id, "p256dh": p256dh, "auth": auth,

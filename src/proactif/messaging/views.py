@@ -43,6 +43,71 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
     return redirect(opened.target)
 
 
+def session_person(request: HttpRequest) -> int | None:
+    """The resident behind the valid citizen links opened in this browser session, if any."""
+    for link_id in (request.session.get(SESSION_LINKS) or {}).values():
+        link = services.valid_link(link_id)
+        if link is not None:
+            return int(link.person_id)
+    return None
+
+
+# --- Web Push for citizens: the browser subscribes from a page reached by their link ----------
+SERVICE_WORKER = """// Proactif: shows the town hall's notifications; a click opens the page they point to.
+self.addEventListener("push", (event) => {
+  const data = event.data ? event.data.json() : {};
+  event.waitUntil(self.registration.showNotification(data.title || "Votre mairie",
+    {body: data.body || "", tag: data.tag || undefined, data: {url: data.url || "/"}}));
+});
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(clients.openWindow(event.notification.data.url || "/"));
+});
+"""
+_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=")
+
+
+@public
+@require_GET
+def push_key(request: HttpRequest) -> HttpResponse:
+    from django.http import JsonResponse
+
+    return JsonResponse({"publicKey": services.push_public_key()})
+
+
+@public
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(SERVICE_WORKER, content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@public
+@require_POST
+def push_subscribe(request: HttpRequest) -> HttpResponse:
+    """A browser's push subscription (the Push API's JSON), for the resident of the session's link."""
+    import json
+
+    from django.http import JsonResponse
+
+    person_id = session_person(request)
+    if person_id is None:
+        return JsonResponse({"error": "ouvrez d'abord le lien reçu de la mairie"}, status=403)
+    try:
+        data = json.loads(request.body)
+        endpoint, p256dh, auth = str(data["endpoint"]), str(data["keys"]["p256dh"]), str(data["keys"]["auth"])
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": "abonnement illisible : endpoint et keys.p256dh, keys.auth attendus"}, status=400)
+    sink = f"http://127.0.0.1:{settings.SINK_HTTP_PORT}/push/"
+    if not (endpoint.startswith("https://") or (settings.SINKS and endpoint.startswith(sink))) or len(endpoint) > 800:
+        return JsonResponse({"error": "adresse du service de notification invalide"}, status=400)
+    if not (set(p256dh) <= _B64URL and set(auth) <= _B64URL and 80 <= len(p256dh) <= 100 and 16 <= len(auth) <= 30):
+        return JsonResponse({"error": "clés de chiffrement invalides"}, status=400)
+    services.subscribe_push(person_id, endpoint, p256dh, auth)
+    return JsonResponse({"ok": True}, status=201)
+
+
 def session_link(request: HttpRequest, purpose: str) -> Any:
     """The citizen link of this purpose opened in this browser session, if still valid."""
     link_id = (request.session.get(SESSION_LINKS) or {}).get(purpose)
