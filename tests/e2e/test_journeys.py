@@ -16,8 +16,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def renewal(sinks):
-    """A commune with the shipped journeys and a resident whose passport entered the renewal journey."""
+def renewal(sinks, settings):
+    """A commune with the shipped journeys and a resident whose passport entered the renewal journey. Messages
+    may go at any hour (the test must not depend on the time it runs at)."""
+    settings.QUIET_HOURS, settings.QUIET_SUNDAYS, settings.QUIET_HOLIDAYS = "00:00-23:59", True, True
     from proactif.accounts import services as accounts
     from proactif.journeys import engine, services
     from proactif.journeys.models import JourneyInstance
