@@ -156,3 +156,18 @@ def test_journeys_and_messages_commands(home: dict[str, str], tmp_path: Path) ->
     assert moved["moved"] == shown["statuses"].get("active", 0)
     stats = figures(run(home, "messages", "stats", "--json"))
     assert stats["channels"] == {} and stats["providers"] == []  # nothing advanced yet: no message
+
+
+def test_the_journeys_and_sendtime_benchmarks_run_at_small_scale(home: dict[str, str], tmp_path: Path) -> None:
+    run(home, "seed", "--residents", "1500", "--seed", "3", "--json")
+    journeys = figures(run(home, "bench-probe", "journeys", "--json"))
+    entry, advance = journeys["entry"], journeys["advance"]
+    assert entry["instances"] > 100 and entry["first_step"]["advanced"] == entry["instances"]
+    assert entry["messages_created"] == entry["links_created"] > 0
+    assert advance["due"] == advance["advanced"] == advance["messages_created"]
+    assert journeys["reference"]["rows"] == advance["advanced"]
+    sendtime = figures(run({**home, "PROACTIF_BENCH_HOME": str(tmp_path / "bench")}, "bench", "sendtime",
+                           "--residents", "3000", "--json"))
+    assert sendtime["optimised"]["people"] + sendtime["holdout"]["people"] == 3000
+    low, high = sendtime["uplift_ci95_points"]
+    assert low <= sendtime["uplift_points"] <= high

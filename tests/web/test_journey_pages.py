@@ -123,3 +123,20 @@ def test_a_citizen_changes_then_cancels_their_appointment_through_their_link(cli
         assert moved.pre_demandes == ["AB12CD34EF"]
         assert client.post("/demarches/titres/annuler/").status_code == 302
         assert not Appointment.objects.filter(person_id=person_id, status="booked").exists()
+
+
+def test_a_reminder_in_the_past_is_refused_on_its_field(agent, agents) -> None:
+    from proactif.journeys import services as journeys
+    from proactif.journeys.models import JourneyInstance
+    from tests.journeys.test_passport_journey import START, passport_holder
+
+    with clock.use(clock.FixedClock(START)):
+        person_id, _ = passport_holder(agents, skip=8)
+        journeys.enter_due()
+        instance = JourneyInstance.objects.get(person_id=person_id, journey_key="titres-identite")
+        response = agent.post(f"/parcours/suivi/{instance.pk}/intervention/", {
+            "action": "reminder", "reason": "Rappel demandé", "template": "titre.relance", "channel": "email",
+            "at": "2026-11-30T10:00"})
+    assert response.status_code == 400
+    assert "la relance doit être programmée dans le futur" in html.unescape(response.content.decode())
+    assert not instance.events.filter(kind="takeover").exists()

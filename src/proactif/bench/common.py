@@ -64,6 +64,15 @@ def fresh_database(kind: str, name: str, keep: bool = False) -> Database:
     return Database(f"{server}/{database}", home, "postgresql")
 
 
+def seeded_database(kind: str, name: str, residents: int, seed: int = 1) -> Database:
+    """The benchmark database `name` holding a commune of `residents` synthetic residents: kept between
+    runs, seeded again only when its size differs."""
+    db = fresh_database(kind, name, keep=True)
+    if run_measured(["bench-probe", "count"], db).output["residents"] != residents:
+        run_measured(["seed", "--residents", str(residents), "--seed", str(seed), "--reset"], db)
+    return db
+
+
 @dataclass
 class Measured:
     seconds: float

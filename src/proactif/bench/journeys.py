@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Any
 
-from proactif.bench.common import fresh_database, machine, run_measured
+from proactif.bench.common import machine, run_measured, seeded_database
 from proactif.kernel import clock
 
 TARGET_RATE = 20_000  # instances per second, entry and advance
@@ -33,10 +33,7 @@ BENCH_KEY = "bench-titres"
 
 def run(residents: int | None = None, database: str = "postgres") -> dict[str, Any]:
     residents = residents or 1_000_000
-    db = fresh_database(database, f"seed-{database}", keep=True)
-    count = run_measured(["bench-probe", "count"], db).output["residents"]
-    if count != residents:
-        run_measured(["seed", "--residents", str(residents), "--seed", "1", "--reset"], db)
+    db = seeded_database(database, f"seed-{database}", residents)
     measured = run_measured(["bench-probe", "journeys"], db)
     probe = measured.output
     return {"benchmark": "journeys", "database": db.label, "residents": residents, **probe,
@@ -90,19 +87,11 @@ def _advance_with_workers(workers: int) -> dict[str, Any]:
 
 
 def _reset() -> None:
-    from django.db import connection
+    from proactif.kernel import bulkload
 
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE journeys_journeyevent, journeys_agenttask, journeys_nodevisit, "
-                       "journeys_journeyinstance, messaging_link, messaging_outboxmessage, "
-                       "messaging_engagement RESTART IDENTITY CASCADE"
-                       if connection.vendor == "postgresql" else "SELECT 1")
-    if connection.vendor != "postgresql":
-        from proactif.journeys.models import JourneyEvent, JourneyInstance, NodeVisit
-        from proactif.messaging.models import Link, OutboxMessage
-
-        for model in (JourneyEvent, NodeVisit, JourneyInstance, Link, OutboxMessage):
-            model.objects.all().delete()
+    bulkload.delete_all(["journeys_journeyevent", "journeys_agenttask", "journeys_nodevisit",
+                         "journeys_journeyinstance", "messaging_link", "messaging_outboxmessage",
+                         "messaging_engagement"])
 
 
 def _definition(grace: str) -> None:

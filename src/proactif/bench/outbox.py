@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Any
 
-from proactif.bench.common import Database, fresh_database, machine, run_measured
+from proactif.bench.common import Database, machine, seeded_database
 from proactif.kernel import clock
 
 TARGET_RATE = 2_000  # messages per second
@@ -70,9 +70,7 @@ def _parallel(args: list[str], env: dict[str, str], count: int) -> list[dict[str
 
 def run(residents: int | None = None, database: str = "postgres") -> dict[str, Any]:
     residents = residents or RESIDENTS
-    db = fresh_database(database, f"outbox-{database}", keep=True)
-    if run_measured(["bench-probe", "count"], db).output["residents"] != residents:
-        run_measured(["seed", "--residents", str(residents), "--seed", "2", "--reset"], db)
+    db = seeded_database(database, f"outbox-{database}", residents, seed=2)
     http_port, smtp_port = _free_port(), _free_port()
     env = _env(db, http_port, smtp_port)
     sink = subprocess.Popen([sys.executable, "-m", "proactif.cli", "sinks", "--receipts", "off"], env=env,

@@ -13,17 +13,14 @@ import statistics
 import time
 from typing import Any
 
-from proactif.bench.common import fresh_database, machine, run_measured
+from proactif.bench.common import machine, run_measured, seeded_database
 
 TARGET_P95_MS = 300.0
 
 
 def run(residents: int | None = None, database: str = "sqlite") -> dict[str, Any]:
     residents = residents or 1_000_000
-    db = fresh_database(database, f"seed-{database}", keep=True)
-    count = run_measured(["bench-probe", "count"], db).output["residents"]
-    if count != residents:
-        run_measured(["seed", "--residents", str(residents), "--seed", "1", "--reset"], db)
+    db = seeded_database(database, f"seed-{database}", residents)
     probe = run_measured(["bench-probe", "search"], db).output
     return {"benchmark": "search", "database": db.label, "residents": residents, **probe,
             "target_p95_ms": TARGET_P95_MS, "met": probe["p95_ms"] <= TARGET_P95_MS, "machine": machine()}

@@ -33,7 +33,11 @@ run_until_idle = engine.run_until_idle
 
 
 class TakeoverError(ValueError):
-    pass
+    """An agent action refused; `field` names the input at fault, when there is one."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 # --- definitions ----------------------------------------------------------------------------
@@ -267,7 +271,7 @@ def _instance_for(access: Access, instance_id: int) -> JourneyInstance:
 
 def _log_takeover(access: Access, instance: JourneyInstance, action: str, reason: str, **detail: Any) -> None:
     if not reason.strip():
-        raise TakeoverError("indiquez le motif de l'intervention")
+        raise TakeoverError("indiquez le motif de l'intervention", field="reason")
     JourneyEvent.objects.create(instance=instance, at=clock.now(), kind="takeover", node=instance.node,
                                 detail={"action": action, "reason": reason.strip()[:500], **detail},
                                 actor=access.actor.label)
@@ -333,7 +337,7 @@ def jump(access: Access, instance_id: int, node: str, reason: str) -> None:
     with transaction.atomic():
         instance = _instance_for(access, instance_id)
         if node not in instance.definition.spec["nodes"]:
-            raise TakeoverError(f"étape inconnue : {node}")
+            raise TakeoverError(f"étape inconnue : {node}", field="node")
         if instance.status not in JourneyInstance.LIVE:
             raise TakeoverError("ce parcours est terminé")
         _log_takeover(access, instance, "jump", reason, to=node, **{"from": instance.node})
@@ -365,9 +369,9 @@ def takeover(access: Access, instance_id: int, action: str, reason: str, *, temp
         resume(access, instance_id, reason)
     elif action in ("send", "reminder"):
         if not template:
-            raise TakeoverError("choisissez le modèle du message")
+            raise TakeoverError("choisissez le modèle du message", field="template")
         if action == "reminder" and (at is None or at <= clock.now()):
-            raise TakeoverError("la relance doit être programmée dans le futur")
+            raise TakeoverError("la relance doit être programmée dans le futur", field="at")
         return send_now(access, instance_id, reason, template=template, channels=[channel or "preferred"],
                         text=text, at=at if action == "reminder" else None)
     elif action == "jump":

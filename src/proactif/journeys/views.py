@@ -142,16 +142,15 @@ def takeover(request: HttpRequest, instance_id: int) -> HttpResponse:
     form = _takeover_form(row, request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        if data["action"] == "reminder" and data["at"] <= clock.now():
-            form.add_error("at", "la relance doit être programmée dans le futur")
+        try:
+            services.takeover(access, row.pk, data["action"], data["reason"], template=data.get("template") or "",
+                              channel=data.get("channel") or "", text=data.get("text") or "", at=data.get("at"),
+                              node=data.get("node") or "")
+        except services.TakeoverError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:
-            try:
-                _apply_takeover(access, row, data)
-            except services.TakeoverError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, TAKEOVER_DONE[data["action"]])
-                return redirect("journeys:instance", instance_id=row.pk)
+            messages.success(request, TAKEOVER_DONE[data["action"]])
+            return redirect("journeys:instance", instance_id=row.pk)
     return render(request, "journeys/instance.html", _instance_context(row, form), status=400)
 
 
@@ -159,12 +158,6 @@ TAKEOVER_DONE = {"pause": "Parcours mis en pause : aucun message ne partira avan
                  "resume": "Parcours repris.", "send": "Message mis en file d'envoi.",
                  "reminder": "Relance programmée.", "jump": "Parcours déplacé : l'étape s'exécute maintenant.",
                  "exit": "Parcours arrêté."}
-
-
-def _apply_takeover(access: Any, row: JourneyInstance, data: dict[str, Any]) -> None:
-    services.takeover(access, row.pk, data["action"], data["reason"], template=data.get("template") or "",
-                      channel=data.get("channel") or "", text=data.get("text") or "", at=data.get("at"),
-                      node=data.get("node") or "")
 
 
 @require_http_methods(["GET", "POST"])

@@ -352,11 +352,16 @@ def create_fallbacks(failed: list[tuple[OutboxMessage, str]]) -> dict[str, int]:
 
 
 # --- sweeping -------------------------------------------------------------------------------
+def _return_expired_leases(now: datetime) -> int:
+    """Messages a dead worker was sending go back to the queue once its lease has ended."""
+    return int(OutboxMessage.objects.filter(status="sending", lease_until__lt=now).update(
+        status="created", lease_until=None, claim_token="", queued_at=None, updated_at=now))
+
+
 def sweep() -> dict[str, int]:
     """Return stuck rows to the queue and queue what has become due."""
     now = clock.now()
-    stuck = OutboxMessage.objects.filter(status="sending", lease_until__lt=now).update(
-        status="created", lease_until=None, claim_token="", queued_at=None, updated_at=now)
+    stuck = _return_expired_leases(now)
     due = list(OutboxMessage.objects.filter(status="created", not_before__lte=now).filter(
         Q(queued_at__isnull=True) | Q(queued_at__lt=now - timedelta(minutes=2))).values_list("id", flat=True)[:50_000])
     dispatched = dispatch(due)
@@ -374,9 +379,7 @@ def drain(batch: int = 500, idle: Callable[[float], None] | None = None,
     figures: dict[str, int] = defaultdict(int)
     while True:
         now = clock.now()
-        stuck = OutboxMessage.objects.filter(status="sending", lease_until__lt=now).update(
-            status="created", lease_until=None, claim_token="", queued_at=None, updated_at=now)
-        figures["stuck_returned"] += stuck
+        figures["stuck_returned"] += _return_expired_leases(now)
         due = list(OutboxMessage.objects.filter(status="created", not_before__lte=now).order_by(
             "lane", "not_before").values_list("id", flat=True)[:batch])
         if due:

@@ -239,7 +239,7 @@ DOCUMENT_STATUSES = ("valide", "expire", "en_renouvellement", "perdu", "vole", "
 CNIE_SINCE = date(2021, 8, 2)  # the electronic identity card (10-year validity)
 
 
-def _add_years(day: date, years: int) -> date:
+def add_years(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
@@ -274,7 +274,7 @@ def default_expiry(kind: str, issued_on: date | None, born: date | None) -> date
     if years is None:
         return None
     # A title issued on 15/03/2020 for 10 years expires on 14/03/2030.
-    return _add_years(issued_on, years) - timedelta(days=1)
+    return add_years(issued_on, years) - timedelta(days=1)
 
 
 def check_document_number(field: str, kind: str, raw: str) -> str:

@@ -8,6 +8,7 @@ from datetime import date
 
 from django.db.models import Count, QuerySet
 
+from proactif.registry.domain import add_years
 from proactif.registry.models import Person
 
 Query = Callable[[date], QuerySet[Person]]
@@ -23,10 +24,7 @@ def segment(name: str, label: str) -> Callable[[Query], Query]:
 
 
 def _born_before(today: date, years: int) -> date:
-    try:
-        return today.replace(year=today.year - years)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - years, day=28)
+    return add_years(today, -years)
 
 
 @segment("residents", "Tous les habitants résidents")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import html
 import smtplib
+import socket
 import threading
+import time
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -25,9 +27,6 @@ class SmtpClient(ChannelClient):
         self._local = threading.local()
 
     def _connection(self) -> smtplib.SMTP:
-        import socket
-        import time
-
         connection = getattr(self._local, "smtp", None)
         if connection is not None:
             if time.monotonic() - getattr(self._local, "used", 0.0) < 5:
