@@ -16,7 +16,9 @@ from proactif.accounts.domain import Role
 pytest_plugins = ["tests.sinks"]  # the built-in sinks on free ports, for messaging and journeys tests
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The reference data, read in place like the application reads it (PROACTIF_SHARED_DATA, ../shared/data)
+SHARED_DATA = Path(os.environ.get("PROACTIF_SHARED_DATA")
+                   or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 SEED_RESIDENTS = 1500
 PASSWORD = "correct-horse-battery-staple-42"
 
