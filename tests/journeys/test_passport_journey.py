@@ -267,26 +267,3 @@ def test_the_api_shows_the_timeline_and_takes_over_with_a_reason(client, agents,
     read_only = bearer(scopes=("journeys:read",))
     assert client.post(f"/api/v1/journeys/instances/{instance.pk}/takeover", {"action": "resume", "reason": "x"},
                        content_type="application/json", **read_only).status_code == 403
-
-
-def test_an_event_signalled_while_its_batch_is_being_stepped_is_not_lost(agents, now, monkeypatch) -> None:
-    person_id, _ = passport_holder(agents, skip=7)
-    services.enter_due()
-    run(now)
-    instance = instance_of(person_id)
-    assert instance.node == "attente_reponse"
-    JourneyInstance.objects.filter(pk=instance.pk).update(next_wake_at=clock.now())  # woken early (a resume…)
-    original = engine.apply
-
-    def click_during_the_step(outcomes, token, at):
-        services.signal("link_clicked", person_id)  # the resident opens the link meanwhile
-        return original(outcomes, token, at)
-
-    monkeypatch.setattr(engine, "apply", click_during_the_step)
-    engine.advance(ids=[instance.pk])
-    monkeypatch.undo()
-    instance.refresh_from_db()
-    assert instance.inbox == ["link_clicked"] and instance.next_wake_at == clock.now()
-    engine.run_until_idle()
-    instance.refresh_from_db()
-    assert instance.node == "attente_rendez_vous" and instance.inbox == []

@@ -395,7 +395,7 @@ def journey_appointments(instances: list[Any]) -> dict[int, dict[str, Any]]:
     """The latest booked appointment of each instance (for `rendez_vous.date - 1 day`)."""
     out = {}
     for pk, instance_id, starts_at, status in Appointment.objects.filter(
-            instance_id__in=[i.pk for i in instances], status__in=("booked", "done")).order_by(
+            instance_id__any=[i.pk for i in instances], status__in=("booked", "done")).order_by(
             "created_at").values_list("id", "instance_id", "starts_at", "status"):
         out[instance_id] = {"date": starts_at.astimezone(domain.PARIS).date().isoformat(), "statut": status,
                             "id": pk}  # the latest wins
@@ -404,7 +404,7 @@ def journey_appointments(instances: list[Any]) -> dict[int, dict[str, Any]]:
 
 def collection_deadlines(instances: list[Any]) -> dict[int, dict[str, Any]]:
     out = {}
-    for request in TitleRequest.objects.filter(instance_id__in=[i.pk for i in instances]).exclude(collect_by=None):
+    for request in TitleRequest.objects.filter(instance_id__any=[i.pk for i in instances]).exclude(collect_by=None):
         out[request.instance_id] = {"date_limite": request.collect_by.isoformat() if request.collect_by else None,
                                     "statut": request.status}
     return out

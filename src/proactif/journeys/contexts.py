@@ -95,9 +95,25 @@ def _compiled(expression: str) -> Any:
     return templating.compile_condition(expression)
 
 
+@cache
+def _prepared(expression: str) -> tuple[Any, dict[str, Any]]:
+    """The expression's compiled template and its globals as a plain dict, merged once."""
+    template = _compiled(expression)._template
+    return template, dict(template.globals)
+
+
 def evaluate(expression: str, context: dict[str, Any]) -> bool:
+    """The condition on one instance's data. Runs the compiled expression in a context built directly (what
+    Jinja's `TemplateExpression.__call__` does, without re-merging its globals for every call: conditions are
+    evaluated for every instance of every batch)."""
+    from jinja2.runtime import Context
+
     try:
-        return bool(_compiled(expression)(**context))
+        template, known = _prepared(expression)
+        run = Context(template.environment, {**known, **context}, template.name, template.blocks)
+        for _ in template.root_render_func(run):
+            pass
+        return bool(run.vars["result"])
     except Exception:  # a missing value makes a condition false, not the batch fail
         return False
 

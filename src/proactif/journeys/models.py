@@ -35,7 +35,8 @@ class JourneyInstance(models.Model):
     STATUS = [("active", "En cours"), ("paused", "En pause"), ("completed", "Terminé"), ("exited", "Sorti")]
     LIVE = ("active", "paused")
 
-    definition = models.ForeignKey(JourneyDefinition, on_delete=models.PROTECT, related_name="instances")
+    definition = models.ForeignKey(JourneyDefinition, on_delete=models.PROTECT, related_name="instances",
+                                   db_index=False)  # instances are found by journey_key (instance_subject_idx)
     journey_key = models.CharField(max_length=100)
     person_id = models.BigIntegerField(db_index=True)
     subject_id = models.BigIntegerField(null=True, blank=True)  # what made the person enter (a document…)
@@ -48,8 +49,6 @@ class JourneyInstance(models.Model):
     inbox = models.JSONField(default=list, blank=True)  # events received and not yet consumed, oldest first
     pending_event = models.CharField(max_length=50, blank=True)
     context = models.JSONField(default=dict, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    claim_token = models.CharField(max_length=32, blank=True)
     outcome = models.CharField(max_length=100, blank=True)
     entered_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -18,7 +18,7 @@ from proactif.accounts.domain import Access, AccessDenied, Actor, Section
 from proactif.audit import services as audit
 from proactif.journeys import contexts, domain, engine
 from proactif.journeys.models import AgentTask, JourneyDefinition, JourneyEvent, JourneyInstance, NodeVisit
-from proactif.kernel import clock
+from proactif.kernel import bulkload, clock
 from proactif.kernel.logging import get_logger
 from proactif.messaging import services as messaging
 from proactif.registry import services as registry
@@ -29,6 +29,7 @@ DefinitionError = domain.DefinitionError
 UnknownJourney = JourneyDefinition.DoesNotExist
 advance = engine.advance
 INBOX_SIZE = engine.INBOX_SIZE
+ANALYZE_AFTER = 10_000  # instances entered at once after which the planner statistics are refreshed
 run_until_idle = engine.run_until_idle
 
 
@@ -175,8 +176,8 @@ def _enter_documents(definition: JourneyDefinition, entry: dict[str, Any], today
         raise DefinitionError([f"champ de date inconnu : {field}"])
     sql = f"""
         INSERT INTO journeys_journeyinstance (definition_id, journey_key, person_id, subject_id, status, node, steps,
-            next_wake_at, waiting_for, inbox, pending_event, context, claim_token, outcome, entered_at, updated_at)
-        SELECT %s, %s, d.person_id, d.id, 'active', %s, 0, %s, {empty_list}, {empty_list}, '', {context_sql}, '', '',
+            next_wake_at, waiting_for, inbox, pending_event, context, outcome, entered_at, updated_at)
+        SELECT %s, %s, d.person_id, d.id, 'active', %s, 0, %s, {empty_list}, {empty_list}, '', {context_sql}, '',
             %s, %s
         FROM registry_document d JOIN registry_person p ON p.id = d.person_id
         WHERE d.kind IN ({kind_marks}) AND d.status IN ('valide', 'expire') AND p.status = 'active'
@@ -189,7 +190,10 @@ def _enter_documents(definition: JourneyDefinition, entry: dict[str, Any], today
               latest.isoformat(), definition.key]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return max(0, cursor.rowcount)
+        entered = max(0, cursor.rowcount)
+    if entered >= ANALYZE_AFTER:  # the planner learns at once that many instances are due
+        bulkload.analyze(["journeys_journeyinstance"])
+    return entered
 
 
 def start(key: str, person_id: int, *, subject_id: int | None = None, context: dict[str, Any] | None = None) -> (
@@ -262,9 +266,12 @@ def signal(event: str, person_id: int, instance_id: int | None = None, payload: 
 
 
 # --- takeover -------------------------------------------------------------------------------
-def _instance_for(access: Access, instance_id: int) -> JourneyInstance:
+def _instance_for(access: Access, instance_id: int, lock: bool = True) -> JourneyInstance:
+    """The instance, checked against the agent's rights; locked for the surrounding transaction (a takeover
+    waits for an engine batch holding it, then acts on the state that batch wrote)."""
     access.require(Section.PARCOURS)
-    instance = JourneyInstance.objects.select_related("definition").get(pk=instance_id)
+    rows = JourneyInstance.objects.select_related("definition")
+    instance = (rows.select_for_update(of=("self",)) if lock else rows).get(pk=instance_id)
     check_service(access.actor, instance.definition)
     return instance
 
@@ -315,7 +322,7 @@ def send_now(access: Access, instance_id: int, reason: str, *, template: str, ch
         key = f"j{instance.pk}:agent:{uuid.uuid4().hex[:12]}"
         purpose = _link_purpose(spec, template)
         if purpose and messaging.uses_placeholder(template, "lien"):
-            [context["lien"]] = messaging.create_links([messaging.LinkRequest(
+            [context["lien_id"]] = messaging.create_links([messaging.LinkRequest(
                 purpose, instance.person_id, instance_id=instance.pk, payload={"subject_id": instance.subject_id},
                 message_key=key)])
         keys = messaging.send([messaging.MessageSpec(
@@ -390,7 +397,7 @@ def takeover_templates() -> list[str]:
 
 # --- reading --------------------------------------------------------------------------------
 def get_instance(access: Access, instance_id: int) -> JourneyInstance:
-    instance = _instance_for(access, instance_id)
+    instance = _instance_for(access, instance_id, lock=False)
     audit.record(access.actor, "view", purpose=access.purpose, person_ids=[instance.person_id],
                  sections=[Section.PARCOURS.value], detail={"instance": instance.pk})
     return instance

@@ -11,7 +11,7 @@ class KernelConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from proactif.kernel import clock
+        from proactif.kernel import clock, lookups  # noqa: F401 (registers `__any`)
 
         if settings.SIMULATED_CLOCK:
             clock.install_offset_provider(_persisted_offset)

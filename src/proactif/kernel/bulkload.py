@@ -52,10 +52,16 @@ def in_ids(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
     """`column` among `ids` as a SQL condition and its parameters: one array parameter on PostgreSQL (no
     query text thousands of placeholders long to build and parse), a list elsewhere."""
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(ids)]
+        return f"{column} = ANY(%s::bigint[])", [int_array(ids)]
     if not ids:
         return "1 = 0", []
     return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def int_array(values: Iterable[int]) -> str:
+    """Integers as a PostgreSQL array literal, for a `%s::bigint[]` parameter: written by one join, where the
+    driver would adapt thousands of list elements one by one."""
+    return "{" + ",".join(str(int(value)) for value in values) + "}"
 
 
 def reserve_ids(table: str, count: int) -> list[int]:
@@ -116,16 +122,23 @@ def copy_records(model: Any, records: Sequence[dict[str, Any]], *, with_ids: boo
             pass
     fields = _columns(model)
     table = model._meta.db_table
-    names = [column for _, column, _, _ in fields]
     ids = reserve_ids(table, len(records)) if with_ids else []
-    if with_ids:
-        names = ["id", *names]
+    # The fields the records give, then the others with their default (written out once for every row)
+    given_keys = set().union(*records)
+    given = [(attname, column, is_json) for attname, column, _, is_json in fields if attname in given_keys]
+    rest = [(column, json.dumps(default) if is_json else default) for attname, column, default, is_json in fields
+            if attname not in given_keys]
+    names = [*(["id"] if with_ids else []), *(column for _, column, _ in given), *(column for column, _ in rest)]
+    constants = [value for _, value in rest]
+    defaults = {attname: default for attname, _, default, _ in fields}
+    dumps = json.dumps
 
     def row(index: int, record: dict[str, Any]) -> list[Any]:
         values = [ids[index]] if with_ids else []
-        for attname, _, default, is_json in fields:
-            value = record.get(attname, default)
-            values.append(json.dumps(value) if is_json else value)
+        for attname, _, is_json in given:
+            value = record[attname] if attname in record else defaults[attname]
+            values.append(dumps(value) if is_json else value)
+        values += constants
         return values
 
     columns = ", ".join(f'"{n}"' for n in names)

@@ -1,8 +1,9 @@
 """The data a template sees, built at send time from the ids a message carries.
 
-A message stores ids (`document_id`, `appointment_id`…) and small values (`lien`, `texte`), never the
-person's data: what is sent is what is true when it leaves. Capabilities above messaging add their
-own namespaces by registering a bulk loader (`deadlines` registers `rendez_vous`).
+A message stores ids (`document_id`, `appointment_id`, `lien_id`…) and small values (`texte`), never the
+person's data: what is sent is what is true when it leaves (a citizen link is signed then, too).
+Capabilities above messaging add their own namespaces by registering a bulk loader (`deadlines` registers
+`rendez_vous`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 
+from proactif.messaging import links
 from proactif.registry import services as registry
 
 # namespace → (context key holding the id, bulk loader ids → {id: data}); a loaded record may add root
@@ -81,6 +83,8 @@ def build_many(rows: list[tuple[int, dict[str, Any], registry.Reachable]]) -> di
         for key in PASSTHROUGH:
             if key in context:
                 data[key] = context[key]
+        if context.get("lien_id") is not None:
+            data["lien"] = links.url_for_id(int(context["lien_id"]))
         if "documents" in context:
             data["documents"] = [loaded["document"][i] for i in context["documents"] if i in loaded["document"]]
         out[message_id] = data

@@ -48,23 +48,28 @@ def _public_url() -> str:
     return str(settings.PUBLIC_URL).rstrip("/")
 
 
+def token_for(link_id: int) -> str:
+    return signing.TimestampSigner(salt=SALT).sign(signing.b62_encode(link_id))
+
+
+def url_for_id(link_id: int) -> str:
+    return f"{_public_url()}/l/{token_for(link_id)}"
+
+
 def url_for(link: Link) -> str:
-    token = signing.TimestampSigner(salt=SALT).sign(signing.b62_encode(link.pk))
-    return f"{_public_url()}/l/{token}"
+    return url_for_id(link.pk)
 
 
-def create_many(requests: list[LinkRequest]) -> list[str]:
-    """One link per request, written in one statement (a journey step sends thousands at once)."""
+def create_many(requests: list[LinkRequest]) -> list[int]:
+    """One link per request, written in one statement (a journey step sends thousands at once). Returns the
+    ids: a message carries `lien_id` and its URL is signed when the message is rendered, at send time."""
     if not requests:
         return []
     now = clock.now()
-    ids = bulkload.copy_records(Link, [
+    return list(bulkload.copy_records(Link, [
         {"purpose": r.purpose, "person_id": r.person_id, "instance_id": r.instance_id, "payload": r.payload or {},
          "created_at": now, "expires_at": now + timedelta(days=r.days), "message_key": r.message_key[:200]}
-        for r in requests], with_ids=True)
-    signer = signing.TimestampSigner(salt=SALT)
-    base = _public_url()
-    return [f"{base}/l/{signer.sign(signing.b62_encode(pk))}" for pk in ids]
+        for r in requests], with_ids=True))
 
 
 def create(purpose: str, person_id: int, *, instance_id: int | None = None, payload: dict[str, Any] | None = None,

@@ -60,10 +60,10 @@ def persist(specs: Iterable[MessageSpec]) -> dict[str, int]:
     if not specs:
         return {}
     now = clock.now()
-    for spec in specs:
-        if spec.lane not in domain.LANES:
-            raise ValueError(f"voie inconnue : {spec.lane}")
-        domain.channel_order(spec.policy, ())  # refuses an unknown channel now, not at send time
+    for lane, policy in {(spec.lane, tuple(spec.policy)) for spec in specs}:  # each distinct one, checked once
+        if lane not in domain.LANES:
+            raise ValueError(f"voie inconnue : {lane}")
+        domain.channel_order(list(policy), ())  # refuses an unknown channel now, not at send time
     inserted = dict(bulkload.copy_records(OutboxMessage, [
         {"idempotency_key": s.key, "person_id": s.person_id, "service": s.service, "purpose": s.purpose,
          "lane": s.lane, "policy": s.policy, "template_key": s.template_key, "context": s.context,
@@ -149,10 +149,10 @@ def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
     for purpose, person_ids in by_purpose.items():
         people.update(registry.reachable(person_ids, purpose))
     pushes: dict[int, PushSubscription] = {
-        s.person_id: s for s in PushSubscription.objects.filter(person_id__in=list(people), revoked_at__isnull=True)}
+        s.person_id: s for s in PushSubscription.objects.filter(person_id__any=list(people), revoked_at__isnull=True)}
     sent: dict[int, list[datetime]] = defaultdict(list)
     for person_id, sent_at in OutboxMessage.objects.filter(
-            person_id__in=list(people), sent_at__gte=now - timedelta(days=7)).exclude(lane="urgent").values_list(
+            person_id__any=list(people), sent_at__gte=now - timedelta(days=7)).exclude(lane="urgent").values_list(
             "person_id", "sent_at"):
         sent[person_id].append(sent_at)
     quiet, caps = quiet_hours(), _caps()

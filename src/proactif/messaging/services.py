@@ -30,6 +30,7 @@ __all__ = ["MessageSpec", "preview", "publish_template", "save_template", "send"
 LinkError = links.LinkError
 create_link = links.create
 create_links = links.create_many
+link_token = links.token_for
 LinkRequest = links.LinkRequest
 open_link = links.open_link
 register_link_target = links.register_target
@@ -179,8 +180,10 @@ def best_send_times(person_ids: list[int], window: sendtime.Window, now: datetim
         counts = sendtime.counts_from(cursor.fetchall())
     prior = _population_prior()
     hours = [sendtime.hour_of_week(moment) for moment in candidates]
-    return {pid: sendtime.best_time(counts.get(pid), prior, candidates, sendtime.in_holdout(pid), hours)
-            for pid in person_ids}
+    everyone = sendtime.best_time(None, prior, candidates, False, hours)  # for those without engagement history
+    first = candidates[0]  # for the holdout
+    return {pid: first if sendtime.in_holdout(pid) else everyone if pid not in counts
+            else sendtime.best_time(counts[pid], prior, candidates, False, hours) for pid in person_ids}
 
 
 _prior_cache: tuple[float, list[float]] | None = None
@@ -202,7 +205,7 @@ def _population_prior() -> list[float]:
 def sent_with_links(start: datetime, end: datetime) -> QuerySet[OutboxMessage]:
     """Messages sent in [start, end) that carried a citizen link."""
     return OutboxMessage.objects.filter(sent_at__gte=start, sent_at__lt=end, status__in=("sent", "delivered"),
-                                        context__has_key="lien")
+                                        context__has_key="lien_id")
 
 
 def push_public_key() -> str:

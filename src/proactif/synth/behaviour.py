@@ -56,7 +56,7 @@ def act(now: datetime | None = None) -> dict[str, int]:
         rate = CLICK_AFTER_REMINDER if "relance" in message.step else CLICK_AFTER_ALERT
         if chance("click", message.idempotency_key) >= rate:
             continue
-        token = message.context["lien"].rsplit("/", 1)[1]
+        token = messaging.link_token(message.context["lien_id"])
         try:
             opened = messaging.open_link(token, channel=message.channel)
         except messaging.LinkError:
