@@ -336,7 +336,7 @@ def duration(spec: dict[str, Any]) -> Duration:
 
 
 # --- stepping one instance ------------------------------------------------------------------
-@dataclass
+@dataclass(slots=True)
 class InstanceState:
     id: int
     person_id: int
@@ -350,7 +350,7 @@ class InstanceState:
     timeout_at: datetime | None = None  # when the current wait_for_event gives up
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     node: str
     status: str  # active | completed | exited

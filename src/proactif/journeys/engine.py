@@ -41,7 +41,7 @@ def spec_of(definition_id: int) -> dict[str, Any]:
     return _specs[definition_id]
 
 
-@dataclass
+@dataclass(slots=True)
 class Claimed:
     """A claimed instance's state, as the engine needs it (lighter than a model instance)."""
 

@@ -38,7 +38,7 @@ DISPATCH_CHUNK = 100
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="proactif-send")
 
 
-@dataclass
+@dataclass(slots=True)
 class MessageSpec:
     key: str
     person_id: int | None
@@ -104,7 +104,7 @@ def enqueue(specs: Iterable[MessageSpec]) -> dict[str, int]:
 
 
 # --- sending --------------------------------------------------------------------------------
-@dataclass
+@dataclass(slots=True)
 class Decision:
     row: OutboxMessage
     action: str  # send | defer | cancel | fail

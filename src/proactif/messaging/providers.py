@@ -7,11 +7,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from proactif.kernel import clock
 from proactif.messaging.channels.base import ChannelClient
 from proactif.messaging.channels.email import SmtpClient
+from proactif.messaging.channels.http import HttpClient
 from proactif.messaging.channels.letter import LetterClient
 from proactif.messaging.channels.push import WebPushClient, vapid_key_file
 from proactif.messaging.channels.sms import HttpSmsClient, SmsRouter, parse_providers
@@ -31,8 +30,7 @@ def sms_router() -> SmsRouter:
         if "sms" not in _built:
             s = _settings()
             seconds = s.SMS_TIMEOUT_MS / 1000
-            http = httpx.Client(timeout=httpx.Timeout(seconds, connect=2.0),
-                                limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
+            http = HttpClient(timeout=seconds, connect_timeout=min(2.0, seconds))
             _built["http"] = http
             _built["sms"] = SmsRouter([HttpSmsClient(p, s.SMS_SENDER, http)
                                        for p in parse_providers(s.SMS_PROVIDERS)])

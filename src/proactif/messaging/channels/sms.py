@@ -11,16 +11,17 @@ drawn by weight (stable for a given message); a failed attempt is retried on the
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-
-import httpx
+from urllib.parse import urlencode
 
 from proactif.messaging.channels.base import ChannelClient, Outgoing, PermanentError, TemporaryError
+from proactif.messaging.channels.http import HttpClient
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def parse_providers(raw: str) -> list[SmsProvider]:
 class HttpSmsClient(ChannelClient):
     channel = "sms"
 
-    def __init__(self, provider: SmsProvider, sender: str, http: httpx.Client):
+    def __init__(self, provider: SmsProvider, sender: str, http: HttpClient):
         self.provider = provider
         self.name = provider.name
         self.is_sink = provider.sink
@@ -62,21 +63,24 @@ class HttpSmsClient(ChannelClient):
         self.http = http
 
     def _send(self, message: Outgoing) -> str:
-        headers = {"Idempotency-Key": message.key}
+        headers = {"Idempotency-Key": message.key, "Accept": "application/json"}
         if self.provider.format == "json":
-            response = self.http.post(self.provider.url, json={
-                "to": message.recipient, "text": message.body, "sender": self.sender, "reference": message.key},
-                headers={**headers, "Authorization": f"Bearer {self.provider.token}"})
+            body = json.dumps({"to": message.recipient, "text": message.body, "sender": self.sender,
+                               "reference": message.key}).encode()
+            headers.update({"Authorization": f"Bearer {self.provider.token}", "Content-Type": "application/json"})
         else:
-            response = self.http.post(self.provider.url, data={
-                "To": message.recipient, "From": self.sender, "Body": message.body, "Reference": message.key},
-                headers=headers, auth=(self.provider.name, self.provider.token))
-        if response.status_code in (408, 429) or response.status_code >= 500:
-            raise TemporaryError(f"HTTP {response.status_code}")
-        if response.status_code >= 400:
-            raise PermanentError(f"HTTP {response.status_code}: {response.text[:200]}")
-        body: dict[str, Any] = response.json()
-        return str(body.get("id") or body.get("sid") or "")
+            body = urlencode({"To": message.recipient, "From": self.sender, "Body": message.body,
+                              "Reference": message.key}).encode()
+            credentials = base64.b64encode(f"{self.provider.name}:{self.provider.token}".encode()).decode()
+            headers.update({"Authorization": f"Basic {credentials}",
+                            "Content-Type": "application/x-www-form-urlencoded"})
+        response = self.http.post(self.provider.url, body, headers)
+        if response.status in (408, 429) or response.status >= 500:
+            raise TemporaryError(f"HTTP {response.status}")
+        if response.status >= 400:
+            raise PermanentError(f"HTTP {response.status}: {response.body[:200].decode('utf-8', 'replace')}")
+        answer: dict[str, Any] = json.loads(response.body or b"{}")
+        return str(answer.get("id") or answer.get("sid") or "")
 
 
 class SmsRouter:

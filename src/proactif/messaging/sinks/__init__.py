@@ -7,46 +7,35 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from email import message_from_bytes
-from email.header import decode_header, make_header
-from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
 from proactif.kernel.logging import get_logger
+from proactif.messaging.sinks import smtp as smtp_sink
 from proactif.messaging.sinks.http import SinkConfig, SinkHttpServer
 from proactif.messaging.sinks.store import Received, SinkStore
 
 log = get_logger(__name__)
 
 
-class SmtpSinkHandler:
-    def __init__(self, store: SinkStore):
-        self.store = store
+def smtp_deliverer(store: SinkStore) -> Callable[[list[str], bytes], None]:
+    """What the SMTP sink does with a message: keep it for each recipient, by idempotency key."""
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        # The legacy (compat32) parser is several times faster than the modern policy: a sink must keep up
-        message = message_from_bytes(envelope.content, policy=compat32)
-        text = ""
-        for part in message.walk():
-            if part.get_content_type() == "text/plain" and not part.get_filename():
-                payload = part.get_payload(decode=True)
-                charset = part.get_content_charset() or "utf-8"
-                text = payload.decode(charset, "replace").replace("\r\n", "\n").strip() if payload else ""
-                break
-        subject = str(make_header(decode_header(message.get("Subject", ""))))
-        key = str(message.get("X-Proactif-Key") or message.get("Message-ID") or "")
-        for recipient in envelope.rcpt_tos:
-            self.store.record(Received("email", "smtp", key, recipient, subject, text))
-        return "250 Message accepted for delivery"
+    def deliver(recipients: list[str], raw: bytes) -> None:
+        key, subject, text = smtp_sink.read(raw)
+        for recipient in recipients:
+            store.record(Received("email", "smtp", key, recipient, subject, text))
+
+    return deliver
 
 
 @dataclass
 class Sinks:
     store: SinkStore
     http: SinkHttpServer
-    smtp: Any
+    smtp: smtp_sink.SmtpSink
     http_port: int
     smtp_port: int
 
@@ -98,7 +87,6 @@ def load_push_keys() -> dict[str, str]:
 def start(http_port: int, smtp_port: int, receipts: str = "http", receipt_delay: float = 0.5) -> Sinks:
     """Start both sinks in this process (idempotent: a second call returns the running ones)."""
     global _running
-    from aiosmtpd.controller import Controller
     from django.conf import settings
 
     from proactif.messaging import receipts as receipt_service
@@ -117,9 +105,9 @@ def start(http_port: int, smtp_port: int, receipts: str = "http", receipt_delay:
             push_keys=load_push_keys())
         http = SinkHttpServer(("127.0.0.1", http_port), store, config)
         threading.Thread(target=http.serve_forever, name="proactif-sink-http", daemon=True).start()
-        controller = Controller(SmtpSinkHandler(store), hostname="127.0.0.1", port=smtp_port)
-        controller.start()
-        _running = Sinks(store, http, controller, http.server_address[1], smtp_port)
+        smtp_server = smtp_sink.SmtpSink(smtp_deliverer(store), "127.0.0.1", smtp_port)
+        smtp_server.start()
+        _running = Sinks(store, http, smtp_server, http.server_address[1], smtp_port)
         log.info("sinks started", http_port=_running.http_port, smtp_port=smtp_port, receipts=receipts)
         return _running
 

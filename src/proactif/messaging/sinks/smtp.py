@@ -1,0 +1,232 @@
+"""The built-in SMTP sink: a small SMTP server (RFC 5321's core: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP,
+VRFY, QUIT, with pipelining) on its own asyncio loop, and a light MIME reader that takes the subject, the
+idempotency key and the text part of what it receives.
+
+A sink must keep up with the platform's sending rate; a general-purpose SMTP framework and the `email`
+package's parser cost milliseconds a message, this a small fraction of that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import re
+import threading
+from collections.abc import Callable
+from email.header import decode_header, make_header
+
+from proactif.kernel.logging import get_logger
+
+log = get_logger(__name__)
+
+MAX_SIZE = 10 * 2**20
+Deliver = Callable[[list[str], bytes], None]  # recipients, message as received
+
+
+# --- reading a message --------------------------------------------------------------------------
+def _headers(block: bytes) -> dict[str, str]:
+    """Header name (lower case) → value, continuation lines unfolded; the first occurrence wins."""
+    out: dict[str, str] = {}
+    name = ""
+    for raw in block.decode("utf-8", "replace").split("\r\n" if b"\r\n" in block else "\n"):
+        if raw[:1] in (" ", "\t") and name:
+            out[name] += " " + raw.strip()
+        elif ":" in raw:
+            key, value = raw.split(":", 1)
+            name = key.strip().lower()
+            if name in out:
+                name = f"{name}\x00dup"  # kept apart, never read
+            out[name] = value.strip()
+    return out
+
+
+def _split(raw: bytes) -> tuple[dict[str, str], bytes]:
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        if separator in raw:
+            head, _, body = raw.partition(separator)
+            return _headers(head), body
+    return _headers(raw), b""
+
+
+def _param(value: str, name: str) -> str:
+    match = re.search(rf'{name}\s*=\s*(?:"([^"]*)"|([^;\s]+))', value, re.IGNORECASE)
+    return (match.group(1) or match.group(2)) if match else ""
+
+
+def _decode(headers: dict[str, str], body: bytes) -> str:
+    encoding = headers.get("content-transfer-encoding", "7bit").lower()
+    if encoding == "quoted-printable":
+        body = binascii.a2b_qp(body)
+    elif encoding == "base64":
+        body = base64.b64decode(body)
+    charset = _param(headers.get("content-type", ""), "charset") or "utf-8"
+    try:
+        return body.decode(charset, "replace")
+    except LookupError:
+        return body.decode("utf-8", "replace")
+
+
+def plain_text(headers: dict[str, str], body: bytes) -> str:
+    """The first text/plain part that is not an attached file (multipart walked to any depth)."""
+    content_type = headers.get("content-type", "text/plain")
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind.startswith("multipart/"):
+        boundary = _param(content_type, "boundary").encode()
+        if not boundary:
+            return ""
+        for part in body.split(b"--" + boundary)[1:]:
+            if part.startswith(b"--"):
+                break
+            part_headers, part_body = _split(part.lstrip(b"\r\n"))
+            text = plain_text(part_headers, part_body.rstrip(b"\r\n"))
+            if text:
+                return text
+        return ""
+    if kind != "text/plain" or "attachment" in headers.get("content-disposition", "").lower():
+        return ""
+    return _decode(headers, body).replace("\r\n", "\n").strip()
+
+
+def read(raw: bytes) -> tuple[str, str, str]:
+    """(idempotency key, subject, text) of a received message."""
+    headers, body = _split(raw)
+    subject = headers.get("subject", "")
+    if "=?" in subject:
+        subject = str(make_header(decode_header(subject)))
+    key = headers.get("x-proactif-key") or headers.get("message-id") or ""
+    if "=?" in key:
+        key = str(make_header(decode_header(key)))
+    return key, subject, plain_text(headers, body)
+
+
+# --- the server ---------------------------------------------------------------------------------
+class _Session(asyncio.Protocol):
+    def __init__(self, deliver: Deliver):
+        self.deliver = deliver
+        self.buffer = b""
+        self.data: list[bytes] | None = None  # collecting DATA
+        self.size = 0
+        self.sender: str | None = None
+        self.recipients: list[str] = []
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self._reply("220 proactif-sink ESMTP ready")
+
+    def _reply(self, line: str) -> None:
+        if self.transport is not None:
+            self.transport.write(line.encode() + b"\r\n")
+
+    def data_received(self, chunk: bytes) -> None:
+        self.buffer += chunk
+        replies: list[str] = []
+        while True:
+            if self.data is not None:
+                end = self.buffer.find(b"\r\n.\r\n")
+                if end < 0 and self.buffer.startswith(b".\r\n") and not self.data:
+                    end, self.buffer = 0, b"\r\n" + self.buffer
+                if end < 0:
+                    if self.size + len(self.buffer) > MAX_SIZE:
+                        self.data, self.buffer = None, b""
+                        replies.append("552 Message too large")
+                    break
+                content = self.buffer[:end + 2]
+                self.buffer = self.buffer[end + 5:]
+                lines = content.split(b"\r\n")
+                message = b"\r\n".join(line[1:] if line.startswith(b".") else line for line in lines)
+                self.data = None
+                try:
+                    self.deliver(list(self.recipients), message)
+                    replies.append("250 Message accepted for delivery")
+                except Exception:
+                    log.exception("smtp sink could not keep a message")
+                    replies.append("451 Requested action aborted: local error")
+                self.sender, self.recipients = None, []
+                continue
+            line_end = self.buffer.find(b"\r\n")
+            if line_end < 0:
+                if len(self.buffer) > 4096:
+                    replies.append("500 Line too long")
+                    self.buffer = b""
+                break
+            line = self.buffer[:line_end].decode("utf-8", "replace")
+            self.buffer = self.buffer[line_end + 2:]
+            reply = self._command(line)
+            if reply:
+                replies.append(reply)
+            if reply.startswith("221"):
+                break
+        if replies and self.transport is not None:
+            self.transport.write(("\r\n".join(replies) + "\r\n").encode())
+            if replies[-1].startswith("221"):
+                self.transport.close()
+
+    def _command(self, line: str) -> str:
+        verb, _, argument = line.partition(" ")
+        verb = verb.upper()
+        if verb == "EHLO":
+            self.sender, self.recipients = None, []
+            return f"250-proactif-sink\r\n250-SIZE {MAX_SIZE}\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 PIPELINING"
+        if verb == "HELO":
+            self.sender, self.recipients = None, []
+            return "250 proactif-sink"
+        if verb == "MAIL":
+            if not argument.upper().startswith("FROM:"):
+                return "501 Syntax: MAIL FROM:<address>"
+            self.sender, self.recipients = _address(argument[5:]), []
+            return "250 OK"
+        if verb == "RCPT":
+            if self.sender is None:
+                return "503 Error: need MAIL command"
+            if not argument.upper().startswith("TO:") or not _address(argument[3:]):
+                return "501 Syntax: RCPT TO:<address>"
+            self.recipients.append(_address(argument[3:]))
+            return "250 OK"
+        if verb == "DATA":
+            if not self.recipients:
+                return "503 Error: need RCPT command"
+            self.data, self.size = [], 0
+            return "354 End data with <CR><LF>.<CR><LF>"
+        if verb == "RSET":
+            self.sender, self.recipients = None, []
+            return "250 OK"
+        if verb == "NOOP":
+            return "250 OK"
+        if verb == "VRFY":
+            return "252 Cannot VRFY user, but will accept message"
+        if verb == "QUIT":
+            return "221 Bye"
+        return f"502 Command not implemented: {verb[:20]}"
+
+
+def _address(argument: str) -> str:
+    """The address of `<a@b> SIZE=…` (or a bare address)."""
+    argument = argument.strip()
+    if argument.startswith("<"):
+        return argument[1:argument.find(">")] if ">" in argument else ""
+    return argument.split(" ", 1)[0]
+
+
+class SmtpSink:
+    """The server on its own thread and event loop (`start`, `stop`)."""
+
+    def __init__(self, deliver: Deliver, host: str, port: int):
+        self.deliver, self.host, self.port = deliver, host, port
+        self._loop = asyncio.new_event_loop()
+        self._server: asyncio.base_events.Server | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, name="proactif-sink-smtp", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(
+            self._loop.create_server(lambda: _Session(self.deliver), self.host, self.port, reuse_address=True),
+            self._loop)
+        self._server = future.result(10)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._loop.call_soon_threadsafe(self._server.close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
