@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Field, Lookup
+from django.db.models import Field, ForeignObject, Lookup
 from django.db.models.lookups import In
 
 
+@ForeignObject.register_lookup  # foreign keys keep their own lookups: `person_id__any` needs it there too
 @Field.register_lookup
 class AnyOf(Lookup):  # type: ignore[type-arg]
     lookup_name = "any"

@@ -79,13 +79,13 @@ def dispatch(ids: Iterable[int]) -> int:
     """Queue ids on their lanes (after the transaction that created them has committed)."""
     from proactif.kernel import executor
 
-    rows = list(OutboxMessage.objects.filter(pk__in=list(ids), status="created").values_list("id", "lane",
+    rows = list(OutboxMessage.objects.filter(pk__any=list(ids), status="created").values_list("id", "lane",
                                                                                            "not_before"))
     now = clock.now()
     due = [(pk, lane) for pk, lane, not_before in rows if not_before <= now]
     if not due:
         return 0
-    OutboxMessage.objects.filter(pk__in=[pk for pk, _ in due]).update(queued_at=now)
+    OutboxMessage.objects.filter(pk__any=[pk for pk, _ in due]).update(queued_at=now)
     by_lane: dict[str, list[int]] = defaultdict(list)
     for pk, lane in due:
         by_lane[lane].append(pk)
@@ -227,13 +227,13 @@ def send_batch(ids: list[int]) -> dict[str, int]:
     token = uuid.uuid4().hex
     now = clock.now()
     lease = timedelta(seconds=settings.SEND_LEASE_SECONDS)
-    OutboxMessage.objects.filter(pk__in=ids, status="created", not_before__lte=now).update(
+    OutboxMessage.objects.filter(pk__any=ids, status="created", not_before__lte=now).update(
         status="sending", lease_until=now + lease, claim_token=token, attempts=F("attempts") + 1, updated_at=now)
     rows = list(OutboxMessage.objects.filter(claim_token=token, status="sending"))
     if len(rows) < len(ids):
         # Ids queued for a time this worker's clock has not reached (clock skew between machines): back to
         # the sweeper at once rather than after the re-queue delay
-        OutboxMessage.objects.filter(pk__in=ids, status="created", not_before__gt=now).update(queued_at=None)
+        OutboxMessage.objects.filter(pk__any=ids, status="created", not_before__gt=now).update(queued_at=None)
     if not rows:
         return {}
     decisions = decide(rows, now)
@@ -329,7 +329,7 @@ def _write_sent(sent: list[tuple[Any, ...]], now: datetime) -> None:
                 "lease_until = NULL, claim_token = '', failure = '', error = '', channel = %s, recipient = %s, "
                 "subject = %s, body = %s, provider = %s, provider_message_id = %s WHERE id = %s AND claim_token = %s",
                 [(stamp, stamp, c, r, s, b, p, i, pk, t) for pk, t, c, r, s, b, p, i in sent])
-    OutboxMessage.objects.filter(pk__in=[item[0] for item in sent], status="sent",
+    OutboxMessage.objects.filter(pk__any=[item[0] for item in sent], status="sent",
                                  delivered_at__isnull=False).update(status="delivered")
 
 

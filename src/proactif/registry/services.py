@@ -338,7 +338,7 @@ def person_facts(person_ids: list[int]) -> dict[int, dict[str, Any]]:
     today = clock.today()
     return {pk: {"age": domain.age_on(born, today) if born else None, "sexe": sexe, "langue": langue,
                  "statut": status}
-            for pk, born, sexe, langue, status in Person.objects.filter(pk__in=person_ids).values_list(
+            for pk, born, sexe, langue, status in Person.objects.filter(pk__any=person_ids).values_list(
                 "id", "date_naissance", "sexe", "langue", "status")}
 
 
@@ -486,7 +486,7 @@ def names_for(access: Access, person_ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
     names = {pk: f"{prenoms.split(' ')[0]} {(usage or naissance).upper()}".strip() for pk, prenoms, usage, naissance in
-             Person.objects.filter(pk__in=ids).values_list("id", "prenoms", "nom_usage", "nom_naissance")}
+             Person.objects.filter(pk__any=ids).values_list("id", "prenoms", "nom_usage", "nom_naissance")}
     audit.record(access.actor, "view", purpose=access.purpose, person_ids=list(names),
                  sections=[Section.IDENTITE.value], detail={"list": True})
     return names
@@ -503,7 +503,7 @@ def has_synthetic_residents() -> bool:
 
 
 def synthetic_person_ids(person_ids: list[int]) -> set[int]:
-    return set(Person.objects.filter(pk__in=person_ids, source="synth").values_list("id", flat=True))
+    return set(Person.objects.filter(pk__any=person_ids, source="synth").values_list("id", flat=True))
 
 
 segment_names = segments.segment_names  # the segments a journey can enter by, with their labels

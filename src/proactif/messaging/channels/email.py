@@ -12,8 +12,26 @@ import time
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
+from functools import lru_cache
 
 from proactif.messaging.channels.base import ChannelClient, Outgoing, PermanentError, TemporaryError
+
+
+@lru_cache(maxsize=1024)
+def _header(value: str) -> str:
+    """A header value, RFC 2047-encoded when it is not ASCII (a campaign's subjects repeat: cached)."""
+    return value if value.isascii() else Header(value, "utf-8").encode(linesep="\r\n")
+
+
+@lru_cache(maxsize=16)
+def _from_header(sender: str) -> str:
+    name, address = parseaddr(sender)
+    return formataddr((name, address), charset="utf-8") if name else address
+
+
+@lru_cache(maxsize=16)
+def _envelope(sender: str) -> str:
+    return parseaddr(sender)[1]
 
 
 class SmtpClient(ChannelClient):
@@ -90,17 +108,13 @@ class SmtpClient(ChannelClient):
         digest = hashlib.sha256(message.key.encode()).hexdigest()[:32]
         message_id = f"<{digest}@proactif>"
 
-        def header(value: str) -> str:
-            return value if value.isascii() else Header(value, "utf-8").encode(linesep="\r\n")
 
         def quoted(text: str) -> str:
             return binascii.b2a_qp(text.replace("\r\n", "\n").replace("\n", "\r\n").encode(), istext=True).decode()
 
-        name, address = parseaddr(sender)
-        lines = [f"From: {formataddr((name, address), charset='utf-8') if name else address}",
-                 f"To: {message.recipient}", f"Subject: {header(message.subject)}",
+        lines = [f"From: {_from_header(sender)}", f"To: {message.recipient}", f"Subject: {_header(message.subject)}",
                  f"Date: {formatdate(localtime=True)}", f"Message-ID: {message_id}",
-                 f"X-Proactif-Key: {header(message.key)}", "Auto-Submitted: auto-generated"]
+                 f"X-Proactif-Key: {_header(message.key)}", "Auto-Submitted: auto-generated"]
         if message.meta.get("unsubscribe"):
             lines.append(f"List-Unsubscribe: <{message.meta['unsubscribe']}>")
         boundary = "=_proactif_alternative"  # "=_" never occurs in quoted-printable text: one boundary for all
@@ -116,7 +130,7 @@ class SmtpClient(ChannelClient):
         wire = self.wire(message, self.sender)
         try:
             if wire is not None:
-                refused = self._connection().sendmail(parseaddr(self.sender)[1], [message.recipient], wire[1])
+                refused = self._connection().sendmail(_envelope(self.sender), [message.recipient], wire[1])
                 if refused:
                     raise PermanentError("adresse refusée")
                 return wire[0]

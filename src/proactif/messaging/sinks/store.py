@@ -56,31 +56,26 @@ class SinkStore:
         return fresh
 
     def flush(self, own_thread: bool = False) -> int:
-        """Write what was received. The store's thread closes its connection after each write; a caller's
-        thread keeps its own (it may be inside a transaction)."""
-        from django.db import close_old_connections, transaction
-        from django.db.models import F
-
-        from proactif.messaging.models import SinkMessage
+        """Write what was received, in one upsert: a key already written (a duplicate submission, also from
+        another sink process) adds its submissions to the row. The store's thread closes its connection
+        after each write; a caller's thread keeps its own (it may be inside a transaction)."""
+        from django.db import close_old_connections, connection, transaction
 
         with self._lock:
             items, self._pending = list(self._pending.values()), {}
         if not items:
             return 0
         now = clock.now()
+        stamp = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
         try:
-            with transaction.atomic():
-                existing = set(SinkMessage.objects.filter(
-                    idempotency_key__in=[i.key for i in items]).values_list("provider", "idempotency_key"))
-                SinkMessage.objects.bulk_create(
-                    [SinkMessage(channel=i.channel, provider=i.provider, idempotency_key=i.key,
-                                 recipient=i.recipient[:400], subject=i.subject[:300], body=i.body,
-                                 submissions=i.submissions, received_at=now)
-                     for i in items if (i.provider, i.key) not in existing], ignore_conflicts=True)
-                for item in items:
-                    if (item.provider, item.key) in existing:
-                        SinkMessage.objects.filter(provider=item.provider, idempotency_key=item.key).update(
-                            submissions=F("submissions") + item.submissions)
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO messaging_sinkmessage (channel, provider, idempotency_key, recipient, subject, body, "
+                    "submissions, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (provider, idempotency_key) DO UPDATE "
+                    "SET submissions = messaging_sinkmessage.submissions + excluded.submissions",
+                    [(i.channel, i.provider, i.key[:200], i.recipient[:400], i.subject[:300], i.body, i.submissions,
+                      stamp) for i in items])
         finally:
             if own_thread:
                 close_old_connections()
