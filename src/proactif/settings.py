@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "proactif.synth",
     "proactif.messaging",
     "proactif.journeys",
+    "proactif.connectors",
     "proactif.deadlines",
     "proactif.web",
     "proactif.api",
@@ -224,6 +225,24 @@ SMS_PROVIDERS = env_str(
     "delivery receipts). The default points at the local sink.")
 SMS_TIMEOUT_MS = env_int("PROACTIF_SMS_TIMEOUT_MS", 5000, "Milliseconds to wait for an SMS provider's answer before "
                          "the attempt counts as a technical failure (retried on the next provider).")
+# --- connectors to other administrations -------------------------------------------------------------
+SANDBOX_PORT = env_int("PROACTIF_SANDBOX_PORT", 8030, "Port of `proactif sandbox` (API Particulier and API Impôt "
+                       "Particulier served over the synthetic population).")
+SANDBOX_TOKEN = env_str("PROACTIF_SANDBOX_TOKEN", "sandbox", "Bearer token the sandbox accepts.")
+API_PARTICULIER_URL = env_str("PROACTIF_API_PARTICULIER_URL", "http://127.0.0.1:8030",
+                              "API Particulier base URL (production: https://particulier.api.gouv.fr; "
+                              "the default is the local sandbox).")
+API_PARTICULIER_TOKEN = env_str("PROACTIF_API_PARTICULIER_TOKEN", "sandbox", "API Particulier bearer token (JWT).")
+RECIPIENT_SIRET = env_str("PROACTIF_RECIPIENT_SIRET", "21000000000019",
+                          "SIRET of the administration receiving the data (API Particulier's `recipient`).")
+API_IMPOT_URL = env_str("PROACTIF_API_IMPOT_URL", "http://127.0.0.1:8030/impotparticulier/1.0",
+                        "API Impôt Particulier base URL (the default is the local sandbox).")
+API_IMPOT_TOKEN = env_str("PROACTIF_API_IMPOT_TOKEN", "sandbox", "API Impôt Particulier bearer token (OAuth 2).")
+API_IMPOT_TELESERVICE = env_str("PROACTIF_API_IMPOT_TELESERVICE", "proactif",
+                                "Calling service identifier sent as `ID_Teleservice`.")
+CONNECTOR_CACHE_DAYS = env_int("PROACTIF_CONNECTOR_CACHE_DAYS", 31, "Days an answer about a person and a month is "
+                               "reused before the API is asked again.")
+CONNECTOR_TIMEOUT_MS = env_int("PROACTIF_CONNECTOR_TIMEOUT_MS", 10_000, "Milliseconds to wait for an API's answer.")
 PUSH_VAPID_PRIVATE_KEY = env_opt("PROACTIF_PUSH_VAPID_PRIVATE_KEY", "VAPID private key (PEM file path) for "
                                  "Web Push; generated in $PROACTIF_HOME/vapid.pem when unset.")
 PUSH_CONTACT = env_str("PROACTIF_PUSH_CONTACT", "mailto:dsi@belleroche.example",

@@ -52,6 +52,17 @@ def ensure_migrated() -> list[str]:
     return [f"{m.app_label}.{m.name}" for m, _ in plan]
 
 
+def wait_until_interrupted() -> None:
+    """Block until Ctrl-C or SIGTERM (for the commands that serve until stopped)."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+
+
 def emit(as_json: bool, figures: dict[str, Any], human: Callable[[], None] | None = None) -> None:
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False, default=str))
@@ -93,4 +104,4 @@ def main() -> None:
 
 
 # The commands live in the modules below; importing them registers them on `main`.
-from proactif.cli import admin, data, running, benchmarks, journeys  # noqa: E402,F401,I001
+from proactif.cli import admin, data, running, benchmarks, journeys, connectors  # noqa: E402,F401,I001

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from proactif.cli import emit, main, setup
+from proactif.cli import emit, main, setup, wait_until_interrupted
 
 
 @main.group()
@@ -161,9 +161,6 @@ def sinks(receipts: str, receipt_delay: float) -> None:
     Example: proactif sinks --receipts direct
     """
     setup()
-    import signal
-    import threading
-
     from django.conf import settings
 
     from proactif.messaging import sinks as sink_servers
@@ -172,9 +169,6 @@ def sinks(receipts: str, receipt_delay: float) -> None:
                                  receipt_delay=receipt_delay)
     click.echo(f"sinks: SMTP 127.0.0.1:{running.smtp_port}, SMS and push {running.http_url} "
                f"(receipts: {receipts}); Ctrl-C to stop", err=True)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
+    wait_until_interrupted()
     running.drain(5)
     sink_servers.stop()

@@ -18,7 +18,7 @@ from proactif.accounts.domain import Access, AccessDenied, Actor, Section, syste
 from proactif.audit import services as audit
 from proactif.kernel import clock
 from proactif.kernel.logging import get_logger
-from proactif.registry import bulk, domain, figures, identity, reach, search, segments
+from proactif.registry import bulk, domain, figures, identity, reach, sandbox, search, segments
 from proactif.registry.csvfiles import CsvFormatError
 from proactif.registry.import_addresses import AddressImporter
 from proactif.registry.import_documents import DocumentImporter
@@ -518,3 +518,10 @@ def is_empty() -> bool:
 def active_ages(today: date) -> list[int]:
     return [domain.age_on(born, today) for born in Person.objects.filter(status="active")
             .exclude(date_naissance__isnull=True).values_list("date_naissance", flat=True).iterator(20_000)]
+
+
+# --- what the connectors' sandbox serves (synthetic residents only) ------------------------------------
+sandbox_find_by_identity = sandbox.find_by_identity
+sandbox_record = sandbox.record
+sandbox_tax_household = sandbox.tax_household
+sandbox_france_travail = sandbox.france_travail

@@ -169,8 +169,9 @@ class ChunkGenerator:
         logement = "Rez-de-chaussée" if floor == 0 else f"{floor}e étage, porte {self.pick('ABCDEFG')}"
         self.out.add("household", (household_id, address_id, logement, occupation, rent, self.now_text))
         for gid in group_ids:
-            self.out.add("famille", (gid, household_id, ""))
-            self.out.add("foyer", (gid, household_id, ""))
+            # Synthetic file numbers: CAF allocataire (7 digits), numéro fiscal of the tax household (13 digits)
+            self.out.add("famille", (gid, household_id, f"{gid % 10**7:07d}"))
+            self.out.add("foyer", (gid, household_id, f"3{gid % 10**12:012d}"))
         for member in members:
             self.person(member, household_id, group_ids[member.group])
         for g, gid in enumerate(group_ids):
