@@ -71,7 +71,7 @@ def seed(residents: int, seed_value: int, reset: bool, duplicates: float, as_jso
 
 
 @main.command("import")
-@click.argument("kind", type=click.Choice(["residents", "addresses", "documents"]))
+@click.argument("kind", type=click.Choice(["residents", "addresses", "documents", "resources", "benefits"]))
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False),
               help="Write every rejected line (line;field;reason) to this CSV file.")

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 import phonenumbers
@@ -43,6 +44,39 @@ def parse_date(field: str, raw: str, *, required: bool = False) -> date | None:
         except ValueError:
             continue
     raise FieldError(field, f"date invalide « {value[:20]} » (attendu JJ/MM/AAAA ou AAAA-MM-JJ)")
+
+
+def parse_month(field: str, raw: str) -> date:
+    """A month as AAAA-MM or MM/AAAA (or a date: its month), as the first day of that month."""
+    value = (raw or "").strip()
+    match = re.match(r"^(\d{4})-(\d{1,2})$", value) or re.match(r"^(\d{1,2})/(\d{4})$", value)
+    if match:
+        year, month = (int(match.group(1)), int(match.group(2))) if "-" in value else (
+            int(match.group(2)), int(match.group(1)))
+        if 1 <= month <= 12 and 1900 <= year <= 2200:
+            return date(year, month, 1)
+        raise FieldError(field, f"mois invalide « {value[:20]} »")
+    if not value:
+        raise FieldError(field, "mois obligatoire (AAAA-MM)")
+    day = parse_date(field, value)
+    assert day is not None
+    return day.replace(day=1)
+
+
+def parse_amount(field: str, raw: str, *, maximum: float = 1_000_000) -> Decimal:
+    """A non-negative amount in euros: « 1234.56 », « 1 234,56 », « 1234,5 € »."""
+    value = (raw or "").strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace("€", "")
+    if not value:
+        raise FieldError(field, "montant obligatoire")
+    if "," in value:
+        value = value.replace(".", "").replace(",", ".")
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise FieldError(field, f"montant invalide « {raw.strip()[:20]} » (ex. 1234,56)") from None
+    if not amount.is_finite() or amount < 0 or amount > maximum:
+        raise FieldError(field, f"montant hors limites « {raw.strip()[:20]} » (0 à {maximum:,.0f} €)")
+    return amount.quantize(Decimal("0.01"))
 
 
 def parse_birth_date(field: str, raw: str, today: date) -> date | None:

@@ -11,12 +11,14 @@ from django.db.models import OuterRef, Q, Subquery
 from proactif.audit.gdpr import ErasureItem, PersonalDataProvider
 from proactif.kernel import clock
 from proactif.registry.models import (
+    BenefitPayment,
     BenefitReceipt,
     ChannelPreference,
     Consent,
     ContactPoint,
     Document,
     ImportRejection,
+    MonthlyResource,
     OptOut,
     Person,
     PersonAlias,
@@ -58,6 +60,10 @@ def export(person_id: int) -> dict[str, Any]:
         "prestations": [{"prestation": b.benefit, "montant_mensuel": str(b.monthly_amount), "depuis": _iso(b.since),
                          "source": b.source}
                         for b in BenefitReceipt.objects.filter(Q(person=p) | Q(famille_id=p.famille_id or -1))],
+        "ressources_mensuelles": [{"mois": r.month.strftime("%Y-%m"), "type": r.kind, "montant": str(r.amount),
+                                   "source": r.source} for r in p.monthly_resources.order_by("month", "kind")],
+        "prestations_versees": [{"mois": b.month.strftime("%Y-%m"), "prestation": b.benefit, "montant": str(b.amount),
+                                 "source": b.source} for b in p.benefit_payments.order_by("month", "benefit")],
     }
 
 
@@ -73,8 +79,8 @@ def plan_erasure(person_id: int) -> list[ErasureItem]:
                     RETAIN_MISSION if resident else "la personne n'est plus résidente : identité anonymisée"),
         ErasureItem("coordonnées", "erase", "plus aucun message ne lui sera envoyé", n(p.contacts.all())),
         ErasureItem("canaux préférés", "erase", "", n(p.channel_preferences.all())),
-        ErasureItem("ressources", "erase", "", n(p.resources.all())),
-        ErasureItem("prestations", "erase", "", n(p.benefits.all())),
+        ErasureItem("ressources", "erase", "", n(p.resources.all()) + n(p.monthly_resources.all())),
+        ErasureItem("prestations", "erase", "", n(p.benefits.all()) + n(p.benefit_payments.all())),
         ErasureItem("documents", "retain" if resident else "erase",
                     RETAIN_MISSION if resident else "", n(p.documents.all())),
         ErasureItem("consentements", "retain", RETAIN_PROOF, n(p.consents.all())),
@@ -99,8 +105,8 @@ def erase(person_id: int) -> dict[str, int]:
     done = {
         "contacts": ContactPoint.objects.filter(person=p).delete()[0],
         "preferences": ChannelPreference.objects.filter(person=p).delete()[0],
-        "resources": Resource.objects.filter(person=p).delete()[0],
-        "benefits": BenefitReceipt.objects.filter(person=p).delete()[0],
+        "resources": sum(m.objects.filter(person=p).delete()[0] for m in (Resource, MonthlyResource)),
+        "benefits": sum(m.objects.filter(person=p).delete()[0] for m in (BenefitReceipt, BenefitPayment)),
     }
     if not resident:
         done["documents"] = Document.objects.filter(person=p).delete()[0]

@@ -6,33 +6,29 @@ A missing expiry date is computed from the legal validity of the document (see d
 
 from __future__ import annotations
 
-from typing import Any
-
 from proactif.kernel import clock
 from proactif.registry import domain
-from proactif.registry.csvfiles import CsvFile
 from proactif.registry.domain import FieldError
-from proactif.registry.importers import Counts, ParsedLine, Rejection, changed, require_columns
-from proactif.registry.models import Document, Person, PersonAlias
+from proactif.registry.importers import (
+    Counts,
+    HolderImporter,
+    ParsedLine,
+    Rejection,
+    changed,
+    find_holders,
+    parse_holder,
+    unknown_holder,
+)
+from proactif.registry.models import Document
 
 ALIASES = {"passport": "passeport", "carte_identite": "cni", "carte nationale d'identité": "cni",
            "titre de séjour": "titre_sejour", "permis": "permis_conduire"}
 
 
-class DocumentImporter:
+class DocumentImporter(HolderImporter):
     kind = "documents"
     section = "documents"
     required_columns = ("id_externe", "type", "date_delivrance")
-
-    def check_header(self, header: list[str]) -> None:
-        require_columns(header, self.required_columns)
-        if "id_personne" not in header and "nir" not in header:
-            from proactif.registry.importers import HeaderError
-
-            raise HeaderError("il faut une colonne id_personne ou nir pour retrouver le titulaire")
-
-    def prepare(self, csv_file: CsvFile) -> None:
-        self.today = clock.today()
 
     def parse(self, line: int, row: dict[str, str]) -> ParsedLine | None:
         external_id = row.get("id_externe", "").strip()
@@ -52,10 +48,7 @@ class DocumentImporter:
         status = (row.get("statut", "").strip().lower() or "valide")
         if status not in domain.DOCUMENT_STATUSES:
             raise FieldError("statut", f"statut inconnu « {status[:20]} » ({', '.join(domain.DOCUMENT_STATUSES)})")
-        holder = row.get("id_personne", "").strip()
-        nir = domain.normalise_nir("nir", row.get("nir", ""))
-        if not holder and not nir:
-            raise FieldError("id_personne", "titulaire obligatoire (id_personne ou nir)")
+        holder, nir = parse_holder(row)
         return ParsedLine(line, external_id, {
             "kind": kind, "numero": domain.check_document_number("numero", kind, row.get("numero", "")),
             "issued_on": issued, "expires_on": expires, "status": status, "holder": holder, "nir": nir})
@@ -64,20 +57,14 @@ class DocumentImporter:
         counts = Counts()
         rejections: list[Rejection] = []
         now = clock.now()
-        holders = {p.data["holder"] for p in batch if p.data["holder"]}
-        people: dict[str, Any] = {p.external_id: p for p in Person.objects.filter(external_id__in=holders)}
-        for alias in PersonAlias.objects.filter(external_id__in=holders).select_related("person"):
-            people.setdefault(alias.external_id, alias.person)
-        by_nir = {p.nir: p for p in Person.objects.filter(nir__in={p.data["nir"] for p in batch if p.data["nir"]})}
+        holder_of = find_holders(batch)
         existing = Document.objects.in_bulk([p.key for p in batch], field_name="external_id")
         to_create, to_update = [], []
         for parsed in batch:
             d = parsed.data
-            person = people.get(d["holder"]) or by_nir.get(d["nir"])
+            person = holder_of(parsed)
             if person is None:
-                field = "id_personne" if d["holder"] else "nir"
-                rejections.append(Rejection(parsed.line, field, "titulaire inconnu du registre : importez d'abord "
-                                                                "les habitants"))
+                rejections.append(unknown_holder(parsed))
                 continue
             expires = d["expires_on"] or domain.default_expiry(d["kind"], d["issued_on"], person.date_naissance)
             values = {"person_id": person.pk, "kind": d["kind"], "numero": d["numero"], "issued_on": d["issued_on"],

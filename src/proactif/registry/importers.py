@@ -80,6 +80,56 @@ def require_columns(header: list[str], required: Iterable[str]) -> None:
                           f"(colonnes trouvées : {', '.join(header)})")
 
 
+HOLDER_COLUMNS = ("id_personne", "nir")
+
+
+def check_holder_columns(header: list[str]) -> None:
+    if not any(column in header for column in HOLDER_COLUMNS):
+        raise HeaderError("il faut une colonne id_personne ou nir pour retrouver la personne")
+
+
+def parse_holder(row: dict[str, str], label: str = "titulaire") -> tuple[str, str | None]:
+    """(external id or alias, NIR) naming the person a line is about; one of them is required."""
+    from proactif.registry import domain
+
+    holder = row.get("id_personne", "").strip()
+    nir = domain.normalise_nir("nir", row.get("nir", ""))
+    if not holder and not nir:
+        raise FieldError("id_personne", f"{label} obligatoire (id_personne ou nir)")
+    return holder, nir
+
+
+def find_holders(batch: list[ParsedLine]) -> Callable[[ParsedLine], Any]:
+    """The registry's people a batch's lines name (by external id, alias or NIR), in three queries; the
+    returned function gives a line's person or None."""
+    from proactif.registry.models import Person, PersonAlias
+
+    holders = {p.data["holder"] for p in batch if p.data["holder"]}
+    people: dict[str, Any] = {p.external_id: p for p in Person.objects.filter(external_id__in=holders)}
+    for alias in PersonAlias.objects.filter(external_id__in=holders).select_related("person"):
+        people.setdefault(alias.external_id, alias.person)
+    by_nir = {p.nir: p for p in Person.objects.filter(nir__in={p.data["nir"] for p in batch if p.data["nir"]})}
+    return lambda parsed: people.get(parsed.data["holder"]) or by_nir.get(parsed.data["nir"])
+
+
+class HolderImporter:
+    """What the importers of lines about a registered person share: the columns that name them, today."""
+
+    required_columns: tuple[str, ...] = ()
+
+    def check_header(self, header: list[str]) -> None:
+        require_columns(header, self.required_columns)
+        check_holder_columns(header)
+
+    def prepare(self, csv_file: CsvFile) -> None:
+        self.today = clock.today()
+
+
+def unknown_holder(parsed: ParsedLine, what: str = "titulaire inconnu") -> Rejection:
+    return Rejection(parsed.line, "id_personne" if parsed.data["holder"] else "nir",
+                     f"{what} du registre : importez d'abord les habitants")
+
+
 @dataclass
 class ImportReport:
     run_id: int

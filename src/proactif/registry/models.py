@@ -283,10 +283,41 @@ class BenefitReceipt(models.Model):
     source = models.CharField(max_length=30, default="import")
 
 
+class MonthlyResource(models.Model):
+    """A person's resources for a month as a feed reports them (montant net social per person and month)."""
+
+    KINDS = Resource.KINDS
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="monthly_resources")
+    month = models.DateField()  # first day of the month
+    kind = models.CharField(max_length=30, choices=KINDS)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    source = models.CharField(max_length=30, default="import")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person", "month", "kind"], name="monthly_resource_unique")]
+        indexes = [models.Index(fields=["month"], name="monthly_resource_month_idx")]
+
+
+class BenefitPayment(models.Model):
+    """A benefit paid to a person for a month, as the paying body's feed reports it."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="benefit_payments")
+    benefit = models.CharField(max_length=30, choices=BenefitReceipt.BENEFITS)
+    month = models.DateField()  # first day of the month
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    source = models.CharField(max_length=30, default="import")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person", "benefit", "month"], name="benefit_payment_unique")]
+        indexes = [models.Index(fields=["month", "benefit"], name="benefit_payment_month_idx")]
+
+
 class ImportRun(models.Model):
     """One import of a file: counts, progress (for resuming) and the rejected lines."""
 
-    kind = models.CharField(max_length=20)  # residents | addresses | documents
+    kind = models.CharField(max_length=20)  # residents | addresses | documents | resources | benefits
     filename = models.CharField(max_length=500)
     sha256 = models.CharField(max_length=64, db_index=True)
     started_at = models.DateTimeField()

@@ -22,6 +22,7 @@ from proactif.registry import bulk, domain, figures, identity, reach, sandbox, s
 from proactif.registry.csvfiles import CsvFormatError
 from proactif.registry.import_addresses import AddressImporter
 from proactif.registry.import_documents import DocumentImporter
+from proactif.registry.import_feeds import BenefitPaymentImporter, MonthlyResourceImporter
 from proactif.registry.import_residents import ResidentImporter
 from proactif.registry.importers import HeaderError, ImportReport, run_import
 from proactif.registry.models import (
@@ -373,7 +374,8 @@ def documents_expiring(kind: str, start: date, end: date) -> QuerySet[Document]:
 
 # --- imports --------------------------------------------------------------------------------
 IMPORTERS: dict[str, Callable[[], Any]] = {
-    "residents": ResidentImporter, "addresses": AddressImporter, "documents": DocumentImporter}
+    "residents": ResidentImporter, "addresses": AddressImporter, "documents": DocumentImporter,
+    "resources": MonthlyResourceImporter, "benefits": BenefitPaymentImporter}
 
 
 IMPORT_PURPOSE = "etat_civil"  # the registry of residents is kept by the état civil
