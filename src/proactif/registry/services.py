@@ -18,7 +18,7 @@ from proactif.accounts.domain import Access, AccessDenied, Actor, Section, syste
 from proactif.audit import services as audit
 from proactif.kernel import clock
 from proactif.kernel.logging import get_logger
-from proactif.registry import bulk, domain, figures, identity, reach, sandbox, search, segments
+from proactif.registry import bulk, composition, domain, figures, identity, reach, sandbox, search, segments
 from proactif.registry.csvfiles import CsvFormatError
 from proactif.registry.import_addresses import AddressImporter
 from proactif.registry.import_documents import DocumentImporter
@@ -527,3 +527,10 @@ sandbox_find_by_identity = sandbox.find_by_identity
 sandbox_record = sandbox.record
 sandbox_tax_household = sandbox.tax_household
 sandbox_france_travail = sandbox.france_travail
+
+
+def household_composition(household_id: int, months: list[date]) -> dict[str, Any]:
+    """A household as a benefits calculation needs it: its dwelling, its members with their roles in the
+    famille (CAF) and the foyer fiscal, their resources for each of `months` (the monthly feeds where they
+    exist, else the income streams running that month) and the benefits paid to them."""
+    return composition.household_composition(household_id, months)
