@@ -13,11 +13,17 @@ from proactif.registry.models import BenefitPayment, BenefitReceipt, Household, 
 
 
 def household_composition(household_id: int, months: list[date]) -> dict[str, Any]:
-    household = Household.objects.select_related("address__voie").get(pk=household_id)
-    members = list(Person.objects.filter(household_id=household_id, status="active").order_by("id").values(
-        "id", "date_naissance", "sexe", "menage_role", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_role",
-        "taux_incapacite"))
-    ids = [m["id"] for m in members]
+    Household.objects.get(pk=household_id)  # DoesNotExist for an unknown household
+    return household_compositions([household_id], months)[household_id]
+
+
+def household_compositions(household_ids: list[int], months: list[date]) -> dict[int, dict[str, Any]]:
+    """The compositions of many households at once (a screening chunk), in the same handful of queries."""
+    households = {h.pk: h for h in Household.objects.filter(pk__any=household_ids).select_related("address__voie")}
+    everyone = list(Person.objects.filter(household_id__any=household_ids, status="active").order_by("id").values(
+        "id", "household_id", "date_naissance", "sexe", "menage_role", "famille_id", "famille_role",
+        "foyer_fiscal_id", "foyer_role", "taux_incapacite"))
+    ids = [m["id"] for m in everyone]
     resources: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     fed: set[tuple[int, str]] = set()  # (person, month) the monthly feeds cover
     for person_id, month, kind, amount in MonthlyResource.objects.filter(
@@ -32,20 +38,31 @@ def household_composition(household_id: int, months: list[date]) -> dict[str, An
             running = (start is None or start <= month.replace(day=28)) and (end is None or end >= month)
             if running and (person_id, key) not in fed:
                 resources[person_id][kind][key] = resources[person_id][kind].get(key, 0.0) + float(amount)
-    familles = {m["famille_id"] for m in members if m["famille_id"]}
-    paid: dict[str, dict[str, float]] = defaultdict(dict)
-    for benefit, month, amount in BenefitPayment.objects.filter(person_id__in=ids, month__in=months).values_list(
-            "benefit", "month", "amount"):
-        paid[benefit][month.strftime("%Y-%m")] = paid[benefit].get(month.strftime("%Y-%m"), 0.0) + float(amount)
-    receiving = {}
-    for benefit, amount, since, until in BenefitReceipt.objects.filter(
-            Q(person_id__in=ids) | Q(famille_id__in=familles)).values_list("benefit", "monthly_amount", "since",
-                                                                             "until"):
-        receiving[benefit] = {"monthly_amount": float(amount), "since": since, "until": until}
-    address = household.address
-    return {"id": household.pk, "statut_occupation": household.statut_occupation,
+    household_of = {m["id"]: m["household_id"] for m in everyone}
+    famille_household = {m["famille_id"]: m["household_id"] for m in everyone if m["famille_id"]}
+    paid: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for person_id, benefit, month, amount in BenefitPayment.objects.filter(
+            person_id__in=ids, month__in=months).values_list("person_id", "benefit", "month", "amount"):
+        by_month = paid[household_of[person_id]][benefit]
+        by_month[month.strftime("%Y-%m")] = by_month.get(month.strftime("%Y-%m"), 0.0) + float(amount)
+    receiving: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for person_id, famille_id, benefit, amount, since, until in BenefitReceipt.objects.filter(
+            Q(person_id__in=ids) | Q(famille_id__in=list(famille_household))).values_list(
+            "person_id", "famille_id", "benefit", "monthly_amount", "since", "until"):
+        household_id = household_of.get(person_id) if person_id else famille_household.get(famille_id)
+        if household_id is not None:
+            receiving[household_id][benefit] = {"monthly_amount": float(amount), "since": since, "until": until}
+    out = {}
+    for household_id, household in households.items():
+        members = [{k: v for k, v in m.items() if k != "household_id"} for m in everyone
+                   if m["household_id"] == household_id]
+        address = household.address
+        out[household_id] = {
+            "id": household_id, "statut_occupation": household.statut_occupation,
             "loyer": float(household.loyer) if household.loyer is not None else None,
-            "depcom": address.voie.code_insee if address is not None else "",
-            "members": members, "resources": {k: {kind: dict(v) for kind, v in kinds.items()}
-                                              for k, kinds in resources.items()},
-            "benefits_paid": dict(paid), "benefits_receiving": receiving}
+            "depcom": address.voie.code_insee if address is not None else "", "members": members,
+            "resources": {m["id"]: {kind: dict(v) for kind, v in resources[m["id"]].items()}
+                          for m in members if m["id"] in resources},
+            "benefits_paid": {k: dict(v) for k, v in paid[household_id].items()},
+            "benefits_receiving": dict(receiving[household_id])}
+    return out

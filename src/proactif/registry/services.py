@@ -534,3 +534,15 @@ def household_composition(household_id: int, months: list[date]) -> dict[str, An
     famille (CAF) and the foyer fiscal, their resources for each of `months` (the monthly feeds where they
     exist, else the income streams running that month) and the benefits paid to them."""
     return composition.household_composition(household_id, months)
+
+
+def household_compositions(household_ids: list[int], months: list[date]) -> dict[int, dict[str, Any]]:
+    return composition.household_compositions(household_ids, months)
+
+
+def household_ids_in_chunks(size: int) -> Any:
+    """Every household with an active resident, by chunks of ids (a screening's units of work)."""
+    ids = sorted(set(Person.objects.filter(status="active").exclude(household_id=None).values_list(
+        "household_id", flat=True)))
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]

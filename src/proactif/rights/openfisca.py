@@ -23,15 +23,16 @@ def model_version() -> str:
 
 
 def compute(situation: dict[str, Any]) -> dict[str, Any]:
-    """Fill the situation's `null` values (what is asked) as OpenFisca's Web API `/calculate` does."""
+    """Fill the situation's `null` values (what is asked) as OpenFisca's Web API `/calculate` does — one
+    simulation for everything the situation holds, each asked variable calculated once for all its entities."""
     from openfisca_core.simulation_builder import SimulationBuilder
 
     system = tax_benefit_system()
     simulation = SimulationBuilder().build_from_entities(system, copy.deepcopy(situation))
     result = copy.deepcopy(situation)
+    computed: dict[tuple[str, str], Any] = {}
     for plural, instances in result.items():
-        entity = next(e for e in system.entities if e.plural == plural)
-        population = simulation.get_population(entity.plural)
+        population = simulation.get_population(plural)
         for instance_id, variables in instances.items():
             index = population.get_index(instance_id)
             for name, by_period in variables.items():
@@ -39,6 +40,8 @@ def compute(situation: dict[str, Any]) -> dict[str, Any]:
                     continue
                 for period, value in by_period.items():
                     if value is None:
-                        computed = simulation.calculate(name, period)[index]
-                        by_period[period] = computed.item() if hasattr(computed, "item") else computed
+                        if (name, period) not in computed:
+                            computed[(name, period)] = simulation.calculate(name, period)
+                        item = computed[(name, period)][index]
+                        by_period[period] = item.item() if hasattr(item, "item") else item
     return result

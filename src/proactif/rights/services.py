@@ -27,3 +27,11 @@ def compute_household(household_id: int, period: str) -> dict[str, Any]:
     result = openfisca.compute(situation(household_id, period))
     return {"household_id": household_id, "period": period, "model": openfisca.model_version(),
             "amounts": domain.amounts(result, period)}
+
+
+def households_count() -> int:
+    return sum(len(ids) for ids in registry.household_ids_in_chunks(100_000))
+
+
+def model_version() -> str:
+    return openfisca.model_version()
