@@ -12,6 +12,10 @@ from typing import Any
 from django.db.models import Field, ForeignObject, Lookup
 from django.db.models.lookups import In
 
+INTEGER_FIELDS = {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField",
+                  "SmallIntegerField", "PositiveIntegerField", "PositiveBigIntegerField", "PositiveSmallIntegerField",
+                  "ForeignKey", "OneToOneField"}
+
 
 @ForeignObject.register_lookup  # foreign keys keep their own lookups: `person_id__any` needs it there too
 @Field.register_lookup
@@ -23,13 +27,14 @@ class AnyOf(Lookup):  # type: ignore[type-arg]
         return [self.lhs.output_field.get_prep_value(value) for value in self.rhs]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        if not self.rhs:
+            return "1 = 0", []
         if connection.vendor != "postgresql":
-            if not self.rhs:
-                return "1 = 0", []
             return In(self.lhs, self.rhs).as_sql(compiler, connection)  # type: ignore[no-any-return]
         from proactif.kernel.bulkload import int_array
 
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        if all(isinstance(value, int) for value in self.rhs):
+        integers = self.lhs.output_field.get_internal_type() in INTEGER_FIELDS
+        if integers and all(isinstance(value, int) for value in self.rhs):
             return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, int_array(self.rhs)]
         return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
