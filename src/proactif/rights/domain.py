@@ -30,6 +30,11 @@ RESOURCE_INPUTS = {"salaire": "salaire_net", "chomage": "chomage_net", "retraite
                    "invalidite": "pensions_invalidite", "pension_alimentaire": "pensions_alimentaires_percues",
                    "independant": "rpns_imposables", "bourse": "bourse_enseignement_sup"}
 
+# Registry resource kinds → OpenFisca taxable incomes, given for the two previous years (the chèque énergie
+# reads the reference tax income of year N-2, the C2S and housing aid the last twelve months): without them
+# OpenFisca would take those years as without any income
+YEARLY_INPUTS = {"salaire": "salaire_imposable", "chomage": "chomage_imposable", "retraite": "retraite_imposable"}
+
 OCCUPATION = {"proprietaire": "proprietaire", "locataire": "locataire_vide", "locataire_hlm": "locataire_hlm",
               "loge_gratuitement": "loge_gratuitement", "sans_domicile": "sans_domicile", "": "non_renseigne"}
 
@@ -70,6 +75,11 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
             if variable:
                 values = {m: round(by_month.get(m, 0.0), 2) for m in months}
                 person[variable] = {**person.get(variable, {}), **values}
+            yearly = YEARLY_INPUTS.get(kind)
+            known = [v for v in by_month.values() if v]
+            if yearly and known:  # the current monthly level, as the previous years' taxable income
+                level = round(12 * sum(known) / len(known), 2)
+                person[yearly] = {str(int(year) - back): level for back in (1, 2)}
         person[BENEFITS["aah"][0]] = {period: None}
         individus[name] = person
         famille = familles.setdefault(f"f{member['famille_id'] or 'seul' + str(member['id'])}",
