@@ -171,3 +171,35 @@ def test_the_journeys_and_sendtime_benchmarks_run_at_small_scale(home: dict[str,
     assert sendtime["optimised"]["people"] + sendtime["holdout"]["people"] == 3000
     low, high = sendtime["uplift_ci95_points"]
     assert low <= sendtime["uplift_points"] <= high
+
+
+def test_the_web_server_answers_with_its_sinks_and_background_work_running(home: dict[str, str]) -> None:
+    """`proactif serve` as installed: gunicorn forks its worker after the sinks' threads have started in the
+    arbiter. A module imported first by one of those threads during the fork would stay locked in the
+    worker, and the first request importing it would hang (it did: `import httpx`)."""
+    from tests.sinks import free_port
+
+    port, http_port, smtp_port = free_port(), free_port(), free_port()
+    env = {**home, "PROACTIF_SINK_HTTP_PORT": str(http_port), "PROACTIF_SINK_SMTP_PORT": str(smtp_port),
+           "PROACTIF_SMTP_PORT": str(smtp_port), "PROACTIF_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    run(env, "init")
+    server = subprocess.Popen([*PROACTIF, "serve", "--port", str(port), "--workers", "1"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        import httpx
+
+        answers = {}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len(answers) < 2:
+            for path in ("/healthz", "/connexion/"):
+                try:
+                    answers[path] = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5).status_code
+                except httpx.HTTPError:
+                    time.sleep(0.5)
+        assert answers == {"/healthz": 200, "/connexion/": 200}, answers
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()

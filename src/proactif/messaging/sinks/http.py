@@ -17,6 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+# Imported here, by the thread that imports this module, never first by the receipts thread: the web
+# server forks its workers after starting the sinks, and a fork during a thread's import would leave that
+# module's import lock held forever in the worker (its next `import httpx` would hang)
+import httpx
+
 from proactif.kernel.logging import get_logger
 from proactif.messaging.sinks.store import Received, SinkStore
 
@@ -69,8 +74,6 @@ class SinkHttpServer(ThreadingHTTPServer):
         return None
 
     def _deliver_callbacks(self) -> None:
-        import httpx
-
         client = httpx.Client(timeout=10)
         while True:
             kind, provider, body = self.callbacks.get()
