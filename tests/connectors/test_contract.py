@@ -16,7 +16,7 @@ from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from proactif.connectors import domain, impot, particulier
+from proactif.connectors import domain, impot, particulier, transport
 from proactif.connectors.sandbox import serve
 from proactif.registry.models import BenefitReceipt, FoyerFiscal, Person, Resource
 from tests.conftest import shared_file
@@ -119,7 +119,7 @@ def benefit_holder(benefit: str) -> Person:
 def test_api_particulier_requests_and_answers_follow_the_specification(specs, sandbox) -> None:
     url, _ = sandbox
     recorder = Recorder()
-    client = particulier.ApiParticulier(particulier.Transport(url, api="api_particulier", http=recorder.client()),
+    client = particulier.ApiParticulier(transport.Transport(url, api="api_particulier", http=recorder.client()),
                                         "sandbox", SIRET)
     rsa = benefit_holder("rsa")
     for operation in particulier.DSS:
@@ -136,6 +136,13 @@ def test_api_particulier_requests_and_answers_follow_the_specification(specs, sa
     assert payments["paiements"][0]["montant_total"] == pytest.approx(float(seeker.monthly_amount))
     status = client.call("france_travail_statut", CONTEXT, identifier=f"FT{seeker.person_id}").data
     assert status["identifiant"] == f"FT{seeker.person_id}"
+    grant = Resource.objects.filter(kind="bourse", person__source="synth").exclude(
+        person__date_naissance=None).select_related("person").first()
+    assert grant is not None
+    student = client.call("etudiant_boursier", CONTEXT, identity=identity_of(grant.person)).data
+    assert student["est_boursier"] is True and student["identite"]["nom"] == grant.person.nom_naissance.upper()
+    assert client.call("etudiant_boursier", CONTEXT, france_connect_token=f"fc-{grant.person_id}").mode == (
+        "france_connect")
     nobody = domain.Identity("INCONNU", ("PERSONNE",), "F", rsa.date_naissance)
     with pytest.raises(domain.ApiError) as missing:
         client.call("prime_activite", CONTEXT, identity=nobody)
@@ -147,9 +154,9 @@ def test_rate_limits_are_honoured_then_reported_in_the_specified_format(specs) -
     server = serve(0, "sandbox", rate_limit=2)
     try:
         recorder, waits = Recorder(), []
-        transport = particulier.Transport(f"http://127.0.0.1:{server.server_address[1]}", api="api_particulier",
-                                          http=recorder.client(), sleep=waits.append, max_attempts=3)
-        client = particulier.ApiParticulier(transport, "sandbox", SIRET)
+        exchange = transport.Transport(f"http://127.0.0.1:{server.server_address[1]}", api="api_particulier",
+                                       http=recorder.client(), sleep=waits.append, max_attempts=3)
+        client = particulier.ApiParticulier(exchange, "sandbox", SIRET)
         person = benefit_holder("rsa")
         client.call("allocation_adulte_handicape", CONTEXT, identity=identity_of(person))
         answer = client.call("allocation_adulte_handicape", CONTEXT, identity=identity_of(person))
@@ -170,7 +177,7 @@ def test_api_impot_particulier_requests_and_answers_follow_the_specification(spe
     url, _ = sandbox
     recorder = Recorder()
     client = impot.ApiImpotParticulier(
-        particulier.Transport(f"{url}/impotparticulier/1.0", api="api_impot_particulier", http=recorder.client()),
+        transport.Transport(f"{url}/impotparticulier/1.0", api="api_impot_particulier", http=recorder.client()),
         "sandbox", "proactif")
     foyer = FoyerFiscal.objects.exclude(numero_fiscal="").filter(members__resources__kind="salaire").first()
     assert foyer is not None
@@ -186,10 +193,10 @@ def test_bad_credentials_and_recipients_are_refused_in_the_error_format(specs, s
     recorder = Recorder()
     person = benefit_holder("rsa")
     wrong_token = particulier.ApiParticulier(
-        particulier.Transport(url, api="api_particulier", http=recorder.client()), "not-the-token", SIRET)
+        transport.Transport(url, api="api_particulier", http=recorder.client()), "not-the-token", SIRET)
     with pytest.raises(domain.ApiError) as refused:
         wrong_token.call("prime_activite", CONTEXT, identity=identity_of(person))
     assert refused.value.status == 401
     with pytest.raises(ValueError, match="SIRET"):
-        particulier.ApiParticulier(particulier.Transport(url, api="api_particulier"), "sandbox", "123")
+        particulier.ApiParticulier(transport.Transport(url, api="api_particulier"), "sandbox", "123")
     check(specs, recorder.exchanges)

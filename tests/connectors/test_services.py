@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from proactif.connectors import domain, particulier
+from proactif.connectors import domain, particulier, transport
 from proactif.connectors import services as connectors
 from proactif.connectors.models import CachedAnswer, ConnectorCall
 from proactif.connectors.sandbox import serve
@@ -53,9 +53,9 @@ def test_nobody_found_is_an_answer_too(sandbox) -> None:
 
 def test_the_circuit_opens_after_repeated_failures_and_stops_calling() -> None:
     waits: list[float] = []
-    transport = particulier.Transport("http://127.0.0.1:9", api="api_particulier", max_attempts=1, sleep=waits.append,
-                                      breaker=domain.CircuitBreaker(threshold=3, cooldown=60))
-    client = particulier.ApiParticulier(transport, "t", "21920040500015")
+    exchange = transport.Transport("http://127.0.0.1:9", api="api_particulier", max_attempts=1, sleep=waits.append,
+                                   breaker=domain.CircuitBreaker(threshold=3, cooldown=60))
+    client = particulier.ApiParticulier(exchange, "t", "21920040500015")
     identity = domain.Identity("DURANT", ("PIERRE",), "M", None)
     context = domain.CallContext(purpose="test", actor="test")
     for _ in range(3):

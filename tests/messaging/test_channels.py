@@ -144,3 +144,40 @@ def test_the_smtp_sink_reads_what_smtplib_sends_both_ways() -> None:
         sink.stop()
     assert received[0] == (["jeanne@example.org"], ("j1:2:pieces", "Pièces à apporter", body))
     assert received[1] == (["paul@example.org"], ("j1:3:rdv", "Rendez-vous confirmé", "Votre rendez-vous."))
+
+
+def test_the_smtp_sink_refuses_an_oversized_message_after_reading_it_and_keeps_the_session(monkeypatch) -> None:
+    import socket
+
+    from proactif.messaging.sinks import smtp
+
+    monkeypatch.setattr(smtp, "MAX_SIZE", 2000)
+    received: list[bytes] = []
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = smtp.SmtpSink(lambda rcpt, raw: received.append(raw), "127.0.0.1", port)
+    sink.start()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            reader = conn.makefile("rb")
+
+            def reply() -> bytes:
+                line = reader.readline()
+                while line[3:4] == b"-":  # a multi-line reply
+                    line = reader.readline()
+                return line[:3]
+
+            assert reply() == b"220"
+            big = b"".join(b"ligne %04d de texte\r\n" % n for n in range(400))  # about 8 KB
+            conn.sendall(b"EHLO test\r\nMAIL FROM:<a@b.fr>\r\nRCPT TO:<c@d.fr>\r\nDATA\r\n")
+            assert [reply() for _ in range(4)] == [b"250", b"250", b"250", b"354"]
+            for start in range(0, len(big), 1000):  # in pieces, as a network delivers it
+                conn.sendall(big[start:start + 1000])
+            conn.sendall(b".\r\nMAIL FROM:<a@b.fr>\r\nRCPT TO:<c@d.fr>\r\nDATA\r\n")
+            assert [reply() for _ in range(4)] == [b"552", b"250", b"250", b"354"]
+            conn.sendall(b".\r\nNOOP\r\nQUIT\r\n")  # an empty message, then the session goes on
+            assert [reply() for _ in range(3)] == [b"250", b"250", b"221"]
+    finally:
+        sink.stop()
+    assert received == [b""]

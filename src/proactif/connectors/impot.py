@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from proactif.connectors import domain
-from proactif.connectors.particulier import Transport
+from proactif.connectors.transport import Transport
 
 MEDIA_TYPE = "application/prs.dgfip.part.situations.ir.assiettes.v1+json"
 

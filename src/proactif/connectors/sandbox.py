@@ -68,6 +68,16 @@ def _identity_from(query: dict[str, list[str]]) -> int:
     return person_id
 
 
+def _person(mode: str, query: dict[str, list[str]], token: str, france_connect: bool) -> int:
+    """The synthetic resident a call is about: by the identité pivot, or by the FranceConnect token
+    (`fc-<person id>` in the sandbox)."""
+    if mode == "france_connect" and france_connect and token[3:].isdigit():
+        return int(token[3:])
+    if mode == "identite" and not france_connect:
+        return _identity_from(query)
+    raise SandboxError(404, "00404", "Non trouvé", "Ce mode d'appel n'est pas servi par le bac à sable")
+
+
 def _civil(person: dict[str, Any]) -> dict[str, Any]:
     return {"nom_naissance": person["nom_naissance"].upper(), "nom_usage": person["nom_usage"].upper() or None,
             "prenoms": person["prenoms"].upper(), "date_naissance": _day(person["date_naissance"]) or "",
@@ -144,7 +154,30 @@ def _france_travail(kind: str, identifier: str, today: date) -> dict[str, Any]:
                             "code_certification_cnav": "VC"}}
 
 
+def _scholarship(record: dict[str, Any], today: date, with_identity: bool) -> dict[str, Any]:
+    """CNOUS: a synthetic student is a resident with a grant (`bourse`) among their resources (the identity
+    comes back in the identité mode only, as the specification has it)."""
+    grant = next((r for r in record["resources"] if r["person_id"] == record["person"]["id"] and r["kind"] == "bourse"),
+                 None)
+    if grant is None:
+        raise SandboxError(404, "37001", "Étudiant non trouvé", "Aucun étudiant boursier n'a été trouvé.")
+    person = record["person"]
+    year = today.year if today.month >= 9 else today.year - 1
+    level = min(7, max(0, round(grant["monthly_amount"] / 100)))
+    out = {"est_boursier": True, "email": "", "echelon_bourse": {"echelon": str(level) if level else "0bis",
+                                                                  "echelon_bourse_regionale_provisoire": False},
+            "periode_versement_bourse": {"date_rentree": date(year, 9, 1).isoformat(), "duree": 10},
+            "etablissement_etudes": {"nom_commune": "PARIS", "nom_etablissement": "UNIVERSITÉ (BAC À SABLE)"}}
+    if with_identity:
+        out["identite"] = {"nom": person["nom_naissance"].upper(), "prenoms": person["prenoms"].upper().split(),
+                           "date_naissance": _day(person["date_naissance"]) or "",
+                           "nom_commune_naissance": (person["lieu_naissance"] or "").upper(), "sexe": person["sexe"]}
+    return out
+
+
 def _tax(spi: str, annrev: int) -> dict[str, Any]:
+    if annrev > clock.today().year - 1:
+        raise SandboxError(404, "404", "Non trouvé", f"Pas de situation pour les revenus de {annrev}")
     foyer = registry.sandbox_tax_household(spi)
     if foyer is None:
         raise SandboxError(404, "404", "Non trouvé", "Aucun foyer fiscal pour ce numéro fiscal")
@@ -171,8 +204,6 @@ def _tax(spi: str, annrev: int) -> dict[str, Any]:
         out["aft"] = f"{foyer['address']['voie']} {foyer['address']['code_postal']} {foyer['address']['commune']}"
         out["aftDetail"] = {"voie": foyer["address"]["voie"], "getcodePostal": foyer["address"]["code_postal"],
                             "getcommune": foyer["address"]["commune"], "complementAdresse": ""}
-    if annrev > clock.today().year - 1:
-        raise SandboxError(404, "404", "Non trouvé", f"Pas de situation pour les revenus de {annrev}")
     return out
 
 
@@ -253,18 +284,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
         today = clock.today()
         segments = path.strip("/").split("/")
         if len(segments) == 4 and segments[:2] == ["v3", "dss"] and segments[2] in PARTICULIER_OPERATIONS:
-            operation, mode = segments[2], segments[3]
-            if mode == "france_connect" and france_connect and token[3:].isdigit():
-                person_id = int(token[3:])
-            elif mode == "identite" and not france_connect:
-                person_id = _identity_from(query)
-            else:
-                raise SandboxError(404, "00404", "Non trouvé", "Ce mode d'appel n'existe pas pour cette API")
-            record = registry.sandbox_record(person_id, today)
+            operation = segments[2]
+            record = registry.sandbox_record(_person(segments[3], query, token, france_connect), today)
             if record is None:
                 raise SandboxError(404, "37003", "Dossier allocataire absent",
                                    "Le dossier allocataire n'a pas été trouvé auprès de la CNAF.")
             return {"data": _dss(operation, record, today), "links": {}, "meta": {}}
+        if segments[:3] == ["v3", "cnous", "etudiant_boursier"] and len(segments) == 4:
+            record = registry.sandbox_record(_person(segments[3], query, token, france_connect), today)
+            if record is None:
+                raise SandboxError(404, "37001", "Étudiant non trouvé", "Aucun étudiant boursier n'a été trouvé.")
+            return {"data": _scholarship(record, today, segments[3] == "identite"), "links": {}, "meta": {}}
         if len(segments) == 4 and segments[:2] == ["v3", "france_travail"] and segments[3] == "identifiant":
             identifier = (query.get("identifiant") or [""])[0]
             return {"data": _france_travail(segments[2], identifier, today), "links": {}, "meta": {}}

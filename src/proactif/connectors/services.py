@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from proactif.connectors import domain, impot, particulier
+from proactif.connectors import domain, impot, particulier, transport
 from proactif.connectors.models import CachedAnswer, ConnectorCall
 from proactif.kernel import clock
 
@@ -35,8 +35,8 @@ def _client(name: str, build: Callable[[], Any]) -> Any:
         return _clients[name]
 
 
-def _transport(url: str, api: str) -> particulier.Transport:
-    return particulier.Transport(url, api=api, timeout=settings.CONNECTOR_TIMEOUT_MS / 1000)
+def _transport(url: str, api: str) -> transport.Transport:
+    return transport.Transport(url, api=api, timeout=settings.CONNECTOR_TIMEOUT_MS / 1000)
 
 
 def particulier_client() -> particulier.ApiParticulier:

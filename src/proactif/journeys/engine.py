@@ -171,13 +171,12 @@ def apply(outcomes: list[tuple[Claimed, dict[str, Any], domain.Outcome]],
                               datetime.fromisoformat(f"2000-01-01T{window['end']}").time())
         for person_id, moment in messaging.best_send_times(people, sw, now).items():
             sending_times[(window_key, person_id)] = moment
-    with transaction.atomic():
-        link_ids = messaging.create_links([messaging.LinkRequest(
-            message["link"], instance.person_id, instance_id=instance.pk, payload={"subject_id": instance.subject_id},
-            message_key=f"j{instance.pk}:{message['step']}:{message['node']}") for instance, message in link_requests])
-        links = {(instance.pk, message["node"]): pk for (instance, message), pk in zip(link_requests, link_ids,
-                                                                                       strict=True)}
-        return _persist(outcomes, links, sending_times, now)
+    link_ids = messaging.create_links([messaging.LinkRequest(
+        message["link"], instance.person_id, instance_id=instance.pk, payload={"subject_id": instance.subject_id},
+        message_key=f"j{instance.pk}:{message['step']}:{message['node']}") for instance, message in link_requests])
+    links = {(instance.pk, message["node"]): pk for (instance, message), pk in zip(link_requests, link_ids,
+                                                                                   strict=True)}
+    return _persist(outcomes, links, sending_times, now)
 
 
 def _persist(outcomes: list[tuple[Claimed, dict[str, Any], domain.Outcome]],
@@ -223,13 +222,13 @@ def _persist(outcomes: list[tuple[Claimed, dict[str, Any], domain.Outcome]],
         instance.outcome = outcome.outcome
         instance.ended_at = now if outcome.status != "active" else None
         updated.append(instance)
-    with transaction.atomic():  # nested in apply's: links, messages, events and the instances commit together
-        keys = messaging.persist_messages(specs)
-        due = {spec.key for spec in specs if spec.not_before is None or spec.not_before <= now}
-        _write_events(events, now)
-        AgentTask.objects.bulk_create(tasks)
-        _write_states(updated, now)
-        contexts.count_visits(visits)
+    # Inside advance's transaction: links, messages, log rows, tasks and states commit together
+    keys = messaging.persist_messages(specs)
+    due = {spec.key for spec in specs if spec.not_before is None or spec.not_before <= now}
+    _write_events(events, now)
+    AgentTask.objects.bulk_create(tasks)
+    _write_states(updated, now)
+    contexts.count_visits(visits)
     return len(keys), [pk for key, pk in keys.items() if key in due]
 
 

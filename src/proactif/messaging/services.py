@@ -169,15 +169,9 @@ def best_send_times(person_ids: list[int], window: sendtime.Window, now: datetim
     candidates = window.candidates(now)
     if not candidates:
         return dict.fromkeys(person_ids, now)
-    from django.db import connection
-
-    from proactif.kernel import bulkload
-
-    condition, params = bulkload.in_ids("person_id", person_ids)
-    with connection.cursor() as cursor:  # one array parameter rather than thousands of placeholders
-        cursor.execute(f"SELECT person_id, hour_of_week, COUNT(*) FROM messaging_engagement WHERE {condition} "
-                       f"GROUP BY person_id, hour_of_week", params)
-        counts = sendtime.counts_from(cursor.fetchall())
+    counts = sendtime.counts_from(
+        Engagement.objects.filter(person_id__any=person_ids).values_list("person_id", "hour_of_week")
+        .annotate(n=Count("id")).values_list("person_id", "hour_of_week", "n"))
     prior = _population_prior()
     hours = [sendtime.hour_of_week(moment) for moment in candidates]
     everyone = sendtime.best_time(None, prior, candidates, False, hours)  # for those without engagement history

@@ -13,8 +13,10 @@ from proactif.registry.models import BenefitPayment, BenefitReceipt, Household, 
 
 
 def household_composition(household_id: int, months: list[date]) -> dict[str, Any]:
-    Household.objects.get(pk=household_id)  # DoesNotExist for an unknown household
-    return household_compositions([household_id], months)[household_id]
+    found = household_compositions([household_id], months)
+    if household_id not in found:
+        raise Household.DoesNotExist(f"household {household_id}")
+    return found[household_id]
 
 
 def household_compositions(household_ids: list[int], months: list[date]) -> dict[int, dict[str, Any]]:
@@ -27,11 +29,11 @@ def household_compositions(household_ids: list[int], months: list[date]) -> dict
     resources: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     fed: set[tuple[int, str]] = set()  # (person, month) the monthly feeds cover
     for person_id, month, kind, amount in MonthlyResource.objects.filter(
-            person_id__in=ids, month__in=months).values_list("person_id", "month", "kind", "amount"):
+            person_id__any=ids, month__in=months).values_list("person_id", "month", "kind", "amount"):
         key = month.strftime("%Y-%m")
         resources[person_id][kind][key] = resources[person_id][kind].get(key, 0.0) + float(amount)
         fed.add((person_id, key))
-    for person_id, kind, amount, start, end in Resource.objects.filter(person_id__in=ids).values_list(
+    for person_id, kind, amount, start, end in Resource.objects.filter(person_id__any=ids).values_list(
             "person_id", "kind", "monthly_amount", "start_on", "end_on"):
         for month in months:
             key = month.strftime("%Y-%m")
@@ -42,20 +44,22 @@ def household_compositions(household_ids: list[int], months: list[date]) -> dict
     famille_household = {m["famille_id"]: m["household_id"] for m in everyone if m["famille_id"]}
     paid: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     for person_id, benefit, month, amount in BenefitPayment.objects.filter(
-            person_id__in=ids, month__in=months).values_list("person_id", "benefit", "month", "amount"):
+            person_id__any=ids, month__in=months).values_list("person_id", "benefit", "month", "amount"):
         by_month = paid[household_of[person_id]][benefit]
         by_month[month.strftime("%Y-%m")] = by_month.get(month.strftime("%Y-%m"), 0.0) + float(amount)
     receiving: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
     for person_id, famille_id, benefit, amount, since, until in BenefitReceipt.objects.filter(
-            Q(person_id__in=ids) | Q(famille_id__in=list(famille_household))).values_list(
+            Q(person_id__any=ids) | Q(famille_id__any=list(famille_household))).values_list(
             "person_id", "famille_id", "benefit", "monthly_amount", "since", "until"):
         household_id = household_of.get(person_id) if person_id else famille_household.get(famille_id)
         if household_id is not None:
             receiving[household_id][benefit] = {"monthly_amount": float(amount), "since": since, "until": until}
+    members_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for m in everyone:
+        members_of[m.pop("household_id")].append(m)
     out = {}
     for household_id, household in households.items():
-        members = [{k: v for k, v in m.items() if k != "household_id"} for m in everyone
-                   if m["household_id"] == household_id]
+        members = members_of[household_id]
         address = household.address
         out[household_id] = {
             "id": household_id, "statut_occupation": household.statut_occupation,

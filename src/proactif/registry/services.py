@@ -540,6 +540,11 @@ def household_compositions(household_ids: list[int], months: list[date]) -> dict
     return composition.household_compositions(household_ids, months)
 
 
+def households_with_residents() -> int:
+    return int(Person.objects.filter(status="active").exclude(household_id=None).values("household_id")
+               .distinct().count())
+
+
 def household_ids_in_chunks(size: int) -> Any:
     """Every household with an active resident, by chunks of ids (a screening's units of work)."""
     ids = sorted(set(Person.objects.filter(status="active").exclude(household_id=None).values_list(

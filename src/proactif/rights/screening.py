@@ -58,8 +58,8 @@ def screen_chunk(household_ids: list[int], period: str, floor: float = FLOOR,
         for benefit in benefits:
             amount = amounts[benefit]
             eligible = amount > 0
-            receiving = RECEIVED_AS[benefit] in composition["benefits_receiving"] or any(
-                RECEIVED_AS[benefit] == b for b in composition["benefits_paid"])
+            receiving = (RECEIVED_AS[benefit] in composition["benefits_receiving"]
+                         or RECEIVED_AS[benefit] in composition["benefits_paid"])
             detected = eligible and not receiving and (amount >= floor or benefit == "css_gratuite") and not opposed
             rows.append(Row(household_id, benefit, eligible, receiving, detected, amount))
     return rows

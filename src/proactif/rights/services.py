@@ -30,7 +30,7 @@ def compute_household(household_id: int, period: str) -> dict[str, Any]:
 
 
 def households_count() -> int:
-    return sum(len(ids) for ids in registry.household_ids_in_chunks(100_000))
+    return registry.households_with_residents()
 
 
 def model_version() -> str:

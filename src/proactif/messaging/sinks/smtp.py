@@ -30,14 +30,18 @@ def _headers(block: bytes) -> dict[str, str]:
     out: dict[str, str] = {}
     name = ""
     for raw in block.decode("utf-8", "replace").split("\r\n" if b"\r\n" in block else "\n"):
-        if raw[:1] in (" ", "\t") and name:
-            out[name] += " " + raw.strip()
+        if raw[:1] in (" ", "\t"):
+            if name:
+                out[name] += " " + raw.strip()
         elif ":" in raw:
             key, value = raw.split(":", 1)
             name = key.strip().lower()
             if name in out:
-                name = f"{name}\x00dup"  # kept apart, never read
-            out[name] = value.strip()
+                name = ""  # a repeated header: the first one stands, this one and its continuations are skipped
+            else:
+                out[name] = value.strip()
+        else:
+            name = ""
     return out
 
 
@@ -105,45 +109,33 @@ class _Session(asyncio.Protocol):
     def __init__(self, deliver: Deliver):
         self.deliver = deliver
         self.buffer = b""
-        self.data: list[bytes] | None = None  # collecting DATA
-        self.size = 0
+        self.in_data = False  # between DATA's 354 and the final "."
+        self.too_large = False  # the message went past MAX_SIZE: read to its end, keep nothing, refuse it
         self.sender: str | None = None
         self.recipients: list[str] = []
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        self._reply("220 proactif-sink ESMTP ready")
-
-    def _reply(self, line: str) -> None:
-        if self.transport is not None:
-            self.transport.write(line.encode() + b"\r\n")
+        transport.write(b"220 proactif-sink ESMTP ready\r\n")  # type: ignore[attr-defined]
 
     def data_received(self, chunk: bytes) -> None:
         self.buffer += chunk
         replies: list[str] = []
         while True:
-            if self.data is not None:
-                end = self.buffer.find(b"\r\n.\r\n")
-                if end < 0 and self.buffer.startswith(b".\r\n") and not self.data:
-                    end, self.buffer = 0, b"\r\n" + self.buffer
-                if end < 0:
-                    if self.size + len(self.buffer) > MAX_SIZE:
-                        self.data, self.buffer = None, b""
-                        replies.append("552 Message too large")
-                    break
-                content = self.buffer[:end + 2]
-                self.buffer = self.buffer[end + 5:]
-                lines = content.split(b"\r\n")
-                message = b"\r\n".join(line[1:] if line.startswith(b".") else line for line in lines)
-                self.data = None
-                try:
-                    self.deliver(list(self.recipients), message)
-                    replies.append("250 Message accepted for delivery")
-                except Exception:
-                    log.exception("smtp sink could not keep a message")
-                    replies.append("451 Requested action aborted: local error")
-                self.sender, self.recipients = None, []
+            if self.in_data:
+                if not self.too_large and self.buffer.startswith(b".\r\n"):  # an empty message
+                    content, rest = b"", self.buffer[3:]
+                else:
+                    end = self.buffer.find(b"\r\n.\r\n")
+                    if end < 0:
+                        if len(self.buffer) > MAX_SIZE:
+                            self.too_large, self.buffer = True, self.buffer[-4:]  # enough to see the end arrive
+                        break
+                    content, rest = self.buffer[:end + 2], self.buffer[end + 5:]
+                    self.too_large = self.too_large or end > MAX_SIZE
+                self.buffer, self.in_data = rest, False
+                replies.append(self._message(content))
                 continue
             line_end = self.buffer.find(b"\r\n")
             if line_end < 0:
@@ -154,14 +146,27 @@ class _Session(asyncio.Protocol):
             line = self.buffer[:line_end].decode("utf-8", "replace")
             self.buffer = self.buffer[line_end + 2:]
             reply = self._command(line)
-            if reply:
-                replies.append(reply)
+            replies.append(reply)
             if reply.startswith("221"):
                 break
         if replies and self.transport is not None:
             self.transport.write(("\r\n".join(replies) + "\r\n").encode())
             if replies[-1].startswith("221"):
                 self.transport.close()
+
+    def _message(self, content: bytes) -> str:
+        """The end of DATA: the message (dot-stuffing undone) handed over, and the reply."""
+        recipients, too_large = self.recipients, self.too_large
+        self.sender, self.recipients, self.too_large = None, [], False
+        if too_large:
+            return f"552 Message exceeds the maximum size ({MAX_SIZE} bytes)"
+        message = b"\r\n".join(line[1:] if line.startswith(b".") else line for line in content.split(b"\r\n"))
+        try:
+            self.deliver(recipients, message)
+        except Exception:
+            log.exception("smtp sink could not keep a message")
+            return "451 Requested action aborted: local error"
+        return "250 Message accepted for delivery"
 
     def _command(self, line: str) -> str:
         verb, _, argument = line.partition(" ")
@@ -187,7 +192,7 @@ class _Session(asyncio.Protocol):
         if verb == "DATA":
             if not self.recipients:
                 return "503 Error: need RCPT command"
-            self.data, self.size = [], 0
+            self.in_data = True
             return "354 End data with <CR><LF>.<CR><LF>"
         if verb == "RSET":
             self.sender, self.recipients = None, []
