@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "proactif.journeys",
     "proactif.connectors",
     "proactif.deadlines",
+    "proactif.rights",
     "proactif.web",
     "proactif.api",
 ]

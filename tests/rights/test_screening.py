@@ -1,13 +1,14 @@
-"""Screening by chunks (one OpenFisca simulation per chunk of households) gives, for every household and
-benefit, the amount a direct OpenFisca calculation gives on the situation `proactif rights situation` prints;
-detections leave out those already receiving and those who refused to be informed; the export has one row
-per household and benefit."""
+"""Screening by chunks (one vectorised OpenFisca simulation per chunk of households): the export's amounts
+equal a direct OpenFisca calculation of the situation `proactif rights situation` prints; detections need two
+eligible months, leave out those already receiving and those who refused to be informed, and keep their
+reasons; a re-run with unchanged inputs comes from the cache, a changed household is computed again."""
 
 from __future__ import annotations
 
 import csv
 import json
 import random
+from datetime import date
 
 import pytest
 from click.testing import CliRunner
@@ -15,47 +16,83 @@ from click.testing import CliRunner
 from proactif.cli import main
 from proactif.kernel import clock
 from proactif.registry import services as registry
-from proactif.registry.models import OptOut
+from proactif.registry.models import MonthlyResource, OptOut, Person
 from proactif.rights import domain, openfisca, screening
+from proactif.rights.models import Assessment, HouseholdResult, ScreeningRun
 
 pytestmark = pytest.mark.django_db
 PERIOD = "2026-11"
 
 
-def test_chunk_amounts_equal_a_direct_openfisca_calculation_of_the_printed_situation() -> None:
-    household_ids = next(registry.household_ids_in_chunks(60))
-    rows = screening.screen_chunk(household_ids, PERIOD)
+def screen(*args: str) -> dict:
+    result = CliRunner().invoke(main, ["screen", "--period", PERIOD, "--workers", "1", "--json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output.strip().splitlines()[-1])
+
+
+def test_the_exports_amounts_equal_a_direct_openfisca_calculation_of_the_printed_situation(tmp_path) -> None:
+    export = tmp_path / "detections.csv"
+    figures = screen("--export", str(export), "--chunk", "400")
+    with open(export, encoding="utf-8") as handle:
+        exported = list(csv.DictReader(handle, delimiter=";"))
+    assert len(exported) == len(domain.BENEFITS) * figures["households"]
     by_household: dict[int, dict[str, float]] = {}
-    for row in rows:
-        by_household.setdefault(row.household_id, {})[row.benefit] = row.amount
-    assert set(by_household) == set(household_ids)
-    for household_id in random.Random(7).sample(household_ids, 3):
+    for row in exported:
+        by_household.setdefault(int(row["household_id"]), {})[row["benefit"]] = float(row["amount"])
+    eligible = sorted(h for h, amounts in by_household.items() if any(amounts.values()))
+    sample = random.Random(7).sample(eligible, 3) + random.Random(8).sample(sorted(by_household), 2)
+    for household_id in sample:
         printed = CliRunner().invoke(main, ["rights", "situation", str(household_id), "--period", PERIOD])
         direct = domain.amounts(openfisca.compute(json.loads(printed.output)), PERIOD)
         assert by_household[household_id] == pytest.approx(direct, abs=0.01), household_id
-
-
-def test_detections_leave_out_receivers_and_refusals_and_the_export_has_a_row_per_household_and_benefit(
-        tmp_path) -> None:
-    household_ids = next(registry.household_ids_in_chunks(60))
-    rows = screening.screen_chunk(household_ids, PERIOD)
-    assert all(not (r.detected and (r.receiving or not r.eligible)) for r in rows)
-    assert any(r.eligible for r in rows)
-    detected = next((r for r in rows if r.detected), None)
-    if detected is not None:  # refusing to be informed removes the household's detections
-        member = registry.household_compositions([detected.household_id], [])[detected.household_id]["members"][0]
-        OptOut.objects.create(person_id=member["id"], purpose="droits", channel="*", source="guichet",
-                              created_at=clock.now())
-        again = screening.screen_chunk([detected.household_id], PERIOD)
-        assert not any(r.detected for r in again)
-    export = tmp_path / "detections.csv"
-    result = CliRunner().invoke(main, ["screen", "--period", PERIOD, "--benefits", "rsa,aspa", "--export",
-                                       str(export), "--json", "--chunk", "500"])
-    assert result.exit_code == 0, result.output
-    figures = json.loads(result.output.strip().splitlines()[-1])
-    assert set(figures["benefits"]) == {"rsa", "aspa"} and figures["households"] > 0
-    with open(export, encoding="utf-8") as handle:
-        exported = list(csv.DictReader(handle, delimiter=";"))
-    assert len(exported) == 2 * figures["households"]
-    assert set(exported[0]) == {"household_id", "benefit", "eligible", "receiving", "detected", "amount"}
     assert sum(int(r["detected"]) for r in exported if r["benefit"] == "rsa") == figures["benefits"]["rsa"]["detected"]
+    run = ScreeningRun.objects.get(pk=figures["run"])
+    assert (run.status, run.households_done, run.chunks_done) == ("done", figures["households"], run.chunks_total)
+    assert run.model_version == openfisca.model_version() == figures["model"]
+
+
+def test_detections_are_stable_not_received_not_refused_and_explained() -> None:
+    household_ids = next(registry.household_ids_in_chunks(300))
+    rows = screening.screen_chunk(household_ids, PERIOD).rows
+    assert any(r.detected for r in rows)
+    for r in rows:
+        assert not r.detected or (r.eligible and r.stable and not r.receiving and not r.opposed)
+        assert not r.stable or r.previous_amount > 0
+        if r.eligible:
+            assert r.confidence in domain.CONFIDENCE
+            assert set(r.reasons) <= set(domain.REASONS) and set(r.missing) <= set(domain.MISSING)
+    aspa = next(r for r in rows if r.detected and r.benefit == "aspa")
+    assert "age_65_ans" in aspa.reasons and "stable_deux_mois" in aspa.reasons
+    # refusing to be informed removes the household's detections
+    member = registry.household_member_ids(aspa.household_id)[0]
+    OptOut.objects.create(person_id=member, purpose="droits", channel="*", source="guichet", created_at=clock.now())
+    again = screening.screen_chunk([aspa.household_id], PERIOD).rows
+    assert not any(r.detected for r in again) and all(r.opposed for r in again)
+
+
+def test_a_rerun_takes_unchanged_households_from_the_cache_and_recomputes_a_changed_one() -> None:
+    first = screen("--benefits", "rsa,prime_activite", "--chunk", "500")
+    assert first["from_cache"] == 0
+    kept = HouseholdResult.objects.filter(period=PERIOD).count()
+    assert kept == first["households"]
+    second = screen("--benefits", "rsa,prime_activite", "--chunk", "500")
+    assert second["from_cache"] == second["households"] == first["households"]
+    assert second["benefits"] == first["benefits"]
+    # new wages for someone: their household is computed again, the others come from the cache
+    person = Person.objects.filter(status="active", date_naissance__lt=date(1990, 1, 1)).exclude(
+        household_id=None).first()
+    MonthlyResource.objects.create(person=person, month=date(2026, 10, 1), kind="salaire", amount=2400,
+                                   updated_at=clock.now())
+    third = screen("--benefits", "rsa,prime_activite", "--chunk", "500")
+    assert third["from_cache"] == third["households"] - 1
+    changed = HouseholdResult.objects.get(household_id=person.household_id, period=PERIOD)
+    assert changed.computed_at >= HouseholdResult.objects.exclude(pk=changed.pk).latest("computed_at").computed_at
+    assert Assessment.objects.filter(run_id=third["run"]).exists()
+
+
+def test_bad_parameters_are_refused_with_the_option_named() -> None:
+    result = CliRunner().invoke(main, ["screen", "--period", "2026-13", "--workers", "1"])
+    assert result.exit_code == 2 and "--period" in result.output
+    result = CliRunner().invoke(main, ["screen", "--benefits", "rsa,loto", "--workers", "1"])
+    assert result.exit_code == 2 and "loto" in result.output
+    assert not ScreeningRun.objects.exists()

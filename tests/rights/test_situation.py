@@ -36,14 +36,14 @@ def test_a_households_situation_is_complete_and_runs_in_openfisca() -> None:
     menage = next(iter(built["menages"].values()))
     assert len(menage["personne_de_reference"]) == 1 and menage["statut_occupation_logement"][PERIOD]
     for variable, entity, kind in domain.BENEFITS.values():
-        assert all(instance[variable] == {PERIOD if kind == "month" else PERIOD[:4]: None}
-                   for instance in built[entity].values())
+        asked = {PERIOD: None, "2026-10": None} if kind == "month" else {PERIOD[:4]: None}
+        assert all(instance[variable] == asked for instance in built[entity].values())
     computed = domain.amounts(openfisca.compute(built), PERIOD)
     assert set(computed) == set(domain.BENEFITS) and all(value >= 0 for value in computed.values())
     assert rights.compute_household(household_id, PERIOD)["amounts"] == computed
 
 
-def test_known_resources_are_given_for_the_previous_quarter() -> None:
+def test_known_resources_are_given_for_both_months_and_the_quarter_before_each() -> None:
     composition = {"id": 1, "statut_occupation": "locataire", "loyer": 620.0, "depcom": "75115",
                    "members": [{"id": 1, "date_naissance": None, "sexe": "F", "menage_role": "personne_de_reference",
                                 "famille_id": 3, "famille_role": "parent", "foyer_fiscal_id": 4,
@@ -52,9 +52,12 @@ def test_known_resources_are_given_for_the_previous_quarter() -> None:
                    "benefits_paid": {}, "benefits_receiving": {}}
     built = domain.situation(composition, PERIOD)
     assert built["individus"]["p1"]["salaire_net"] == {"2026-11": 0.0, "2026-10": 900.0, "2026-09": 850.0,
-                                                       "2026-08": 0.0}
-    assert built["menages"]["m1"]["loyer"]["2026-08"] == 620.0
-    assert built["menages"]["m1"]["statut_occupation_logement"] == {PERIOD: "locataire_vide"}
+                                                       "2026-08": 0.0, "2026-07": 0.0}
+    assert built["menages"]["m1"]["loyer"]["2026-07"] == 620.0
+    assert built["menages"]["m1"]["statut_occupation_logement"] == {PERIOD: "locataire_vide",
+                                                                   "2026-10": "locataire_vide"}
+    # what the administration knows to be absent is zero over the years looked back on
+    assert built["individus"]["p1"]["ass"] == {"2024": 0, "2025": 0, "2026": 0}
 
 
 def test_an_unknown_household_is_a_clear_error() -> None:

@@ -47,43 +47,103 @@ def situation(household_id: int, period: str | None, compute: bool) -> None:
                                                "aspa,aah,cheque_energie.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False), help="CSV file: one row per household "
                                                                                  "and benefit.")
-@click.option("--chunk", default=2000, show_default=True, help="Households per OpenFisca simulation.")
+@click.option("--chunk", default=10_000, show_default=True, help="Households per OpenFisca simulation.")
+@click.option("--workers", default=None, type=int, help="Processes (default: one per core). With a broker "
+                                                        "configured, the Celery batch workers take the chunks.")
+@click.option("--floor", default=10.0, show_default=True, help="Euros per month below which nothing is detected.")
 @click.option("--json", "as_json", is_flag=True)
-def screen(period: str | None, benefits: str | None, export_path: str | None, chunk: int, as_json: bool) -> None:
-    """Screen every household with OpenFisca-France (one simulation per chunk of households): per benefit the
-    households eligible, already receiving, detected (eligible, not receiving, amount above the floor, not
-    opposed to being informed) and the potential euros per month.
+def screen(period: str | None, benefits: str | None, export_path: str | None, chunk: int, workers: int | None,
+           floor: float, as_json: bool) -> None:
+    """Screen every household with OpenFisca-France, a vectorised simulation per chunk of households: per
+    benefit the households eligible, already receiving, detected (eligible two months running, not receiving,
+    amount above the floor, not opposed to being informed) and the potential euros per month. The run, its
+    detections and their reasons are kept (Droits in the interface); households whose inputs did not change
+    since an earlier run of the month are taken from the cache.
 
     Example: proactif screen --period 2026-11 --export detections.csv --json
     """
     setup()
     import csv
+    import os
     import time
+
+    from django.conf import settings
 
     from proactif.cli import progress_bar
     from proactif.kernel import clock
-    from proactif.rights import screening
     from proactif.rights import services as rights_services
 
     month = period or clock.today().strftime("%Y-%m")
-    chosen = tuple(b.strip() for b in benefits.split(",")) if benefits else None
-    unknown = [b for b in chosen or () if b not in rights_services.BENEFITS]
-    if unknown:
-        raise click.ClickException(f"prestation inconnue : {', '.join(unknown)} "
-                                   f"({', '.join(rights_services.BENEFITS)})")
+    chosen = [b.strip() for b in benefits.split(",")] if benefits else None
     started = time.monotonic()
-    total = rights_services.households_count()
-    with progress_bar("Criblage", total) as advance:
-        rows = list(screening.screen(month, chunk=chunk, benefits=chosen, progress=advance))
+    try:
+        run = rights_services.start_run(month, benefits=chosen, floor=floor, chunk=chunk, started_by="cli",
+                                        submit=False)
+    except rights_services.RightsError as exc:
+        raise click.BadParameter(str(exc), param_hint=f"--{exc.field}") from exc
+    with progress_bar("Criblage", run.households_total) as advance:
+        if settings.BROKER_URL:
+            rights_services.submit_chunks(run.pk)
+            run = rights_services.wait_for(run.pk, advance)
+        else:
+            run = rights_services.run_locally(run.pk, workers or os.cpu_count() or 1, advance)
+    if run.status != "done":
+        raise click.ClickException(f"criblage {run.pk} en échec : {run.error}")
     if export_path:
         with open(export_path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, delimiter=";")
             writer.writerow(["household_id", "benefit", "eligible", "receiving", "detected", "amount"])
-            for row in rows:
-                writer.writerow([row.household_id, row.benefit, int(row.eligible), int(row.receiving),
-                                 int(row.detected), f"{row.amount:.2f}"])
+            for household_id, benefit, eligible, receiving, detected, amount in rights_services.export_rows(run):
+                writer.writerow([household_id, benefit, int(eligible), int(receiving), int(detected), f"{amount:.2f}"])
     seconds = time.monotonic() - started
-    emit(as_json, {"period": month, "households": total, "seconds": round(seconds, 1),
-                   "households_per_second": round(total / seconds, 1) if seconds else 0,
-                   "model": rights_services.model_version(), "benefits": screening.summary(rows),
-                   "export": export_path})
+    total = run.households_total
+    emit(as_json, {"run": run.pk, "period": month, "households": total, "from_cache": run.households_cached,
+                   "seconds": round(seconds, 1), "households_per_second": round(total / seconds, 1) if seconds else 0,
+                   "model": run.model_version, "benefits": run.summary, "export": export_path})
+
+
+@rights.command("outreach")
+@click.argument("run_id", type=int)
+@click.option("--benefit", default="", help="Only the households detected for this benefit.")
+@click.option("--quartier", type=int, default=None, help="Only this quartier (id).")
+@click.option("--confidence", type=click.Choice(["", "haute", "moyenne", "faible"]), default="")
+@click.option("--limit", type=int, default=None, help="At most this many households.")
+@click.option("--json", "as_json", is_flag=True)
+def outreach(run_id: int, benefit: str, quartier: int | None, confidence: str, limit: int | None,
+             as_json: bool) -> None:
+    """Start the "vous pourriez avoir droit à…" journey for the households a screening run detected.
+
+    Example: proactif rights outreach 3 --confidence haute --limit 200
+    """
+    setup()
+    from proactif.rights import services as rights_services
+
+    try:
+        figures = rights_services.start_outreach(run_id, benefit=benefit, quartier=quartier, confidence=confidence,
+                                                 limit=limit, started_by="cli")
+    except rights_services.RightsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    emit(as_json, figures)
+
+
+@rights.command("follow-up")
+@click.option("--json", "as_json", is_flag=True)
+def follow_up(as_json: bool) -> None:
+    """Check take-up now (M+1 and M+3 after the information, through the connectors)."""
+    setup()
+    from proactif.rights import services as rights_services
+
+    emit(as_json, rights_services.follow_up())
+
+
+@rights.command("funnel")
+@click.option("--run", "run_id", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True)
+def funnel(run_id: int | None, as_json: bool) -> None:
+    """The outreach funnel and the take-up rates."""
+    setup()
+    from proactif.rights import services as rights_services
+
+    figures = rights_services.funnel(run_id)
+    figures.pop("labels")
+    emit(as_json, figures)

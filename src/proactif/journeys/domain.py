@@ -20,7 +20,8 @@ import yaml
 PARIS = ZoneInfo("Europe/Paris")
 NODE_TYPES = ("send", "wait", "wait_for_event", "branch", "task", "goal", "end")
 EVENTS = ("link_clicked", "reply_received", "appointment_booked", "appointment_cancelled", "appointment_missed",
-          "document_ready", "document_collected", "task_done")
+          "document_ready", "document_collected", "task_done", "right_detected", "appointment_requested",
+          "claim_filed", "right_granted", "right_refused")
 ENTRY_TYPES = ("date", "event", "segment")
 DAY_NAMES = {"lun": 0, "mar": 1, "mer": 2, "jeu": 3, "ven": 4, "sam": 5, "dim": 6,
              "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}

@@ -24,6 +24,7 @@ CATALOGUE: dict[str, tuple[str, ...] | None] = {
     "documents": ("type", "numero", "expire_le"),
     "rendez_vous": ("date", "heure", "lieu", "adresse", "guichet", "numeros_predemande"),
     "demande": ("type",),
+    "droits": ("liste", "nombre", "total"),
     "pieces": None,
     "lien": None,
     "texte": None,

@@ -54,6 +54,9 @@ def household_compositions(household_ids: list[int], months: list[date]) -> dict
         household_id = household_of.get(person_id) if person_id else famille_household.get(famille_id)
         if household_id is not None:
             receiving[household_id][benefit] = {"monthly_amount": float(amount), "since": since, "until": until}
+    fed_persons: dict[int, set[int]] = defaultdict(set)  # who the monthly feeds cover, per household
+    for person_id, _ in fed:
+        fed_persons[household_of[person_id]].add(person_id)
     members_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for m in everyone:
         members_of[m.pop("household_id")].append(m)
@@ -65,6 +68,8 @@ def household_compositions(household_ids: list[int], months: list[date]) -> dict
             "id": household_id, "statut_occupation": household.statut_occupation,
             "loyer": float(household.loyer) if household.loyer is not None else None,
             "depcom": address.voie.code_insee if address is not None else "", "members": members,
+            "quartier_id": address.quartier_id if address is not None else None,
+            "fed": sorted(fed_persons[household_id]),
             "resources": {m["id"]: {kind: dict(v) for kind, v in resources[m["id"]].items()}
                           for m in members if m["id"] in resources},
             "benefits_paid": {k: dict(v) for k, v in paid[household_id].items()},

@@ -551,3 +551,48 @@ def household_ids_in_chunks(size: int) -> Any:
         "household_id", flat=True)))
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
+
+
+def identity_pivot(person_id: int) -> dict[str, Any]:
+    """What API Particulier's identité pivot needs of a person (a connector call's input, never logged)."""
+    person = Person.objects.get(pk=person_id)
+    born_abroad = person.code_insee_naissance.startswith("99")
+    return {"nom_naissance": person.nom_naissance, "nom_usage": person.nom_usage,
+            "prenoms": tuple(person.prenoms.split()[:3]), "sexe": person.sexe, "date_naissance": person.date_naissance,
+            "code_pays_naissance": person.code_insee_naissance if born_abroad else "99100",
+            "code_commune_naissance": "" if born_abroad else person.code_insee_naissance}
+
+
+def reference_person(household_id: int) -> int | None:
+    """Whom a household is written to: its reference person, else its eldest active member."""
+    members = list(Person.objects.filter(household_id=household_id, status="active").values_list(
+        "id", "menage_role", "date_naissance"))
+    for pk, role, _ in members:
+        if role == "personne_de_reference":
+            return pk
+    dated = sorted(members, key=lambda m: (m[2] is None, m[2] or date.max))
+    return dated[0][0] if dated else None
+
+
+def household_member_ids(household_id: int) -> list[int]:
+    return list(Person.objects.filter(household_id=household_id, status="active").order_by("id").values_list(
+        "id", flat=True))
+
+
+def benefits_of_household(household_id: int) -> dict[str, float]:
+    """Benefits a household receives now (registry) or was last paid (monthly feed): benefit → €/month."""
+    from proactif.registry.models import BenefitPayment, BenefitReceipt
+
+    members = household_member_ids(household_id)
+    familles = list(Person.objects.filter(pk__any=members).exclude(famille_id=None).values_list("famille_id",
+                                                                                                flat=True))
+    out: dict[str, float] = {}
+    today = clock.today()
+    for benefit, amount, until in BenefitReceipt.objects.filter(
+            Q(person_id__any=members) | Q(famille_id__any=familles)).values_list("benefit", "monthly_amount", "until"):
+        if until is None or until >= today:
+            out[benefit] = out.get(benefit, 0.0) + float(amount)
+    for benefit, amount in BenefitPayment.objects.filter(person_id__any=members).order_by(
+            "month").values_list("benefit", "amount"):
+        out[benefit] = float(amount)
+    return out

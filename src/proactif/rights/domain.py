@@ -2,10 +2,13 @@
 OpenFisca's Web API (`individus`, `familles`, `foyers_fiscaux`, `menages`, each variable by period), so that
 anyone can run the same case again in OpenFisca.
 
-Known administrative inputs are given for the three months before the period (OpenFisca's RSA and prime
-d'activité read resources over the previous quarter): net wages, unemployment benefit, pensions, alimony —
-OpenFisca then does not rebuild them from gross pay. The benefits to compute are asked for the period
-(`null`), the yearly ones (chèque énergie) for the year.
+The benefits are asked (`null`) for the period and the month before it — a detection must be stable over two
+months — and the yearly ones (chèque énergie) for the year. Known administrative inputs are given for those
+two months and the three before each (OpenFisca's RSA and prime d'activité read resources over the previous
+quarter): net wages, unemployment benefit, pensions, alimony — OpenFisca then does not rebuild them from
+gross pay. What the administration knows to be absent is given as zero (`KNOWN_ABSENT`), so that OpenFisca
+does not compute it from nothing: the specific solidarity allowance (ASS) unless the household receives it,
+work-accident annuities, higher-education grants on social criteria unless the person has a grant.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ RESOURCE_INPUTS = {"salaire": "salaire_net", "chomage": "chomage_net", "retraite
 # OpenFisca would take those years as without any income
 YEARLY_INPUTS = {"salaire": "salaire_imposable", "chomage": "chomage_imposable", "retraite": "retraite_imposable"}
 
+# Person variables the feeds would show when they exist: zero over the years the benefits look back on
+# (the C2S reads twelve months), unless the household's benefits or resources say otherwise
+KNOWN_ABSENT = {"ass": "ass", "rente_accident_travail": None, "bourse_criteres_sociaux": "bourse"}
+
 OCCUPATION = {"proprietaire": "proprietaire", "locataire": "locataire_vide", "locataire_hlm": "locataire_hlm",
               "loge_gratuitement": "loge_gratuitement", "sans_domicile": "sans_domicile", "": "non_renseigne"}
 
@@ -54,14 +61,27 @@ def month_start(period: str) -> date:
     return date(int(period[:4]), int(period[5:7]), 1)
 
 
+def screened_months(period: str) -> list[str]:
+    """The months a screening asks: the period and the month before (stability)."""
+    return [period, previous_months(period, 1)[0]]
+
+
+def input_months(period: str) -> list[str]:
+    """The months whose resources a screening reads: the two screened months and the three before each."""
+    return [period, *previous_months(period, 4)]
+
+
 def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
     """The Web API situation of one household for a month `YYYY-MM`."""
-    months = [period, *previous_months(period)]
-    year = period[:4]
+    months = input_months(period)
+    asked = screened_months(period)
+    year = int(period[:4])
+    years = sorted({m[:4] for m in asked})
     individus: dict[str, Any] = {}
     familles: dict[str, dict[str, Any]] = {}
     foyers: dict[str, dict[str, Any]] = {}
     members = composition["members"]
+    received = set(composition["benefits_receiving"]) | set(composition["benefits_paid"])
     menage: dict[str, Any] = {"personne_de_reference": [], "conjoint": [], "enfants": [], "autres": []}
     for member in members:
         name = f"p{member['id']}"
@@ -70,7 +90,8 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
             person["date_naissance"] = {"ETERNITY": member["date_naissance"].isoformat()}
         if member["taux_incapacite"]:
             person["taux_incapacite"] = {m: member["taux_incapacite"] / 100 for m in months}
-        for kind, by_month in composition["resources"].get(member["id"], {}).items():
+        kinds = composition["resources"].get(member["id"], {})
+        for kind, by_month in kinds.items():
             variable = RESOURCE_INPUTS.get(kind)
             if variable:
                 values = {m: round(by_month.get(m, 0.0), 2) for m in months}
@@ -79,8 +100,11 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
             known = [v for v in by_month.values() if v]
             if yearly and known:  # the current monthly level, as the previous years' taxable income
                 level = round(12 * sum(known) / len(known), 2)
-                person[yearly] = {str(int(year) - back): level for back in (1, 2)}
-        person[BENEFITS["aah"][0]] = {period: None}
+                person[yearly] = {str(year - back): level for back in (1, 2)}
+        for variable, unless in KNOWN_ABSENT.items():
+            if unless is None or (unless not in received and unless not in kinds):
+                person[variable] = {str(year - back): 0 for back in (2, 1, 0)}
+        person[BENEFITS["aah"][0]] = {m: None for m in asked}
         individus[name] = person
         famille = familles.setdefault(f"f{member['famille_id'] or 'seul' + str(member['id'])}",
                                       {"parents": [], "enfants": []})
@@ -104,19 +128,32 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
             famille["parents"].append(famille["enfants"].pop(0))
         for variable, entity, _ in BENEFITS.values():
             if entity == "familles":
-                famille[variable] = {period: None}
+                famille[variable] = {m: None for m in asked}
     for foyer in foyers.values():
         if not foyer["declarants"]:
             foyer["declarants"].append(foyer["personnes_a_charge"].pop(0))
-    menage["statut_occupation_logement"] = {period: OCCUPATION.get(composition["statut_occupation"] or "",
-                                                                   "non_renseigne")}
+    menage["statut_occupation_logement"] = {m: OCCUPATION.get(composition["statut_occupation"] or "",
+                                                              "non_renseigne") for m in asked}
     if composition["loyer"] is not None:
         menage["loyer"] = {m: composition["loyer"] for m in months}
     if composition["depcom"]:
-        menage["depcom"] = {period: composition["depcom"]}
-    menage[BENEFITS["cheque_energie"][0]] = {year: None}
+        menage["depcom"] = {m: composition["depcom"] for m in asked}
+    menage[BENEFITS["cheque_energie"][0]] = {y: None for y in years}
     return {"individus": individus, "familles": familles, "foyers_fiscaux": foyers,
             "menages": {f"m{composition['id']}": menage}}
+
+
+def asked(situation: dict[str, Any]) -> list[tuple[str, str]]:
+    """The `(variable, period)` pairs a situation asks (its `null` values), each once."""
+    out: dict[tuple[str, str], None] = {}
+    for instances in situation.values():
+        for variables in instances.values():
+            for name, by_period in variables.items():
+                if isinstance(by_period, dict):
+                    for period, value in by_period.items():
+                        if value is None:
+                            out[(name, period)] = None
+    return list(out)
 
 
 def amounts(results: dict[str, Any], period: str) -> dict[str, float]:
@@ -132,3 +169,99 @@ def amounts(results: dict[str, Any], period: str) -> dict[str, float]:
             total += float(value) / (12 if kind == "year" else 1)
         out[key] = round(total, 2)
     return out
+
+
+# --- why: reasons, key amounts, what was missing, confidence ----------------------------------------
+REASONS = {
+    "stable_deux_mois": "Éligible ce mois-ci et le mois précédent",
+    "ressources_faibles": "Ressources du foyer sous le plafond de la prestation",
+    "sans_activite": "Aucun revenu d'activité sur le trimestre",
+    "revenus_activite": "Revenus d'activité modestes",
+    "parent_isole": "Parent seul avec enfant(s) à charge",
+    "enfants_a_charge": "Enfant(s) à charge",
+    "locataire": "Locataire avec un loyer connu",
+    "age_65_ans": "Au moins une personne de 65 ans ou plus",
+    "incapacite_80": "Taux d'incapacité d'au moins 80 %",
+    "incapacite_50_79": "Taux d'incapacité de 50 à 79 %",
+    "revenu_fiscal_modeste": "Revenu fiscal de référence modeste",
+    "css_gratuite": "Ressources sous le plafond de la C2S sans participation",
+}
+MISSING = {
+    "date_naissance": "Date de naissance inconnue pour un membre du foyer",
+    "loyer": "Loyer inconnu pour un foyer locataire",
+    "ressources_inconnues": "Adulte sans aucune ressource connue (revenus nuls ou non transmis ?)",
+    "ressources_declarees": "Ressources déclarées au registre, pas issues des flux mensuels",
+}
+CONFIDENCE = ("haute", "moyenne", "faible")
+RESOURCE_BENEFITS = {"rsa", "prime_activite", "css_gratuite", "css_participation", "aide_logement", "aspa"}
+
+
+def age(born: date | None, on: date) -> int | None:
+    if born is None:
+        return None
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def key_figures(composition: dict[str, Any], period: str) -> dict[str, Any]:
+    """What the explanation shows: the household and its average monthly resources over the quarter."""
+    on = month_start(period)
+    quarter = previous_months(period)
+    ages = [age(m["date_naissance"], on) for m in composition["members"]]
+    by_kind: dict[str, float] = {}
+    for kinds in composition["resources"].values():
+        for kind, by_month in kinds.items():
+            by_kind[kind] = round(by_kind.get(kind, 0.0) + sum(by_month.get(m, 0.0) for m in quarter) / 3, 2)
+    children = sum(1 for m in composition["members"] if m["famille_role"] == "enfant")
+    return {"personnes": len(composition["members"]), "enfants": children,
+            "adultes": len(composition["members"]) - children,
+            "age_max": max((a for a in ages if a is not None), default=None),
+            "taux_incapacite_max": max((m["taux_incapacite"] or 0 for m in composition["members"]), default=0),
+            "ressources_mensuelles": by_kind, "ressources_total": round(sum(by_kind.values()), 2),
+            "statut_occupation": composition["statut_occupation"] or "", "loyer": composition["loyer"],
+            "source_ressources": ("flux mensuels" if composition["fed"] else
+                                  "registre" if composition["resources"] else "aucune")}
+
+
+def explain(composition: dict[str, Any], benefit: str, amount: float, previous: float,
+            period: str) -> tuple[list[str], list[str], str]:
+    """Reason codes, missing inputs and a confidence level for one household's possible right."""
+    figures = key_figures(composition, period)
+    on = month_start(period)
+    reasons = ["stable_deux_mois"] if amount > 0 and previous > 0 else []
+    wages = figures["ressources_mensuelles"].get("salaire", 0) + figures["ressources_mensuelles"].get(
+        "independant", 0)
+    if benefit in RESOURCE_BENEFITS:
+        reasons.append("ressources_faibles")
+    if benefit == "rsa" and not wages:
+        reasons.append("sans_activite")
+    if benefit == "prime_activite" and wages:
+        reasons.append("revenus_activite")
+    if benefit in ("rsa", "prime_activite") and figures["enfants"]:
+        reasons.append("parent_isole" if figures["adultes"] == 1 else "enfants_a_charge")
+    if benefit == "aide_logement" and figures["loyer"]:
+        reasons.append("locataire")
+    if benefit == "aspa" and (figures["age_max"] or 0) >= 65:
+        reasons.append("age_65_ans")
+    if benefit == "aah":
+        reasons.append("incapacite_80" if figures["taux_incapacite_max"] >= 80 else "incapacite_50_79")
+    if benefit == "cheque_energie":
+        reasons.append("revenu_fiscal_modeste")
+    if benefit == "css_gratuite":
+        reasons.append("css_gratuite")
+    missing = []
+    if any(m["date_naissance"] is None for m in composition["members"]):
+        missing.append("date_naissance")
+    if benefit == "aide_logement" and composition["statut_occupation"] in ("locataire", "locataire_hlm") \
+            and composition["loyer"] is None:
+        missing.append("loyer")
+    if benefit in RESOURCE_BENEFITS:
+        for member in composition["members"]:
+            years = age(member["date_naissance"], on)
+            if years is not None and 18 <= years < 65 and not composition["resources"].get(member["id"]):
+                missing.append("ressources_inconnues")
+                break
+        if composition["resources"] and not composition["fed"]:
+            missing.append("ressources_declarees")
+    weight = sum(2 if code == "ressources_inconnues" else 1 for code in missing)
+    confidence = CONFIDENCE[min(weight, 2)]
+    return reasons, missing, confidence

@@ -1,21 +1,27 @@
-"""Screening: the households of the commune computed with OpenFisca-France by chunks — one simulation per chunk
-of households, never one per household — and the detections: eligible ∧ not receiving ∧ amount ≥ a floor ∧
-not opposed to being informed of their rights.
+"""Screening: the households of the commune computed with OpenFisca-France by chunks — one vectorised
+simulation per chunk of households, never one per household — and the detections: eligible ∧ not receiving
+∧ amount ≥ a floor ∧ stable over two months ∧ not opposed to being informed of their rights.
 
-A chunk's situations are the very situations `proactif rights situation` prints, merged into one (their ids
-are unique across households), so a household's amounts are the same computed alone or in its chunk.
+A chunk's simulation is built from the very situations `proactif rights situation` prints, merged (their ids
+are unique across households), so a household's amounts are the same computed alone or in its chunk. A
+household whose situation (hash) and model version are those of a kept result is not computed again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from proactif.registry import services as registry
 from proactif.rights import domain, openfisca
 
-CHUNK = 2000  # households per simulation
+CHUNK = 10_000  # households per simulation
+UNPRICED = {"css_gratuite"}  # free C2S: a coverage, not an amount (OpenFisca's `cmu_c` is a boolean)
 FLOOR = 10.0  # euros per month below which a possible right is not worth a message
 RECEIVED_AS = {"rsa": "rsa", "prime_activite": "prime_activite", "css_gratuite": "css", "css_participation": "css",
                "aide_logement": "aide_logement", "aspa": "aspa", "aah": "aah", "cheque_energie": "cheque_energie"}
@@ -29,9 +35,23 @@ class Row:
     receiving: bool
     detected: bool
     amount: float
+    previous_amount: float = 0.0
+    stable: bool = False
+    opposed: bool = False
+    confidence: str = ""
+    reasons: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    quartier_id: int | None = None
 
 
-def merge(situations: list[dict[str, Any]]) -> dict[str, Any]:
+@dataclass
+class ChunkResult:
+    rows: list[Row]
+    computed: dict[int, tuple[str, dict[str, dict[str, float]], dict[str, Any]]] = field(default_factory=dict)
+    cached: int = 0
+
+
+def merge(situations: Iterable[dict[str, Any]]) -> dict[str, Any]:
     merged: dict[str, dict[str, Any]] = {"individus": {}, "familles": {}, "foyers_fiscaux": {}, "menages": {}}
     for situation in situations:
         for plural, instances in situation.items():
@@ -39,49 +59,100 @@ def merge(situations: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def _view(result: dict[str, Any], situation: dict[str, Any]) -> dict[str, Any]:
-    return {plural: {name: result[plural][name] for name in instances} for plural, instances in situation.items()}
+def input_hash(situation: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(situation, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def amounts_by_household(situations: dict[int, dict[str, Any]], period: str) -> dict[int, dict[str, dict[str, float]]]:
+    """Every household's monthly amounts for the screened months, from one simulation of them all: each asked
+    variable calculated once, then summed per household over its entities (`bincount`)."""
+    households = list(situations)
+    merged = merge(situations[h] for h in households)
+    arrays = openfisca.calculate(merged, domain.asked(merged))
+    owners = {plural: np.fromiter((i for i, h in enumerate(households) for _ in situations[h][plural]),
+                                  dtype=np.int64) for plural in merged}
+    for plural, owner in owners.items():
+        if len(owner) != len(merged[plural]):
+            raise ValueError(f"{plural} : une même entité dans deux foyers ({len(owner)} ≠ {len(merged[plural])})")
+    out: dict[int, dict[str, dict[str, float]]] = {h: {} for h in households}
+    for month in domain.screened_months(period):
+        for benefit, (variable, plural, kind) in domain.BENEFITS.items():
+            values = arrays[(variable, month if kind == "month" else month[:4])].astype(float)
+            if kind == "year":
+                values = values / 12
+            sums = np.bincount(owners[plural], weights=values, minlength=len(households))
+            for i, household in enumerate(households):
+                out[household].setdefault(month, {})[benefit] = round(float(sums[i]), 2)
+    return out
 
 
 def screen_chunk(household_ids: list[int], period: str, floor: float = FLOOR,
-                 benefits: tuple[str, ...] = tuple(domain.BENEFITS)) -> list[Row]:
-    months = [domain.month_start(m) for m in (period, *domain.previous_months(period))]
+                 benefits: tuple[str, ...] = tuple(domain.BENEFITS),
+                 kept: dict[int, tuple[str, dict[str, dict[str, float]]]] | None = None) -> ChunkResult:
+    """Compute and judge a chunk. `kept`: results of earlier runs {household: (input hash, amounts)} — taken
+    when the household's situation has the same hash."""
+    months = [domain.month_start(m) for m in domain.input_months(period)]
     compositions = registry.household_compositions(household_ids, months)
     situations = {hid: domain.situation(composition, period) for hid, composition in compositions.items()}
-    result = openfisca.compute(merge(list(situations.values())))
+    hashes = {hid: input_hash(s) for hid, s in situations.items()}
+    amounts: dict[int, dict[str, dict[str, float]]] = {}
+    for hid, (digest, found) in (kept or {}).items():
+        if hashes.get(hid) == digest:
+            amounts[hid] = found
+    result = ChunkResult(rows=[], cached=len(amounts))
+    missing = {hid: s for hid, s in situations.items() if hid not in amounts}
+    if missing:
+        for hid, found in amounts_by_household(missing, period).items():
+            amounts[hid] = found
+            result.computed[hid] = (hashes[hid], found, domain.key_figures(compositions[hid], period))
     refused = registry.refused_purpose([m["id"] for c in compositions.values() for m in c["members"]], "droits")
-    rows = []
-    for household_id, situation in situations.items():
-        amounts = domain.amounts(_view(result, situation), period)
-        composition = compositions[household_id]
+    current, previous = domain.screened_months(period)
+    for household_id, composition in compositions.items():
         opposed = any(m["id"] in refused for m in composition["members"])
         for benefit in benefits:
-            amount = amounts[benefit]
+            amount = amounts[household_id][current][benefit]
+            before = amounts[household_id][previous][benefit]
             eligible = amount > 0
             receiving = (RECEIVED_AS[benefit] in composition["benefits_receiving"]
                          or RECEIVED_AS[benefit] in composition["benefits_paid"])
-            detected = eligible and not receiving and (amount >= floor or benefit == "css_gratuite") and not opposed
-            rows.append(Row(household_id, benefit, eligible, receiving, detected, amount))
-    return rows
+            stable = eligible and before > 0
+            detected = (eligible and stable and not receiving and not opposed
+                        and (amount >= floor or benefit == "css_gratuite"))
+            reasons: tuple[str, ...] = ()
+            lacking: tuple[str, ...] = ()
+            confidence = ""
+            if eligible:
+                why, absent, confidence = domain.explain(composition, benefit, amount, before, period)
+                reasons, lacking = tuple(why), tuple(absent)
+            result.rows.append(Row(household_id, benefit, eligible, receiving, detected, amount, before, stable,
+                                   opposed, confidence, reasons, lacking, composition["quartier_id"]))
+    return result
 
 
-def screen(period: str, *, chunk: int = CHUNK, floor: float = FLOOR, benefits: tuple[str, ...] | None = None,
-           progress: Callable[[int], None] | None = None) -> Iterator[Row]:
-    chosen = benefits or tuple(domain.BENEFITS)
-    for household_ids in registry.household_ids_in_chunks(chunk):
-        yield from screen_chunk(household_ids, period, floor, chosen)
-        if progress:
-            progress(len(household_ids))
-
-
-def summary(rows: list[Row]) -> dict[str, dict[str, float]]:
+def summary(rows: Iterable[Row]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for row in rows:
-        figures = out.setdefault(row.benefit, {"eligible": 0, "receiving": 0, "detected": 0,
-                                               "potential_euros_per_month": 0.0})
-        figures["eligible"] += row.eligible
-        figures["receiving"] += row.receiving
-        figures["detected"] += row.detected
-        if row.detected:
-            figures["potential_euros_per_month"] = round(figures["potential_euros_per_month"] + row.amount, 2)
+        add(out, row.benefit, row.eligible, row.receiving, row.detected, row.amount)
+    return out
+
+
+def add(out: dict[str, dict[str, float]], benefit: str, eligible: bool, receiving: bool, detected: bool,
+        amount: float, count: int = 1) -> None:
+    figures = out.setdefault(benefit, {"eligible": 0, "receiving": 0, "detected": 0,
+                                       "potential_euros_per_month": 0.0})
+    figures["eligible"] += count if eligible else 0
+    figures["receiving"] += count if receiving else 0
+    figures["detected"] += count if detected else 0
+    if detected and benefit not in UNPRICED:
+        figures["potential_euros_per_month"] = round(figures["potential_euros_per_month"] + amount, 2)
+
+
+def combine(summaries: Iterable[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for part in summaries:
+        for benefit, figures in part.items():
+            into = out.setdefault(benefit, {"eligible": 0, "receiving": 0, "detected": 0,
+                                            "potential_euros_per_month": 0.0})
+            for key, value in figures.items():
+                into[key] = round(into[key] + value, 2)
     return out
