@@ -11,10 +11,12 @@ urlpatterns = [
     path("parcours/", include("proactif.journeys.urls")),
     path("messages/", include("proactif.messaging.urls")),
     path("rendez-vous/", include("proactif.deadlines.urls")),
+    path("droits/", include("proactif.rights.urls")),
     path("l/<str:token>", open_link, name="citizen_link"),
     path("notifications/cle/", push_key, name="push_key"),
     path("notifications/abonnement/", push_subscribe, name="push_subscribe"),
     path("notifications/sw.js", service_worker, name="service_worker"),
     path("demarches/titres/", include("proactif.deadlines.portal_urls")),
+    path("demarches/droits/", include("proactif.rights.portal_urls")),
     path("api/v1/", api.urls),
 ]

@@ -28,7 +28,8 @@ from proactif.messaging import services as messaging
 
 log = get_logger(__name__)
 
-MESSAGE_CONTEXT = ("document_id", "appointment_id", "request_id")  # ids a journey's messages carry
+# ids a journey's messages carry: the document, the appointment, the title request, an outreach…
+MESSAGE_CONTEXT = ("document_id", "appointment_id", "request_id", "outreach_id")
 BATCH = 5000  # instances per batch (one transaction): larger batches spread each batch's fixed costs
 GROUP_SIZE = 50  # instances moving the same way get their writes from one set-based statement
 INBOX_SIZE = 20  # events kept for an instance until a node consumes them

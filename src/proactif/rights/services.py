@@ -35,6 +35,7 @@ TAKE_UP_OPERATIONS = {"rsa": "revenu_solidarite_active", "prime_activite": "prim
                       "css_gratuite": "complementaire_sante_solidaire",
                       "css_participation": "complementaire_sante_solidaire", "aah": "allocation_adulte_handicape"}
 FOLLOW_UPS = (("M+1", 1), ("M+3", 3))
+OUTREACH_STATUSES = Outreach.STATUS
 
 
 class RightsError(ValueError):
@@ -183,7 +184,10 @@ def _finish_if_complete(run_id: int) -> None:
 
 
 def get_run(run_id: int) -> ScreeningRun:
-    return ScreeningRun.objects.get(pk=run_id)
+    try:
+        return ScreeningRun.objects.get(pk=run_id)
+    except ScreeningRun.DoesNotExist:
+        raise LookupError(f"criblage {run_id} inconnu") from None
 
 
 def runs(limit: int = 50) -> QuerySet[ScreeningRun]:

@@ -27,6 +27,8 @@ def navigation_for(request: HttpRequest) -> list[NavItem]:
         entries += [("Habitants", "registry:search"), ("Parcours", "journeys:list")]
         if "etat_civil" in actor.purposes:
             entries.append(("Rendez-vous", "deadlines:agenda"))
+        if "action_sociale" in actor.purposes:
+            entries.append(("Droits", "rights:runs"))
         entries += [("Messages", "messaging:outbox"), ("Doublons", "registry:duplicates"),
                     ("Imports", "registry:imports")]
     if actor.is_dpo:
