@@ -76,8 +76,9 @@ def seeded_database(kind: str, name: str, residents: int, seed: int = 1) -> Data
 @dataclass
 class Measured:
     seconds: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # the whole process tree
     output: dict[str, Any]
+    peak_process_rss_mb: float = 0.0  # the largest single process (a worker)
 
 
 def run_measured(args: list[str], db: Database, sample_every: float = 0.2) -> Measured:
@@ -87,17 +88,18 @@ def run_measured(args: list[str], db: Database, sample_every: float = 0.2) -> Me
     started = time.monotonic()
     process = subprocess.Popen([sys.executable, "-m", "proactif.cli", *args, "--json"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
+    peak = largest = 0
     root = psutil.Process(process.pid)
     while process.poll() is None:
         try:
-            tree = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
+            sizes = [p.memory_info().rss for p in [root, *root.children(recursive=True)] if p.is_running()]
+            peak, largest = max(peak, sum(sizes)), max(largest, *sizes)
+        except (psutil.Error, ValueError):
             pass
         time.sleep(sample_every)
     stdout, stderr = process.communicate()
     elapsed = time.monotonic() - started
     if process.returncode != 0:
         raise RuntimeError(f"proactif {' '.join(args)} failed ({process.returncode}):\n{stderr[-3000:]}")
-    return Measured(elapsed, round(peak / 2**20, 1), json.loads(stdout.strip().splitlines()[-1]))
+    return Measured(elapsed, round(peak / 2**20, 1), json.loads(stdout.strip().splitlines()[-1]),
+                    round(largest / 2**20, 1))

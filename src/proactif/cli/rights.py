@@ -51,9 +51,10 @@ def situation(household_id: int, period: str | None, compute: bool) -> None:
 @click.option("--workers", default=None, type=int, help="Processes (default: one per core). With a broker "
                                                         "configured, the Celery batch workers take the chunks.")
 @click.option("--floor", default=10.0, show_default=True, help="Euros per month below which nothing is detected.")
+@click.option("--no-cache", is_flag=True, help="Compute every household, even those whose inputs did not change.")
 @click.option("--json", "as_json", is_flag=True)
 def screen(period: str | None, benefits: str | None, export_path: str | None, chunk: int, workers: int | None,
-           floor: float, as_json: bool) -> None:
+           floor: float, no_cache: bool, as_json: bool) -> None:
     """Screen every household with OpenFisca-France, a vectorised simulation per chunk of households: per
     benefit the households eligible, already receiving, detected (eligible two months running, not receiving,
     amount above the floor, not opposed to being informed) and the potential euros per month. The run, its
@@ -78,7 +79,7 @@ def screen(period: str | None, benefits: str | None, export_path: str | None, ch
     started = time.monotonic()
     try:
         run = rights_services.start_run(month, benefits=chosen, floor=floor, chunk=chunk, started_by="cli",
-                                        submit=False)
+                                        submit=False, use_cache=not no_cache)
     except rights_services.RightsError as exc:
         raise click.BadParameter(str(exc), param_hint=f"--{exc.field}") from exc
     with progress_bar("Criblage", run.households_total) as advance:

@@ -12,6 +12,7 @@ class ScreeningRun(models.Model):
     period = models.CharField(max_length=7)  # YYYY-MM
     benefits = models.JSONField(default=list)
     floor = models.FloatField(default=10.0)
+    use_cache = models.BooleanField(default=True)  # take unchanged households from earlier results
     status = models.CharField(max_length=10, choices=STATUS, default="queued")
     households_total = models.IntegerField(default=0)
     households_done = models.IntegerField(default=0)

@@ -90,7 +90,8 @@ def check_benefits(benefits: list[str] | tuple[str, ...] | None) -> list[str]:
 
 # --- runs ------------------------------------------------------------------------------------
 def start_run(period: str, *, benefits: list[str] | None = None, floor: float = screening.FLOOR,
-              chunk: int = screening.CHUNK, started_by: str = "cli", submit: bool = True) -> ScreeningRun:
+              chunk: int = screening.CHUNK, started_by: str = "cli", submit: bool = True,
+              use_cache: bool = True) -> ScreeningRun:
     """A run and its chunks; each chunk is a `rights.screen_chunk` task on the `batch` lane (a Celery batch
     worker, the embedded executor or the CLI's process pool takes it)."""
     check_period(period)
@@ -99,6 +100,7 @@ def start_run(period: str, *, benefits: list[str] | None = None, floor: float = 
         raise RightsError("la taille des lots doit être positive", "chunk")
     with transaction.atomic():
         run = ScreeningRun.objects.create(period=period, benefits=chosen, floor=floor, started_by=started_by[:254],
+                                          use_cache=use_cache,
                                           model_version=openfisca.model_version(), created_at=clock.now())
         chunks = [ScreeningChunk(run=run, index=i, household_ids=ids)
                   for i, ids in enumerate(registry.household_ids_in_chunks(chunk))]
@@ -137,7 +139,7 @@ def run_chunk(run_id: int, index: int) -> dict[str, Any]:
     ids = list(chunk.household_ids)
     kept = {h: (digest, amounts) for h, digest, amounts in HouseholdResult.objects.filter(
         household_id__any=ids, period=run.period, model_version=run.model_version).values_list(
-        "household_id", "input_hash", "amounts")}
+        "household_id", "input_hash", "amounts")} if run.use_cache else {}
     try:
         result = screening.screen_chunk(ids, run.period, run.floor, tuple(run.benefits), kept)
     except Exception as exc:
