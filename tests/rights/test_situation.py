@@ -37,7 +37,9 @@ def test_a_households_situation_is_complete_and_runs_in_openfisca() -> None:
     assert len(menage["personne_de_reference"]) == 1 and menage["statut_occupation_logement"][PERIOD]
     for variable, entity, kind in domain.BENEFITS.values():
         asked = {PERIOD: None, "2026-10": None} if kind == "month" else {PERIOD[:4]: None}
-        assert all(instance[variable] == asked for instance in built[entity].values())
+        assert all({p: v for p, v in instance[variable].items() if v is None} == asked
+                   for instance in built[entity].values())
+    assert sorted(domain.asked(built)) == sorted(domain.asked_for(PERIOD))  # what a chunk's simulation asks
     computed = domain.amounts(openfisca.compute(built), PERIOD)
     assert set(computed) == set(domain.BENEFITS) and all(value >= 0 for value in computed.values())
     assert rights.compute_household(household_id, PERIOD)["amounts"] == computed
@@ -51,13 +53,18 @@ def test_known_resources_are_given_for_both_months_and_the_quarter_before_each()
                    "resources": {1: {"salaire": {"2026-10": 900.0, "2026-09": 850.0}}},
                    "benefits_paid": {}, "benefits_receiving": {}}
     built = domain.situation(composition, PERIOD)
-    assert built["individus"]["p1"]["salaire_net"] == {"2026-11": 0.0, "2026-10": 900.0, "2026-09": 850.0,
-                                                       "2026-08": 0.0, "2026-07": 0.0}
-    assert built["menages"]["m1"]["loyer"]["2026-07"] == 620.0
+    months = domain.input_months(PERIOD)  # the two screened months and the twelve before each
+    assert months[0] == PERIOD and months[-1] == "2025-10" and len(months) == 14
+    assert built["individus"]["p1"]["salaire_net"] == {m: {"2026-10": 900.0, "2026-09": 850.0}.get(m, 0.0)
+                                                       for m in months}
+    assert built["menages"]["m1"]["loyer"]["2025-10"] == 620.0
     assert built["menages"]["m1"]["statut_occupation_logement"] == {PERIOD: "locataire_vide",
                                                                    "2026-10": "locataire_vide"}
     # what the administration knows to be absent is zero over the years looked back on
     assert built["individus"]["p1"]["ass"] == {"2024": 0, "2025": 0, "2026": 0}
+    # the screened benefits: asked for both months, nothing before when the household does not receive them
+    assert built["familles"]["f3"]["rsa"] == {**{m: 0 for m in months[2:]}, PERIOD: None, "2026-10": None}
+    assert built["individus"]["p1"]["aah"]["2025-10"] == 0 and built["individus"]["p1"]["aah"][PERIOD] is None
 
 
 def test_an_unknown_household_is_a_clear_error() -> None:

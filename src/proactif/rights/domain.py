@@ -4,16 +4,20 @@ anyone can run the same case again in OpenFisca.
 
 The benefits are asked (`null`) for the period and the month before it — a detection must be stable over two
 months — and the yearly ones (chèque énergie) for the year. Known administrative inputs are given for those
-two months and the three before each (OpenFisca's RSA and prime d'activité read resources over the previous
-quarter): net wages, unemployment benefit, pensions, alimony — OpenFisca then does not rebuild them from
-gross pay. What the administration knows to be absent is given as zero (`KNOWN_ABSENT`), so that OpenFisca
-does not compute it from nothing: the specific solidarity allowance (ASS) unless the household receives it,
-work-accident annuities, higher-education grants on social criteria unless the person has a grant.
+two months and the twelve before each (the RSA and the prime d'activité read the last quarter, the C2S the
+last twelve months): net wages, unemployment benefit, pensions, alimony — OpenFisca then does not rebuild them
+from gross pay (which it would take as zero). What the administration knows to be absent is given as zero
+(`KNOWN_ABSENT`), so that OpenFisca does not compute it from nothing: the specific solidarity allowance (ASS)
+unless the household receives it,
+work-accident annuities, higher-education grants on social criteria unless the person has a grant, the ASI,
+the AAH complements unless the household receives the AAH; and, for the months before the screened ones, the
+screened benefits themselves when the household does not receive them.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Any
 
 # The benefits the screening computes: OpenFisca variable, entity, period kind
@@ -40,13 +44,22 @@ YEARLY_INPUTS = {"salaire": "salaire_imposable", "chomage": "chomage_imposable",
 
 # Person variables the feeds would show when they exist: zero over the years the benefits look back on
 # (the C2S reads twelve months), unless the household's benefits or resources say otherwise
-KNOWN_ABSENT = {"ass": "ass", "rente_accident_travail": None, "bourse_criteres_sociaux": "bourse"}
+KNOWN_ABSENT = {"ass": "ass", "rente_accident_travail": None, "bourse_criteres_sociaux": "bourse", "asi": "asi",
+                "caah": "aah", "mva": "aah"}
+# The screened benefits as the registry and the feeds name them (what "already receiving" means)
+RECEIVED_AS = {"rsa": "rsa", "prime_activite": "prime_activite", "css_gratuite": "css", "css_participation": "css",
+               "aide_logement": "aide_logement", "aspa": "aspa", "aah": "aah", "cheque_energie": "cheque_energie"}
 
 OCCUPATION = {"proprietaire": "proprietaire", "locataire": "locataire_vide", "locataire_hlm": "locataire_hlm",
               "loge_gratuitement": "loge_gratuitement", "sans_domicile": "sans_domicile", "": "non_renseigne"}
 
 
 def previous_months(period: str, count: int = 3) -> list[str]:
+    return list(_previous_months(period, count))
+
+
+@cache
+def _previous_months(period: str, count: int) -> tuple[str, ...]:
     year, month = int(period[:4]), int(period[5:7])
     out = []
     for _ in range(count):
@@ -54,7 +67,7 @@ def previous_months(period: str, count: int = 3) -> list[str]:
         if month == 0:
             year, month = year - 1, 12
         out.append(f"{year:04d}-{month:02d}")
-    return out
+    return tuple(out)
 
 
 def month_start(period: str) -> date:
@@ -67,8 +80,9 @@ def screened_months(period: str) -> list[str]:
 
 
 def input_months(period: str) -> list[str]:
-    """The months whose resources a screening reads: the two screened months and the three before each."""
-    return [period, *previous_months(period, 4)]
+    """The months whose resources a screening gives: the two screened months and the twelve before each (the
+    RSA and the prime d'activité read the last quarter, the C2S the last twelve months)."""
+    return [period, *previous_months(period, 13)]
 
 
 def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
@@ -104,7 +118,7 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
         for variable, unless in KNOWN_ABSENT.items():
             if unless is None or (unless not in received and unless not in kinds):
                 person[variable] = {str(year - back): 0 for back in (2, 1, 0)}
-        person[BENEFITS["aah"][0]] = {m: None for m in asked}
+        person[BENEFITS["aah"][0]] = _asked_and_past("aah", asked, months, received)
         individus[name] = person
         famille = familles.setdefault(f"f{member['famille_id'] or 'seul' + str(member['id'])}",
                                       {"parents": [], "enfants": []})
@@ -126,9 +140,9 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
     for famille in familles.values():
         if not famille["parents"]:  # children alone in a famille: the eldest stands as its parent
             famille["parents"].append(famille["enfants"].pop(0))
-        for variable, entity, _ in BENEFITS.values():
+        for benefit, (variable, entity, _) in BENEFITS.items():
             if entity == "familles":
-                famille[variable] = {m: None for m in asked}
+                famille[variable] = _asked_and_past(benefit, asked, months, received)
     for foyer in foyers.values():
         if not foyer["declarants"]:
             foyer["declarants"].append(foyer["personnes_a_charge"].pop(0))
@@ -141,6 +155,24 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
     menage[BENEFITS["cheque_energie"][0]] = {y: None for y in years}
     return {"individus": individus, "familles": familles, "foyers_fiscaux": foyers,
             "menages": {f"m{composition['id']}": menage}}
+
+
+def _asked_and_past(benefit: str, asked: list[str], months: list[str], received: set[str]) -> dict[str, Any]:
+    """A monthly benefit: asked for the screened months; for the months before, what the household received
+    — nothing, when the registry and the feeds show it does not receive it (OpenFisca would otherwise compute
+    it month by month for the resources of other benefits, as if it had been claimed)."""
+    out: dict[str, Any] = {}
+    if RECEIVED_AS[benefit] not in received:
+        out = {m: (False if benefit == "css_gratuite" else 0) for m in months if m not in asked}
+    return {**out, **{m: None for m in asked}}
+
+
+def asked_for(period: str) -> list[tuple[str, str]]:
+    """What every household's situation asks for a period: each benefit for the screened months (the yearly
+    ones for their years)."""
+    months = screened_months(period)
+    return [(variable, period_) for variable, _, kind in BENEFITS.values()
+            for period_ in (months if kind == "month" else sorted({m[:4] for m in months}))]
 
 
 def asked(situation: dict[str, Any]) -> list[tuple[str, str]]:
@@ -222,10 +254,11 @@ def key_figures(composition: dict[str, Any], period: str) -> dict[str, Any]:
                                   "registre" if composition["resources"] else "aucune")}
 
 
-def explain(composition: dict[str, Any], benefit: str, amount: float, previous: float,
-            period: str) -> tuple[list[str], list[str], str]:
-    """Reason codes, missing inputs and a confidence level for one household's possible right."""
-    figures = key_figures(composition, period)
+def explain(composition: dict[str, Any], benefit: str, amount: float, previous: float, period: str,
+            figures: dict[str, Any] | None = None) -> tuple[list[str], list[str], str]:
+    """Reason codes, missing inputs and a confidence level for one household's possible right (`figures`: its
+    `key_figures`, when already computed)."""
+    figures = figures or key_figures(composition, period)
     on = month_start(period)
     reasons = ["stable_deux_mois"] if amount > 0 and previous > 0 else []
     wages = figures["ressources_mensuelles"].get("salaire", 0) + figures["ressources_mensuelles"].get(

@@ -23,8 +23,7 @@ from proactif.rights import domain, openfisca
 CHUNK = 10_000  # households per simulation
 UNPRICED = {"css_gratuite"}  # free C2S: a coverage, not an amount (OpenFisca's `cmu_c` is a boolean)
 FLOOR = 10.0  # euros per month below which a possible right is not worth a message
-RECEIVED_AS = {"rsa": "rsa", "prime_activite": "prime_activite", "css_gratuite": "css", "css_participation": "css",
-               "aide_logement": "aide_logement", "aspa": "aspa", "aah": "aah", "cheque_energie": "cheque_energie"}
+RECEIVED_AS = domain.RECEIVED_AS
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,18 @@ def merge(situations: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def input_hash(situation: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(situation, sort_keys=True, default=str).encode()).hexdigest()
+    """The situation's fingerprint (it is built in a fixed order: no key sorting needed)."""
+    return hashlib.sha256(json.dumps(situation, default=str, separators=(",", ":")).encode()).hexdigest()
+
+
+def warm_up(period: str, households: int = 20) -> None:
+    """Compute a few households once: OpenFisca builds its parameters at each instant the formulas read on
+    first use (seconds); worker processes forked afterwards share them instead of each building them."""
+    first = next(iter(registry.household_ids_in_chunks(households)), [])
+    if first:
+        months = [domain.month_start(m) for m in domain.input_months(period)]
+        compositions = registry.household_compositions(first, months)
+        amounts_by_household({h: domain.situation(c, period) for h, c in compositions.items()}, period)
 
 
 def amounts_by_household(situations: dict[int, dict[str, Any]], period: str) -> dict[int, dict[str, dict[str, float]]]:
@@ -68,7 +78,7 @@ def amounts_by_household(situations: dict[int, dict[str, Any]], period: str) -> 
     variable calculated once, then summed per household over its entities (`bincount`)."""
     households = list(situations)
     merged = merge(situations[h] for h in households)
-    arrays = openfisca.calculate(merged, domain.asked(merged))
+    arrays = openfisca.calculate(merged, domain.asked_for(period))
     owners = {plural: np.fromiter((i for i, h in enumerate(households) for _ in situations[h][plural]),
                                   dtype=np.int64) for plural in merged}
     for plural, owner in owners.items():
@@ -101,10 +111,11 @@ def screen_chunk(household_ids: list[int], period: str, floor: float = FLOOR,
             amounts[hid] = found
     result = ChunkResult(rows=[], cached=len(amounts))
     missing = {hid: s for hid, s in situations.items() if hid not in amounts}
+    figures = {hid: domain.key_figures(composition, period) for hid, composition in compositions.items()}
     if missing:
         for hid, found in amounts_by_household(missing, period).items():
             amounts[hid] = found
-            result.computed[hid] = (hashes[hid], found, domain.key_figures(compositions[hid], period))
+            result.computed[hid] = (hashes[hid], found, figures[hid])
     refused = registry.refused_purpose([m["id"] for c in compositions.values() for m in c["members"]], "droits")
     current, previous = domain.screened_months(period)
     for household_id, composition in compositions.items():
@@ -122,7 +133,8 @@ def screen_chunk(household_ids: list[int], period: str, floor: float = FLOOR,
             lacking: tuple[str, ...] = ()
             confidence = ""
             if eligible:
-                why, absent, confidence = domain.explain(composition, benefit, amount, before, period)
+                why, absent, confidence = domain.explain(composition, benefit, amount, before, period,
+                                                         figures[household_id])
                 reasons, lacking = tuple(why), tuple(absent)
             result.rows.append(Row(household_id, benefit, eligible, receiving, detected, amount, before, stable,
                                    opposed, confidence, reasons, lacking, composition["quartier_id"]))

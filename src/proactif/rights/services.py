@@ -440,6 +440,8 @@ def run_locally(run_id: int, workers: int, progress: Any = None) -> ScreeningRun
 
     openfisca.tax_benefit_system()
     jobs = [(run_id, index) for index in pending_chunks(run_id)]
+    if workers > 1 and len(jobs) > 1:
+        screening.warm_up(get_run(run_id).period)
     done = get_run(run_id).households_done
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
@@ -449,7 +451,7 @@ def run_locally(run_id: int, workers: int, progress: Any = None) -> ScreeningRun
                 progress(done)
         return get_run(run_id)
     connections.close_all()  # each child opens its own
-    with multiprocessing.get_context("fork").Pool(min(workers, len(jobs)), maxtasksperchild=8) as pool:
+    with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
         for households in pool.imap_unordered(_chunk_in_child, jobs):
             done += households
             if progress:
