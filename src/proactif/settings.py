@@ -243,6 +243,8 @@ API_IMPOT_TELESERVICE = env_str("PROACTIF_API_IMPOT_TELESERVICE", "proactif",
                                 "Calling service identifier sent as `ID_Teleservice`.")
 CONNECTOR_CACHE_DAYS = env_int("PROACTIF_CONNECTOR_CACHE_DAYS", 31, "Days an answer about a person and a month is "
                                "reused before the API is asked again.")
+LOCAL_AIDS_DIR = env_opt("PROACTIF_LOCAL_AIDS_DIR", "Folder of the local aids' YAML rules screened beside the "
+                         "national benefits (default: the shipped examples).")
 CONNECTOR_TIMEOUT_MS = env_int("PROACTIF_CONNECTOR_TIMEOUT_MS", 10_000, "Milliseconds to wait for an API's answer.")
 PUSH_VAPID_PRIVATE_KEY = env_opt("PROACTIF_PUSH_VAPID_PRIVATE_KEY", "VAPID private key (PEM file path) for "
                                  "Web Push; generated in $PROACTIF_HOME/vapid.pem when unset.")

@@ -148,3 +148,41 @@ def funnel(run_id: int | None, as_json: bool) -> None:
     figures = rights_services.funnel(run_id)
     figures.pop("labels")
     emit(as_json, figures)
+
+
+@rights.group("aids")
+def aids() -> None:
+    """Local aids: declarative YAML rules screened beside the national benefits."""
+
+
+@aids.command("check")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def aids_check(path: str, as_json: bool) -> None:
+    """Check a local aid's rule: every problem is listed, with its place.
+
+    Example: proactif rights aids check tarif-cantine.yaml
+    """
+    setup()
+    from pathlib import Path
+
+    from proactif.rights import services as rights_services
+
+    try:
+        aid = rights_services.check_aid(Path(path).read_text(encoding="utf-8"), Path(path).name)
+    except rights_services.LocalAidError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise SystemExit(1) from exc
+    emit(as_json, {"key": aid.benefit, "name": aid.name, "conditions": len(aid.conditions), "valid": True})
+
+
+@aids.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def aids_list(as_json: bool) -> None:
+    """The local aids in force (PROACTIF_LOCAL_AIDS_DIR, or the shipped examples)."""
+    setup()
+    from proactif.rights import services as rights_services
+
+    emit(as_json, {"aids": [{"key": key, "name": aid.name, "description": aid.description}
+                            for key, aid in rights_services.local_aids().items()]})

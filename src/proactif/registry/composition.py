@@ -33,13 +33,15 @@ def household_compositions(household_ids: list[int], months: list[date]) -> dict
         key = month.strftime("%Y-%m")
         resources[person_id][kind][key] = resources[person_id][kind].get(key, 0.0) + float(amount)
         fed.add((person_id, key))
+    calendar = [(month, month.replace(day=28), month.strftime("%Y-%m")) for month in months]
     for person_id, kind, amount, start, end in Resource.objects.filter(person_id__any=ids).values_list(
             "person_id", "kind", "monthly_amount", "start_on", "end_on"):
-        for month in months:
-            key = month.strftime("%Y-%m")
-            running = (start is None or start <= month.replace(day=28)) and (end is None or end >= month)
+        by_month = resources[person_id][kind]
+        monthly = float(amount)
+        for month, late, key in calendar:
+            running = (start is None or start <= late) and (end is None or end >= month)
             if running and (person_id, key) not in fed:
-                resources[person_id][kind][key] = resources[person_id][kind].get(key, 0.0) + float(amount)
+                by_month[key] = by_month.get(key, 0.0) + monthly
     household_of = {m["id"]: m["household_id"] for m in everyone}
     famille_household = {m["famille_id"]: m["household_id"] for m in everyone if m["famille_id"]}
     paid: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))

@@ -161,10 +161,10 @@ def _asked_and_past(benefit: str, asked: list[str], months: list[str], received:
     """A monthly benefit: asked for the screened months; for the months before, what the household received
     — nothing, when the registry and the feeds show it does not receive it (OpenFisca would otherwise compute
     it month by month for the resources of other benefits, as if it had been claimed)."""
-    out: dict[str, Any] = {}
-    if RECEIVED_AS[benefit] not in received:
-        out = {m: (False if benefit == "css_gratuite" else 0) for m in months if m not in asked}
-    return {**out, **{m: None for m in asked}}
+    if RECEIVED_AS[benefit] in received:
+        return dict.fromkeys(asked)
+    past = False if benefit == "css_gratuite" else 0
+    return {m: (None if m in asked else past) for m in months}
 
 
 def asked_for(period: str) -> list[tuple[str, str]]:
@@ -223,6 +223,7 @@ MISSING = {
     "loyer": "Loyer inconnu pour un foyer locataire",
     "ressources_inconnues": "Adulte sans aucune ressource connue (revenus nuls ou non transmis ?)",
     "ressources_declarees": "Ressources déclarées au registre, pas issues des flux mensuels",
+    "quotient_familial_estime": "Quotient familial estimé par la commune (à confirmer auprès de la CAF)",
 }
 CONFIDENCE = ("haute", "moyenne", "faible")
 RESOURCE_BENEFITS = {"rsa", "prime_activite", "css_gratuite", "css_participation", "aide_logement", "aspa"}

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from proactif.registry import services as registry
-from proactif.rights import domain, openfisca
+from proactif.rights import domain, local_aids, openfisca
 
 CHUNK = 10_000  # households per simulation
 UNPRICED = {"css_gratuite"}  # free C2S: a coverage, not an amount (OpenFisca's `cmu_c` is a boolean)
@@ -98,9 +98,10 @@ def amounts_by_household(situations: dict[int, dict[str, Any]], period: str) -> 
 
 def screen_chunk(household_ids: list[int], period: str, floor: float = FLOOR,
                  benefits: tuple[str, ...] = tuple(domain.BENEFITS),
-                 kept: dict[int, tuple[str, dict[str, dict[str, float]]]] | None = None) -> ChunkResult:
+                 kept: dict[int, tuple[str, dict[str, dict[str, float]]]] | None = None,
+                 aids: dict[str, local_aids.LocalAid] | None = None) -> ChunkResult:
     """Compute and judge a chunk. `kept`: results of earlier runs {household: (input hash, amounts)} — taken
-    when the household's situation has the same hash."""
+    when the household's situation has the same hash; `aids`: the local aids asked, by their benefit key."""
     months = [domain.month_start(m) for m in domain.input_months(period)]
     compositions = registry.household_compositions(household_ids, months)
     situations = {hid: domain.situation(composition, period) for hid, composition in compositions.items()}
@@ -118,9 +119,27 @@ def screen_chunk(household_ids: list[int], period: str, floor: float = FLOOR,
             result.computed[hid] = (hashes[hid], found, figures[hid])
     refused = registry.refused_purpose([m["id"] for c in compositions.values() for m in c["members"]], "droits")
     current, previous = domain.screened_months(period)
+    local = [aids[b] for b in benefits if aids and b in aids]
+    quartiers = {q.pk: q.code for q in registry.quartiers()} if local else {}
+    on = domain.month_start(period)
     for household_id, composition in compositions.items():
         opposed = any(m["id"] in refused for m in composition["members"])
+        if local:
+            eligible_to = [b for b in domain.BENEFITS if amounts[household_id][current][b] > 0]
+            ages = [domain.age(m["date_naissance"], on) for m in composition["members"]]
+            facts = local_aids.facts(composition, figures[household_id], eligible_to, ages,
+                                     quartiers.get(composition["quartier_id"], ""))
+            for aid in local:
+                amount, why = aid.evaluate(facts)
+                receiving = aid.received_as in facts["recoit"]
+                detected = amount > 0 and not receiving and not opposed and amount >= floor
+                result.rows.append(Row(household_id, aid.benefit, amount > 0, receiving, detected, amount, amount,
+                                       amount > 0, opposed, "moyenne" if amount > 0 else "",
+                                       tuple(why), ("quotient_familial_estime",) if amount > 0 else (),
+                                       composition["quartier_id"]))
         for benefit in benefits:
+            if benefit not in domain.BENEFITS:
+                continue
             amount = amounts[household_id][current][benefit]
             before = amounts[household_id][previous][benefit]
             eligible = amount > 0

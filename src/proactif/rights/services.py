@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -14,15 +15,18 @@ from django.db.models import F, QuerySet
 from proactif.accounts.domain import Access, Section
 from proactif.audit import services as audit
 from proactif.journeys import services as journeys
-from proactif.kernel import clock, executor
+from proactif.kernel import bulkload, clock, executor
 from proactif.kernel.logging import get_logger
 from proactif.registry import services as registry
 from proactif.rights import domain, openfisca, screening
+from proactif.rights import local_aids as local_aid_rules
+from proactif.rights.local_aids import LocalAid
 from proactif.rights.models import Assessment, HouseholdResult, Outreach, ScreeningChunk, ScreeningRun
 
 log = get_logger(__name__)
 
 BENEFITS = tuple(domain.BENEFITS)
+LocalAidError = local_aid_rules.AidError
 LABELS = {"rsa": "RSA", "prime_activite": "Prime d'activité", "css_gratuite": "Complémentaire santé solidaire",
           "css_participation": "Complémentaire santé solidaire (avec participation)",
           "aide_logement": "Aide au logement", "aspa": "Allocation de solidarité aux personnes âgées (ASPA)",
@@ -80,11 +84,40 @@ def check_period(period: str) -> str:
     return period
 
 
+def local_aids() -> dict[str, LocalAid]:
+    """The local aids in force (PROACTIF_LOCAL_AIDS_DIR, the shipped examples by default), by benefit key."""
+    from django.conf import settings
+
+    folder = Path(settings.LOCAL_AIDS_DIR) if settings.LOCAL_AIDS_DIR else local_aid_rules.SHIPPED
+    return {aid.benefit: aid for aid in local_aid_rules.load_folder(folder)}
+
+
+def all_benefits() -> list[str]:
+    return [*BENEFITS, *local_aids()]
+
+
+def label(benefit: str) -> str:
+    if benefit in LABELS:
+        return LABELS[benefit]
+    aid = local_aids().get(benefit)
+    return aid.name if aid else benefit
+
+
+def labels() -> dict[str, str]:
+    return {**LABELS, **{key: aid.name for key, aid in local_aids().items()}}
+
+
+def check_aid(source: str, origin: str) -> LocalAid:
+    """A local aid rule checked (every problem listed in `LocalAidError.problems`)."""
+    return local_aid_rules.parse(source, origin)
+
+
 def check_benefits(benefits: list[str] | tuple[str, ...] | None) -> list[str]:
-    chosen = list(benefits or BENEFITS)
-    unknown = [b for b in chosen if b not in BENEFITS]
+    known = all_benefits()
+    chosen = list(benefits or known)
+    unknown = [b for b in chosen if b not in known]
     if unknown:
-        raise RightsError(f"prestation inconnue : {', '.join(unknown)} ({', '.join(BENEFITS)})", "benefits")
+        raise RightsError(f"prestation inconnue : {', '.join(unknown)} ({', '.join(known)})", "benefits")
     return chosen
 
 
@@ -141,7 +174,7 @@ def run_chunk(run_id: int, index: int) -> dict[str, Any]:
         household_id__any=ids, period=run.period, model_version=run.model_version).values_list(
         "household_id", "input_hash", "amounts")} if run.use_cache else {}
     try:
-        result = screening.screen_chunk(ids, run.period, run.floor, tuple(run.benefits), kept)
+        result = screening.screen_chunk(ids, run.period, run.floor, tuple(run.benefits), kept, local_aids())
     except Exception as exc:
         ScreeningRun.objects.filter(pk=run.pk).update(status="failed", error=f"lot {index} : {exc}"[:2000],
                                                       finished_at=clock.now())
@@ -152,19 +185,19 @@ def run_chunk(run_id: int, index: int) -> dict[str, Any]:
         if ScreeningChunk.objects.select_for_update().filter(pk=chunk.pk, status="done").exists():
             return {"skipped": True}
         Assessment.objects.filter(run=run, household_id__any=ids).delete()
-        Assessment.objects.bulk_create([
-            Assessment(run=run, household_id=r.household_id, quartier_id=r.quartier_id, benefit=r.benefit,
-                       amount=r.amount, previous_amount=r.previous_amount, eligible=r.eligible, receiving=r.receiving,
-                       detected=r.detected, stable=r.stable, opposed=r.opposed, confidence=r.confidence,
-                       reasons=list(r.reasons), missing=list(r.missing))
-            for r in result.rows if r.eligible or r.receiving], batch_size=2000)
-        if result.computed:
-            HouseholdResult.objects.bulk_create(
-                [HouseholdResult(household_id=h, period=run.period, input_hash=digest, model_version=run.model_version,
-                                 amounts=amounts, figures=figures, computed_at=now)
-                 for h, (digest, amounts, figures) in result.computed.items()],
-                batch_size=2000, update_conflicts=True, unique_fields=["household_id", "period", "model_version"],
-                update_fields=["input_hash", "amounts", "figures", "computed_at"])
+        bulkload.copy_records(Assessment, [
+            {"run_id": run.pk, "household_id": r.household_id, "quartier_id": r.quartier_id, "benefit": r.benefit,
+             "amount": r.amount, "previous_amount": r.previous_amount, "eligible": r.eligible,
+             "receiving": r.receiving, "detected": r.detected, "stable": r.stable, "opposed": r.opposed,
+             "confidence": r.confidence, "reasons": list(r.reasons), "missing": list(r.missing)}
+            for r in result.rows if r.eligible or r.receiving])
+        if result.computed:  # replaced: deleted, then written with COPY
+            HouseholdResult.objects.filter(household_id__any=list(result.computed), period=run.period,
+                                           model_version=run.model_version).delete()
+            bulkload.copy_records(HouseholdResult, [
+                {"household_id": h, "period": run.period, "input_hash": digest, "model_version": run.model_version,
+                 "amounts": amounts, "figures": figures, "computed_at": now}
+                for h, (digest, amounts, figures) in result.computed.items()])
         ScreeningChunk.objects.filter(pk=chunk.pk).update(status="done", summary=summary, cached=result.cached,
                                                           done_at=now)
         ScreeningRun.objects.filter(pk=run.pk).update(households_done=F("households_done") + len(ids),
@@ -241,7 +274,7 @@ def explanation(access: Access, run_id: int, household_id: int) -> dict[str, Any
                  detail={"screening_run": run.pk, "household": household_id})
     return {"run": run, "household_id": household_id, "rows": rows, "figures": kept.figures if kept else {},
             "names": registry.names_for(access, members), "reasons": domain.REASONS, "missing": domain.MISSING,
-            "labels": LABELS, "outreach": Outreach.objects.filter(household_id=household_id).first()}
+            "labels": labels(), "outreach": Outreach.objects.filter(household_id=household_id).first()}
 
 
 # --- outreach --------------------------------------------------------------------------------
@@ -291,8 +324,8 @@ def outreach_views(ids: list[Any]) -> dict[Any, dict[str, Any]]:
     """What the outreach messages show (`droits.liste`, `droits.total`): benefits by name and estimate."""
     out = {}
     for o in Outreach.objects.filter(pk__in=ids):
-        items = [f"{LABELS[b['benefit']]} (environ {round(b['amount'])} € par mois)" if b["benefit"] != "css_gratuite"
-                 else LABELS[b["benefit"]] + " (sans participation)" for b in o.benefits]
+        items = [f"{label(b['benefit'])} (environ {round(b['amount'])} € par mois)" if b["benefit"] != "css_gratuite"
+                 else label(b["benefit"]) + " (sans participation)" for b in o.benefits]
         out[o.pk] = {"liste": " ; ".join(items), "nombre": len(items),
                      "total": round(sum(b["amount"] for b in o.benefits if b["benefit"] != "css_gratuite"))}
     return out

@@ -52,7 +52,7 @@ def runs(request: HttpRequest) -> HttpResponse:
             return redirect("rights:run", run_id=run.pk)
     return render(request, "rights/runs.html", {
         "runs": services.runs(), "period": period, "chosen": chosen, "errors": errors,
-        "benefits": [(b, services.LABELS[b]) for b in services.BENEFITS], "funnel": services.funnel()},
+        "benefits": [(b, services.label(b)) for b in services.all_benefits()], "funnel": services.funnel()},
         status=400 if errors else 200)
 
 
@@ -66,19 +66,19 @@ def run(request: HttpRequest, run_id: int) -> HttpResponse:
     filters = _filters(request)
     page = Paginator(services.detections(screening_run, **filters), 50).get_page(request.GET.get("page"))
     quartiers = {q.pk: q.nom for q in registry.quartiers()}
-    summary = [(b, services.LABELS.get(b, b), screening_run.summary.get(b, {})) for b in screening_run.benefits]
+    summary = [(b, services.label(b), screening_run.summary.get(b, {})) for b in screening_run.benefits]
     return render(request, "rights/run.html", {
         "run": screening_run, "summary": summary, "page": page, "filters": filters, "quartiers": quartiers,
-        "labels": services.LABELS, "confidences": CONFIDENCES, "query": request.GET.urlencode(),
+        "labels": services.labels(), "confidences": CONFIDENCES, "query": request.GET.urlencode(),
         "funnel": services.funnel(screening_run.pk),
-        "benefits": [(b, services.LABELS[b]) for b in screening_run.benefits]})
+        "benefits": [(b, services.label(b)) for b in screening_run.benefits]})
 
 
 def _filters(request: Any) -> dict[str, Any]:
     data = request.GET if request.method == "GET" else request.POST
     quartier = data.get("quartier") or ""
     confidence = data.get("confidence") or ""
-    return {"benefit": data.get("benefit") if data.get("benefit") in services.BENEFITS else "",
+    return {"benefit": data.get("benefit") if data.get("benefit") in services.all_benefits() else "",
             "quartier": int(quartier) if quartier.isdigit() else None,
             "confidence": confidence if confidence in dict(CONFIDENCES) else ""}
 
@@ -131,7 +131,7 @@ def outreaches(request: HttpRequest) -> HttpResponse:
     names = registry.names_for(access, [o.person_id for o in page])
     return render(request, "rights/outreaches.html", {
         "page": page, "status": status, "statuses": services.OUTREACH_STATUSES,
-        "names": names, "labels": services.LABELS, "funnel": services.funnel()})
+        "names": names, "labels": services.labels(), "funnel": services.funnel()})
 
 
 @require_GET
@@ -175,6 +175,6 @@ def portal(request: HttpRequest) -> HttpResponse:
     view = services.outreach_views([outreach.pk])[outreach.pk]
     return render(request, "rights/portal.html", {
         "prenom": registry.first_name(link.person_id), "outreach": outreach, "view": view, "error": error,
-        "items": [(services.LABELS[b["benefit"]], b["amount"], b["benefit"] == "css_gratuite")
+        "items": [(services.label(b["benefit"]), b["amount"], b["benefit"] == "css_gratuite")
                   for b in outreach.benefits]},
         status=400 if error else 200)
