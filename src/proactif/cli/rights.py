@@ -77,6 +77,9 @@ def screen(period: str | None, benefits: str | None, export_path: str | None, ch
     month = period or clock.today().strftime("%Y-%m")
     chosen = [b.strip() for b in benefits.split(",")] if benefits else None
     started = time.monotonic()
+    processes = workers or os.cpu_count() or 1
+    if not settings.BROKER_URL and processes > 1:  # a small commune still keeps every core busy
+        chunk = max(1, min(chunk, -(-rights_services.households_count() // processes)))
     try:
         run = rights_services.start_run(month, benefits=chosen, floor=floor, chunk=chunk, started_by="cli",
                                         submit=False, use_cache=not no_cache)
@@ -87,7 +90,7 @@ def screen(period: str | None, benefits: str | None, export_path: str | None, ch
             rights_services.submit_chunks(run.pk)
             run = rights_services.wait_for(run.pk, advance)
         else:
-            run = rights_services.run_locally(run.pk, workers or os.cpu_count() or 1, advance)
+            run = rights_services.run_locally(run.pk, processes, advance)
     if run.status != "done":
         raise click.ClickException(f"criblage {run.pk} en échec : {run.error}")
     if export_path:
