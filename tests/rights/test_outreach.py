@@ -165,3 +165,25 @@ def test_a_refusal_ends_the_journey_and_is_honoured_by_later_screenings(sinks, a
     assert rows and not any(r.detected for r in rows) and all(r.opposed for r in rows)
     rights.start_outreach(screened_run(), benefit="aspa")
     assert Outreach.objects.filter(household_id=outreach.household_id).count() == 1
+
+
+def test_in_a_simulation_synthetic_households_answer_claim_and_get_their_rights(sinks, agents, now) -> None:
+    from proactif.deadlines.models import Appointment
+    from proactif.synth import behaviour
+
+    run_id = screened_run()
+    rights.start_outreach(run_id, limit=40)
+    appointments = Appointment.objects.count()
+    for _ in range(100):
+        now.advance(timedelta(days=1))
+        tick()
+        behaviour.act()
+        rights.follow_up()
+    funnel = rights.funnel(run_id)
+    assert funnel["total"] == 40
+    assert funnel["statuses"]["ouvert"] >= 1 and funnel["statuses"]["sans_suite"] >= 1
+    assert funnel["statuses"]["ouvert"] + funnel["statuses"]["refuse"] + funnel["statuses"]["sans_suite"] == 40
+    assert Appointment.objects.count() == appointments  # a rights link never books a passport appointment
+    opened = Outreach.objects.filter(run_id=run_id, status="ouvert").first()
+    steps = [f["step"] for f in opened.followups]
+    assert steps.index("rendez_vous") < steps.index("decision")  # asked for help, claimed, then granted

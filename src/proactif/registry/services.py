@@ -596,3 +596,14 @@ def benefits_of_household(household_id: int) -> dict[str, float]:
             "month").values_list("benefit", "amount"):
         out[benefit] = float(amount)
     return out
+
+
+def record_benefit_receipt(person_id: int, benefit: str, monthly_amount: float, since: date, source: str) -> None:
+    """A benefit now paid (a decision of the paying body, as its feed reports it): to the person's famille, or
+    to the person."""
+    from proactif.registry.models import BenefitReceipt
+
+    person = Person.objects.get(pk=person_id)
+    BenefitReceipt.objects.create(famille_id=person.famille_id, person=None if person.famille_id else person,
+                                  benefit=benefit[:30], monthly_amount=round(monthly_amount, 2), since=since,
+                                  source=source[:30])

@@ -372,6 +372,23 @@ def mark_claimed(access: Access, outreach_id: int) -> None:
     _set_status(outreach, "demande", "claim_filed", claimed_at=clock.now())
 
 
+def received_as(benefit: str) -> str:
+    """The registry's code of a screened benefit (what "already receiving" looks for)."""
+    aid = local_aids().get(benefit) if benefit.startswith(local_aid_rules.PREFIX) else None
+    return aid.received_as if aid else domain.RECEIVED_AS.get(benefit, benefit)
+
+
+def note_decision(outreach_id: int) -> None:
+    """The paying body's decision arrived in the feed (the take-up follow-up will see it)."""
+    outreach = _outreach(outreach_id)
+    Outreach.objects.filter(pk=outreach.pk).update(
+        followups=[*outreach.followups, {"at": clock.now().isoformat(), "step": "decision"}], updated_at=clock.now())
+
+
+def granted_recorded(outreach: Outreach) -> bool:
+    return any(f.get("step") == "decision" for f in outreach.followups)
+
+
 def follow_up(today: Any = None) -> dict[str, int]:
     """Take-up checks at M+1 and M+3 after the information: through API Particulier where the benefit has an
     operation, else the feed of benefits paid; a right found open ends the journey as a success."""
@@ -401,13 +418,14 @@ def follow_up(today: Any = None) -> dict[str, int]:
                     found.update(source=f"API Particulier ({operation})",
                                  receiving=bool(answer.data.get("est_beneficiaire")),
                                  since=answer.data.get("date_debut_droit"))
-                except ApiError as error:
-                    found.update(source=f"API Particulier ({operation})", error=error.code)
+                except ApiError as error:  # the feed still tells
+                    found.update(source=f"flux des prestations versées (API Particulier : {error.code})")
                     figures["errors"] += 1
-            if "receiving" not in found and "error" not in found:
-                found["receiving"] = screening.RECEIVED_AS[benefit] in paid
-            if found.get("receiving") and screening.RECEIVED_AS[benefit] in paid:
-                found["amount"] = paid[screening.RECEIVED_AS[benefit]]
+            code = received_as(benefit)
+            if "receiving" not in found:
+                found["receiving"] = code in paid
+            if found.get("receiving") and code in paid:
+                found["amount"] = paid[code]
             checks.append(found)
         record = [*outreach.followups, *({"at": now.isoformat(), "step": s, "checks": checks} for s in due)]
         granted = [c for c in checks if c.get("receiving")]

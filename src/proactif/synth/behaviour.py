@@ -19,8 +19,11 @@ from proactif.kernel import clock
 from proactif.kernel.logging import get_logger
 from proactif.messaging import services as messaging
 from proactif.registry import services as registry
+from proactif.rights import services as rights
 
 log = get_logger(__name__)
+BOOKING_LINK = "deadlines.booking"
+RIGHTS_LINK = "rights.reponse"
 
 CLICK_AFTER_ALERT = 0.45
 CLICK_AFTER_REMINDER = 0.4
@@ -28,6 +31,13 @@ BOOK_AFTER_CLICK = 0.85
 COME_TO_APPOINTMENT = 0.9
 READY_AFTER_DAYS = (10, 25)
 COLLECT_PER_DAY = 0.08
+# The "vous pourriez avoir droit à…" outreach: after opening the link, some refuse, many ask the CCAS for an
+# appointment; the CCAS helps file the claim; the paying body grants most claims some weeks later
+RIGHTS_REFUSE = 0.06
+RIGHTS_ASK_APPOINTMENT = 0.6
+CLAIM_AFTER_DAYS = (3, 15)
+GRANTED = 0.8
+GRANT_AFTER_DAYS = (15, 45)
 
 
 def chance(*parts: Any) -> float:
@@ -46,7 +56,8 @@ def act(now: datetime | None = None) -> dict[str, int]:
     if not enabled():
         return {}
     now = now or clock.now()
-    figures = {"clicked": 0, "booked": 0, "came": 0, "missed": 0, "ready": 0, "collected": 0}
+    figures = {"clicked": 0, "booked": 0, "came": 0, "missed": 0, "ready": 0, "collected": 0, "rights_refused": 0,
+               "rights_appointments": 0, "rights_claims": 0, "rights_granted": 0}
     counter = deadlines.ensure_default_counter()
     synthetic = registry.synthetic_person_ids
     # 1. Residents read yesterday's messages: some open the link, most of those book.
@@ -62,7 +73,10 @@ def act(now: datetime | None = None) -> dict[str, int]:
         except messaging.LinkError:
             continue
         figures["clicked"] += 1
-        if chance("book", message.idempotency_key) >= BOOK_AFTER_CLICK:
+        if opened.link.purpose == RIGHTS_LINK:
+            _answer_outreach(opened.link.person_id, message.idempotency_key, figures)
+            continue
+        if opened.link.purpose != BOOKING_LINK or chance("book", message.idempotency_key) >= BOOK_AFTER_CLICK:
             continue
         if _book(counter, opened.link, now):
             figures["booked"] += 1
@@ -88,7 +102,45 @@ def act(now: datetime | None = None) -> dict[str, int]:
                 chance("collect", request.pk, now.date()) < COLLECT_PER_DAY:
             deadlines.mark_collected(request.pk)
             figures["collected"] += 1
+    _follow_claims(now, figures)
     return figures
+
+
+def _answer_outreach(person_id: int, key: str, figures: dict[str, int]) -> None:
+    outreach = rights.outreach_for_person(person_id)
+    if outreach is None or outreach.status != "informe":
+        return
+    draw = chance("rights", key)
+    if draw < RIGHTS_REFUSE:
+        rights.refuse(outreach.pk, source="simulation")
+        figures["rights_refused"] += 1
+    elif draw < RIGHTS_REFUSE + RIGHTS_ASK_APPOINTMENT:
+        rights.request_appointment(outreach.pk, moment=("matin", "apres_midi", "indifferent")[int(draw * 30) % 3])
+        figures["rights_appointments"] += 1
+
+
+def _follow_claims(now: datetime, figures: dict[str, int]) -> None:
+    """The CCAS files the claims of those who asked for help; the paying bodies grant most of them."""
+    from proactif.accounts.domain import Access, system_actor
+
+    synthetic = registry.synthetic_person_ids
+    access = Access(system_actor("simulation"), rights.PURPOSE)
+    for outreach in rights.outreaches("rdv_demande"):
+        low, high = CLAIM_AFTER_DAYS
+        if outreach.updated_at + timedelta(days=low + int(chance("claim", outreach.pk) * (high - low))) <= now \
+                and outreach.person_id in synthetic([outreach.person_id]):
+            rights.mark_claimed(access, outreach.pk)
+            figures["rights_claims"] += 1
+    for outreach in rights.outreaches("demande").exclude(claimed_at=None):
+        low, high = GRANT_AFTER_DAYS
+        due = outreach.claimed_at + timedelta(days=low + int(chance("grant", outreach.pk) * (high - low)))
+        if due > now or chance("granted", outreach.pk) >= GRANTED or rights.granted_recorded(outreach):
+            continue
+        for item in outreach.benefits:
+            registry.record_benefit_receipt(outreach.person_id, rights.received_as(item["benefit"]), item["amount"],
+                                            now.date(), "simulation")
+        rights.note_decision(outreach.pk)
+        figures["rights_granted"] += 1
 
 
 def _book(counter: Any, link: Any, now: datetime) -> bool:
