@@ -182,7 +182,11 @@ def test_in_a_simulation_synthetic_households_answer_claim_and_get_their_rights(
     funnel = rights.funnel(run_id)
     assert funnel["total"] == 40
     assert funnel["statuses"]["ouvert"] >= 1 and funnel["statuses"]["sans_suite"] >= 1
-    assert funnel["statuses"]["ouvert"] + funnel["statuses"]["refuse"] + funnel["statuses"]["sans_suite"] == 40
+    statuses = funnel["statuses"]
+    assert statuses["informe"] == statuses["rdv_demande"] == 0  # everyone answered or was followed to M+3
+    assert statuses["ouvert"] + statuses["refuse"] + statuses["sans_suite"] + statuses["demande"] == 40
+    for waiting in Outreach.objects.filter(run_id=run_id, status="demande"):  # a claim waits for its decision
+        assert waiting.claimed_at is not None and "M+3" in [f["step"] for f in waiting.followups]
     assert Appointment.objects.count() == appointments  # a rights link never books a passport appointment
     opened = Outreach.objects.filter(run_id=run_id, status="ouvert").first()
     steps = [f["step"] for f in opened.followups]

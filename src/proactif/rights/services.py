@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ TAKE_UP_OPERATIONS = {"rsa": "revenu_solidarite_active", "prime_activite": "prim
                       "css_gratuite": "complementaire_sante_solidaire",
                       "css_participation": "complementaire_sante_solidaire", "aah": "allocation_adulte_handicape"}
 FOLLOW_UPS = (("M+1", 1), ("M+3", 3))
+CLAIM_DECISION_WAIT = timedelta(days=180)  # a claim filed is followed monthly after M+3, at most this long
 OUTREACH_STATUSES = Outreach.STATUS
 
 
@@ -401,6 +402,14 @@ def follow_up(today: Any = None) -> dict[str, int]:
         done = {f["step"] for f in outreach.followups}
         due = [step for step, months in FOLLOW_UPS
                if step not in done and now >= outreach.created_at + timedelta(days=30 * months)]
+        if not due and outreach.status == "demande" and "M+3" in done:  # then monthly, until the decision
+            if outreach.claimed_at and now > outreach.claimed_at + CLAIM_DECISION_WAIT:
+                Outreach.objects.filter(pk=outreach.pk).update(status="sans_suite", updated_at=now)
+                figures["without_take_up"] += 1
+                continue
+            last = max(f["at"] for f in outreach.followups if f.get("checks"))
+            if now >= datetime.fromisoformat(last) + timedelta(days=30):
+                due = ["M+" + str(round((now - outreach.created_at).days / 30))]
         if not due:
             continue
         step = due[-1]
@@ -434,7 +443,7 @@ def follow_up(today: Any = None) -> dict[str, int]:
         if granted:
             _set_status(outreach, "ouvert", "right_granted", granted_at=now)
             figures["granted"] += 1
-        elif step == FOLLOW_UPS[-1][0]:
+        elif step == FOLLOW_UPS[-1][0] and outreach.status != "demande":  # a claim filed waits for its decision
             Outreach.objects.filter(pk=outreach.pk).update(status="sans_suite")
             figures["without_take_up"] += 1
     return dict(figures)
