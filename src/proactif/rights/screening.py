@@ -63,13 +63,12 @@ def input_hash(situation: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(situation, default=str, separators=(",", ":")).encode()).hexdigest()
 
 
-def warm_up(period: str, households: int = 20) -> None:
+def warm_up(household_ids: list[int], period: str) -> None:
     """Compute a few households once: OpenFisca builds its parameters at each instant the formulas read on
     first use (seconds); worker processes forked afterwards share them instead of each building them."""
-    first = next(iter(registry.household_ids_in_chunks(households)), [])
-    if first:
+    if household_ids:
         months = [domain.month_start(m) for m in domain.input_months(period)]
-        compositions = registry.household_compositions(first, months)
+        compositions = registry.household_compositions(household_ids, months)
         amounts_by_household({h: domain.situation(c, period) for h, c in compositions.items()}, period)
 
 
@@ -160,30 +159,29 @@ def screen_chunk(household_ids: list[int], period: str, floor: float = FLOOR,
     return result
 
 
+def _figures() -> dict[str, float]:
+    return {"eligible": 0, "receiving": 0, "detected": 0, "potential_euros_per_month": 0.0}
+
+
 def summary(rows: Iterable[Row]) -> dict[str, dict[str, float]]:
+    """Per benefit: households eligible, receiving, detected, and the detections' euros per month."""
     out: dict[str, dict[str, float]] = {}
     for row in rows:
-        add(out, row.benefit, row.eligible, row.receiving, row.detected, row.amount)
+        figures = out.setdefault(row.benefit, _figures())
+        figures["eligible"] += row.eligible
+        figures["receiving"] += row.receiving
+        figures["detected"] += row.detected
+        if row.detected and row.benefit not in UNPRICED:
+            figures["potential_euros_per_month"] = round(figures["potential_euros_per_month"] + row.amount, 2)
     return out
 
 
-def add(out: dict[str, dict[str, float]], benefit: str, eligible: bool, receiving: bool, detected: bool,
-        amount: float, count: int = 1) -> None:
-    figures = out.setdefault(benefit, {"eligible": 0, "receiving": 0, "detected": 0,
-                                       "potential_euros_per_month": 0.0})
-    figures["eligible"] += count if eligible else 0
-    figures["receiving"] += count if receiving else 0
-    figures["detected"] += count if detected else 0
-    if detected and benefit not in UNPRICED:
-        figures["potential_euros_per_month"] = round(figures["potential_euros_per_month"] + amount, 2)
-
-
 def combine(summaries: Iterable[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Chunks' summaries added up into the run's."""
     out: dict[str, dict[str, float]] = {}
     for part in summaries:
         for benefit, figures in part.items():
-            into = out.setdefault(benefit, {"eligible": 0, "receiving": 0, "detected": 0,
-                                            "potential_euros_per_month": 0.0})
+            into = out.setdefault(benefit, _figures())
             for key, value in figures.items():
                 into[key] = round(into[key] + value, 2)
     return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ TAKE_UP_OPERATIONS = {"rsa": "revenu_solidarite_active", "prime_activite": "prim
 FOLLOW_UPS = (("M+1", 1), ("M+3", 3))
 CLAIM_DECISION_WAIT = timedelta(days=180)  # a claim filed is followed monthly after M+3, at most this long
 OUTREACH_STATUSES = Outreach.STATUS
+WARM_UP = 20  # households computed before forking the screening workers
 
 
 class RightsError(ValueError):
@@ -86,10 +88,17 @@ def check_period(period: str) -> str:
 
 
 def local_aids() -> dict[str, LocalAid]:
-    """The local aids in force (PROACTIF_LOCAL_AIDS_DIR, the shipped examples by default), by benefit key."""
+    """The local aids in force (PROACTIF_LOCAL_AIDS_DIR, the shipped examples by default), by benefit key; read
+    again only when a rule file changes (labels and chunks ask often)."""
     from django.conf import settings
 
     folder = Path(settings.LOCAL_AIDS_DIR) if settings.LOCAL_AIDS_DIR else local_aid_rules.SHIPPED
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
+    return _read_aids(folder, stamp)
+
+
+@lru_cache(maxsize=8)
+def _read_aids(folder: Path, stamp: tuple[tuple[str, int], ...]) -> dict[str, LocalAid]:
     return {aid.benefit: aid for aid in local_aid_rules.load_folder(folder)}
 
 
@@ -500,8 +509,9 @@ def run_locally(run_id: int, workers: int, progress: Any = None) -> ScreeningRun
 
     openfisca.tax_benefit_system()
     jobs = [(run_id, index) for index in pending_chunks(run_id)]
-    if workers > 1 and len(jobs) > 1:
-        screening.warm_up(get_run(run_id).period)
+    if workers > 1 and len(jobs) > 1:  # a few households of the first chunk (not the whole registry again)
+        first = ScreeningChunk.objects.get(run_id=run_id, index=jobs[0][1])
+        screening.warm_up(first.household_ids[:WARM_UP], get_run(run_id).period)
     done = get_run(run_id).households_done
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
