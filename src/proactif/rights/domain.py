@@ -37,9 +37,12 @@ RESOURCE_INPUTS = {"salaire": "salaire_net", "chomage": "chomage_net", "retraite
                    "invalidite": "pensions_invalidite", "pension_alimentaire": "pensions_alimentaires_percues",
                    "independant": "rpns_imposables", "bourse": "bourse_enseignement_sup"}
 
-# Registry resource kinds → OpenFisca taxable incomes, given for the two previous years (the chèque énergie
-# reads the reference tax income of year N-2, the C2S and housing aid the last twelve months): without them
-# OpenFisca would take those years as without any income
+# Registry resource kinds → OpenFisca taxable incomes, given for the three previous years and the months of the
+# current one (the chèque énergie reads the reference tax income of year N-2, the family benefits' resources
+# of a month of year N-1 are those of N-3, the C2S and housing aid the last twelve months): without them
+# OpenFisca would rebuild them from gross pay through the payroll and income-tax chains — and, with no gross
+# pay known, take those years as without any income
+TAXABLE_YEARS_BACK = (3, 2, 1)
 YEARLY_INPUTS = {"salaire": "salaire_imposable", "chomage": "chomage_imposable", "retraite": "retraite_imposable"}
 
 # Person variables the feeds would show when they exist: zero over the years the benefits look back on
@@ -114,7 +117,8 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
             known = [v for v in by_month.values() if v]
             if yearly and known:  # the current monthly level, as the previous years' taxable income
                 level = round(12 * sum(known) / len(known), 2)
-                person[yearly] = {str(year - back): level for back in (1, 2)}
+                person[yearly] = {**{str(year - back): level for back in TAXABLE_YEARS_BACK},
+                                  **{m: round(by_month.get(m, 0.0), 2) for m in months if m[:4] == str(year)}}
         for variable, unless in KNOWN_ABSENT.items():
             if unless is None or (unless not in received and unless not in kinds):
                 person[variable] = {str(year - back): 0 for back in (2, 1, 0)}
