@@ -77,6 +77,7 @@ def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequ
 AGENTS = {
     "etat_civil": ("etat_civil", Role.AGENT), "ccas": ("ccas", Role.AGENT),
     "communication": ("communication", Role.AGENT), "sante": ("sante_prevention", Role.AGENT),
+    "police": ("police_municipale", Role.AGENT),
     "dpo": ("dpo", Role.DPO), "admin": ("dsi", Role.ADMIN),
 }
 

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "proactif.connectors",
     "proactif.deadlines",
     "proactif.rights",
+    "proactif.alerts",
     "proactif.web",
     "proactif.api",
 ]
@@ -277,6 +278,25 @@ SINKS = env_bool("PROACTIF_SINKS", True, "Run the built-in sinks (SMTP, SMS and 
                  "process; turn off when real providers are configured.")
 SINK_SMTP_PORT = env_int("PROACTIF_SINK_SMTP_PORT", 8025, "Port of the built-in SMTP sink.")
 SINK_HTTP_PORT = env_int("PROACTIF_SINK_HTTP_PORT", 8026, "Port of the built-in SMS and push sink.")
+WHATSAPP_URL = env_str("PROACTIF_WHATSAPP_URL", "", "WhatsApp Cloud API messages endpoint "
+                       "(https://graph.facebook.com/v21.0/PHONE_NUMBER_ID/messages); default: the built-in sink.")
+WHATSAPP_TOKEN = env_str("PROACTIF_WHATSAPP_TOKEN", "sink", "WhatsApp Cloud API access token (bearer).")
+WHATSAPP_TEMPLATE = env_str("PROACTIF_WHATSAPP_TEMPLATE", "", "Approved WhatsApp template (name:language, e.g. "
+                            "alerte_commune:fr) whose body parameter carries the text; empty: plain text messages, "
+                            "which WhatsApp delivers only inside the 24-hour window of a resident's last message.")
+MESSENGER_URL = env_str("PROACTIF_MESSENGER_URL", "", "Messenger Send API endpoint "
+                        "(https://graph.facebook.com/v21.0/PAGE_ID/messages); default: the built-in sink.")
+MESSENGER_TOKEN = env_str("PROACTIF_MESSENGER_TOKEN", "sink", "Messenger page access token.")
+MESSENGER_TAG = env_str("PROACTIF_MESSENGER_TAG", "", "Message tag for messages outside the 24-hour window "
+                        "(e.g. ACCOUNT_UPDATE); empty: `messaging_type` UPDATE.")
+
+# --- alerts ---------------------------------------------------------------------------------
+ALERT_APPROVAL_THRESHOLD = env_int("PROACTIF_ALERT_APPROVAL_THRESHOLD", 1000, "Residents above which an alert "
+                                   "waits for a second agent's approval before it leaves (0: never).")
+ALERT_TEST_CONTACTS = env_list("PROACTIF_ALERT_TEST_CONTACTS", "", "Phone numbers and e-mail addresses an "
+                               "exercise reaches (comma-separated): the residents holding them, and only them.")
+ALERT_SENDER = env_str("PROACTIF_ALERT_SENDER", "alertes@belleroche.example",
+                       "CAP `sender`: the collectivité's alerting address, unique to it.")
 
 # --- privacy and retention ------------------------------------------------------------------
 AUDIT_RETENTION_DAYS = env_int("PROACTIF_AUDIT_RETENTION_DAYS", 365,
@@ -304,6 +324,7 @@ _VENDOR = {
     "vendor/leaflet": "leaflet/dist",
     "vendor/chartjs": "chart.js/dist",
     "vendor/terra-draw": "terra-draw/dist",
+    "vendor/terra-draw-leaflet-adapter": "terra-draw-leaflet-adapter/dist",
 }
 STATICFILES_DIRS = [(prefix, str(NODE_MODULES / sub)) for prefix, sub in _VENDOR.items()
                     if (NODE_MODULES / sub).is_dir()]

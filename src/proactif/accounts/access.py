@@ -31,6 +31,15 @@ def access_of(request: HttpRequest) -> Access:
         raise PermissionDenied(str(exc)) from exc
 
 
+def access_as(request: HttpRequest, purpose: str, refusal: str) -> Access:
+    """The agent acting for `purpose` on pages that serve only it (rights detection for social action, alerts
+    for public safety), whatever purpose the session chose."""
+    actor = actor_of(request)
+    if not actor.can_use(purpose):
+        raise PermissionDenied(refusal)
+    return Access(actor, purpose)
+
+
 def require_role(*roles: Role) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)

@@ -17,7 +17,7 @@ from proactif.cli import emit, main, setup
 def bench(name: str, residents: int | None, database: str | None, as_json: bool) -> None:
     """Measure a capability at a realistic size, beside a reference measured in the same run.
 
-    Benchmarks: seed, search, journeys, outbox, sendtime, rights.
+    Benchmarks: seed, search, journeys, outbox, sendtime, rights, geo (--residents: address points).
 
     Example: proactif bench seed --residents 1000000 --database postgres --json
     """

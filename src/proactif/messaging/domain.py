@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
 
-CHANNELS = ("sms", "email", "push", "letter")
+CHANNELS = ("sms", "email", "push", "letter", "whatsapp", "messenger")
 DEFAULT_ORDER = ("sms", "email", "push", "letter")
 LANES = ("urgent", "transactional", "bulk")
 
@@ -172,10 +172,14 @@ class Recipient:
 
 
 def channel_order(policy: Iterable[str], preferences: Sequence[str]) -> list[str]:
-    """Expand a policy such as ("preferred", "email", "letter") into an ordered list of channels."""
+    """Expand a policy such as ("preferred", "email", "letter") into an ordered list of channels; "!letter"
+    keeps a channel out whatever the preferences (an urgent alert is no use by post)."""
     order: list[str] = []
+    excluded: set[str] = set()
     for item in policy:
-        if item == "preferred":
+        if item.startswith("!") and item[1:] in CHANNELS:
+            excluded.add(item[1:])
+        elif item == "preferred":
             order += [c for c in preferences if c in CHANNELS] or list(DEFAULT_ORDER)
         elif item == "any":
             order += list(DEFAULT_ORDER)
@@ -183,7 +187,7 @@ def channel_order(policy: Iterable[str], preferences: Sequence[str]) -> list[str
             order.append(item)
         else:
             raise ValueError(f"canal inconnu dans la politique : {item}")
-    return list(dict.fromkeys(order))
+    return [c for c in dict.fromkeys(order) if c not in excluded]
 
 
 def choose_channel(policy: Iterable[str], recipient: Recipient, tried: Iterable[str] = ()) -> str | None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-CHANNELS = [("sms", "SMS"), ("email", "E-mail"), ("push", "Notification"), ("letter", "Courrier")]
+CHANNELS = [("sms", "SMS"), ("email", "E-mail"), ("push", "Notification"), ("letter", "Courrier"),
+            ("whatsapp", "WhatsApp"), ("messenger", "Messenger")]
 LANES = [("urgent", "Urgent"), ("transactional", "Transactionnel"), ("bulk", "Campagne")]
 
 

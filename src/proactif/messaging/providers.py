@@ -12,6 +12,7 @@ from proactif.messaging.channels.base import ChannelClient
 from proactif.messaging.channels.email import SmtpClient
 from proactif.messaging.channels.http import HttpClient
 from proactif.messaging.channels.letter import LetterClient
+from proactif.messaging.channels.meta import MessengerClient, WhatsAppClient
 from proactif.messaging.channels.push import WebPushClient, vapid_key_file
 from proactif.messaging.channels.sms import HttpSmsClient, SmsRouter, parse_providers
 
@@ -56,6 +57,28 @@ def push() -> WebPushClient:
         return _built["push"]  # type: ignore[no-any-return]
 
 
+def _meta_http() -> HttpClient:
+    if "meta-http" not in _built:
+        s = _settings()
+        _built["meta-http"] = HttpClient(timeout=s.SMS_TIMEOUT_MS / 1000, connect_timeout=2.0)
+    return _built["meta-http"]  # type: ignore[no-any-return]
+
+
+def meta(channel: str) -> WhatsAppClient | MessengerClient:
+    """WhatsApp Cloud API or Messenger Send API; without `PROACTIF_WHATSAPP_URL` / `PROACTIF_MESSENGER_URL`,
+    the built-in sink."""
+    with _lock:
+        if channel not in _built:
+            s = _settings()
+            prefix = channel.upper()
+            url = getattr(s, f"{prefix}_URL")
+            client = WhatsAppClient if channel == "whatsapp" else MessengerClient
+            option = s.WHATSAPP_TEMPLATE if channel == "whatsapp" else s.MESSENGER_TAG
+            _built[channel] = client(url or f"http://127.0.0.1:{s.SINK_HTTP_PORT}/meta/{channel}/messages",
+                                     getattr(s, f"{prefix}_TOKEN"), _meta_http(), option, is_sink=not url)
+        return _built[channel]  # type: ignore[no-any-return]
+
+
 def letters() -> LetterClient:
     s = _settings()
     return LetterClient(Path(s.LETTERS_DIR), s.LETTER_SENDER_ADDRESS.split("|"), clock.today())
@@ -70,6 +93,8 @@ def client_for(channel: str, key: str, attempt: int) -> ChannelClient:
         return push()
     if channel == "letter":
         return letters()
+    if channel in ("whatsapp", "messenger"):
+        return meta(channel)
     raise ValueError(f"canal inconnu : {channel}")
 
 
@@ -81,9 +106,10 @@ def record_outcome(channel: str, client: ChannelClient, ok: bool) -> None:
 def reset() -> None:
     """Forget the clients (after a settings change: tests, sinks started on other ports)."""
     with _lock:
-        http = _built.get("http")
-        if http is not None:
-            http.close()
+        for name in ("http", "meta-http"):
+            http = _built.get(name)
+            if http is not None:
+                http.close()
         _built.clear()
 
 

@@ -25,6 +25,7 @@ CATALOGUE: dict[str, tuple[str, ...] | None] = {
     "rendez_vous": ("date", "heure", "lieu", "adresse", "guichet", "numeros_predemande"),
     "demande": ("type",),
     "droits": ("liste", "nombre", "total"),
+    "alerte": ("type", "type_en", "titre", "etape", "texte", "texte_en", "zone", "exercice", "numero"),
     "pieces": None,
     "lien": None,
     "texte": None,

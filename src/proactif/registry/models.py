@@ -160,7 +160,8 @@ class PersonAlias(models.Model):
 
 
 class ContactPoint(models.Model):
-    KINDS = [("email", "E-mail"), ("phone", "Téléphone"), ("postal", "Adresse postale")]
+    KINDS = [("email", "E-mail"), ("phone", "Téléphone"), ("postal", "Adresse postale"),
+             ("messenger", "Messenger (identifiant de page)")]
     STATUS = [("active", "Valide"), ("invalid", "Invalide"), ("bouncing", "En échec de distribution")]
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="contacts")

@@ -14,7 +14,7 @@ from django.db.models import Q
 from proactif.registry import domain
 from proactif.registry.models import ChannelPreference, Consent, ContactPoint, OptOut, Person
 
-CHANNELS = ("sms", "email", "push", "letter")
+CHANNELS = ("sms", "email", "push", "letter", "whatsapp", "messenger")
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,8 @@ def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
             contacts[person_id]["sms"] = value
         elif kind == "postal":
             contacts[person_id]["postal"] = value
+        elif kind == "messenger":
+            contacts[person_id]["messenger"] = value
     preferences: dict[int, list[str]] = defaultdict(list)
     for person_id, channel in ChannelPreference.objects.filter(person_id__any=person_ids).order_by(
             "person_id", "rank").values_list("person_id", "channel"):
@@ -102,7 +104,9 @@ def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
         prenom = prenoms.split(" ")[0] if prenoms else ""
         address = PostalAddress(logement or "", numero, suffixe or "", voie or "", complement or "", code_postal or "",
                                 commune or "") if address_id else None
-        addresses = {k: v for k, v in contacts[pid].items() if k in ("sms", "email")}
+        addresses = {k: v for k, v in contacts[pid].items() if k in ("sms", "email", "messenger")}
+        if "sms" in addresses and "whatsapp" in preferences[pid]:  # WhatsApp on the mobile they asked it on
+            addresses["whatsapp"] = addresses["sms"]
         letter = contacts[pid].get("postal")
         full = f"{prenom} {nom.upper()}".strip()
         letter = f"{civilite} {full}"[:38] + "\n" + letter if letter else postal_lines(address, full, civilite)

@@ -18,7 +18,7 @@ from proactif.accounts.domain import Access, AccessDenied, Actor, Section, syste
 from proactif.audit import services as audit
 from proactif.kernel import clock
 from proactif.kernel.logging import get_logger
-from proactif.registry import bulk, composition, domain, figures, identity, reach, sandbox, search, segments
+from proactif.registry import bulk, composition, domain, figures, identity, places, reach, sandbox, search, segments
 from proactif.registry.csvfiles import CsvFormatError
 from proactif.registry.import_addresses import AddressImporter
 from proactif.registry.import_documents import DocumentImporter
@@ -437,6 +437,17 @@ def import_runs(limit: int = 50) -> QuerySet[ImportRun]:
 
 def import_run(run_id: int) -> ImportRun:
     return ImportRun.objects.prefetch_related("rejections").get(pk=run_id)
+
+
+# --- places: what geo-targeting reads --------------------------------------------------------
+address_stamp = places.address_stamp
+address_points = places.address_points
+residents_at = places.residents_at
+reachable_channels = places.reachable_channels
+voie_names = places.voie_names
+voies_matching = places.voies_matching
+quartier_polygons = places.quartier_polygons
+quartier_layer = places.quartier_layer
 
 
 # --- reference data -------------------------------------------------------------------------

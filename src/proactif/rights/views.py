@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,7 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from proactif.accounts.access import access_of, actor_of
+from proactif.accounts.access import access_as, actor_of
 from proactif.accounts.domain import Access
 from proactif.accounts.middleware import public
 from proactif.kernel import clock
@@ -28,12 +27,7 @@ CONFIDENCES = (("haute", "Haute"), ("moyenne", "Moyenne"), ("faible", "Faible"))
 
 def _access(request: HttpRequest) -> Access:
     """The CCAS's purpose (social action and access to rights): resources and benefits are its sections."""
-    access = access_of(request)
-    if access.purpose != services.PURPOSE:
-        if not access.actor.can_use(services.PURPOSE):
-            raise PermissionDenied("La détection des droits relève de l'action sociale (CCAS).")
-        access = Access(access.actor, services.PURPOSE)
-    return access
+    return access_as(request, services.PURPOSE, "La détection des droits relève de l'action sociale (CCAS).")
 
 
 @require_http_methods(["GET", "POST"])

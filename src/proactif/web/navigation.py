@@ -29,6 +29,8 @@ def navigation_for(request: HttpRequest) -> list[NavItem]:
             entries.append(("Rendez-vous", "deadlines:agenda"))
         if "action_sociale" in actor.purposes:
             entries.append(("Droits", "rights:runs"))
+        if "securite_publique" in actor.purposes:
+            entries.append(("Alertes", "alerts:home"))
         entries += [("Messages", "messaging:outbox"), ("Doublons", "registry:duplicates"),
                     ("Imports", "registry:imports")]
     if actor.is_dpo:

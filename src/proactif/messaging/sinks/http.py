@@ -201,6 +201,8 @@ class SinkHandler(BaseHTTPRequestHandler):
             self._sms(path.rsplit("/", 1)[1], body)
         elif path.startswith("/push/"):
             self._push(path.rsplit("/", 1)[1], body)
+        elif path in ("/meta/whatsapp/messages", "/meta/messenger/messages"):
+            self._meta(path.split("/")[2], body)
         elif path == "/sms/inbound":
             spec = json.loads(body)
             provider = spec.get("provider") or next(iter(self.server.config.providers))
@@ -249,6 +251,46 @@ class SinkHandler(BaseHTTPRequestHandler):
             receipt = json.dumps({"id": message_id, "reference": key, "status": "delivered"}).encode()
             self.server.callbacks.put(("receipt", provider, receipt))
         self._reply(201, {"id": message_id, "sid": message_id, "status": "accepted"})
+
+    def _meta(self, channel: str, body: bytes) -> None:
+        """WhatsApp Cloud API and Messenger Send API, as Meta's Graph API answers them (errors included)."""
+        fault = self.server.take_fault(channel)
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        if fault and fault.status:
+            self._reply(fault.status, {"error": {"message": "injected failure", "type": "OAuthException",
+                                                 "code": 130429 if fault.status == 429 else 2, "fbtrace_id": "sink"}})
+            return
+        if not self.headers.get("Authorization", "").startswith("Bearer "):
+            self._reply(401, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException",
+                                        "code": 190, "fbtrace_id": "sink"}})
+            return
+        try:
+            data = json.loads(body)
+            if channel == "whatsapp":
+                to, key = str(data["to"]), str(data.get("biz_opaque_callback_data", ""))
+                if data.get("messaging_product") != "whatsapp" or not to.isdigit():
+                    raise ValueError("messaging_product or to")
+                if data.get("type") == "template":
+                    text = data["template"]["components"][0]["parameters"][0]["text"]
+                else:
+                    text = data["text"]["body"]
+            else:
+                to, text = str(data["recipient"]["id"]), str(data["message"]["text"])
+                key = str(data["message"].get("metadata", ""))
+                if data.get("messaging_type") not in ("RESPONSE", "UPDATE", "MESSAGE_TAG"):
+                    raise ValueError("messaging_type")
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            self._reply(400, {"error": {"message": f"(#100) Invalid parameter: {exc}", "type": "OAuthException",
+                                        "code": 100, "fbtrace_id": "sink"}})
+            return
+        digest = hashlib.sha256((key or body.decode("utf-8", "replace")).encode()).hexdigest()[:24]
+        self.server.store.record(Received(channel, "meta", key or digest, to, "", text))
+        if channel == "whatsapp":
+            self._reply(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
+                              "messages": [{"id": f"wamid.{digest}"}]})
+        else:
+            self._reply(200, {"recipient_id": to, "message_id": f"m_{digest}"})
 
     def _push(self, subscription_id: str, body: bytes) -> None:
         key = self.headers.get("Idempotency-Key", "")

@@ -1,0 +1,1 @@
+"""Use case 2 — event alerts on a map: incidents, targeting, dispatch, CAP."""

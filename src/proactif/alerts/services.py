@@ -1,0 +1,386 @@
+"""Incidents, their messages and their recipients: the use cases the agent interface, the API and the CLI call.
+
+Sending a message is one transaction: the incident's next status, the message row, the recipients (chosen at
+the first send by the geo selection, then frozen; an area added later adds its residents) and one outbox row
+per recipient on the `urgent` lane with an idempotency key `alerte:INCIDENT:SEQ:PERSON`. The outbox queues them
+once the transaction has committed and its sweeper re-queues what a killed worker left, so a crash at any point
+loses no recipient and messages none twice. Consents, oppositions and the channel (preferred, then fallback)
+are decided when each message leaves.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, QuerySet
+
+from proactif.accounts.domain import Access, Actor, Section
+from proactif.alerts import domain
+from proactif.alerts.models import Incident, IncidentMessage, IncidentRecipient
+from proactif.audit import services as audit
+from proactif.geo import services as geo
+from proactif.kernel import bulkload, clock
+from proactif.kernel.logging import get_logger
+from proactif.messaging import services as messaging
+from proactif.registry import services as registry
+
+log = get_logger(__name__)
+
+PURPOSE = "securite_publique"  # the agents' purpose
+MESSAGE_PURPOSE = "alertes"  # the residents' communication purpose (consents, oppositions)
+SERVICE = "police_municipale"
+LINK_PURPOSE = "alerts.reponse"
+# Preferred channel, then the fast ones; by post only for what is announced days ahead (road works, events)
+POLICY = ["preferred", "sms", "whatsapp", "messenger", "push", "email"]
+
+
+def policy(type_code: str) -> list[str]:
+    return [*POLICY, "letter"] if domain.TYPES[type_code].urgency == "Future" else [*POLICY, "!letter"]
+TEXT_LIMIT = 1000
+
+IncidentError = domain.IncidentError
+
+
+def types() -> list[tuple[str, str]]:
+    return [(t.code, t.label) for t in domain.TYPES.values()]
+
+
+def trigger(incident_id: int) -> str:
+    return f"alerte:{incident_id}"
+
+
+# --- creating and targeting -------------------------------------------------------------------------------
+@dataclass
+class Draft:
+    type_code: str
+    title: str
+    areas: list[dict[str, Any]]  # GeoJSON features
+    voie_ids: list[int]
+    quartier_ids: list[int]
+    address_ids: list[int]
+    area_label: str = ""
+    exercise: bool = False
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    source: str = "agent"
+    source_ref: str = ""
+
+
+def features_of(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A GeoJSON object as a list of features, each checked to be a selectable area (polygon or circle)."""
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind == "FeatureCollection":
+        features = list(data.get("features") or [])
+    elif kind == "Feature":
+        features = [data]
+    else:
+        features = [{"type": "Feature", "properties": {}, "geometry": data}]
+    for feature in features:
+        geo.parse_area(feature)  # raises AreaError with the reason
+    return features
+
+
+def target_of(incident: Incident) -> geo.Target:
+    return geo.Target(areas=[a for f in incident.areas for a in geo.parse_area(f)], voie_ids=list(incident.voie_ids),
+                      quartier_ids=list(incident.quartier_ids), address_ids=list(incident.address_ids))
+
+
+def create(actor: Actor, draft: Draft) -> Incident:
+    if draft.type_code not in domain.TYPES:
+        raise IncidentError(f"type inconnu : {draft.type_code} ({', '.join(domain.TYPES)})")
+    title = draft.title.strip()
+    if not title:
+        raise IncidentError("donnez un titre à l'incident")
+    for feature in draft.areas:
+        geo.parse_area(feature)
+    if not (draft.areas or draft.voie_ids or draft.quartier_ids or draft.address_ids):
+        raise IncidentError("choisissez une zone : tracé, cercle, rue, quartier ou adresses")
+    now = clock.now()
+    return Incident.objects.create(
+        type_code=draft.type_code, title=title[:200], exercise=draft.exercise, areas=draft.areas,
+        voie_ids=draft.voie_ids, quartier_ids=draft.quartier_ids, address_ids=draft.address_ids,
+        area_label=(draft.area_label or _label(draft))[:300], starts_at=draft.starts_at, ends_at=draft.ends_at,
+        source=draft.source[:30], source_ref=draft.source_ref[:120], created_by=actor.label, created_at=now,
+        updated_at=now)
+
+
+def open_incident(actor: Actor, draft: Draft, texts: dict[str, str]) -> tuple[Incident, dict[str, Any]]:
+    """Create the incident and send its alert, or neither (a refused text leaves no draft behind)."""
+    with transaction.atomic():
+        incident = create(actor, draft)
+        return incident, send(actor, incident.pk, "alerte", texts)
+
+
+def _label(draft: Draft) -> str:
+    parts = []
+    names = registry.voie_names(draft.voie_ids)
+    parts += [names[v] for v in draft.voie_ids if v in names]
+    if draft.quartier_ids:
+        known = {q.pk: q.nom for q in registry.quartiers()}
+        parts += [f"quartier {known[q]}" for q in draft.quartier_ids if q in known]
+    if draft.areas:
+        parts.append("zone tracée")
+    if draft.address_ids:
+        parts.append(f"{len(draft.address_ids)} adresse(s)")
+    return ", ".join(parts)
+
+
+def add_area(actor: Actor, incident_id: int, features: list[dict[str, Any]], voie_ids: list[int] = (),  # type: ignore[assignment]
+             quartier_ids: list[int] = ()) -> Incident:  # type: ignore[assignment]
+    """Widen an incident's area: its residents receive the next message (and every one after)."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        if incident.status in ("resolue", "close"):
+            raise IncidentError("incident terminé : la zone ne change plus")
+        for feature in features:
+            geo.parse_area(feature)
+        incident.areas = [*incident.areas, *features]
+        incident.voie_ids = sorted({*incident.voie_ids, *voie_ids})
+        incident.quartier_ids = sorted({*incident.quartier_ids, *quartier_ids})
+        if incident.status != "brouillon":  # already sent: these residents join at the next message
+            incident.added_targets = [*incident.added_targets, {"areas": features, "voie_ids": list(voie_ids),
+                                                                "quartier_ids": list(quartier_ids)}]
+        incident.updated_at = clock.now()
+        incident.save(update_fields=["areas", "voie_ids", "quartier_ids", "added_targets", "updated_at"])
+    log.info("incident area widened", incident=incident_id, actor=actor.label)
+    return incident
+
+
+def preview(target: geo.Target) -> geo.Selection:
+    return geo.select(target, MESSAGE_PURPOSE)
+
+
+def get(incident_id: int) -> Incident:
+    try:
+        return Incident.objects.get(pk=incident_id)
+    except Incident.DoesNotExist:
+        raise LookupError(f"incident {incident_id} inconnu") from None
+
+
+def incidents(status: str = "", limit: int = 100) -> QuerySet[Incident]:
+    qs = Incident.objects.annotate(recipients_count=Count("recipients", distinct=True))
+    return (qs.filter(status=status) if status else qs)[:limit]
+
+
+def active() -> QuerySet[Incident]:
+    return Incident.objects.filter(status__in=("active", "resolue")).order_by("-updated_at")
+
+
+def messages_of(incident: Incident) -> QuerySet[IncidentMessage]:
+    return incident.messages.order_by("seq")
+
+
+# --- sending ----------------------------------------------------------------------------------------------
+def _texts(texts: dict[str, str]) -> dict[str, str]:
+    cleaned = {lang: (texts.get(lang) or "").strip() for lang in domain.LANGUAGES}
+    if not cleaned["fr"]:
+        raise IncidentError("le texte en français est obligatoire")
+    for lang, text in cleaned.items():
+        if len(text) > TEXT_LIMIT:
+            raise IncidentError(f"texte ({lang}) trop long : {len(text)} caractères, {TEXT_LIMIT} au plus")
+    return {lang: text for lang, text in cleaned.items() if text}
+
+
+def _recipients_now(incident: Incident) -> list[int]:
+    """Who the first message reaches: the residents of the whole target now (test contacts for an exercise)."""
+    if incident.exercise:
+        return exercise_contacts()
+    return geo.select(target_of(incident), MESSAGE_PURPOSE).resident_ids
+
+
+def _recipients_added(incident: Incident) -> list[int]:
+    """Who joins at a later message: the residents of the areas added since the last one."""
+    if incident.exercise or not incident.added_targets:
+        return []
+    found: set[int] = set()
+    for added in incident.added_targets:
+        target = geo.Target(areas=[a for f in added["areas"] for a in geo.parse_area(f)],
+                            voie_ids=added["voie_ids"], quartier_ids=added["quartier_ids"])
+        found.update(geo.select(target, MESSAGE_PURPOSE).resident_ids)
+    return sorted(found)
+
+
+def exercise_contacts() -> list[int]:
+    """The people an exercise reaches: those holding one of the configured test contacts."""
+    found: set[int] = set()
+    for value in settings.ALERT_TEST_CONTACTS:
+        found.update(registry.persons_with_contact(value))
+    return sorted(found)
+
+
+def send(actor: Actor, incident_id: int, kind: str, texts: dict[str, str]) -> dict[str, Any]:
+    """Send an alert, an update or the resolution to every recipient (frozen at the alert, widened by areas
+    added since). Above the approval threshold an alert waits for a second agent (`approve`)."""
+    if kind not in domain.MESSAGE_KINDS:
+        raise IncidentError(f"type de message inconnu : {kind}")
+    texts = _texts(texts)
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        status = domain.next_status(incident.status, kind)
+        if kind == "alerte" and not incident.approved_by:
+            count = len(_recipients_now(incident))
+            if domain.needs_approval(count, settings.ALERT_APPROVAL_THRESHOLD, incident.exercise):
+                incident.status, incident.pending = "a_valider", {"kind": kind, "texts": texts}
+                incident.approval_requested_by, incident.updated_at = actor.label, clock.now()
+                incident.save(update_fields=["status", "pending", "approval_requested_by", "updated_at"])
+                log.info("alert waiting for approval", incident=incident.pk, recipients=count)
+                return {"incident": incident.pk, "status": "a_valider", "approval_required": True,
+                        "recipients": count}
+        return _send_locked(actor, incident, kind, texts, status)
+
+
+def approve(actor: Actor, incident_id: int) -> dict[str, Any]:
+    """A second agent approves the alert waiting: it leaves at once."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        if incident.status != "a_valider" or not incident.pending:
+            raise IncidentError("aucune alerte n'attend de validation")
+        if actor.label == incident.approval_requested_by:
+            raise IncidentError("la validation revient à un autre agent que celui qui a demandé l'envoi")
+        incident.approved_by = actor.label
+        return _send_locked(actor, incident, incident.pending["kind"], incident.pending["texts"], "active")
+
+
+def _send_locked(actor: Actor, incident: Incident, kind: str, texts: dict[str, str], status: str) -> dict[str, Any]:
+    now = clock.now()
+    seq = (incident.messages.order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
+    have = set(IncidentRecipient.objects.filter(incident=incident).values_list("person_id", flat=True))
+    added = [p for p in (_recipients_now(incident) if kind == "alerte" else _recipients_added(incident))
+             if p not in have]
+    if added:
+        bulkload.copy_records(IncidentRecipient, [{"incident_id": incident.pk, "person_id": p, "from_seq": seq,
+                                                   "answer": "", "answer_channel": "", "note": "",
+                                                   "handled_by": ""} for p in added])
+    everyone = sorted(have | set(added))
+    message = IncidentMessage.objects.create(incident=incident, seq=seq, kind=kind, texts=texts, sent_by=actor.label,
+                                             sent_at=now, recipients=len(everyone), areas=incident.areas)
+    link_ids = messaging.create_links([messaging.LinkRequest(LINK_PURPOSE, p, payload={"incident": incident.pk},
+                                                             message_key=f"alerte:{incident.pk}:{seq}:{p}", days=30)
+                                       for p in everyone])
+    messaging.send(messaging.MessageSpec(
+        key=f"alerte:{incident.pk}:{seq}:{p}", person_id=p, template_key=f"alerte.{incident.type_code}",
+        purpose=MESSAGE_PURPOSE, service=SERVICE, lane="urgent", policy=policy(incident.type_code),
+        trigger=trigger(incident.pk),
+        context={"alerte_message_id": message.pk, "lien_id": link})
+        for p, link in zip(everyone, link_ids, strict=True))
+    incident.status, incident.updated_at, incident.pending, incident.added_targets = status, now, {}, []
+    incident.save(update_fields=["status", "approved_by", "pending", "added_targets", "updated_at"])
+    log.info("incident message queued", incident=incident.pk, seq=seq, kind=kind, recipients=len(everyone),
+             added=len(added))
+    return {"incident": incident.pk, "seq": seq, "kind": kind, "status": status, "recipients": len(everyone),
+            "added": len(added), "exercise": incident.exercise}
+
+
+def close(actor: Actor, incident_id: int) -> Incident:
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        if incident.status != "resolue":
+            raise IncidentError("annoncez d'abord la fin de l'incident")
+        incident.status, incident.closed_at = "close", clock.now()
+        incident.updated_at = incident.closed_at
+        incident.save(update_fields=["status", "closed_at", "updated_at"])
+    log.info("incident closed", incident=incident_id, actor=actor.label)
+    return incident
+
+
+# --- what residents receive, and what they answer ---------------------------------------------------------
+def message_views(message_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The `alerte` namespace of a message's template: type, stage, texts, area, times."""
+    out = {}
+    for m in IncidentMessage.objects.filter(pk__any=message_ids).select_related("incident"):
+        kind = domain.TYPES[m.incident.type_code]
+        out[m.pk] = {"type": kind.label, "type_en": kind.label_en, "titre": m.incident.title,
+                     "etape": m.kind, "texte": m.texts.get("fr", ""),
+                     "texte_en": m.texts.get("en") or m.texts.get("fr", ""),
+                     "zone": m.incident.area_label, "exercice": m.incident.exercise, "numero": m.seq}
+    return out
+
+
+def record_answer(person_id: int, answer: str, channel: str, note: str = "",
+                  incident_id: int | None = None) -> int | None:
+    """A resident's "are you safe?" answer, to the given incident or their latest active one. Returns the
+    incident's id, or None when they are not a recipient of any active incident."""
+    if answer not in ("en_securite", "besoin_aide"):
+        raise IncidentError("réponse inconnue")
+    qs = IncidentRecipient.objects.filter(person_id=person_id, incident__status__in=("active", "resolue"))
+    if incident_id is not None:
+        qs = qs.filter(incident_id=incident_id)
+    row = qs.order_by("-incident__updated_at").first()
+    if row is None:
+        return None
+    row.answer, row.answer_channel, row.answered_at = answer, channel[:12], clock.now()
+    row.note = note[:500]
+    row.save(update_fields=["answer", "answer_channel", "answered_at", "note"])
+    log.info("safety answer recorded", incident=row.incident_id, answer=answer, channel=channel)
+    return row.incident_id
+
+
+def on_reply(person_id: int | None = None, text: str = "", **_: Any) -> None:
+    """An SMS reply ('OK', 'AIDE'…) from a resident an active incident reaches."""
+    if person_id is None:
+        return
+    answer = domain.safety_answer(text)
+    if answer:
+        record_answer(person_id, answer, "sms", note=text)
+
+
+def answers(access: Access, incident: Incident) -> list[dict[str, Any]]:
+    """Who answered, those who need help first (then the latest), with a phone number to call them back — a
+    read of their identity and contacts, logged."""
+    rows = list(IncidentRecipient.objects.filter(incident=incident).exclude(answer="").values(
+        "person_id", "answer", "answer_channel", "answered_at", "note", "handled_by", "handled_at"))
+    ids = [r["person_id"] for r in rows]
+    if not ids:
+        return []
+    access.require(Section.CONTACTS)
+    names = registry.names_for(access, ids)
+    people = registry.reachable(ids, MESSAGE_PURPOSE)
+    audit.record(access.actor, "view", purpose=access.purpose, person_ids=ids, sections=[Section.CONTACTS.value],
+                 detail={"list": True, "incident": incident.pk})
+    for row in rows:
+        reach = people.get(row["person_id"])
+        row["nom"] = names.get(row["person_id"], "")
+        row["telephone"] = reach.addresses.get("sms", "") if reach else ""
+    rows.sort(key=lambda r: (r["answer"] != "besoin_aide", r["handled_at"] is not None,
+                             -(r["answered_at"].timestamp() if r["answered_at"] else 0)))
+    return rows
+
+
+def mark_handled(actor: Actor, incident_id: int, person_id: int) -> None:
+    IncidentRecipient.objects.filter(incident_id=incident_id, person_id=person_id).update(
+        handled_by=actor.label, handled_at=clock.now())
+
+
+def stats(incident: Incident) -> dict[str, Any]:
+    """Per channel, the messages by status; the recipients; the answers."""
+    by_channel = messaging.counts_by_channel_and_status(trigger(incident.pk))
+    answered = Counter(IncidentRecipient.objects.filter(incident=incident).values_list("answer", flat=True))
+    return {"recipients": sum(answered.values()), "channels": by_channel,
+            "answers": {"en_securite": answered.get("en_securite", 0), "besoin_aide": answered.get("besoin_aide", 0)}}
+
+
+def send_scheduled(now: datetime | None = None) -> dict[str, int]:
+    """Scheduled alerts (road works imported from open data) whose time has come: sent as an agent would."""
+    from proactif.accounts.domain import system_actor
+
+    now = now or clock.now()
+    sent = waiting = 0
+    for incident_id in Incident.objects.filter(status="brouillon", send_at__lte=now).exclude(pending={}).values_list(
+            "id", flat=True):
+        incident = Incident.objects.get(pk=incident_id)
+        result = send(system_actor("alertes programmées"), incident_id, incident.pending["kind"],
+                      incident.pending["texts"])
+        sent += not result.get("approval_required")
+        waiting += bool(result.get("approval_required"))
+    return {"sent": sent, "waiting_approval": waiting}
+
+
+def import_roadworks(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    from proactif.alerts import roadworks
+
+    return roadworks.import_features(actor, data).summary()

@@ -1,0 +1,202 @@
+"""Alerts in the agent interface — the map (draw, count, send), an incident's page (updates, resolution,
+delivery per channel, answers, CAP) — the public Atom feed and CAP documents, and the resident's "are you
+safe?" page reached from the alert's link."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from proactif.accounts.access import access_as
+from proactif.accounts.domain import Access
+from proactif.accounts.middleware import public
+from proactif.alerts import feeds, services
+from proactif.geo import services as geo
+from proactif.messaging.views import session_link
+from proactif.registry import services as registry
+
+
+def _access(request: HttpRequest) -> Access:
+    return access_as(request, services.PURPOSE, "Les alertes relèvent de la sécurité publique.")
+
+
+def _target(data: dict[str, Any]) -> tuple[geo.Target, list[dict[str, Any]]]:
+    """The target a form or the map posts: `areas` (GeoJSON FeatureCollection), `voies`, `quartiers` (ids)."""
+    features = services.features_of(data["areas"]) if data.get("areas") else []
+    target = geo.Target(areas=[a for f in features for a in geo.parse_area(f)],
+                        voie_ids=[int(v) for v in data.get("voies") or []],
+                        quartier_ids=[int(q) for q in data.get("quartiers") or []],
+                        address_ids=[int(a) for a in data.get("adresses") or []])
+    return target, features
+
+
+def _posted(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        return json.loads(request.body or b"{}")  # type: ignore[no-any-return]
+    out: dict[str, Any] = {k: request.POST.get(k, "") for k in request.POST}
+    out["voies"] = request.POST.getlist("voies")
+    out["quartiers"] = request.POST.getlist("quartiers")
+    out["areas"] = json.loads(request.POST["areas"]) if request.POST.get("areas") else None
+    return out
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    _access(request)
+    return render(request, "alerts/home.html", {
+        "incidents": services.incidents(), "types": services.types(), "quartiers": registry.quartiers()})
+
+
+@require_POST
+def count(request: HttpRequest) -> JsonResponse:
+    """The live count while drawing: addresses, residents, reachable per channel, streets selected."""
+    _access(request)
+    try:
+        target, _ = _target(_posted(request))
+    except (ValueError, KeyError, geo.AreaError) as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse(services.preview(target).summary())
+
+
+@require_GET
+def streets(request: HttpRequest) -> JsonResponse:
+    _access(request)
+    return JsonResponse({"streets": [{"id": pk, "nom": nom} for pk, nom in geo.streets_matching(
+        request.GET.get("q", ""))]})
+
+
+@require_GET
+def layers(request: HttpRequest, name: str) -> JsonResponse:
+    """Base layers for the map, served by the platform (no tile server, no internet)."""
+    _access(request)
+    if name == "quartiers":
+        return JsonResponse(registry.quartier_layer())
+    if name == "adresses":
+        return JsonResponse(geo.layer_addresses())
+    if name == "commune":
+        return JsonResponse(feeds.commune_outline())
+    if name == "rues":
+        return JsonResponse(geo.street_layer())
+    raise Http404(name)
+
+
+@require_POST
+def create(request: HttpRequest) -> HttpResponse:
+    access = _access(request)
+    data = _posted(request)
+    errors: dict[str, str] = {}
+    try:
+        target, features = _target(data)
+    except (ValueError, KeyError, geo.AreaError) as exc:
+        errors["areas"] = str(exc)
+        target, features = geo.Target(), []
+    texts = {"fr": data.get("texte", ""), "en": data.get("texte_en", "")}
+    if not errors:
+        try:
+            incident, result = services.open_incident(access.actor, services.Draft(
+                data.get("type", ""), data.get("titre", ""), features, target.voie_ids, target.quartier_ids,
+                target.address_ids, exercise=bool(data.get("exercice"))), texts)
+        except services.IncidentError as exc:
+            errors["form"] = str(exc)
+    if errors:
+        if request.content_type == "application/json":
+            return JsonResponse({"errors": errors}, status=400)
+        for message in errors.values():
+            messages.error(request, message)
+        return redirect("alerts:home")
+    if result.get("approval_required"):
+        messages.warning(request, f"L'alerte ({result['recipients']} habitants) attend la validation d'un "
+                                  "second agent.")
+    else:
+        messages.success(request, f"Alerte envoyée à {result['recipients']} habitants.")
+    if request.content_type == "application/json":
+        return JsonResponse({**result, "url": f"/alertes/{incident.pk}/"}, status=201)
+    return redirect("alerts:incident", incident_id=incident.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
+    access = _access(request)
+    try:
+        item = services.get(incident_id)
+    except LookupError as exc:
+        raise Http404(str(exc)) from None
+    error = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action in ("mise_a_jour", "fin"):
+                result = services.send(access.actor, incident_id, action,
+                                       {"fr": request.POST.get("texte", ""), "en": request.POST.get("texte_en", "")})
+                messages.success(request, f"Message envoyé à {result['recipients']} habitants.")
+            elif action == "valider":
+                result = services.approve(access.actor, incident_id)
+                messages.success(request, f"Alerte validée et envoyée à {result['recipients']} habitants.")
+            elif action == "clore":
+                services.close(access.actor, incident_id)
+                messages.success(request, "Incident clos.")
+            elif action == "traite":
+                services.mark_handled(access.actor, incident_id, int(request.POST.get("person", "0")))
+            else:
+                raise services.IncidentError("action inconnue")
+            return redirect("alerts:incident", incident_id=incident_id)
+        except services.IncidentError as exc:
+            error = str(exc)
+    answers = services.answers(access, item)
+    return render(request, "alerts/incident.html", {
+        "incident": item, "messages_sent": services.messages_of(item), "stats": services.stats(item),
+        "answers": answers, "error": error, "type": dict(services.types()).get(item.type_code, item.type_code),
+        "can_approve": item.status == "a_valider" and access.actor.label != item.approval_requested_by},
+        status=400 if error else 200)
+
+
+# --- public: CAP and the Atom feed of active alerts --------------------------------------------------------
+@public
+@require_GET
+def cap(request: HttpRequest, incident_id: int, seq: int) -> HttpResponse:
+    try:
+        xml = feeds.cap_document(incident_id, seq)
+    except LookupError as exc:
+        raise Http404(str(exc)) from None
+    return HttpResponse(xml, content_type="application/cap+xml; charset=utf-8")
+
+
+@public
+@require_GET
+def atom(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(feeds.atom_feed(), content_type="application/atom+xml; charset=utf-8")
+
+
+# --- the resident's page -----------------------------------------------------------------------------------
+@public
+@require_http_methods(["GET", "POST"])
+def reponse(request: HttpRequest) -> HttpResponse:
+    link = session_link(request, services.LINK_PURPOSE)
+    if link is None:
+        return render(request, "alerts/reponse_sans_lien.html", status=403)
+    incident_id = int(link.payload.get("incident", 0))
+    try:
+        item = services.get(incident_id)
+    except LookupError:
+        raise Http404("incident inconnu") from None
+    error = ""
+    if request.method == "POST":
+        answer = request.POST.get("reponse", "")
+        try:
+            if services.record_answer(link.person_id, answer, "lien", request.POST.get("note", ""),
+                                      incident_id) is None:
+                raise services.IncidentError("cet incident est terminé")
+            messages.success(request, "Merci, votre réponse est transmise à la mairie." if answer == "en_securite"
+                             else "Votre demande d'aide est transmise : un agent va vous contacter.")
+            return redirect("alertes-portail:reponse")
+        except services.IncidentError as exc:
+            error = str(exc)
+    last = services.messages_of(item).last()
+    return render(request, "alerts/reponse.html", {
+        "incident": item, "last": last, "type": dict(services.types()).get(item.type_code, ""), "error": error},
+        status=400 if error else 200)

@@ -1,0 +1,1 @@
+"""Geo-targeting: address points, areas, selections."""

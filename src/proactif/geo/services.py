@@ -1,0 +1,189 @@
+"""Geo-targeting: the commune's address points held in memory as a grid-sorted index, selections by drawn
+polygon, circle, street, quartier or list of addresses, and what a selection reaches — its residents and, per
+channel, the contacts open for a purpose (consents and oppositions as they are now).
+
+The index is built once per process from the registry (about 0.6 s per million addresses) and built again
+when the registry's addresses change (a stamp: their count and greatest id)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from proactif.geo import domain
+from proactif.registry import services as registry
+
+AreaError = domain.AreaError
+Circle = domain.Circle
+parse_area = domain.parse_area
+
+_lock = threading.Lock()
+_cached: tuple[tuple[int, int], domain.PointIndex] | None = None
+
+
+def index() -> domain.PointIndex:
+    """The address index, built again when the registry's addresses changed."""
+    global _cached
+    stamp = registry.address_stamp()
+    with _lock:
+        if _cached is None or _cached[0] != stamp:
+            ids, lon, lat, voies, quartiers = registry.address_points()
+            _cached = (stamp, domain.PointIndex(ids, lon, lat, voies, quartiers))
+        return _cached[1]
+
+
+def forget_index() -> None:
+    global _cached
+    with _lock:
+        _cached = None
+
+
+@dataclass
+class Target:
+    """What an agent aims at: areas (GeoJSON polygons, circles), streets, quartiers, addresses — any mix."""
+
+    areas: list[domain.Area] = field(default_factory=list)
+    voie_ids: list[int] = field(default_factory=list)
+    quartier_ids: list[int] = field(default_factory=list)
+    address_ids: list[int] = field(default_factory=list)
+
+    @classmethod
+    def from_geojson(cls, data: dict[str, Any]) -> Target:
+        return cls(areas=domain.parse_area(data))
+
+    def is_empty(self) -> bool:
+        return not (self.areas or self.voie_ids or self.quartier_ids or self.address_ids)
+
+
+def select_addresses(target: Target) -> np.ndarray:
+    """The address ids the target covers, sorted, each once."""
+    points = index()
+    parts = [points.address_ids(points.select(target.areas))] if target.areas else []
+    if target.voie_ids:
+        parts.append(points.address_ids(points.on_voies(target.voie_ids)))
+    if target.quartier_ids:
+        polygons = registry.quartier_polygons(target.quartier_ids)
+        parts.append(points.address_ids(points.select(a for g in polygons.values() for a in domain.parse_area(g))))
+    if target.address_ids:
+        parts.append(np.intersect1d(np.asarray(target.address_ids, dtype=np.int64), points.ids))
+    if not parts:
+        return np.zeros(0, np.int64)
+    return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+
+
+@dataclass(frozen=True)
+class Selection:
+    address_ids: list[int]
+    resident_ids: list[int]
+    reachable: dict[str, int]  # channel → residents with an open contact on it for the purpose
+    unreachable: int  # residents with no open channel (a letter needs a postal address)
+    voies: list[tuple[int, str, int]]  # (voie id, name, addresses selected)
+
+    def summary(self, with_ids: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"addresses": len(self.address_ids), "residents": len(self.resident_ids),
+                               "reachable": self.reachable, "unreachable": self.unreachable,
+                               "streets": [{"id": v, "nom": n, "addresses": c} for v, n, c in self.voies]}
+        if with_ids:
+            out["address_ids"] = self.address_ids
+        return out
+
+
+def select(target: Target, purpose: str = "alertes") -> Selection:
+    addresses = select_addresses(target)
+    residents = registry.residents_at(addresses.tolist())
+    reach = registry.reachable_channels(residents, purpose)
+    per_channel: Counter[str] = Counter(channel for channels in reach.values() for channel in channels)
+    points = index()
+    voies: Counter[int] = Counter()
+    if len(addresses):
+        positions = np.searchsorted(np.sort(points.ids), addresses)
+        order = np.argsort(points.ids)
+        voies.update(points.voies[order[positions]].tolist())
+    names = registry.voie_names(list(voies))
+    return Selection(addresses.tolist(), residents, dict(sorted(per_channel.items())),
+                     sum(1 for r in residents if not reach.get(r)),
+                     sorted(((v, names.get(v, ""), n) for v, n in voies.items()), key=lambda t: t[1]))
+
+
+def streets_matching(text: str, limit: int = 20) -> list[tuple[int, str]]:
+    return registry.voies_matching(text, limit)
+
+
+def layer_addresses() -> dict[str, Any]:
+    """The address points for the map, as compact arrays (id, lon, lat) rather than a FeatureCollection."""
+    points = index()
+    lon, lat = points.plane.to_lonlat(points.x, points.y)
+    return {"ids": points.ids.tolist(), "lon": np.round(lon, 6).tolist(), "lat": np.round(lat, 6).tolist()}
+
+
+def selection_hull(target: Target) -> dict[str, Any] | None:
+    """The convex hull of the addresses a target selects, as a GeoJSON polygon (lon/lat): the area of a
+    street or quartier selection where a shape is needed (CAP)."""
+    import shapely
+
+    addresses = select_addresses(target)
+    if not len(addresses):
+        return None
+    points = index()
+    positions = np.flatnonzero(np.isin(points.ids, addresses))
+    lon, lat = points.plane.to_lonlat(points.x[positions], points.y[positions])
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([lon, lat])))
+    if hull.geom_type != "Polygon":  # one address, or all on a line: a small buffer around them
+        hull = domain.circle_polygon(domain.Circle(float(np.mean(lon)), float(np.mean(lat)), 30.0), points.plane) \
+            if hull.geom_type == "Point" else shapely.buffer(hull, 0.0003)
+    return shapely.geometry.mapping(hull)  # type: ignore[no-any-return]
+
+
+def outline() -> dict[str, Any] | None:
+    """The commune's outline: the union of its quartiers (GeoJSON, lon/lat), simplified for display."""
+    import shapely
+    from shapely.geometry import mapping, shape
+
+    layer = registry.quartier_layer()
+    shapes = [shape(f["geometry"]) for f in layer["features"] if f.get("geometry")]
+    if not shapes:
+        return None
+    union = shapely.union_all(shapes).simplify(0.0001)
+    return mapping(union)  # type: ignore[no-any-return]
+
+
+def street_layer() -> dict[str, Any]:
+    """Each street as a line through its address points, ordered along the street's main axis (the registry
+    holds address points, not street centrelines): enough to see which streets a selection crosses."""
+    points = index()
+    lon, lat = points.plane.to_lonlat(points.x, points.y)
+    names = registry.voie_names(sorted(set(points.voies.tolist())))
+    order = np.argsort(points.voies, kind="stable")
+    voies = points.voies[order]
+    bounds = np.flatnonzero(np.diff(voies)) + 1
+    features = []
+    for group in np.split(order, bounds):
+        if len(group) < 2:
+            continue
+        xy = np.column_stack([points.x[group], points.y[group]])
+        centred = xy - xy.mean(axis=0)
+        axis = np.linalg.svd(centred, full_matrices=False)[2][0]  # the direction of greatest spread
+        ranked = group[np.argsort(centred @ axis)]
+        voie = int(points.voies[group[0]])
+        features.append({"type": "Feature", "properties": {"id": voie, "nom": names.get(voie, "")},
+                         "geometry": {"type": "LineString", "coordinates": [
+                             [round(float(lon[i]), 6), round(float(lat[i]), 6)] for i in ranked]}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def widen(feature: dict[str, Any], metres: float) -> dict[str, Any]:
+    """A polygon feature widened by `metres` on the local plane (GeoJSON feature in lon/lat)."""
+    import shapely
+    from shapely.geometry import mapping
+
+    polygon = domain.parse_area(feature)[0]
+    if isinstance(polygon, domain.Circle):
+        return {**feature, "properties": {**(feature.get("properties") or {}), "radius": polygon.radius_m + metres}}
+    plane = index().plane
+    widened = shapely.buffer(plane.project(polygon), metres)
+    back = shapely.transform(widened, lambda c: np.column_stack(plane.to_lonlat(c[:, 0], c[:, 1])))
+    return {"type": "Feature", "properties": {}, "geometry": mapping(back)}

@@ -1,0 +1,145 @@
+"""CAP 1.2: every message of an incident — the alert, an update, the resolution — validates against the
+OASIS schema (`../shared/data/cap-v1.2.xsd`), with one `info` per language, the areas as polygons or circles,
+the later messages referencing the earlier ones, the resolution as an Update with responseType AllClear; the
+CLI prints it and the Atom feed lists the active alerts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from xml.etree import ElementTree as ET
+
+import pytest
+import xmlschema
+from click.testing import CliRunner
+from django.test import Client
+
+from proactif.accounts.domain import system_actor
+from proactif.alerts import domain, feeds
+from proactif.alerts import services as alerts
+from proactif.cli import main
+from proactif.geo import services as geo
+from proactif.kernel import clock
+from proactif.registry.models import Address, Quartier
+from tests.conftest import shared_file
+
+NS = {"cap": domain.CAP_NS}
+AGENT = system_actor("police-1")
+
+
+@pytest.fixture(scope="module")
+def schema() -> xmlschema.XMLSchema:
+    return xmlschema.XMLSchema(str(shared_file("cap-v1.2.xsd")))
+
+
+def test_the_pure_builder_gives_valid_cap_for_every_type_and_shape(schema) -> None:
+    sent = datetime(2026, 11, 30, 21, 5, 7, 123, tzinfo=UTC)
+    for code in domain.TYPES:
+        message = domain.CapMessage(
+            identifier=f"test.{code}.2", sender="alertes@belleroche.example", sent=sent, status="Actual",
+            msg_type="Update", type_code=code, sender_name="Ville de Belleroche",
+            texts={"fr": {"headline": "Titre", "description": "Texte & <détails>"},
+                   "en": {"headline": "Title", "description": "Text"}},
+            areas=[domain.CapArea("Rue X", polygons=(((2.3, 48.8), (2.31, 48.8), (2.31, 48.81)),),
+                                  circles=((2.3, 48.8, 250.0),))],
+            references=[("alertes@belleroche.example", f"test.{code}.1", sent)], resolution=code == "autre")
+        xml = domain.cap_xml(message)
+        schema.validate(xml)
+        root = ET.fromstring(xml)
+        assert root.findtext("cap:sent", namespaces=NS) == "2026-11-30T21:05:07+00:00"
+        assert [i.findtext("cap:language", namespaces=NS) for i in root.findall("cap:info", NS)] == ["fr-FR", "en-GB"]
+        polygon = root.findtext("cap:info/cap:area/cap:polygon", namespaces=NS)
+        assert polygon.split()[0] == polygon.split()[-1] == "48.800000,2.300000" and len(polygon.split()) == 4
+        assert root.findtext("cap:info/cap:area/cap:circle", namespaces=NS) == "48.800000,2.300000 0.250"
+    with pytest.raises(ValueError, match="quatre points"):
+        domain.cap_polygon([(2.3, 48.8), (2.31, 48.8)])
+
+
+@pytest.mark.django_db
+def test_alert_update_and_resolution_validate_and_chain(schema, settings) -> None:
+    settings.ALERT_APPROVAL_THRESHOLD = 0
+    geo.forget_index()
+    quartier = max(Quartier.objects.all(), key=lambda q: Address.objects.filter(quartier=q).count())
+    circle = {"type": "Feature", "properties": {"radius": 300},
+              "geometry": {"type": "Point", "coordinates": [2.3, 48.85]}}
+    drawn = {"type": "Feature", "properties": {}, "geometry": quartier.geometry}
+    with clock.use(clock.FixedClock(datetime(2026, 11, 30, 20, 0, tzinfo=UTC))) as moving:
+        incident, _ = alerts.open_incident(AGENT, alerts.Draft("inondation", "Crue", [drawn, circle], [], [], []),
+                                           {"fr": "Montée des eaux.", "en": "Rising water."})
+        moving.advance(timedelta(hours=1))
+        alerts.send(AGENT, incident.pk, "mise_a_jour", {"fr": "Décrue amorcée."})
+        moving.advance(timedelta(hours=1))
+        alerts.send(AGENT, incident.pk, "fin", {"fr": "Fin de la vigilance.", "en": "All clear."})
+    documents = [feeds.cap_document(incident.pk, seq) for seq in (1, 2, 3)]
+    for xml in documents:
+        schema.validate(xml)
+    alert, update, allclear = (ET.fromstring(x) for x in documents)
+    assert alert.findtext("cap:msgType", namespaces=NS) == "Alert" and alert.find("cap:references", NS) is None
+    assert alert.findtext("cap:status", namespaces=NS) == "Actual"
+    assert len(alert.findall("cap:info", NS)) == 2 and len(update.findall("cap:info", NS)) == 1
+    area = alert.find("cap:info/cap:area", NS)
+    assert area.findtext("cap:polygon", namespaces=NS) and area.findtext("cap:circle", namespaces=NS).endswith(
+        " 0.300")
+    first_id = alert.findtext("cap:identifier", namespaces=NS)
+    assert update.findtext("cap:msgType", namespaces=NS) == "Update"
+    assert update.findtext("cap:references", namespaces=NS) == (
+        f"{settings.ALERT_SENDER},{first_id},2026-11-30T20:00:00+00:00")
+    assert allclear.findtext("cap:msgType", namespaces=NS) == "Update"
+    assert len(allclear.findtext("cap:references", namespaces=NS).split()) == 2
+    assert {r.text for r in allclear.findall("cap:info/cap:responseType", NS)} == {"AllClear"}
+
+    cli = CliRunner().invoke(main, ["alert", "cap", str(incident.pk)])
+    assert cli.exit_code == 0 and cli.output == documents[-1]
+    schema.validate(CliRunner().invoke(main, ["alert", "cap", str(incident.pk), "--seq", "1"]).output)
+    missing = CliRunner().invoke(main, ["alert", "cap", "999999"])
+    assert missing.exit_code == 1 and "inconnu" in missing.output
+
+    http = Client().get(f"/alertes/{incident.pk}/cap/2.xml")  # public: other systems read it
+    assert http.status_code == 200 and http["Content-Type"].startswith("application/cap+xml")
+    schema.validate(http.content.decode())
+
+
+@pytest.mark.django_db
+def test_streets_and_quartiers_get_the_hull_of_their_addresses_and_the_feed_lists_active_alerts(
+        schema, settings) -> None:
+    settings.ALERT_APPROVAL_THRESHOLD = 0
+    geo.forget_index()
+    voie = Address.objects.exclude(lon=None).values_list("voie_id", flat=True).order_by("voie_id").first()
+    incident, _ = alerts.open_incident(AGENT, alerts.Draft("travaux", "Voirie", [], [voie], [], []),
+                                       {"fr": "Travaux de nuit."})
+    exercise, _ = alerts.open_incident(AGENT, alerts.Draft("autre", "Exercice", [], [voie], [], [], exercise=True),
+                                       {"fr": "Exercice."})
+    xml = feeds.cap_document(incident.pk, 1)
+    schema.validate(xml)
+    assert ET.fromstring(xml).findtext("cap:info/cap:area/cap:polygon", namespaces=NS)
+    exercise_xml = feeds.cap_document(exercise.pk, 1)
+    schema.validate(exercise_xml)
+    assert ET.fromstring(exercise_xml).findtext("cap:status", namespaces=NS) == "Exercise"
+
+    atom = Client().get("/alertes/flux.atom")
+    assert atom.status_code == 200
+    feed = ET.fromstring(atom.content)
+    atom_ns = {"a": "http://www.w3.org/2005/Atom"}
+    links = [e.find("a:link", atom_ns).get("href") for e in feed.findall("a:entry", atom_ns)]
+    assert any(link.endswith(f"/alertes/{incident.pk}/cap/1.xml") for link in links)
+    assert not any(f"/alertes/{exercise.pk}/" in link for link in links)  # exercises stay off the public feed
+
+
+@pytest.mark.django_db
+def test_alert_send_from_the_command_line(tmp_path, settings) -> None:
+    settings.ALERT_APPROVAL_THRESHOLD = 0
+    geo.forget_index()
+    quartier = max(Quartier.objects.all(), key=lambda q: Address.objects.filter(quartier=q).count())
+    area = tmp_path / "zone.geojson"
+    area.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": quartier.geometry}))
+    result = CliRunner().invoke(main, ["alert", "send", "--area", str(area), "--type", "coupure_electricite",
+                                       "--text", "Coupure jusqu'à 18 h", "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output.strip().splitlines()[-1])
+    expected = geo.select(geo.Target(quartier_ids=[quartier.pk]), "alertes")
+    assert printed["recipients"] == len(expected.resident_ids) > 0
+    assert printed["reachable"] == expected.reachable and printed["incident"] > 0
+    update = CliRunner().invoke(main, ["alert", "update", str(printed["incident"]), "--text", "Fin à 19 h", "--json"])
+    assert json.loads(update.output.strip().splitlines()[-1])["seq"] == 2
+    bad = CliRunner().invoke(main, ["alert", "send", "--area", str(area), "--type", "tornade", "--text", "x"])
+    assert bad.exit_code == 1 and "type inconnu" in bad.output
