@@ -12,7 +12,9 @@
   var chosenStreets = {};  // voie id → name
   var quartierLayers = {};  // quartier id → Leaflet layer
 
-  var map = L.map(el, { preferCanvas: true, zoomSnap: 0.5, attributionControl: true });
+  // A view from the start: terra-draw's adapter reads the map's panes and projection when it registers
+  var map = L.map(el, { preferCanvas: true, zoomSnap: 0.5, attributionControl: true, center: [46.6, 2.4],
+    zoom: 6 });
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("Quartiers : Ville de Paris (ODbL) — adresses : registre de la commune");
   var renderer = L.canvas({ padding: 0.3 });
@@ -77,7 +79,7 @@
     quartiers.addData(layers[0]);
     commune.addData(layers[1]);
     var b = (layers[1].features.length ? commune : quartiers).getBounds();
-    if (b.isValid()) { map.fitBounds(b); } else { map.setView([48.85, 2.35], 12); }
+    if (b.isValid()) { map.fitBounds(b); }
     getJSON(urls[3]).then(function (d) { streets.addData(d); });
     return getJSON(urls[2]);
   }).then(function (data) { addressData = data; drawPoints(); el.dataset.ready = "1"; })
@@ -96,10 +98,12 @@
     ]
   });
   draw.start();
+  window.proactifCarte = { map: map, draw: draw };
   var currentMode = "static";
   function setMode(mode) {
     currentMode = mode;
     draw.setMode(mode);
+    el.classList.toggle("proactif-carte--dessin", mode !== "static");
     document.querySelectorAll("[data-mode]").forEach(function (b) {
       b.setAttribute("aria-pressed", b.dataset.mode === mode ? "true" : "false");
     });
