@@ -50,6 +50,8 @@ class AgentSessionAuth(SessionAuth):
                   if actor.purposes - {"rgpd"} else set())
         if actor.is_dpo:
             scopes.add("audit:read")
+        if actor.can_use("securite_publique"):
+            scopes |= {"alerts:read", "alerts:write"}
         return Caller(actor, frozenset(scopes & set(SCOPES)), "session")
 
 

@@ -190,4 +190,6 @@ SCOPES = {
     "audit:read": "Lire le journal des accès",
     "journeys:read": "Lire les parcours et leur chronologie",
     "journeys:write": "Intervenir sur un parcours (pause, message, saut, sortie)",
+    "alerts:read": "Lire les incidents, leur distribution et leurs documents CAP",
+    "alerts:write": "Envoyer une alerte, une mise à jour ou la fin d'un incident",
 }

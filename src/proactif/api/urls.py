@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from proactif import __version__
 from proactif.accounts.api_auth import AgentSessionAuth, ApiKeyAuth
 from proactif.accounts.domain import AccessDenied
+from proactif.alerts.api import router as alerts_router
 from proactif.audit.api import router as audit_router
 from proactif.journeys.api import router as journeys_router
 from proactif.messaging.api import router as messaging_router
@@ -15,7 +16,8 @@ from proactif.registry.domain import FieldError
 
 api = NinjaAPI(
     title="Proactif API", version=__version__, urls_namespace="api-1.0.0",
-    description="Registre des habitants, consentements, journal des accès, parcours. Toute lecture de données "
+    description="Registre des habitants, consentements, journal des accès, parcours, alertes. Toute lecture de "
+                "données "
                 "personnelles est journalisée avec la finalité invoquée (paramètre `purpose`).",
     auth=[ApiKeyAuth(), AgentSessionAuth()], docs_url="/docs",
 )
@@ -23,6 +25,7 @@ api.add_router("/", registry_router)
 api.add_router("/audit", audit_router)
 api.add_router("/messaging", messaging_router)
 api.add_router("/journeys", journeys_router)
+api.add_router("/alerts", alerts_router)
 
 
 @api.exception_handler(FieldError)

@@ -1,0 +1,140 @@
+"""Alerts API: send an alert on an area, its updates and its end; read incidents with their delivery; count
+what an area reaches. The same services as the map and the CLI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Router, Schema
+from ninja.errors import HttpError
+
+from proactif.accounts.api_auth import caller
+from proactif.alerts import feeds, services
+from proactif.geo import services as geo
+
+router = Router(tags=["alertes"])
+TypeCode = Literal["coupure_electricite", "coupure_eau", "inondation", "travaux", "evenement", "autre"]
+
+
+class TargetIn(Schema):
+    areas: dict[str, Any] | None = None  # GeoJSON; a Point feature with `radius` (metres) is a circle
+    voies: list[int] = []
+    quartiers: list[int] = []
+    adresses: list[int] = []
+
+
+class AlertIn(TargetIn):
+    type: TypeCode
+    titre: str
+    texte: str
+    texte_en: str = ""
+    zone: str = ""  # the area as residents read it (default: the streets and quartiers)
+    exercice: bool = False
+
+
+class MessageIn(Schema):
+    kind: Literal["mise_a_jour", "fin"]
+    texte: str
+    texte_en: str = ""
+
+
+class SentOut(Schema):
+    incident: int
+    status: str
+    recipients: int
+    seq: int | None = None
+    added: int | None = None
+    approval_required: bool = False
+    exercise: bool = False
+
+
+class CountOut(Schema):
+    addresses: int
+    residents: int
+    reachable: dict[str, int]
+    unreachable: int
+    streets: list[dict[str, Any]]
+
+
+class IncidentOut(Schema):
+    id: int
+    type: str
+    title: str
+    status: str
+    exercise: bool
+    area: str
+    created_at: datetime
+    messages: list[dict[str, Any]]
+    delivery: dict[str, dict[str, int]]
+    answers: dict[str, int]
+
+
+def _target(body: TargetIn) -> tuple[geo.Target, list[dict[str, Any]]]:
+    try:
+        features = services.features_of(body.areas) if body.areas else []
+    except geo.AreaError as exc:
+        raise HttpError(400, f"areas : {exc}") from None
+    return geo.Target(areas=[a for f in features for a in geo.parse_area(f)], voie_ids=body.voies,
+                      quartier_ids=body.quartiers, address_ids=body.adresses), features
+
+
+@router.post("/count", response=CountOut, summary="Ce qu'une zone atteint : adresses, habitants, canaux")
+def count(request: HttpRequest, body: TargetIn) -> dict[str, Any]:
+    caller(request).require("alerts:read")
+    target, _ = _target(body)
+    return services.preview(target).summary()
+
+
+@router.post("/", response={201: SentOut}, summary="Créer un incident et envoyer son alerte (voie urgente)")
+def send(request: HttpRequest, body: AlertIn) -> tuple[int, dict[str, Any]]:
+    who = caller(request)
+    who.require("alerts:write")
+    target, features = _target(body)
+    try:
+        _, result = services.open_incident(who.actor, services.Draft(
+            body.type, body.titre, features, target.voie_ids, target.quartier_ids, target.address_ids,
+            area_label=body.zone, exercise=body.exercice, source="api"), {"fr": body.texte, "en": body.texte_en})
+    except services.IncidentError as exc:
+        raise HttpError(400, str(exc)) from None
+    return 201, result
+
+
+@router.post("/{incident_id}/messages", response={201: SentOut}, summary="Mise à jour ou fin de l'incident")
+def message(request: HttpRequest, incident_id: int, body: MessageIn) -> tuple[int, dict[str, Any]]:
+    who = caller(request)
+    who.require("alerts:write")
+    _exists(incident_id)
+    try:
+        return 201, services.send(who.actor, incident_id, body.kind, {"fr": body.texte, "en": body.texte_en})
+    except services.IncidentError as exc:
+        raise HttpError(400, str(exc)) from None
+
+
+def _exists(incident_id: int) -> Any:
+    try:
+        return services.get(incident_id)
+    except LookupError as exc:
+        raise HttpError(404, str(exc)) from None
+
+
+@router.get("/{incident_id}", response=IncidentOut, summary="Un incident, ses messages et leur distribution")
+def incident(request: HttpRequest, incident_id: int) -> dict[str, Any]:
+    caller(request).require("alerts:read")
+    item = _exists(incident_id)
+    stats = services.stats(item)
+    return {"id": item.pk, "type": item.type_code, "title": item.title, "status": item.status,
+            "exercise": item.exercise, "area": item.area_label, "created_at": item.created_at,
+            "messages": [{"seq": m.seq, "kind": m.kind, "sent_at": m.sent_at, "recipients": m.recipients,
+                          "texts": m.texts} for m in services.messages_of(item)],
+            "delivery": stats["channels"], "answers": stats["answers"]}
+
+
+@router.get("/{incident_id}/cap/{seq}", summary="Un message de l'incident en CAP 1.2 (XML)")
+def cap(request: HttpRequest, incident_id: int, seq: int) -> HttpResponse:
+    caller(request).require("alerts:read")
+    try:
+        return HttpResponse(feeds.cap_document(incident_id, seq), content_type="application/cap+xml")
+    except LookupError as exc:
+        raise HttpError(404, str(exc)) from None
