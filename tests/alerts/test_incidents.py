@@ -248,3 +248,34 @@ def test_the_map_counts_while_drawing_and_sends_from_the_agent_interface(now, ag
     ccas = Client()
     ccas.force_login(agents["ccas"])
     assert ccas.get("/alertes/").status_code == 403
+
+
+def test_a_fan_out_interrupted_between_chunks_is_finished_once_by_the_resume_job(now, settings, monkeypatch) -> None:
+    from proactif.alerts import dispatch
+    from proactif.alerts.models import IncidentMessage
+    from proactif.messaging import services as messaging
+
+    settings.ALERT_APPROVAL_THRESHOLD = 0
+    incident = power_cut(busiest_quartier())
+    frozen = alerts._freeze(AGENT, incident.pk, "alerte", {"fr": "Coupure."})
+    real_send, calls = messaging.send, []
+
+    def crash_at_third_chunk(specs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt("worker killed")
+        return real_send(specs)
+
+    monkeypatch.setattr(messaging, "send", crash_at_third_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        dispatch.fan_out(frozen["message_id"], chunk=10)
+    monkeypatch.setattr(messaging, "send", real_send)
+    messages = OutboxMessage.objects.filter(trigger=alerts.trigger(incident.pk))
+    assert messages.count() == 20 < frozen["recipients"]
+    assert IncidentMessage.objects.get(pk=frozen["message_id"]).fanout_done == 20
+    assert alerts.resume_fan_outs() == {"resumed": 0, "written": 0}  # still fresh: its worker may be alive
+    now.advance(timedelta(minutes=3))
+    resumed = alerts.resume_fan_outs()
+    assert resumed == {"resumed": 1, "written": frozen["recipients"] - 20}
+    assert messages.count() == frozen["recipients"] == messages.values("person_id").distinct().count()
+    assert IncidentMessage.objects.get(pk=frozen["message_id"]).fanned_out_at is not None

@@ -53,6 +53,10 @@ class IncidentMessage(models.Model):
     sent_at = models.DateTimeField()
     recipients = models.IntegerField(default=0)  # messages queued
     areas = models.JSONField(default=list)  # the areas at that moment (CAP)
+    # the fan-out (a link and an outbox message per recipient, by chunks): progress, and when it ended
+    fanout_done = models.IntegerField(default=0)
+    fanout_progress_at = models.DateTimeField(null=True, blank=True)
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["incident_id", "seq"]

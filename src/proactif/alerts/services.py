@@ -20,11 +20,11 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 
 from proactif.accounts.domain import Access, Actor, Section
-from proactif.alerts import domain
+from proactif.alerts import dispatch, domain
 from proactif.alerts.models import Incident, IncidentMessage, IncidentRecipient
 from proactif.audit import services as audit
 from proactif.geo import services as geo
-from proactif.kernel import bulkload, clock
+from proactif.kernel import clock
 from proactif.kernel.logging import get_logger
 from proactif.messaging import services as messaging
 from proactif.registry import services as registry
@@ -32,15 +32,12 @@ from proactif.registry import services as registry
 log = get_logger(__name__)
 
 PURPOSE = "securite_publique"  # the agents' purpose
-MESSAGE_PURPOSE = "alertes"  # the residents' communication purpose (consents, oppositions)
-SERVICE = "police_municipale"
-LINK_PURPOSE = "alerts.reponse"
-# Preferred channel, then the fast ones; by post only for what is announced days ahead (road works, events)
-POLICY = ["preferred", "sms", "whatsapp", "messenger", "push", "email"]
-
-
-def policy(type_code: str) -> list[str]:
-    return [*POLICY, "letter"] if domain.TYPES[type_code].urgency == "Future" else [*POLICY, "!letter"]
+MESSAGE_PURPOSE = dispatch.MESSAGE_PURPOSE  # the residents' communication purpose (consents, oppositions)
+LINK_PURPOSE = dispatch.LINK_PURPOSE
+trigger = dispatch.trigger
+target_of = dispatch.target_of
+fan_out = dispatch.fan_out
+resume_fan_outs = dispatch.resume_fan_outs
 TEXT_LIMIT = 1000
 
 IncidentError = domain.IncidentError
@@ -48,10 +45,6 @@ IncidentError = domain.IncidentError
 
 def types() -> list[tuple[str, str]]:
     return [(t.code, t.label) for t in domain.TYPES.values()]
-
-
-def trigger(incident_id: int) -> str:
-    return f"alerte:{incident_id}"
 
 
 # --- creating and targeting -------------------------------------------------------------------------------
@@ -85,11 +78,6 @@ def features_of(data: dict[str, Any]) -> list[dict[str, Any]]:
     return features
 
 
-def target_of(incident: Incident) -> geo.Target:
-    return geo.Target(areas=[a for f in incident.areas for a in geo.parse_area(f)], voie_ids=list(incident.voie_ids),
-                      quartier_ids=list(incident.quartier_ids), address_ids=list(incident.address_ids))
-
-
 def create(actor: Actor, draft: Draft) -> Incident:
     if draft.type_code not in domain.TYPES:
         raise IncidentError(f"type inconnu : {draft.type_code} ({', '.join(domain.TYPES)})")
@@ -113,7 +101,10 @@ def open_incident(actor: Actor, draft: Draft, texts: dict[str, str]) -> tuple[In
     """Create the incident and send its alert, or neither (a refused text leaves no draft behind)."""
     with transaction.atomic():
         incident = create(actor, draft)
-        return incident, send(actor, incident.pk, "alerte", texts)
+        result = _freeze(actor, incident.pk, "alerte", texts)
+    if "message_id" in result:
+        dispatch.fan_out(result["message_id"])
+    return incident, result
 
 
 def _label(draft: Draft) -> str:
@@ -186,25 +177,6 @@ def _texts(texts: dict[str, str]) -> dict[str, str]:
     return {lang: text for lang, text in cleaned.items() if text}
 
 
-def _recipients_now(incident: Incident) -> list[int]:
-    """Who the first message reaches: the residents of the whole target now (test contacts for an exercise)."""
-    if incident.exercise:
-        return exercise_contacts()
-    return geo.select(target_of(incident), MESSAGE_PURPOSE).resident_ids
-
-
-def _recipients_added(incident: Incident) -> list[int]:
-    """Who joins at a later message: the residents of the areas added since the last one."""
-    if incident.exercise or not incident.added_targets:
-        return []
-    found: set[int] = set()
-    for added in incident.added_targets:
-        target = geo.Target(areas=[a for f in added["areas"] for a in geo.parse_area(f)],
-                            voie_ids=added["voie_ids"], quartier_ids=added["quartier_ids"])
-        found.update(geo.select(target, MESSAGE_PURPOSE).resident_ids)
-    return sorted(found)
-
-
 def exercise_contacts() -> list[int]:
     """The people an exercise reaches: those holding one of the configured test contacts."""
     found: set[int] = set()
@@ -216,6 +188,13 @@ def exercise_contacts() -> list[int]:
 def send(actor: Actor, incident_id: int, kind: str, texts: dict[str, str]) -> dict[str, Any]:
     """Send an alert, an update or the resolution to every recipient (frozen at the alert, widened by areas
     added since). Above the approval threshold an alert waits for a second agent (`approve`)."""
+    result = _freeze(actor, incident_id, kind, texts)
+    if "message_id" in result:
+        dispatch.fan_out(result["message_id"])
+    return result
+
+
+def _freeze(actor: Actor, incident_id: int, kind: str, texts: dict[str, str]) -> dict[str, Any]:
     if kind not in domain.MESSAGE_KINDS:
         raise IncidentError(f"type de message inconnu : {kind}")
     texts = _texts(texts)
@@ -223,15 +202,16 @@ def send(actor: Actor, incident_id: int, kind: str, texts: dict[str, str]) -> di
         incident = Incident.objects.select_for_update().get(pk=incident_id)
         status = domain.next_status(incident.status, kind)
         if kind == "alerte" and not incident.approved_by:
-            count = len(_recipients_now(incident))
-            if domain.needs_approval(count, settings.ALERT_APPROVAL_THRESHOLD, incident.exercise):
+            residents = dispatch.residents_now(incident, exercise_contacts)
+            if domain.needs_approval(len(residents), settings.ALERT_APPROVAL_THRESHOLD, incident.exercise):
                 incident.status, incident.pending = "a_valider", {"kind": kind, "texts": texts}
                 incident.approval_requested_by, incident.updated_at = actor.label, clock.now()
                 incident.save(update_fields=["status", "pending", "approval_requested_by", "updated_at"])
-                log.info("alert waiting for approval", incident=incident.pk, recipients=count)
+                log.info("alert waiting for approval", incident=incident.pk, recipients=len(residents))
                 return {"incident": incident.pk, "status": "a_valider", "approval_required": True,
-                        "recipients": count}
-        return _send_locked(actor, incident, kind, texts, status)
+                        "recipients": len(residents)}
+            return dispatch.freeze(actor, incident, kind, texts, status, residents)
+        return dispatch.freeze(actor, incident, kind, texts, status)
 
 
 def approve(actor: Actor, incident_id: int) -> dict[str, Any]:
@@ -243,37 +223,10 @@ def approve(actor: Actor, incident_id: int) -> dict[str, Any]:
         if actor.label == incident.approval_requested_by:
             raise IncidentError("la validation revient à un autre agent que celui qui a demandé l'envoi")
         incident.approved_by = actor.label
-        return _send_locked(actor, incident, incident.pending["kind"], incident.pending["texts"], "active")
-
-
-def _send_locked(actor: Actor, incident: Incident, kind: str, texts: dict[str, str], status: str) -> dict[str, Any]:
-    now = clock.now()
-    seq = (incident.messages.order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
-    have = set(IncidentRecipient.objects.filter(incident=incident).values_list("person_id", flat=True))
-    added = [p for p in (_recipients_now(incident) if kind == "alerte" else _recipients_added(incident))
-             if p not in have]
-    if added:
-        bulkload.copy_records(IncidentRecipient, [{"incident_id": incident.pk, "person_id": p, "from_seq": seq,
-                                                   "answer": "", "answer_channel": "", "note": "",
-                                                   "handled_by": ""} for p in added])
-    everyone = sorted(have | set(added))
-    message = IncidentMessage.objects.create(incident=incident, seq=seq, kind=kind, texts=texts, sent_by=actor.label,
-                                             sent_at=now, recipients=len(everyone), areas=incident.areas)
-    link_ids = messaging.create_links([messaging.LinkRequest(LINK_PURPOSE, p, payload={"incident": incident.pk},
-                                                             message_key=f"alerte:{incident.pk}:{seq}:{p}", days=30)
-                                       for p in everyone])
-    messaging.send(messaging.MessageSpec(
-        key=f"alerte:{incident.pk}:{seq}:{p}", person_id=p, template_key=f"alerte.{incident.type_code}",
-        purpose=MESSAGE_PURPOSE, service=SERVICE, lane="urgent", policy=policy(incident.type_code),
-        trigger=trigger(incident.pk),
-        context={"alerte_message_id": message.pk, "lien_id": link})
-        for p, link in zip(everyone, link_ids, strict=True))
-    incident.status, incident.updated_at, incident.pending, incident.added_targets = status, now, {}, []
-    incident.save(update_fields=["status", "approved_by", "pending", "added_targets", "updated_at"])
-    log.info("incident message queued", incident=incident.pk, seq=seq, kind=kind, recipients=len(everyone),
-             added=len(added))
-    return {"incident": incident.pk, "seq": seq, "kind": kind, "status": status, "recipients": len(everyone),
-            "added": len(added), "exercise": incident.exercise}
+        result = dispatch.freeze(actor, incident, incident.pending["kind"], incident.pending["texts"], "active",
+                                 dispatch.residents_now(incident, exercise_contacts))
+    dispatch.fan_out(result["message_id"])
+    return result
 
 
 def close(actor: Actor, incident_id: int) -> Incident:

@@ -57,6 +57,9 @@ def send(area_file: Path | None, quartiers: tuple[str, ...], streets: tuple[int,
     unknown = [code for code in quartiers if code not in known]
     if unknown:
         raise click.ClickException(f"quartier inconnu : {', '.join(unknown)}")
+    import time
+
+    started = time.monotonic()
     try:
         incident, result = services.open_incident(cli_actor(), services.Draft(
             type_code, title or dict(services.types()).get(type_code, type_code), features, list(streets),
@@ -64,9 +67,10 @@ def send(area_file: Path | None, quartiers: tuple[str, ...], streets: tuple[int,
             {"fr": text, "en": text_en})
     except services.IncidentError as exc:
         raise click.ClickException(str(exc)) from None
+    queued = round(time.monotonic() - started, 3)  # every message written and queued
     selection = services.preview(services.target_of(incident))
-    emit(as_json, {**result, "addresses": len(selection.address_ids), "reachable": selection.reachable,
-                   "unreachable": selection.unreachable})
+    emit(as_json, {**result, "queued_seconds": queued, "addresses": len(selection.address_ids),
+                   "reachable": selection.reachable, "unreachable": selection.unreachable})
 
 
 def _message(incident_id: int, kind: str, text: str, text_en: str, as_json: bool) -> None:

@@ -187,3 +187,8 @@ def widen(feature: dict[str, Any], metres: float) -> dict[str, Any]:
     widened = shapely.buffer(plane.project(polygon), metres)
     back = shapely.transform(widened, lambda c: np.column_stack(plane.to_lonlat(c[:, 0], c[:, 1])))
     return {"type": "Feature", "properties": {}, "geometry": mapping(back)}
+
+
+def residents(target: Target) -> list[int]:
+    """The active residents of the addresses a target selects (without their reach: what a send needs)."""
+    return registry.residents_at(select_addresses(target).tolist())

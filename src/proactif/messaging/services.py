@@ -157,6 +157,11 @@ def sending_day(day: date) -> bool:
     return quiet.allows(datetime.combine(day, quiet.start, domain.PARIS))
 
 
+def existing_keys(keys: list[str]) -> set[str]:
+    """Which of these idempotency keys the outbox already holds (a fan-out resumed after a crash)."""
+    return set(OutboxMessage.objects.filter(idempotency_key__any=keys).values_list("idempotency_key", flat=True))
+
+
 def send(specs: Iterable[MessageSpec]) -> dict[str, int]:
     """Persist the messages and queue them once the current transaction commits."""
     return outbox.enqueue(specs)
