@@ -17,7 +17,7 @@ from proactif.cli import emit, main, setup
 def bench(name: str, residents: int | None, database: str | None, as_json: bool) -> None:
     """Measure a capability at a realistic size, beside a reference measured in the same run.
 
-    Benchmarks: seed, search, journeys, outbox, sendtime, rights, geo (--residents: address points).
+    Benchmarks: seed, search, journeys, outbox, sendtime, rights, geo (--residents: address points), alert.
 
     Example: proactif bench seed --residents 1000000 --database postgres --json
     """
@@ -35,20 +35,24 @@ def bench(name: str, residents: int | None, database: str | None, as_json: bool)
 
 @main.command("bench-probe", hidden=True)
 @click.argument("what", type=click.Choice(["count", "search", "journeys", "journeys-worker", "outbox-campaign",
-                                           "outbox-raw", "outbox-check", "sendtime", "rights-per-household"]))
+                                           "outbox-raw", "outbox-check", "sendtime", "rights-per-household",
+                                           "alert-setup", "alert-wait", "alert-measure", "alert-bulk"]))
 @click.option("--count", default=0, type=int)
 @click.option("--sms-share", default=0.5, type=float)
+@click.option("--deliver-all", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
-def bench_probe(what: str, count: int, sms_share: float, as_json: bool) -> None:
+def bench_probe(what: str, count: int, sms_share: float, deliver_all: bool, as_json: bool) -> None:
     """The part of a benchmark that runs inside the measured database (used by `proactif bench`)."""
     setup()
-    from proactif.bench import journeys, outbox, rights, search, sendtime
+    from proactif.bench import alert, journeys, outbox, rights, search, sendtime
 
     probes = {"count": lambda: {"residents": search.synthetic_residents()}, "search": search.probe,
               "journeys": journeys.probe, "journeys-worker": journeys.worker, "outbox-campaign": outbox.campaign,
               "outbox-raw": lambda: outbox.raw(count, sms_share), "outbox-check": outbox.check,
               "sendtime": lambda: sendtime.probe(count or sendtime.PEOPLE),
-              "rights-per-household": lambda: rights.per_household(count or rights.SAMPLE)}
+              "rights-per-household": lambda: rights.per_household(count or rights.SAMPLE),
+              "alert-setup": lambda: alert.setup(count or alert.BULK), "alert-wait": lambda: alert.wait_sent(count),
+              "alert-measure": lambda: alert.measure(count, deliver_all), "alert-bulk": alert.bulk_figures}
     emit(True, probes[what]())
 
 
