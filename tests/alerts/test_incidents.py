@@ -258,18 +258,18 @@ def test_a_fan_out_interrupted_between_chunks_is_finished_once_by_the_resume_job
     settings.ALERT_APPROVAL_THRESHOLD = 0
     incident = power_cut(busiest_quartier())
     frozen = alerts._freeze(AGENT, incident.pk, "alerte", {"fr": "Coupure."})
-    real_send, calls = messaging.send, []
+    real_send, calls = messaging.send_to_many, []
 
-    def crash_at_third_chunk(specs):
+    def crash_at_third_chunk(spec, people):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt("worker killed")
-        return real_send(specs)
+        return real_send(spec, people)
 
-    monkeypatch.setattr(messaging, "send", crash_at_third_chunk)
+    monkeypatch.setattr(messaging, "send_to_many", crash_at_third_chunk)
     with pytest.raises(KeyboardInterrupt):
         dispatch.fan_out(frozen["message_id"], chunk=10)
-    monkeypatch.setattr(messaging, "send", real_send)
+    monkeypatch.setattr(messaging, "send_to_many", real_send)
     messages = OutboxMessage.objects.filter(trigger=alerts.trigger(incident.pk))
     assert messages.count() == 20 < frozen["recipients"]
     assert IncidentMessage.objects.get(pk=frozen["message_id"]).fanout_done == 20

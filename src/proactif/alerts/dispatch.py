@@ -47,7 +47,7 @@ def trigger(incident_id: int) -> str:
     return f"alerte:{incident_id}"
 
 
-def key(incident_id: int, seq: int, person_id: int) -> str:
+def key(incident_id: int, seq: int, person_id: int | str) -> str:
     return f"alerte:{incident_id}:{seq}:{person_id}"
 
 
@@ -109,24 +109,19 @@ def fan_out(message_id: int, chunk: int = FANOUT_CHUNK) -> int:
     incident = message.incident
     people = list(IncidentRecipient.objects.filter(incident_id=incident.pk, from_seq__lte=message.seq).order_by(
         "person_id").values_list("person_id", flat=True))
-    rules = policy(domain.TYPES[incident.type_code].urgency)
+    spec = messaging.Broadcast(
+        key_prefix=key(incident.pk, message.seq, ""), template_key=f"alerte.{incident.type_code}",
+        purpose=MESSAGE_PURPOSE, service=SERVICE, lane="urgent",
+        policy=policy(domain.TYPES[incident.type_code].urgency),
+        trigger=trigger(incident.pk), context={"alerte_message_id": message.pk}, link_purpose=LINK_PURPOSE,
+        link_payload={"incident": incident.pk}, link_days=30)
     written = 0
     for start in range(0, len(people), chunk):
         part = people[start:start + chunk]
-        keys = {p: key(incident.pk, message.seq, p) for p in part}
-        done = messaging.existing_keys(list(keys.values()))
-        missing = [p for p in part if keys[p] not in done]
         with transaction.atomic():
-            links = messaging.create_links([messaging.LinkRequest(LINK_PURPOSE, p, payload={"incident": incident.pk},
-                                                                  message_key=keys[p], days=30) for p in missing])
-            messaging.send(messaging.MessageSpec(
-                key=keys[p], person_id=p, template_key=f"alerte.{incident.type_code}", purpose=MESSAGE_PURPOSE,
-                service=SERVICE, lane="urgent", policy=rules, trigger=trigger(incident.pk),
-                context={"alerte_message_id": message.pk, "lien_id": link})
-                for p, link in zip(missing, links, strict=True))
+            written += len(messaging.send_to_many(spec, part))  # keys already written are skipped
             IncidentMessage.objects.filter(pk=message.pk).update(fanout_done=start + len(part),
                                                                  fanout_progress_at=clock.now())
-        written += len(missing)
     IncidentMessage.objects.filter(pk=message.pk).update(fanned_out_at=clock.now())
     log.info("incident message fanned out", incident=incident.pk, seq=message.seq, written=written,
              recipients=len(people))

@@ -10,8 +10,9 @@ the `bulk` queue sending the campaign, one on the `urgent` queue, the built-in s
    chunk by chunk. Measured: **queued** — from the start of the send to every message written and queued
    (`queued_seconds`, in the sending process); **first at the sink** — from the start of the send to the first
    of its messages received by a sink. Repeated `RUNS` times (each a new incident on the same area); after a
-   run is measured, its messages not yet sent are cancelled so that the next alert does not queue behind it —
-   except the first run, which is delivered in full (its delivery time and rate are reported);
+   run is measured, its messages not yet sent are cancelled and the urgent queue purged so that the next alert
+   does not queue behind it — except the first run, which is delivered in full (its delivery time and rate
+   are reported);
 3. **reference** — the bulk campaign's own rate over the same time: what the urgent lane competes with.
 
 RabbitMQ must run (`PROACTIF_BENCH_BROKER_URL`, default the local one); the queues get a prefix of their own.
@@ -201,7 +202,16 @@ def measure(incident_id: int, deliver_all: bool) -> dict[str, Any]:
     else:
         out["cancelled_after_measure"] = rows.filter(status="created").update(status="cancelled",
                                                                               error="bench: mesure faite")
+        _purge_urgent_queue()
     return out
+
+
+def _purge_urgent_queue() -> None:
+    """The tasks of the cancelled messages leave the urgent queue too: the next run starts on an empty lane."""
+    from proactif.kernel.celery_app import get_app, queue_name
+
+    with get_app().connection_for_write() as conn:
+        conn.default_channel.queue_purge(queue_name("urgent"))
 
 
 def bulk_figures() -> dict[str, Any]:

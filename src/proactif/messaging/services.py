@@ -13,7 +13,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from proactif.accounts.domain import Access, Section
 from proactif.audit import services as audit
 from proactif.kernel import clock
-from proactif.messaging import domain, links, outbox, sendtime, templating
+from proactif.messaging import broadcast, domain, links, outbox, sendtime, templating
 from proactif.messaging.models import (
     Engagement,
     InboundMessage,
@@ -30,6 +30,8 @@ __all__ = ["MessageSpec", "preview", "publish_template", "save_template", "send"
 LinkError = links.LinkError
 create_link = links.create
 create_links = links.create_many
+Broadcast = broadcast.Broadcast
+send_to_many = broadcast.send
 link_token = links.token_for
 LinkRequest = links.LinkRequest
 open_link = links.open_link
@@ -155,11 +157,6 @@ def sending_day(day: date) -> bool:
     """Whether non-urgent messages go out at all on `day` (not a Sunday or public holiday, as configured)."""
     quiet = outbox.quiet_hours()
     return quiet.allows(datetime.combine(day, quiet.start, domain.PARIS))
-
-
-def existing_keys(keys: list[str]) -> set[str]:
-    """Which of these idempotency keys the outbox already holds (a fan-out resumed after a crash)."""
-    return set(OutboxMessage.objects.filter(idempotency_key__any=keys).values_list("idempotency_key", flat=True))
 
 
 def send(specs: Iterable[MessageSpec]) -> dict[str, int]:
