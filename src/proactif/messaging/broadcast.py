@@ -36,6 +36,8 @@ class Broadcast:
     link_days: int = 60
 
 
+TASK_CHUNK = 500  # messages per send task (one provider-call pool per task): fewer tasks to publish
+
 _SQL = """
 WITH people AS (SELECT DISTINCT unnest(%(people)s::bigint[]) AS person_id),
 fresh AS (
@@ -54,13 +56,13 @@ recipients AS (
 )
 INSERT INTO messaging_outboxmessage (
   idempotency_key, person_id, service, purpose, lane, policy, channel, tried, template_key, context, status,
-  failure, error, attempts, not_before, claim_token, provider, provider_message_id, recipient, subject, body,
-  "trigger", step, created_at, updated_at)
+  failure, error, attempts, not_before, queued_at, claim_token, provider, provider_message_id, recipient, subject,
+  body, "trigger", step, created_at, updated_at)
 SELECT %(prefix)s || r.person_id, r.person_id, %(service)s, %(purpose)s, %(lane)s, %(policy)s::jsonb, '',
        '[]'::jsonb, %(template_key)s,
        CASE WHEN r.link_id IS NULL THEN %(context)s::jsonb
             ELSE %(context)s::jsonb || jsonb_build_object('lien_id', r.link_id) END,
-       'created', '', '', 0, %(now)s, '', '', '', '', '', '', %(trigger)s, '', %(now)s, %(now)s
+       'created', '', '', 0, %(now)s, %(now)s, '', '', '', '', '', '', %(trigger)s, '', %(now)s, %(now)s
 FROM recipients r
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING id
@@ -86,8 +88,12 @@ def send(spec: Broadcast, person_ids: list[int]) -> list[int]:
                 "policy": json.dumps(spec.policy), "template_key": spec.template_key,
                 "context": json.dumps(spec.context), "trigger": spec.trigger})
             ids = [row[0] for row in cursor.fetchall()]
-    else:
-        ids = _row_by_row(spec, person_ids)
+        # marked queued as they are written: handed to the workers at commit, without reading them again (if
+        # this process dies in between, the sweeper queues them again after two minutes)
+        if ids:
+            transaction.on_commit(lambda: outbox.queue_ids(spec.lane, ids, TASK_CHUNK))
+        return ids
+    ids = _row_by_row(spec, person_ids)
     if ids:
         transaction.on_commit(lambda: outbox.dispatch(ids))
     return ids

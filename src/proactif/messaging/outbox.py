@@ -77,7 +77,6 @@ def persist(specs: Iterable[MessageSpec]) -> dict[str, int]:
 
 def dispatch(ids: Iterable[int]) -> int:
     """Queue ids on their lanes (after the transaction that created them has committed)."""
-    from proactif.kernel import executor
 
     rows = list(OutboxMessage.objects.filter(pk__any=list(ids), status="created").values_list("id", "lane",
                                                                                            "not_before"))
@@ -90,10 +89,16 @@ def dispatch(ids: Iterable[int]) -> int:
     for pk, lane in due:
         by_lane[lane].append(pk)
     for lane in domain.LANES:  # urgent first
-        lane_ids = by_lane.get(lane, [])
-        for start in range(0, len(lane_ids), DISPATCH_CHUNK):
-            executor.enqueue(f"messaging.send_{lane}", lane_ids[start:start + DISPATCH_CHUNK])
+        queue_ids(lane, by_lane.get(lane, []))
     return len(due)
+
+
+def queue_ids(lane: str, ids: list[int], chunk: int = DISPATCH_CHUNK) -> None:
+    """Hand ids already marked queued (`queued_at`) to the lane's workers, `chunk` per task."""
+    from proactif.kernel import executor
+
+    for start in range(0, len(ids), chunk):
+        executor.enqueue(f"messaging.send_{lane}", ids[start:start + chunk])
 
 
 def enqueue(specs: Iterable[MessageSpec]) -> dict[str, int]:
