@@ -97,6 +97,9 @@ def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
             "person_id", "contact_value", "purpose", "channel"):
         rules[person_id if person_id else value].append(domain.OptOutRule(p, channel))
     out = {}
+    # most people have neither a decision for the purpose nor an opposition: their channels are the purpose's
+    # default, computed once rather than per person and channel
+    by_default = frozenset(c for c in CHANNELS if domain.may_contact(purpose, c, {}, []))
     for (pid, prenoms, nom_naissance, nom_usage, sexe, langue, born, source, status, address_id, logement, numero,
          suffixe, voie, complement, code_postal, commune) in persons:
         civilite = "Madame" if sexe == "F" else "Monsieur"
@@ -112,12 +115,13 @@ def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
         letter = f"{civilite} {full}"[:38] + "\n" + letter if letter else postal_lines(address, full, civilite)
         if letter:
             addresses["letter"] = letter
-        decisions = domain.current_decisions(events[pid])
-        allowed = frozenset(
-            channel for channel in CHANNELS
-            if domain.may_contact(purpose, channel, decisions,
-                                  rules[pid] + [r for k, v in addresses.items() if k in ("sms", "email")
-                                                for r in rules.get(v, [])]))
+        own_rules = rules[pid] + [r for k, v in addresses.items() if k in ("sms", "email") for r in rules.get(v, [])]
+        if pid in events or own_rules:
+            decisions = domain.current_decisions(events[pid])
+            allowed = frozenset(channel for channel in CHANNELS
+                                if domain.may_contact(purpose, channel, decisions, own_rules))
+        else:
+            allowed = by_default
         out[pid] = Reachable(pid, prenom, nom, civilite, langue or "fr", born, source == "synth", status == "active",
                              tuple(preferences[pid]), addresses, allowed)
     return out
