@@ -54,6 +54,7 @@ def test_kill_9_while_an_alert_goes_out_then_restart_messages_each_recipient_onc
     commune()
     # the messages are written here; the sender processes below send them (not this process's executor)
     monkeypatch.setattr(outbox, "dispatch", lambda ids: 0)
+    monkeypatch.setattr(outbox, "queue_ids", lambda lane, ids, chunk=0: None)
     incident, result = alerts.open_incident(system_actor("police"), alerts.Draft(
         "coupure_eau", "Fuite", [], [], list(Quartier.objects.values_list("id", flat=True)), []),
         {"fr": "Eau coupée jusqu'à 18 h."})
