@@ -158,7 +158,7 @@
 
   // --- the live count --------------------------------------------------------------------------
   var CHANNELS = { sms: "SMS", email: "courriel", push: "notification", whatsapp: "WhatsApp",
-    messenger: "Messenger", letter: "courrier" };
+    messenger: "Messenger", letter: "courrier postal (seulement pour les travaux et événements annoncés)" };
   var pending = null, sequence = 0;
   function refresh() {
     Object.keys(quartierLayers).forEach(function (id) {
