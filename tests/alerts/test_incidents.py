@@ -279,3 +279,21 @@ def test_a_fan_out_interrupted_between_chunks_is_finished_once_by_the_resume_job
     assert resumed == {"resumed": 1, "written": frozen["recipients"] - 20}
     assert messages.count() == frozen["recipients"] == messages.values("person_id").distinct().count()
     assert IncidentMessage.objects.get(pk=frozen["message_id"]).fanned_out_at is not None
+
+
+def test_the_agent_widens_the_area_from_the_incident_page(now, agents, settings) -> None:
+    settings.ALERT_APPROVAL_THRESHOLD = 0
+    first, second = sorted(Quartier.objects.all(), key=lambda q: -Person.objects.filter(
+        household__address__quartier=q, status="active").count())[:2]
+    incident, sent = alerts.open_incident(AGENT, alerts.Draft("inondation", "Crue", [], [], [first.pk], []),
+                                          {"fr": "Montée des eaux."})
+    agent = Client()
+    agent.force_login(agents["police"])
+    assert agent.post(f"/alertes/{incident.pk}/", {"action": "etendre"}).status_code == 400
+    assert agent.post(f"/alertes/{incident.pk}/", {"action": "etendre", "quartiers": ["x"]}).status_code == 400
+    widened = agent.post(f"/alertes/{incident.pk}/", {"action": "etendre", "quartiers": [str(second.pk)]})
+    assert widened.status_code == 302
+    update = alerts.send(AGENT, incident.pk, "mise_a_jour", {"fr": "Décrue demain."})
+    newcomers = len(geo.select(geo.Target(quartier_ids=[second.pk])).resident_ids)
+    assert update["added"] == newcomers > 0 and update["recipients"] == sent["recipients"] + newcomers
+    assert agent.get(f"/alertes/{incident.pk}/").status_code == 200

@@ -11,6 +11,7 @@ are decided when each message leaves.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -121,20 +122,22 @@ def _label(draft: Draft) -> str:
     return ", ".join(parts)
 
 
-def add_area(actor: Actor, incident_id: int, features: list[dict[str, Any]], voie_ids: list[int] = (),  # type: ignore[assignment]
-             quartier_ids: list[int] = ()) -> Incident:  # type: ignore[assignment]
+def add_area(actor: Actor, incident_id: int, features: Sequence[dict[str, Any]], voie_ids: Sequence[int] = (),
+             quartier_ids: Sequence[int] = ()) -> Incident:
     """Widen an incident's area: its residents receive the next message (and every one after)."""
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        incident = _locked(incident_id)
         if incident.status in ("resolue", "close"):
             raise IncidentError("incident terminé : la zone ne change plus")
         for feature in features:
             geo.parse_area(feature)
+        if not (features or voie_ids or quartier_ids):
+            raise IncidentError("choisissez la zone à ajouter : tracé, rue ou quartier")
         incident.areas = [*incident.areas, *features]
         incident.voie_ids = sorted({*incident.voie_ids, *voie_ids})
         incident.quartier_ids = sorted({*incident.quartier_ids, *quartier_ids})
         if incident.status != "brouillon":  # already sent: these residents join at the next message
-            incident.added_targets = [*incident.added_targets, {"areas": features, "voie_ids": list(voie_ids),
+            incident.added_targets = [*incident.added_targets, {"areas": list(features), "voie_ids": list(voie_ids),
                                                                 "quartier_ids": list(quartier_ids)}]
         incident.updated_at = clock.now()
         incident.save(update_fields=["areas", "voie_ids", "quartier_ids", "added_targets", "updated_at"])
@@ -144,6 +147,14 @@ def add_area(actor: Actor, incident_id: int, features: list[dict[str, Any]], voi
 
 def preview(target: geo.Target) -> geo.Selection:
     return geo.select(target, MESSAGE_PURPOSE)
+
+
+def _locked(incident_id: int) -> Incident:
+    """The incident, locked until the end of the transaction (one message at a time per incident)."""
+    try:
+        return Incident.objects.select_for_update().get(pk=incident_id)
+    except Incident.DoesNotExist:
+        raise LookupError(f"incident {incident_id} inconnu") from None
 
 
 def get(incident_id: int) -> Incident:
@@ -156,10 +167,6 @@ def get(incident_id: int) -> Incident:
 def incidents(status: str = "", limit: int = 100) -> QuerySet[Incident]:
     qs = Incident.objects.annotate(recipients_count=Count("recipients", distinct=True))
     return (qs.filter(status=status) if status else qs)[:limit]
-
-
-def active() -> QuerySet[Incident]:
-    return Incident.objects.filter(status__in=("active", "resolue")).order_by("-updated_at")
 
 
 def messages_of(incident: Incident) -> QuerySet[IncidentMessage]:
@@ -199,7 +206,7 @@ def _freeze(actor: Actor, incident_id: int, kind: str, texts: dict[str, str]) ->
         raise IncidentError(f"type de message inconnu : {kind}")
     texts = _texts(texts)
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        incident = _locked(incident_id)
         status = domain.next_status(incident.status, kind)
         if kind == "alerte" and not incident.approved_by:
             residents = dispatch.residents_now(incident, exercise_contacts)
@@ -217,7 +224,7 @@ def _freeze(actor: Actor, incident_id: int, kind: str, texts: dict[str, str]) ->
 def approve(actor: Actor, incident_id: int) -> dict[str, Any]:
     """A second agent approves the alert waiting: it leaves at once."""
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        incident = _locked(incident_id)
         if incident.status != "a_valider" or not incident.pending:
             raise IncidentError("aucune alerte n'attend de validation")
         if actor.label == incident.approval_requested_by:
@@ -231,7 +238,7 @@ def approve(actor: Actor, incident_id: int) -> dict[str, Any]:
 
 def close(actor: Actor, incident_id: int) -> Incident:
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        incident = _locked(incident_id)
         if incident.status != "resolue":
             raise IncidentError("annoncez d'abord la fin de l'incident")
         incident.status, incident.closed_at = "close", clock.now()

@@ -137,6 +137,14 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
             elif action == "valider":
                 result = services.approve(access.actor, incident_id)
                 messages.success(request, f"Alerte validée et envoyée à {result['recipients']} habitants.")
+            elif action == "etendre":
+                chosen = request.POST.getlist("quartiers")
+                if not all(q.isdigit() for q in chosen):
+                    raise services.IncidentError("quartier inconnu")
+                quartiers = [int(q) for q in chosen]
+                services.add_area(access.actor, incident_id, [], quartier_ids=quartiers)
+                messages.success(request, "Zone étendue : ses habitants recevront le prochain message et les "
+                                          "suivants.")
             elif action == "clore":
                 services.close(access.actor, incident_id)
                 messages.success(request, "Incident clos.")
@@ -150,6 +158,7 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
     answers = services.answers(access, item)
     return render(request, "alerts/incident.html", {
         "incident": item, "messages_sent": services.messages_of(item), "stats": services.stats(item),
+        "quartiers": registry.quartiers(),
         "answers": answers, "error": error, "type": dict(services.types()).get(item.type_code, item.type_code),
         "can_approve": item.status == "a_valider" and access.actor.label != item.approval_requested_by},
         status=400 if error else 200)

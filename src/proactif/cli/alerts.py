@@ -109,6 +109,36 @@ def resolve(incident_id: int, text: str, text_en: str, as_json: bool) -> None:
     _message(incident_id, "fin", text, text_en, as_json)
 
 
+@alert.command("extend")
+@click.argument("incident_id", type=int)
+@click.option("--area", "area_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=AREA_HELP)
+@click.option("--quartier", "quartiers", multiple=True, help="A quartier, by code (repeatable).")
+@click.option("--street", "streets", multiple=True, type=int, help="A voie, by id (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def extend(incident_id: int, area_file: Path | None, quartiers: tuple[str, ...], streets: tuple[int, ...],
+           as_json: bool) -> None:
+    """Widen an incident's area: its residents receive the next message and every one after.
+
+    Example: proactif alert extend 3 --quartier 7511503
+    """
+    setup()
+    from proactif.alerts import services
+    from proactif.geo import services as geo
+    from proactif.registry import services as registry
+
+    known = {q.code: q.pk for q in registry.quartiers()}
+    unknown = [code for code in quartiers if code not in known]
+    if unknown:
+        raise click.ClickException(f"quartier inconnu : {', '.join(unknown)}")
+    try:
+        features = services.features_of(_read_json(area_file)) if area_file else []
+        incident = services.add_area(cli_actor(), incident_id, features, list(streets), [known[c] for c in quartiers])
+    except (geo.AreaError, services.IncidentError, LookupError) as exc:
+        raise click.ClickException(str(exc)) from None
+    emit(as_json, {"incident": incident.pk, "status": incident.status, "areas": len(incident.areas),
+                   "streets": incident.voie_ids, "quartiers": incident.quartier_ids})
+
+
 @alert.command("approve")
 @click.argument("incident_id", type=int)
 @click.option("--by", "by", required=True, help="Who approves (another agent than the one who sent it).")
