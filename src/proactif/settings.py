@@ -172,7 +172,7 @@ SECURE_CSP = {
     "script-src": [CSP.SELF, CSP.NONCE],
     # DSFR and Leaflet set element styles from JavaScript; no inline <style> blocks are served.
     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
-    "img-src": [CSP.SELF, "data:"],
+    "img-src": [CSP.SELF, "data:", "blob:"],  # blob: the local basemap tiles the PMTiles reader decodes
     "font-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
@@ -295,6 +295,9 @@ ALERT_APPROVAL_THRESHOLD = env_int("PROACTIF_ALERT_APPROVAL_THRESHOLD", 1000, "R
                                    "waits for a second agent's approval before it leaves (0: never).")
 ALERT_TEST_CONTACTS = env_list("PROACTIF_ALERT_TEST_CONTACTS", "", "Phone numbers and e-mail addresses an "
                                "exercise reaches (comma-separated): the residents holding them, and only them.")
+MAP_PMTILES = env_opt("PROACTIF_MAP_PMTILES", "A local raster PMTiles file (PNG, JPEG or WebP tiles: an "
+                      "orthophoto, a rendered plan) shown under the alerts map's layers; none by default.")
+MAP_ATTRIBUTION = env_str("PROACTIF_MAP_ATTRIBUTION", "", "Credit line of that basemap (e.g. « IGN — BD ORTHO »).")
 ALERT_SENDER = env_str("PROACTIF_ALERT_SENDER", "alertes@belleroche.example",
                        "CAP `sender`: the collectivité's alerting address, unique to it.")
 
@@ -325,6 +328,7 @@ _VENDOR = {
     "vendor/chartjs": "chart.js/dist",
     "vendor/terra-draw": "terra-draw/dist",
     "vendor/terra-draw-leaflet-adapter": "terra-draw-leaflet-adapter/dist",
+    "vendor/pmtiles": "pmtiles/dist",
 }
 STATICFILES_DIRS = [(prefix, str(NODE_MODULES / sub)) for prefix, sub in _VENDOR.items()
                     if (NODE_MODULES / sub).is_dir()]

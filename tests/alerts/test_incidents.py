@@ -297,3 +297,27 @@ def test_the_agent_widens_the_area_from_the_incident_page(now, agents, settings)
     newcomers = len(geo.select(geo.Target(quartier_ids=[second.pk])).resident_ids)
     assert update["added"] == newcomers > 0 and update["recipients"] == sent["recipients"] + newcomers
     assert agent.get(f"/alertes/{incident.pk}/").status_code == 200
+
+
+def test_the_local_pmtiles_basemap_is_served_by_byte_ranges_to_agents_only(now, agents, settings, tmp_path) -> None:
+    from tests.alerts.basemap import write
+
+    agent = Client()
+    agent.force_login(agents["police"])
+    settings.MAP_PMTILES = None
+    assert agent.get("/alertes/fond.pmtiles").status_code == 404
+    assert "data-fond" not in agent.get("/alertes/").content.decode()
+    archive = tmp_path / "fond.pmtiles"
+    assert write(archive) > 10
+    settings.MAP_PMTILES, settings.MAP_ATTRIBUTION = str(archive), "Test — fond local"
+    page = agent.get("/alertes/").content.decode()
+    assert 'data-fond="/alertes/fond.pmtiles"' in page and "vendor/pmtiles/pmtiles.js" in page
+    header = agent.get("/alertes/fond.pmtiles", HTTP_RANGE="bytes=0-126")
+    assert header.status_code == 206 and header["Content-Range"] == f"bytes 0-126/{archive.stat().st_size}"
+    assert header.content == archive.read_bytes()[:127] and header.content[:7] == b"PMTiles"
+    whole = agent.get("/alertes/fond.pmtiles")
+    assert whole.status_code == 200 and b"".join(whole.streaming_content) == archive.read_bytes()
+    assert agent.get("/alertes/fond.pmtiles", HTTP_RANGE=f"bytes={archive.stat().st_size}-").status_code == 416
+    ccas = Client()
+    ccas.force_login(agents["ccas"])
+    assert ccas.get("/alertes/fond.pmtiles", HTTP_RANGE="bytes=0-126").status_code == 403

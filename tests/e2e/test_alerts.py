@@ -120,3 +120,21 @@ def test_an_agent_draws_an_area_and_alerts_updates_and_resolves(new_page, commun
     page.reload()
     assert "sms" in page.inner_text("#distribution")
     tab.assert_clean()
+
+
+def test_the_map_shows_the_local_pmtiles_basemap(new_page, commune, settings, tmp_path) -> None:
+    from tests.alerts.basemap import write
+
+    archive = tmp_path / "fond.pmtiles"
+    write(archive)
+    settings.MAP_PMTILES, settings.MAP_ATTRIBUTION = str(archive), "Fond de test"
+    tab = new_page()
+    log_in(tab, "police")
+    tab.page.wait_for_url(re.compile(r"/$"))
+    tab.goto("/alertes/")
+    tab.page.wait_for_selector("#carte[data-ready='1']", timeout=20_000)
+    expect(tab.page.locator(".leaflet-tile-pane img.leaflet-tile-loaded").first).to_be_visible(timeout=10_000)
+    assert tab.page.locator(".leaflet-tile-pane img.leaflet-tile-loaded").count() > 1
+    assert "Fond de test" in tab.page.inner_text(".leaflet-control-attribution")
+    tab.assert_accessible()
+    tab.assert_clean()  # no CSP violation, no failed request: every tile came from the local file

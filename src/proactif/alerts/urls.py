@@ -8,6 +8,7 @@ urlpatterns = [
     path("compter/", views.count, name="count"),
     path("rues/", views.streets, name="streets"),
     path("couches/<str:name>.json", views.layers, name="layer"),
+    path("fond.pmtiles", views.basemap, name="basemap"),
     path("envoyer/", views.create, name="create"),
     path("<int:incident_id>/", views.incident, name="incident"),
     path("<int:incident_id>/cap/<int:seq>.xml", views.cap, name="cap"),

@@ -5,10 +5,13 @@ safe?" page reached from the alert's link."""
 from __future__ import annotations
 
 import json
+import os
+import re
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -49,7 +52,8 @@ def _posted(request: HttpRequest) -> dict[str, Any]:
 def home(request: HttpRequest) -> HttpResponse:
     _access(request)
     return render(request, "alerts/home.html", {
-        "incidents": services.incidents(), "types": services.types(), "quartiers": registry.quartiers()})
+        "incidents": services.incidents(), "types": services.types(), "quartiers": registry.quartiers(),
+        "basemap": bool(settings.MAP_PMTILES), "basemap_attribution": settings.MAP_ATTRIBUTION})
 
 
 @require_POST
@@ -83,6 +87,36 @@ def layers(request: HttpRequest, name: str) -> JsonResponse:
     if name == "rues":
         return JsonResponse(geo.street_layer())
     raise Http404(name)
+
+
+@require_GET
+def basemap(request: HttpRequest) -> HttpResponse:
+    """The optional local PMTiles basemap, by byte ranges (how the PMTiles reader fetches its directories and
+    tiles): `Range: bytes=START-END` answers 206 with those bytes."""
+    _access(request)
+    path = settings.MAP_PMTILES
+    if not path or not os.path.isfile(path):
+        raise Http404("pas de fond de carte local (PROACTIF_MAP_PMTILES)")
+    size = os.path.getsize(path)
+    wanted = re.fullmatch(r"bytes=(\d+)-(\d*)", request.headers.get("Range", "").strip())
+    if wanted is None:
+        response: HttpResponse = FileResponse(open(path, "rb"), content_type="application/octet-stream")  # noqa: SIM115
+        response["Accept-Ranges"] = "bytes"
+        return response
+    start = int(wanted.group(1))
+    end = min(int(wanted.group(2)) if wanted.group(2) else size - 1, size - 1)
+    if start >= size or end < start:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    with open(path, "rb") as file:
+        file.seek(start)
+        body = file.read(end - start + 1)
+    response = HttpResponse(body, status=206, content_type="application/octet-stream")
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @require_POST

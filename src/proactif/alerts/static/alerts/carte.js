@@ -18,6 +18,12 @@
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("Quartiers : Ville de Paris (ODbL) — adresses : registre de la commune");
   var renderer = L.canvas({ padding: 0.3 });
+  if (el.dataset.fond && window.pmtiles) {  // the optional local raster basemap, read by byte ranges
+    var fond = pmtiles.leafletRasterLayer(new pmtiles.PMTiles(el.dataset.fond), {
+      attribution: el.dataset.fondCredit || "" });
+    fond.on("tileloadstart tileload", function (e) { e.tile.alt = ""; });  // decorative, as Leaflet's own tiles
+    fond.addTo(map);
+  }
 
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
