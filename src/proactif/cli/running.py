@@ -17,6 +17,9 @@ DEMO_PEOPLE = [
     ("ccas", "agent", "Sofia", "Benali", "ccas"),
     ("communication", "agent", "Hugo", "Lefèvre", "communication"),
     ("police_municipale", "agent", "Karim", "Diallo", "police"),
+    # a second police account: an alert to more residents than PROACTIF_ALERT_APPROVAL_THRESHOLD waits for
+    # another agent's approval
+    ("police_municipale", "responsable", "Inès", "Carpentier", "chef-police"),
     ("sante_prevention", "agent", "Léa", "Moreau", "sante"),
     ("dpo", "dpo", "Nadia", "Girard", "dpo"),
     ("dsi", "admin", "Thomas", "Roux", "admin"),
