@@ -93,6 +93,13 @@ def dispatch(ids: Iterable[int]) -> int:
     return len(due)
 
 
+def held_by_rate(ids: list[int]) -> list[int]:
+    """Of these messages, those the rate limit put back by a second (due again now or in a moment)."""
+    soon = clock.now() + timedelta(seconds=1)
+    return list(OutboxMessage.objects.filter(pk__any=ids, status="created", queued_at__isnull=True,
+                                             not_before__lte=soon).values_list("id", flat=True))
+
+
 def queue_ids(lane: str, ids: list[int], chunk: int = DISPATCH_CHUNK) -> None:
     """Hand ids already marked queued (`queued_at`) to the lane's workers, `chunk` per task."""
     from proactif.kernel import executor
