@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import models
 from django.test import Client
 
 from proactif.accounts.domain import system_actor
@@ -321,3 +322,20 @@ def test_the_local_pmtiles_basemap_is_served_by_byte_ranges_to_agents_only(now, 
     ccas = Client()
     ccas.force_login(agents["ccas"])
     assert ccas.get("/alertes/fond.pmtiles", HTTP_RANGE="bytes=0-126").status_code == 403
+
+
+def test_an_urgent_task_waits_out_the_rate_limit_instead_of_leaving_messages_to_the_sweeper(sinks, settings) -> None:
+    from proactif.messaging import tasks
+
+    settings.ALERT_APPROVAL_THRESHOLD = 0
+    settings.RATE_LIMITS = "sms=20,email=20,push=20,letter=20,whatsapp=20,messenger=20"
+    geo.forget_index()
+    street = Address.objects.exclude(lon=None).values("voie_id").annotate(n=models.Count("households__members")) \
+        .filter(n__gte=12).order_by("-n").first()["voie_id"]
+    incident, sent = alerts.open_incident(AGENT, alerts.Draft("coupure_eau", "Fuite", [], [street], [], []),
+                                          {"fr": "Eau coupée."})
+    ids = list(OutboxMessage.objects.filter(trigger=alerts.trigger(incident.pk)).values_list("id", flat=True))
+    assert len(ids) == sent["recipients"] >= 12
+    figures = tasks.send_urgent(ids)
+    left = OutboxMessage.objects.filter(pk__in=ids, status="created").count()
+    assert left == 0 and figures["send"] + figures.get("cancel", 0) == len(ids) and figures["defer"] > 0, figures
