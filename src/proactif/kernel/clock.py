@@ -82,6 +82,11 @@ def system_clock() -> SystemClock:
     return _system
 
 
+def is_running() -> bool:
+    """Whether time passes by itself (the system clock, simulated offset or not) — not a fixed test clock."""
+    return isinstance(_current, SystemClock)
+
+
 def set_clock(clock: Clock | None) -> None:
     """Install `clock` for the whole process (None restores the system clock)."""
     global _current

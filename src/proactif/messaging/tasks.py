@@ -19,10 +19,12 @@ def send_urgent(ids: list[int]) -> dict[str, int]:
     """An alert's messages held back by a per-service rate limit go again as soon as the limit allows — the
     worker waits the second out — rather than at the sweeper's next pass."""
     figures = dict(outbox.send_batch(ids))
+    before = len(ids)
     for _ in range(URGENT_RATE_RETRIES):
         held = outbox.held_by_rate(ids)
-        if not held:
+        if not held or len(held) >= before or not clock.is_running():  # done, stuck: the sweeper's turn
             break
+        before = len(held)
         pytime.sleep(1.0)
         for action, count in outbox.send_batch(held).items():
             figures[action] = figures.get(action, 0) + count
