@@ -6,6 +6,7 @@ CLI prints it and the Atom feed lists the active alerts."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree as ET
 
@@ -143,3 +144,32 @@ def test_alert_send_from_the_command_line(tmp_path, settings) -> None:
     assert json.loads(update.output.strip().splitlines()[-1])["seq"] == 2
     bad = CliRunner().invoke(main, ["alert", "send", "--area", str(area), "--type", "tornade", "--text", "x"])
     assert bad.exit_code == 1 and "type inconnu" in bad.output
+
+
+@pytest.mark.django_db
+def test_the_other_alert_commands_extend_approve_list_and_import(tmp_path, settings) -> None:
+    settings.ALERT_APPROVAL_THRESHOLD = 3
+    geo.forget_index()
+    first, second = sorted(Quartier.objects.all(), key=lambda q: -Address.objects.filter(quartier=q).count())[:2]
+
+    def run(*args: str) -> dict:
+        result = CliRunner().invoke(main, ["alert", *args, "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output.strip().splitlines()[-1])
+
+    sent = run("send", "--quartier", first.code, "--type", "coupure_eau", "--text", "Eau coupée.")
+    assert sent["approval_required"] and sent["status"] == "a_valider"
+    sender = os.environ.get("USER", "inconnu")  # the CLI acts as cli:$USER: the same person cannot approve
+    refused = CliRunner().invoke(main, ["alert", "approve", str(sent["incident"]), "--by", sender])
+    assert refused.exit_code == 1 and "autre agent" in refused.output
+    approved = run("approve", str(sent["incident"]), "--by", "chef")
+    assert approved["recipients"] == sent["recipients"] and approved["status"] == "active"
+    widened = run("extend", str(sent["incident"]), "--quartier", second.code)
+    assert widened["quartiers"] == sorted([first.pk, second.pk])
+    unknown = CliRunner().invoke(main, ["alert", "extend", str(sent["incident"]), "--quartier", "nulle-part"])
+    assert unknown.exit_code == 1 and "quartier inconnu" in unknown.output
+    listed = run("list", "--status", "active")
+    assert [i["id"] for i in listed["incidents"]] == [sent["incident"]]
+    assert listed["incidents"][0]["recipients"] == sent["recipients"]
+    imported = run("import-roadworks", str(shared_file("paris-chantiers-perturbants-75015-sample.geojson")))
+    assert imported["past"] == 20 and imported["created"] == 0 and imported["rejected"] == []

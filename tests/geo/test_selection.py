@@ -151,6 +151,11 @@ def test_geo_select_prints_the_count_and_the_address_ids(tmp_path) -> None:
     assert printed["address_ids"] == expected.address_ids
     assert printed["residents"] == len(expected.resident_ids)
 
+    address = Address.objects.exclude(lon=None).order_by("id").first()
+    circle = CliRunner().invoke(main, ["geo", "select", "--circle", str(address.lon), str(address.lat), "40", "--json"])
+    assert circle.exit_code == 0, circle.output
+    assert address.pk in json.loads(circle.output.strip().splitlines()[-1])["address_ids"]
+
     area.write_text('{"type": "LineString", "coordinates": [[2.3, 48.8], [2.4, 48.9]]}')
     refused = CliRunner().invoke(main, ["geo", "select", "--area", str(area), "--json"])
     assert refused.exit_code == 1 and "non pris en charge" in refused.output

@@ -76,8 +76,7 @@ def _target(body: TargetIn) -> tuple[geo.Target, list[dict[str, Any]]]:
         features = services.features_of(body.areas) if body.areas else []
     except geo.AreaError as exc:
         raise HttpError(400, f"areas : {exc}") from None
-    return geo.Target(areas=[a for f in features for a in geo.parse_area(f)], voie_ids=body.voies,
-                      quartier_ids=body.quartiers, address_ids=body.adresses), features
+    return geo.Target.of(features, body.voies, body.quartiers, body.adresses), features
 
 
 @router.post("/count", response=CountOut, summary="Ce qu'une zone atteint : adresses, habitants, canaux")

@@ -15,10 +15,10 @@ per recipient and message, unique in the outbox; the outbox sends each once).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from proactif.accounts.domain import Actor
@@ -27,6 +27,7 @@ from proactif.geo import services as geo
 from proactif.kernel import bulkload, clock
 from proactif.kernel.logging import get_logger
 from proactif.messaging import services as messaging
+from proactif.registry import services as registry
 
 log = get_logger(__name__)
 
@@ -52,11 +53,18 @@ def key(incident_id: int, seq: int, person_id: int | str) -> str:
 
 
 def target_of(incident: Incident) -> geo.Target:
-    return geo.Target(areas=[a for f in incident.areas for a in geo.parse_area(f)], voie_ids=list(incident.voie_ids),
-                      quartier_ids=list(incident.quartier_ids), address_ids=list(incident.address_ids))
+    return geo.Target.of(incident.areas, incident.voie_ids, incident.quartier_ids, incident.address_ids)
 
 
-def residents_now(incident: Incident, exercise_contacts: Callable[[], list[int]]) -> list[int]:
+def exercise_contacts() -> list[int]:
+    """The people an exercise reaches: those holding one of the configured test contacts."""
+    found: set[int] = set()
+    for value in settings.ALERT_TEST_CONTACTS:
+        found.update(registry.persons_with_contact(value))
+    return sorted(found)
+
+
+def residents_now(incident: Incident) -> list[int]:
     """Who the alert reaches: the residents of the whole target now (the test contacts for an exercise)."""
     if incident.exercise:
         return exercise_contacts()
@@ -69,8 +77,7 @@ def residents_added(incident: Incident) -> list[int]:
         return []
     found: set[int] = set()
     for added in incident.added_targets:
-        found.update(geo.residents(geo.Target(areas=[a for f in added["areas"] for a in geo.parse_area(f)],
-                                              voie_ids=added["voie_ids"], quartier_ids=added["quartier_ids"])))
+        found.update(geo.residents(geo.Target.of(added["areas"], added["voie_ids"], added["quartier_ids"])))
     return sorted(found)
 
 

@@ -39,7 +39,6 @@ TYPES: dict[str, IncidentType] = {t.code: t for t in [
 ]}
 LANGUAGES = ("fr", "en")
 CAP_LANGUAGE = {"fr": "fr-FR", "en": "en-GB"}
-STATUSES = ("brouillon", "a_valider", "active", "resolue", "close")
 MESSAGE_KINDS = ("alerte", "mise_a_jour", "fin")
 SAFETY_KEYWORDS = {"OK": "en_securite", "SAFE": "en_securite", "BIEN": "en_securite",
                    "AIDE": "besoin_aide", "HELP": "besoin_aide", "SOS": "besoin_aide"}

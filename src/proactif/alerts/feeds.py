@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 
 from django.conf import settings
 
-from proactif.alerts import domain
+from proactif.alerts import dispatch, domain
 from proactif.alerts.models import Incident, IncidentMessage
 from proactif.geo import services as geo
 from proactif.kernel import clock
@@ -53,8 +53,7 @@ def cap_message(message: IncidentMessage, earlier: list[IncidentMessage]) -> dom
 
 def _fallback_area(incident: Incident) -> list[domain.CapArea]:
     """Streets, quartiers and addresses have no drawn shape: the convex hull of the addresses selected."""
-    hull = geo.selection_hull(geo.Target(voie_ids=list(incident.voie_ids), quartier_ids=list(incident.quartier_ids),
-                                         address_ids=list(incident.address_ids)))
+    hull = geo.selection_hull(dispatch.target_of(incident))
     if hull is None:
         return [domain.CapArea(incident.area_label or incident.title)]
     return domain.geojson_to_cap_areas([{"type": "Feature", "geometry": hull}], incident.area_label or incident.title)

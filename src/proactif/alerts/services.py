@@ -1,16 +1,12 @@
 """Incidents, their messages and their recipients: the use cases the agent interface, the API and the CLI call.
 
-Sending a message is one transaction: the incident's next status, the message row, the recipients (chosen at
-the first send by the geo selection, then frozen; an area added later adds its residents) and one outbox row
-per recipient on the `urgent` lane with an idempotency key `alerte:INCIDENT:SEQ:PERSON`. The outbox queues them
-once the transaction has committed and its sweeper re-queues what a killed worker left, so a crash at any point
-loses no recipient and messages none twice. Consents, oppositions and the channel (preferred, then fallback)
-are decided when each message leaves.
+Sending a message checks the lifecycle and the approval threshold, then freezes the recipients with the message
+(one transaction) and fans out their outbox messages on the urgent lane by chunks — see `dispatch`. Consents,
+oppositions and the channel (preferred, then fallback) are decided when each message leaves.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +14,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, QuerySet
+from django.db.models.functions import Coalesce
 
 from proactif.accounts.domain import Access, Actor, Section
 from proactif.alerts import dispatch, domain
@@ -37,7 +34,7 @@ MESSAGE_PURPOSE = dispatch.MESSAGE_PURPOSE  # the residents' communication purpo
 LINK_PURPOSE = dispatch.LINK_PURPOSE
 trigger = dispatch.trigger
 target_of = dispatch.target_of
-fan_out = dispatch.fan_out
+features_of = geo.features_of
 resume_fan_outs = dispatch.resume_fan_outs
 TEXT_LIMIT = 1000
 
@@ -65,20 +62,6 @@ class Draft:
     source_ref: str = ""
 
 
-def features_of(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """A GeoJSON object as a list of features, each checked to be a selectable area (polygon or circle)."""
-    kind = data.get("type") if isinstance(data, dict) else None
-    if kind == "FeatureCollection":
-        features = list(data.get("features") or [])
-    elif kind == "Feature":
-        features = [data]
-    else:
-        features = [{"type": "Feature", "properties": {}, "geometry": data}]
-    for feature in features:
-        geo.parse_area(feature)  # raises AreaError with the reason
-    return features
-
-
 def create(actor: Actor, draft: Draft) -> Incident:
     if draft.type_code not in domain.TYPES:
         raise IncidentError(f"type inconnu : {draft.type_code} ({', '.join(domain.TYPES)})")
@@ -103,9 +86,7 @@ def open_incident(actor: Actor, draft: Draft, texts: dict[str, str]) -> tuple[In
     with transaction.atomic():
         incident = create(actor, draft)
         result = _freeze(actor, incident.pk, "alerte", texts)
-    if "message_id" in result:
-        dispatch.fan_out(result["message_id"])
-    return incident, result
+    return incident, _fanned_out(result)
 
 
 def _label(draft: Draft) -> str:
@@ -165,7 +146,8 @@ def get(incident_id: int) -> Incident:
 
 
 def incidents(status: str = "", limit: int = 100) -> QuerySet[Incident]:
-    qs = Incident.objects.annotate(recipients_count=Count("recipients", distinct=True))
+    # the recipients of the latest message (they only grow): no count over the recipients' rows
+    qs = Incident.objects.annotate(recipients_count=Coalesce(Max("messages__recipients"), 0))
     return (qs.filter(status=status) if status else qs)[:limit]
 
 
@@ -184,18 +166,14 @@ def _texts(texts: dict[str, str]) -> dict[str, str]:
     return {lang: text for lang, text in cleaned.items() if text}
 
 
-def exercise_contacts() -> list[int]:
-    """The people an exercise reaches: those holding one of the configured test contacts."""
-    found: set[int] = set()
-    for value in settings.ALERT_TEST_CONTACTS:
-        found.update(registry.persons_with_contact(value))
-    return sorted(found)
-
-
 def send(actor: Actor, incident_id: int, kind: str, texts: dict[str, str]) -> dict[str, Any]:
     """Send an alert, an update or the resolution to every recipient (frozen at the alert, widened by areas
     added since). Above the approval threshold an alert waits for a second agent (`approve`)."""
-    result = _freeze(actor, incident_id, kind, texts)
+    return _fanned_out(_freeze(actor, incident_id, kind, texts))
+
+
+def _fanned_out(result: dict[str, Any]) -> dict[str, Any]:
+    """After the freeze has committed: the messages written and queued (not when the alert awaits approval)."""
     if "message_id" in result:
         dispatch.fan_out(result["message_id"])
     return result
@@ -209,7 +187,7 @@ def _freeze(actor: Actor, incident_id: int, kind: str, texts: dict[str, str]) ->
         incident = _locked(incident_id)
         status = domain.next_status(incident.status, kind)
         if kind == "alerte" and not incident.approved_by:
-            residents = dispatch.residents_now(incident, exercise_contacts)
+            residents = dispatch.residents_now(incident)
             if domain.needs_approval(len(residents), settings.ALERT_APPROVAL_THRESHOLD, incident.exercise):
                 incident.status, incident.pending = "a_valider", {"kind": kind, "texts": texts}
                 incident.approval_requested_by, incident.updated_at = actor.label, clock.now()
@@ -231,9 +209,8 @@ def approve(actor: Actor, incident_id: int) -> dict[str, Any]:
             raise IncidentError("la validation revient à un autre agent que celui qui a demandé l'envoi")
         incident.approved_by = actor.label
         result = dispatch.freeze(actor, incident, incident.pending["kind"], incident.pending["texts"], "active",
-                                 dispatch.residents_now(incident, exercise_contacts))
-    dispatch.fan_out(result["message_id"])
-    return result
+                                 dispatch.residents_now(incident))
+    return _fanned_out(result)
 
 
 def close(actor: Actor, incident_id: int) -> Incident:
@@ -319,7 +296,8 @@ def mark_handled(actor: Actor, incident_id: int, person_id: int) -> None:
 def stats(incident: Incident) -> dict[str, Any]:
     """Per channel, the messages by status; the recipients; the answers."""
     by_channel = messaging.counts_by_channel_and_status(trigger(incident.pk))
-    answered = Counter(IncidentRecipient.objects.filter(incident=incident).values_list("answer", flat=True))
+    answered = dict(IncidentRecipient.objects.filter(incident=incident).values_list("answer").annotate(
+        n=Count("id")).values_list("answer", "n"))
     return {"recipients": sum(answered.values()), "channels": by_channel,
             "answers": {"en_securite": answered.get("en_securite", 0), "besoin_aide": answered.get("besoin_aide", 0)}}
 

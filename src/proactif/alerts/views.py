@@ -31,11 +31,9 @@ def _access(request: HttpRequest) -> Access:
 def _target(data: dict[str, Any]) -> tuple[geo.Target, list[dict[str, Any]]]:
     """The target a form or the map posts: `areas` (GeoJSON FeatureCollection), `voies`, `quartiers` (ids)."""
     features = services.features_of(data["areas"]) if data.get("areas") else []
-    target = geo.Target(areas=[a for f in features for a in geo.parse_area(f)],
-                        voie_ids=[int(v) for v in data.get("voies") or []],
-                        quartier_ids=[int(q) for q in data.get("quartiers") or []],
-                        address_ids=[int(a) for a in data.get("adresses") or []])
-    return target, features
+    return geo.Target.of(features, [int(v) for v in data.get("voies") or []],
+                         [int(q) for q in data.get("quartiers") or []],
+                         [int(a) for a in data.get("adresses") or []]), features
 
 
 def _posted(request: HttpRequest) -> dict[str, Any]:

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from proactif.bench.common import machine, seeded_database
-from proactif.bench.outbox import _env, _free_port, _wait_for_port
+from proactif.bench.common import free_port, machine, seeded_database, wait_for_port
+from proactif.bench.outbox import sink_env
 from proactif.kernel.config import env_str
 
 RESIDENTS = 300_000
@@ -45,8 +45,8 @@ TARGET_FIRST_S = 5.0
 def run(residents: int | None = None, database: str = "postgres") -> dict[str, Any]:
     residents = residents or RESIDENTS
     db = seeded_database(database, f"alert-{database}", residents, seed=3)
-    http_port, smtp_port = _free_port(), _free_port()
-    env = _env(db, http_port, smtp_port)
+    http_port, smtp_port = free_port(), free_port()
+    env = sink_env(db, http_port, smtp_port)
     env.update(PROACTIF_BROKER_URL=env_str("PROACTIF_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//",
                                            "RabbitMQ broker of `bench alert`."),
                PROACTIF_QUEUE_PREFIX=f"bench-{os.getpid()}-", PROACTIF_ALERT_APPROVAL_THRESHOLD="0")
@@ -61,8 +61,8 @@ def run(residents: int | None = None, database: str = "postgres") -> dict[str, A
 
     try:
         spawn("sinks", "--receipts", "off")
-        _wait_for_port(http_port)
-        _wait_for_port(smtp_port)
+        wait_for_port(http_port)
+        wait_for_port(smtp_port)
         setup = _probe(["bench-probe", "alert-setup", "--count", str(BULK)], env)
         spawn("worker", "--queues", "bulk", "--concurrency", "1", "--hostname", "bulk@bench")
         spawn("worker", "--queues", "urgent", "--concurrency", "1", "--hostname", "urgent@bench")

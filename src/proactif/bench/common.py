@@ -103,3 +103,24 @@ def run_measured(args: list[str], db: Database, sample_every: float = 0.2) -> Me
         raise RuntimeError(f"proactif {' '.join(args)} failed ({process.returncode}):\n{stderr[-3000:]}")
     return Measured(elapsed, round(peak / 2**20, 1), json.loads(stdout.strip().splitlines()[-1]),
                     round(largest / 2**20, 1))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, seconds: float = 30) -> None:
+    import socket
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the sinks did not open port {port}")

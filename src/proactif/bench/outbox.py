@@ -21,10 +21,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from typing import Any
 
-from proactif.bench.common import Database, machine, seeded_database
+from proactif.bench.common import Database, free_port, machine, seeded_database, wait_for_port
 from proactif.kernel import clock
 
 TARGET_RATE = 2_000  # messages per second
@@ -35,7 +34,7 @@ RULES = {"PROACTIF_QUIET_HOURS": "00:00-23:59", "PROACTIF_SEND_ON_SUNDAYS": "tru
          "PROACTIF_RATE_LIMITS": "sms=100000,email=100000,push=100000,letter=100000"}
 
 
-def _env(db: Database, http_port: int, smtp_port: int) -> dict[str, str]:
+def sink_env(db: Database, http_port: int, smtp_port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PROACTIF_", "DATABASE_URL"))}
     providers = [{"name": "sms-a", "format": "json", "url": f"http://127.0.0.1:{http_port}/sms/json", "weight": 70,
                   "token": "bench-a", "secret": "bench-secret-a"},
@@ -46,14 +45,6 @@ def _env(db: Database, http_port: int, smtp_port: int) -> dict[str, str]:
                PROACTIF_SMTP_HOST="127.0.0.1", PROACTIF_SMTP_PORT=str(smtp_port), PROACTIF_SINKS="false",
                PROACTIF_SMS_PROVIDERS=json.dumps(providers), **RULES)
     return env
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _parallel(args: list[str], env: dict[str, str], count: int) -> list[dict[str, Any]]:
@@ -71,13 +62,13 @@ def _parallel(args: list[str], env: dict[str, str], count: int) -> list[dict[str
 def run(residents: int | None = None, database: str = "postgres") -> dict[str, Any]:
     residents = residents or RESIDENTS
     db = seeded_database(database, f"outbox-{database}", residents, seed=2)
-    http_port, smtp_port = _free_port(), _free_port()
-    env = _env(db, http_port, smtp_port)
+    http_port, smtp_port = free_port(), free_port()
+    env = sink_env(db, http_port, smtp_port)
     sink = subprocess.Popen([sys.executable, "-m", "proactif.cli", "sinks", "--receipts", "off"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for_port(http_port)
-        _wait_for_port(smtp_port)
+        wait_for_port(http_port)
+        wait_for_port(smtp_port)
         campaign = _parallel(["bench-probe", "outbox-campaign"], env, 1)[0]
         per_process = campaign["messages"] // PROCESSES
         raw = _parallel(["bench-probe", "outbox-raw", "--count", str(per_process),
@@ -103,19 +94,6 @@ def run(residents: int | None = None, database: str = "postgres") -> dict[str, A
                           "seconds": round(raw_seconds, 2), "messages_per_second": round(raw_rate)},
             "ratio_vs_raw_sink": round(rate / raw_rate, 3) if raw_rate else 0,
             "target_messages_per_second": TARGET_RATE, "met": rate >= TARGET_RATE, "machine": machine()}
-
-
-def _wait_for_port(port: int, seconds: float = 30) -> None:
-    import socket
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the sinks did not open port {port}")
 
 
 # --- inside the child processes ---------------------------------------------------------------

@@ -9,12 +9,14 @@ from typing import Any
 import click
 
 from proactif.cli import cli_actor, emit, main, setup
+from proactif.cli.geo import quartier_ids, read_areas
 
 AREA_HELP = ("GeoJSON: a Polygon or MultiPolygon, a Feature, a FeatureCollection; a Point feature with a `radius` "
              "property (metres) is a circle.")
 
 
 def _read_json(path: Path) -> Any:
+    """A JSON file (road works: any GeoJSON, each feature checked by the importer)."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -46,24 +48,15 @@ def send(area_file: Path | None, quartiers: tuple[str, ...], streets: tuple[int,
     """
     setup()
     from proactif.alerts import services
-    from proactif.geo import services as geo
-    from proactif.registry import services as registry
 
-    try:
-        features = services.features_of(_read_json(area_file)) if area_file else []
-    except geo.AreaError as exc:
-        raise click.ClickException(f"zone refusée : {exc}") from None
-    known = {q.code: q.pk for q in registry.quartiers()}
-    unknown = [code for code in quartiers if code not in known]
-    if unknown:
-        raise click.ClickException(f"quartier inconnu : {', '.join(unknown)}")
+    features, quartier_pks = read_areas(area_file), quartier_ids(quartiers)
     import time
 
     started = time.monotonic()
     try:
         incident, result = services.open_incident(cli_actor(), services.Draft(
             type_code, title or dict(services.types()).get(type_code, type_code), features, list(streets),
-            [known[c] for c in quartiers], [], area_label=label, exercise=exercise, source="cli"),
+            quartier_pks, [], area_label=label, exercise=exercise, source="cli"),
             {"fr": text, "en": text_en})
     except services.IncidentError as exc:
         raise click.ClickException(str(exc)) from None
@@ -123,17 +116,11 @@ def extend(incident_id: int, area_file: Path | None, quartiers: tuple[str, ...],
     """
     setup()
     from proactif.alerts import services
-    from proactif.geo import services as geo
-    from proactif.registry import services as registry
 
-    known = {q.code: q.pk for q in registry.quartiers()}
-    unknown = [code for code in quartiers if code not in known]
-    if unknown:
-        raise click.ClickException(f"quartier inconnu : {', '.join(unknown)}")
+    features, quartier_pks = read_areas(area_file), quartier_ids(quartiers)
     try:
-        features = services.features_of(_read_json(area_file)) if area_file else []
-        incident = services.add_area(cli_actor(), incident_id, features, list(streets), [known[c] for c in quartiers])
-    except (geo.AreaError, services.IncidentError, LookupError) as exc:
+        incident = services.add_area(cli_actor(), incident_id, features, list(streets), quartier_pks)
+    except (services.IncidentError, LookupError) as exc:
         raise click.ClickException(str(exc)) from None
     emit(as_json, {"incident": incident.pk, "status": incident.status, "areas": len(incident.areas),
                    "streets": incident.voie_ids, "quartiers": incident.quartier_ids})

@@ -4,10 +4,36 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
 from proactif.cli import emit, main, setup
+
+
+def read_areas(path: Path | None) -> list[dict[str, Any]]:
+    """The areas of a GeoJSON file, checked (a clear refusal otherwise)."""
+    from proactif.geo import services as geo_services
+
+    if path is None:
+        return []
+    try:
+        return geo_services.features_of(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path} : GeoJSON illisible ({exc})") from None
+    except geo_services.AreaError as exc:
+        raise click.ClickException(f"zone refusée : {exc}") from None
+
+
+def quartier_ids(codes: tuple[str, ...]) -> list[int]:
+    """Quartiers by their codes (an unknown code is refused)."""
+    from proactif.registry import services as registry
+
+    known = {q.code: q.pk for q in registry.quartiers()} if codes else {}
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise click.ClickException(f"quartier inconnu : {', '.join(unknown)}")
+    return [known[code] for code in codes]
 
 
 @main.group()
@@ -34,24 +60,15 @@ def select(area_file: Path | None, circle: tuple[float, float, float] | None, qu
     """
     setup()
     from proactif.geo import services as geo_services
-    from proactif.registry import services as registry
 
-    target = geo_services.Target(voie_ids=list(streets), address_ids=list(addresses))
+    areas = read_areas(area_file)
+    if circle:
+        areas.append({"type": "Feature", "properties": {"radius": circle[2]},
+                      "geometry": {"type": "Point", "coordinates": list(circle[:2])}})
     try:
-        if area_file:
-            target.areas += geo_services.parse_area(json.loads(area_file.read_text(encoding="utf-8")))
-        if circle:
-            target.areas.append(geo_services.Circle(circle[0], circle[1], circle[2]))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{area_file} : GeoJSON illisible ({exc})") from None
+        target = geo_services.Target.of(areas, streets, quartier_ids(quartiers), addresses)
     except geo_services.AreaError as exc:
         raise click.ClickException(f"zone refusée : {exc}") from None
-    if quartiers:
-        known = {q.code: q.pk for q in registry.quartiers()}
-        unknown = [code for code in quartiers if code not in known]
-        if unknown:
-            raise click.ClickException(f"quartier inconnu : {', '.join(unknown)}")
-        target.quartier_ids = [known[code] for code in quartiers]
     if target.is_empty():
         raise click.ClickException("indiquez une zone : --area, --circle, --quartier, --street ou --address")
     selection = geo_services.select(target, purpose)

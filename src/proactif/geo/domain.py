@@ -117,11 +117,11 @@ def _lonlat(coordinates: Any) -> tuple[float, float]:
 
 
 class PointIndex:
-    """Address points `ids` at (`lon`, `lat`), each with its voie and quartier, sorted by grid cell."""
+    """Address points `ids` at (`lon`, `lat`), each with its voie, sorted by grid cell."""
 
     def __init__(self, ids: Sequence[int] | np.ndarray, lon: Sequence[float] | np.ndarray,
                  lat: Sequence[float] | np.ndarray, voies: Sequence[int] | np.ndarray | None = None,
-                 quartiers: Sequence[int] | np.ndarray | None = None, plane: Plane | None = None):
+                 plane: Plane | None = None):
         lon_a, lat_a = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
         ids_a = np.asarray(ids, dtype=np.int64)
         if len(ids_a):
@@ -141,8 +141,7 @@ class PointIndex:
         order = np.argsort(key, kind="stable")
         self.ids, self.x, self.y, key = ids_a[order], x[order], y[order], key[order]
         self.voies = np.asarray(voies, dtype=np.int64)[order] if voies is not None else np.zeros(0, np.int64)
-        self.quartiers = (np.asarray(quartiers, dtype=np.int64)[order] if quartiers is not None
-                          else np.zeros(0, np.int64))
+        self.by_id = np.argsort(self.ids)  # positions in id order: from address ids back to positions
         self.starts = np.searchsorted(key, np.arange(self.nx * self.ny + 1))  # cell k: starts[k]:starts[k+1]
 
     def _col(self, x: Any) -> Any:
@@ -201,9 +200,6 @@ class PointIndex:
     def on_voies(self, voie_ids: Iterable[int]) -> np.ndarray:
         return np.flatnonzero(np.isin(self.voies, np.fromiter(voie_ids, dtype=np.int64)))
 
-    def in_quartiers(self, quartier_ids: Iterable[int]) -> np.ndarray:
-        return np.flatnonzero(np.isin(self.quartiers, np.fromiter(quartier_ids, dtype=np.int64)))
-
     def select(self, areas: Iterable[Area]) -> np.ndarray:
         """Positions of the points inside any of the areas (each once, in index order)."""
         parts = [self.within_circle(a) if isinstance(a, Circle) else self.within_polygon(a) for a in areas]
@@ -213,6 +209,10 @@ class PointIndex:
 
     def address_ids(self, positions: np.ndarray) -> np.ndarray:
         return np.sort(self.ids[positions])
+
+    def positions_of(self, address_ids: np.ndarray) -> np.ndarray:
+        """The positions of these address ids (each one of the index's)."""
+        return self.by_id[np.searchsorted(self.ids[self.by_id], address_ids)]
 
 
 def _ranges(begins: np.ndarray, ends: np.ndarray) -> np.ndarray:

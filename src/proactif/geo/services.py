@@ -2,13 +2,16 @@
 polygon, circle, street, quartier or list of addresses, and what a selection reaches — its residents and, per
 channel, the contacts open for a purpose (consents and oppositions as they are now).
 
-The index is built once per process from the registry (about 0.6 s per million addresses) and built again
-when the registry's addresses change (a stamp: their count and greatest id)."""
+The index is built once per process from the registry (about 0.5 s per million addresses) and built again
+when the registry's addresses change (a stamp: their count, greatest id and latest update, read at most every
+few seconds); the map's layers derived from it (streets, the commune's outline) are kept with it."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,25 +24,37 @@ AreaError = domain.AreaError
 Circle = domain.Circle
 parse_area = domain.parse_area
 
+STAMP_EVERY = 5.0  # seconds between two checks that the registry's addresses did not change
+
 _lock = threading.Lock()
-_cached: tuple[tuple[int, int], domain.PointIndex] | None = None
+_cached: dict[str, Any] = {}  # stamp, checked_at, index, and the layers derived from it
 
 
 def index() -> domain.PointIndex:
     """The address index, built again when the registry's addresses changed."""
-    global _cached
-    stamp = registry.address_stamp()
     with _lock:
-        if _cached is None or _cached[0] != stamp:
-            ids, lon, lat, voies, quartiers = registry.address_points()
-            _cached = (stamp, domain.PointIndex(ids, lon, lat, voies, quartiers))
-        return _cached[1]
+        now = time.monotonic()
+        if not _cached or now - _cached["checked_at"] > STAMP_EVERY:
+            stamp = registry.address_stamp()
+            if not _cached or _cached["stamp"] != stamp:
+                _cached.clear()
+                _cached.update(stamp=stamp, index=domain.PointIndex(*registry.address_points()))
+            _cached["checked_at"] = now
+        return _cached["index"]  # type: ignore[no-any-return]
+
+
+def _derived(name: str, build: Callable[[domain.PointIndex], Any]) -> Any:
+    """A value computed from the current index, kept until the index is built again."""
+    points = index()
+    with _lock:
+        if name not in _cached:
+            _cached[name] = build(points)
+        return _cached[name]
 
 
 def forget_index() -> None:
-    global _cached
     with _lock:
-        _cached = None
+        _cached.clear()
 
 
 @dataclass
@@ -52,16 +67,36 @@ class Target:
     address_ids: list[int] = field(default_factory=list)
 
     @classmethod
-    def from_geojson(cls, data: dict[str, Any]) -> Target:
-        return cls(areas=domain.parse_area(data))
+    def of(cls, features: Sequence[dict[str, Any]] = (), voie_ids: Sequence[int] = (),
+           quartier_ids: Sequence[int] = (), address_ids: Sequence[int] = ()) -> Target:
+        """A target from GeoJSON features (each checked: AreaError) and ids."""
+        return cls(areas=[a for f in features for a in domain.parse_area(f)], voie_ids=list(voie_ids),
+                   quartier_ids=list(quartier_ids), address_ids=list(address_ids))
 
     def is_empty(self) -> bool:
         return not (self.areas or self.voie_ids or self.quartier_ids or self.address_ids)
 
 
-def select_addresses(target: Target) -> np.ndarray:
+def features_of(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A GeoJSON object as a list of features, each checked to be a selectable area (AreaError otherwise):
+    what an incident keeps of the areas it was given."""
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind == "FeatureCollection":
+        features = list(data.get("features") or [])
+    elif kind == "Feature":
+        features = [data]
+    else:
+        features = [{"type": "Feature", "properties": {}, "geometry": data}]
+    for feature in features:
+        domain.parse_area(feature)
+    if not features:
+        raise domain.AreaError("la collection ne contient aucune zone")
+    return features
+
+
+def select_addresses(target: Target, points: domain.PointIndex | None = None) -> np.ndarray:
     """The address ids the target covers, sorted, each once."""
-    points = index()
+    points = points or index()
     parts = [points.address_ids(points.select(target.areas))] if target.areas else []
     if target.voie_ids:
         parts.append(points.address_ids(points.on_voies(target.voie_ids)))
@@ -93,19 +128,15 @@ class Selection:
 
 
 def select(target: Target, purpose: str = "alertes") -> Selection:
-    addresses = select_addresses(target)
-    residents = registry.residents_at(addresses.tolist())
-    reach = registry.reachable_channels(residents, purpose)
-    per_channel: Counter[str] = Counter(channel for channels in reach.values() for channel in channels)
     points = index()
-    voies: Counter[int] = Counter()
-    if len(addresses):
-        positions = np.searchsorted(np.sort(points.ids), addresses)
-        order = np.argsort(points.ids)
-        voies.update(points.voies[order[positions]].tolist())
+    addresses = select_addresses(target, points)
+    people = registry.residents_at(addresses.tolist())
+    reach = registry.reachable_channels(people, purpose)
+    per_channel: Counter[str] = Counter(channel for channels in reach.values() for channel in channels)
+    voies: Counter[int] = Counter(points.voies[points.positions_of(addresses)].tolist())
     names = registry.voie_names(list(voies))
-    return Selection(addresses.tolist(), residents, dict(sorted(per_channel.items())),
-                     sum(1 for r in residents if not reach.get(r)),
+    return Selection(addresses.tolist(), people, dict(sorted(per_channel.items())),
+                     sum(1 for r in people if not reach.get(r)),
                      sorted(((v, names.get(v, ""), n) for v, n in voies.items()), key=lambda t: t[1]))
 
 
@@ -115,7 +146,10 @@ def streets_matching(text: str, limit: int = 20) -> list[tuple[int, str]]:
 
 def layer_addresses() -> dict[str, Any]:
     """The address points for the map, as compact arrays (id, lon, lat) rather than a FeatureCollection."""
-    points = index()
+    return _derived("addresses", _addresses_layer)  # type: ignore[no-any-return]
+
+
+def _addresses_layer(points: domain.PointIndex) -> dict[str, Any]:
     lon, lat = points.plane.to_lonlat(points.x, points.y)
     return {"ids": points.ids.tolist(), "lon": np.round(lon, 6).tolist(), "lat": np.round(lat, 6).tolist()}
 
@@ -125,11 +159,11 @@ def selection_hull(target: Target) -> dict[str, Any] | None:
     street or quartier selection where a shape is needed (CAP)."""
     import shapely
 
-    addresses = select_addresses(target)
+    points = index()
+    addresses = select_addresses(target, points)
     if not len(addresses):
         return None
-    points = index()
-    positions = np.flatnonzero(np.isin(points.ids, addresses))
+    positions = points.positions_of(addresses)
     lon, lat = points.plane.to_lonlat(points.x[positions], points.y[positions])
     hull = shapely.convex_hull(shapely.multipoints(np.column_stack([lon, lat])))
     if hull.geom_type != "Polygon":  # one address, or all on a line: a small buffer around them
@@ -140,6 +174,10 @@ def selection_hull(target: Target) -> dict[str, Any] | None:
 
 def outline() -> dict[str, Any] | None:
     """The commune's outline: the union of its quartiers (GeoJSON, lon/lat), simplified for display."""
+    return _derived("outline", lambda points: _outline())  # type: ignore[no-any-return]
+
+
+def _outline() -> dict[str, Any] | None:
     import shapely
     from shapely.geometry import mapping, shape
 
@@ -154,7 +192,10 @@ def outline() -> dict[str, Any] | None:
 def street_layer() -> dict[str, Any]:
     """Each street as a line through its address points, ordered along the street's main axis (the registry
     holds address points, not street centrelines): enough to see which streets a selection crosses."""
-    points = index()
+    return _derived("streets", _street_layer)  # type: ignore[no-any-return]
+
+
+def _street_layer(points: domain.PointIndex) -> dict[str, Any]:
     lon, lat = points.plane.to_lonlat(points.x, points.y)
     names = registry.voie_names(sorted(set(points.voies.tolist())))
     order = np.argsort(points.voies, kind="stable")

@@ -13,25 +13,24 @@ from proactif.registry import reach
 from proactif.registry.models import Address, Person, Quartier, Voie
 
 
-def address_stamp() -> tuple[int, int]:
-    """Changes when addresses are added or removed (what the in-memory index is keyed on)."""
-    found = Address.objects.exclude(lon=None).exclude(lat=None).aggregate(n=Count("id"), top=Max("id"))
-    return int(found["n"] or 0), int(found["top"] or 0)
+def address_stamp() -> tuple[Any, ...]:
+    """Changes when addresses are added, removed or moved (what the in-memory index is keyed on)."""
+    found = Address.objects.aggregate(n=Count("id"), top=Max("id"), at=Max("updated_at"))
+    return int(found["n"] or 0), int(found["top"] or 0), found["at"]
 
 
-def address_points() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(ids, lon, lat, voie ids, quartier ids — 0 when none) of every located address."""
+def address_points() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, lon, lat, voie ids) of every located address."""
     rows = Address.objects.exclude(lon=None).exclude(lat=None).order_by("id").values_list(
-        "id", "lon", "lat", "voie_id", "quartier_id")
-    ids, lon, lat, voies, quartiers = [], [], [], [], []
-    for pk, x, y, voie, quartier in rows.iterator(chunk_size=20_000):
+        "id", "lon", "lat", "voie_id")
+    ids, lon, lat, voies = [], [], [], []
+    for pk, x, y, voie in rows.iterator(chunk_size=20_000):
         ids.append(pk)
         lon.append(x)
         lat.append(y)
         voies.append(voie)
-        quartiers.append(quartier or 0)
     return (np.asarray(ids, dtype=np.int64), np.asarray(lon, dtype=float), np.asarray(lat, dtype=float),
-            np.asarray(voies, dtype=np.int64), np.asarray(quartiers, dtype=np.int64))
+            np.asarray(voies, dtype=np.int64))
 
 
 def residents_at(address_ids: list[int]) -> list[int]:
