@@ -313,6 +313,9 @@ MESSAGE_RETENTION_DAYS = env_int("PROACTIF_MESSAGE_RETENTION_DAYS", 365,
                                  "Days the text and recipient of a sent message are kept (the trace stays).")
 IMPORT_REPORT_RETENTION_DAYS = env_int("PROACTIF_IMPORT_REPORT_RETENTION_DAYS", 90,
                                        "Days import error reports (which quote rejected values) are kept.")
+CONNECTOR_LOG_RETENTION_DAYS = env_int("PROACTIF_CONNECTOR_LOG_RETENTION_DAYS", 1095,
+                                       "Days a row of the log of calls to other administrations' APIs is kept "
+                                       "(traceability of the exchanges; 3 years).")
 
 # --- static files, i18n --------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -29,6 +29,8 @@ class CachedAnswer(models.Model):
     api = models.CharField(max_length=30)
     operation = models.CharField(max_length=60)
     subject = models.CharField(max_length=64)  # a hash of the identity, or the identifier
+    # the person the call was made for (from its CallContext): their GDPR export and erasure find it by this
+    person_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     month = models.CharField(max_length=7)  # YYYY-MM
     status = models.PositiveSmallIntegerField()  # 200, or 404 (nobody: also worth remembering)
     data = models.JSONField(default=dict)

@@ -74,15 +74,22 @@ def _log(api: str, operation: str, mode: str, context: CallContext, status: int,
                                  error_code=error[:20], from_cache=from_cache, attempts=attempts)
 
 
-def _cached(api: str, operation: str, subject: str, month: str) -> CachedAnswer | None:
-    return CachedAnswer.objects.filter(api=api, operation=operation, subject=subject, month=month,
-                                       expires_at__gt=clock.now()).first()
+def _cached(api: str, operation: str, subject: str, month: str, context: CallContext) -> CachedAnswer | None:
+    cached = CachedAnswer.objects.filter(api=api, operation=operation, subject=subject, month=month,
+                                         expires_at__gt=clock.now()).first()
+    if cached is not None and cached.person_id is None and context.person_id is not None:
+        # kept by a call made for nobody in particular: now known to be about this person (GDPR rights)
+        CachedAnswer.objects.filter(pk=cached.pk, person_id__isnull=True).update(person_id=context.person_id)
+    return cached
 
 
-def _keep(api: str, operation: str, subject: str, month: str, status: int, data: dict[str, Any]) -> None:
+def _keep(api: str, operation: str, subject: str, month: str, status: int, data: dict[str, Any],
+          context: CallContext) -> None:
     now = clock.now()
     fields = {"status": status, "data": data, "fetched_at": now,
               "expires_at": now + timedelta(days=settings.CONNECTOR_CACHE_DAYS)}
+    if context.person_id is not None:  # a call for nobody in particular leaves a known person in place
+        fields["person_id"] = context.person_id
     try:
         with transaction.atomic():
             CachedAnswer.objects.update_or_create(api=api, operation=operation, subject=subject, month=month,
@@ -99,7 +106,7 @@ def particulier_call(operation: str, context: CallContext, *, identity: Identity
     subject = identity.key() if identity is not None else f"id:{identifier}"
     mode = "identite" if identity is not None else "identifiant"
     if not refresh:
-        cached = _cached("api_particulier", operation, subject, month)
+        cached = _cached("api_particulier", operation, subject, month, context)
         if cached is not None:
             _log("api_particulier", operation, mode, context, cached.status, from_cache=True)
             return Result(cached.status == 200, dict(cached.data), True)
@@ -109,18 +116,18 @@ def particulier_call(operation: str, context: CallContext, *, identity: Identity
     except ApiError as error:
         _log("api_particulier", operation, mode, context, error.status, error=error.code)
         if error.not_found:
-            _keep("api_particulier", operation, subject, month, 404, {})
+            _keep("api_particulier", operation, subject, month, 404, {}, context)
             return Result(False, {}, False)
         raise
     _log("api_particulier", operation, answer.mode, context, 200, attempts=answer.attempts)
-    _keep("api_particulier", operation, subject, month, 200, answer.data)
+    _keep("api_particulier", operation, subject, month, 200, answer.data, context)
     return Result(True, answer.data, False)
 
 
 def tax_situation(spi: str, annrev: int, context: CallContext) -> impot.TaxSituation | None:
     """The tax household's situation for a year of income (cached like the others; None: unknown)."""
     subject, month = f"spi:{spi}", f"{annrev}-00"
-    cached = _cached("api_impot_particulier", "situation_ir", subject, month)
+    cached = _cached("api_impot_particulier", "situation_ir", subject, month, context)
     if cached is not None:
         _log("api_impot_particulier", "situation_ir", "spi", context, cached.status, from_cache=True)
         return impot.situation(cached.data, annrev) if cached.status == 200 else None
@@ -129,11 +136,11 @@ def tax_situation(spi: str, annrev: int, context: CallContext) -> impot.TaxSitua
     except ApiError as error:
         _log("api_impot_particulier", "situation_ir", "spi", context, error.status, error=error.code)
         if error.not_found:
-            _keep("api_impot_particulier", "situation_ir", subject, month, 404, {})
+            _keep("api_impot_particulier", "situation_ir", subject, month, 404, {}, context)
             return None
         raise
     _log("api_impot_particulier", "situation_ir", "spi", context, 200)
-    _keep("api_impot_particulier", "situation_ir", subject, month, 200, found.raw)
+    _keep("api_impot_particulier", "situation_ir", subject, month, 200, found.raw, context)
     return found
 
 
