@@ -9,6 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.csp import CSP
 
+from proactif.kernel.clock import time_zone
 from proactif.kernel.config import env_bool, env_int, env_list, env_opt, env_str, home_dir, project_root
 
 HOME = home_dir()
@@ -340,7 +341,12 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français"), ("en", "English")]
-TIME_ZONE = "Europe/Paris"
+TIME_ZONE = env_str("PROACTIF_TIME_ZONE", "Europe/Paris", "The collectivité's time zone (IANA name: "
+                    "America/Cayenne, Indian/Reunion…): local dates, quiet hours, opening hours, reminder times.")
+try:
+    time_zone(TIME_ZONE)  # kernel.apps hands it to the clock
+except ValueError as _exc:
+    raise ValueError(f"PROACTIF_TIME_ZONE: {_exc}") from None
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [Path(__file__).parent / "locale"]

@@ -1,11 +1,14 @@
 """Messaging rules as pure functions: SMS encoding, holidays, quiet hours, caps, channel choice, backoff."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from proactif.messaging import domain, templating
-from proactif.messaging.domain import PARIS
+from proactif.messaging import domain, sendtime, templating
+
+PARIS = ZoneInfo("Europe/Paris")
+CAYENNE = ZoneInfo("America/Cayenne")  # UTC-3 all year, no summer time
 
 
 def test_gsm7_text_fits_160_characters_and_one_apostrophe_switches_to_ucs2() -> None:
@@ -53,6 +56,28 @@ def test_quiet_hours_hold_messages_until_the_next_allowed_morning() -> None:
     assert domain.parse_hours("09:00-18:30") == (time(9), time(18, 30))
     with pytest.raises(ValueError, match="plage horaire invalide"):
         domain.parse_hours("9h-18h")
+
+
+def test_quiet_hours_follow_the_collectivites_time_zone() -> None:
+    quiet = domain.QuietHours(time(8), time(20), tz=CAYENNE)
+    ten, noon = datetime(2026, 12, 1, 10, 0, tzinfo=UTC), datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert domain.QuietHours().allows(ten)  # 11:00 in Paris…
+    assert not quiet.allows(ten)  # …but 07:00 in Cayenne
+    assert quiet.allows(noon)  # 09:00 in Cayenne
+    assert quiet.next_allowed(ten) == datetime(2026, 12, 1, 11, 0, tzinfo=UTC)  # 08:00 in Cayenne
+    assert quiet.allows(datetime(2026, 12, 1, 22, 30, tzinfo=UTC))  # 19:30 in Cayenne, 23:30 in Paris
+    assert not quiet.allows(datetime(2026, 12, 1, 23, 0, tzinfo=UTC))  # 20:00 in Cayenne
+    # Monday 02:00 UTC is still Sunday 23:00 in Cayenne: the next opening is Monday 08:00 there
+    assert quiet.next_allowed(datetime(2026, 12, 21, 2, 0, tzinfo=UTC)) == datetime(2026, 12, 21, 11, 0, tzinfo=UTC)
+
+
+def test_sending_windows_and_hours_of_the_week_are_in_the_given_time_zone() -> None:
+    window = sendtime.Window((0, 1, 2, 3, 4), time(9), time(19))
+    monday_noon_utc = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # 09:00 in Cayenne, 13:00 in Paris
+    assert window.candidates(monday_noon_utc, CAYENNE)[0] == datetime(2026, 11, 30, 9, 0, tzinfo=CAYENNE)
+    assert window.candidates(monday_noon_utc, PARIS)[0] == datetime(2026, 11, 30, 13, 0, tzinfo=PARIS)
+    assert sendtime.hour_of_week(monday_noon_utc, CAYENNE) == 9
+    assert sendtime.hour_of_week(monday_noon_utc, PARIS) == 13
 
 
 def test_frequency_caps_release_when_the_oldest_counted_message_ages_out() -> None:

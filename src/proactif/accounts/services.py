@@ -167,7 +167,7 @@ def authenticate_agent(email: str, password: str, ip: str | None) -> LoginResult
         return LoginResult(None, "bad_credentials")
     if agent.locked_until and agent.locked_until > now:
         _record_attempt(email, ip, False, "locked")
-        return LoginResult(None, "locked", agent.locked_until.astimezone(clock.LOCAL_TZ).strftime("%H:%M"))
+        return LoginResult(None, "locked", agent.locked_until.astimezone(clock.local_tz()).strftime("%H:%M"))
     if not agent.check_password(password):
         with transaction.atomic():
             Agent.objects.filter(pk=agent.pk).update(failed_logins=F("failed_logins") + 1)
@@ -179,7 +179,7 @@ def authenticate_agent(email: str, password: str, ip: str | None) -> LoginResult
                 log.warning("agent account locked", agent_id=agent.pk)
         _record_attempt(email, ip, False, "bad_password")
         if agent.locked_until and agent.locked_until > now:
-            return LoginResult(None, "locked", agent.locked_until.astimezone(clock.LOCAL_TZ).strftime("%H:%M"))
+            return LoginResult(None, "locked", agent.locked_until.astimezone(clock.local_tz()).strftime("%H:%M"))
         return LoginResult(None, "bad_credentials")
     if not agent.is_active:
         _record_attempt(email, ip, False, "inactive")

@@ -92,7 +92,7 @@ def export_csv(f: LogFilter) -> Iterator[str]:
                                      "purpose", "action", "section", "request_id", "ip").iterator(2000):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([row[0].astimezone(clock.LOCAL_TZ).isoformat(), *row[1:]])
+        writer.writerow([row[0].astimezone(clock.local_tz()).isoformat(), *row[1:]])
         yield buffer.getvalue()
 
 

@@ -71,7 +71,7 @@ def probe(count: int = PEOPLE, seed: int = 7) -> dict[str, Any]:
     rates = {name: true_rates(name) for name in names}
     window = sendtime.Window(WINDOW[0], datetime.min.time().replace(hour=WINDOW[1]),
                              datetime.min.time().replace(hour=WINDOW[2]))
-    monday = datetime(2026, 11, 30, 0, 0, tzinfo=sendtime.PARIS)
+    monday = datetime(2026, 11, 30, 0, 0, tzinfo=clock.local_tz())
     open_hours = [d * 24 + h for d in WINDOW[0] for h in range(WINDOW[1], WINDOW[2])]
 
     # The past: eight messages each at random hours of the window; engagements where they acted
@@ -101,7 +101,7 @@ def probe(count: int = PEOPLE, seed: int = 7) -> dict[str, Any]:
     oracle = 0.0
     for pid, profile in people.items():
         group = "holdout" if sendtime.in_holdout(pid) else "optimised"
-        p = rates[profile][sendtime.hour_of_week(chosen[pid])]
+        p = rates[profile][sendtime.hour_of_week(chosen[pid], clock.local_tz())]
         groups[group].append(1 if rnd.random() < p else 0)
         expected[group] += p
         oracle += max(rates[profile][h] for h in open_hours)

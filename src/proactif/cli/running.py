@@ -203,7 +203,7 @@ def _parse_moment(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise click.BadParameter(f"date invalide : {text}") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=clock.LOCAL_TZ)
+    return moment if moment.tzinfo else moment.replace(tzinfo=clock.local_tz())
 
 
 @main.command()

@@ -6,12 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from proactif.messaging.domain import public_holidays
 
-PARIS = ZoneInfo("Europe/Paris")
 PRE_DEMANDE = re.compile(r"^[A-Z0-9]{10}$")
 
 
@@ -46,17 +44,18 @@ class Slot:
 
 
 def slots(day: date, openings: Sequence[Opening], slot_minutes: int, seats: int, booked: dict[datetime, int],
-          closed: Iterable[date] = (), now: datetime | None = None, alsace_moselle: bool = False) -> list[Slot]:
-    """The slots of a day: opening hours cut into `slot_minutes`, minus public holidays, closures, the past,
-    and with the seats already booked subtracted."""
+          closed: Iterable[date] = (), now: datetime | None = None, alsace_moselle: bool = False, *,
+          tz: tzinfo) -> list[Slot]:
+    """The slots of a day: opening hours (local time in `tz`) cut into `slot_minutes`, minus public holidays,
+    closures, the past, and with the seats already booked subtracted."""
     if day in public_holidays(day.year, alsace_moselle) or day in set(closed):
         return []
     out = []
     for opening in openings:
         if opening.weekday != day.weekday():
             continue
-        moment = datetime.combine(day, opening.start, PARIS)
-        end = datetime.combine(day, opening.end, PARIS)
+        moment = datetime.combine(day, opening.start, tz)
+        end = datetime.combine(day, opening.end, tz)
         while moment + timedelta(minutes=slot_minutes) <= end:
             if now is None or moment > now:
                 free = seats - booked.get(moment.astimezone(UTC), 0)

@@ -59,8 +59,8 @@ def _openings(counter: Counter) -> list[domain.Opening]:
 
 
 def _booked(counter: Counter, start: date, end: date) -> dict[datetime, int]:
-    first = datetime.combine(start, time(0), domain.PARIS)
-    last = datetime.combine(end + timedelta(days=1), time(0), domain.PARIS)
+    first = datetime.combine(start, time(0), clock.local_tz())
+    last = datetime.combine(end + timedelta(days=1), time(0), clock.local_tz())
     return dict(Tally(moment.astimezone(UTC) for moment in Appointment.objects.filter(
         counter=counter, status="booked", starts_at__gte=first, starts_at__lt=last).values_list("starts_at",
                                                                                            flat=True)))
@@ -70,7 +70,7 @@ def day_slots(counter: Counter, day: date) -> list[domain.Slot]:
     closed = set(Closure.objects.filter(day=day).filter(Q(counter=counter) | Q(counter__isnull=True))
                  .values_list("day", flat=True))
     return domain.slots(day, _openings(counter), counter.slot_minutes, counter.seats, _booked(counter, day, day),
-                        closed, now=clock.now(), alsace_moselle=settings.ALSACE_MOSELLE)
+                        closed, now=clock.now(), alsace_moselle=settings.ALSACE_MOSELLE, tz=clock.local_tz())
 
 
 def available_days(counter: Counter, start: date | None = None, days: int = 42) -> list[tuple[date, int]]:
@@ -85,7 +85,8 @@ def available_days(counter: Counter, start: date | None = None, days: int = 42) 
     for offset in range(days + 1):
         day = start + timedelta(days=offset)
         free = sum(s.free for s in domain.slots(day, openings, counter.slot_minutes, counter.seats, booked, closed,
-                                                now=clock.now(), alsace_moselle=settings.ALSACE_MOSELLE))
+                                                now=clock.now(), alsace_moselle=settings.ALSACE_MOSELLE,
+                                                tz=clock.local_tz()))
         if free:
             out.append((day, free))
     return out
@@ -109,8 +110,8 @@ def book(request: BookingRequest) -> Appointment:
     if request.case not in dict(Appointment.CASES):
         raise BookingError("motif de demande inconnu")
     counter = Counter.objects.prefetch_related("hours").get(pk=request.counter_id, active=True)
-    slot = next((s for s in day_slots(counter, request.starts_at.astimezone(domain.PARIS).date())
-                 if s.starts_at == request.starts_at.astimezone(domain.PARIS)), None)
+    slot = next((s for s in day_slots(counter, request.starts_at.astimezone(clock.local_tz()).date())
+                 if s.starts_at == request.starts_at.astimezone(clock.local_tz())), None)
     if slot is None:
         raise BookingError("ce créneau n'existe pas ou est passé")
     for _ in range(counter.seats + 1):
@@ -194,13 +195,13 @@ def agenda(access: Access, counter: Counter, day: date) -> list[AgendaRow]:
     closed = set(Closure.objects.filter(day=day).filter(Q(counter=counter) | Q(counter__isnull=True))
                  .values_list("day", flat=True))
     grid = domain.slots(day, _openings(counter), counter.slot_minutes, counter.seats, _booked(counter, day, day),
-                        closed, now=None, alsace_moselle=settings.ALSACE_MOSELLE)
+                        closed, now=None, alsace_moselle=settings.ALSACE_MOSELLE, tz=clock.local_tz())
     booked = list(appointments_on(day, counter.pk).exclude(status="cancelled"))
     names = registry.names_for(access, [a.person_id for a in booked])
     rows = {slot.starts_at: AgendaRow(slot.starts_at, slot.free, []) for slot in grid}
     for appointment in booked:
         appointment.name = names.get(appointment.person_id, "")  # type: ignore[attr-defined]
-        local = appointment.starts_at.astimezone(domain.PARIS)
+        local = appointment.starts_at.astimezone(clock.local_tz())
         rows.setdefault(local, AgendaRow(local, 0, [])).appointments.append(appointment)
     return [rows[k] for k in sorted(rows)]
 
@@ -242,7 +243,7 @@ def appointments_between(start: datetime, end: datetime) -> QuerySet[Appointment
 
 
 def appointments_on(day: date, counter_id: int | None = None) -> QuerySet[Appointment]:
-    start = datetime.combine(day, time(0), domain.PARIS)
+    start = datetime.combine(day, time(0), clock.local_tz())
     qs = Appointment.objects.filter(starts_at__gte=start, starts_at__lt=start + timedelta(days=1)).select_related(
         "counter")
     return qs.filter(counter_id=counter_id) if counter_id else qs
@@ -367,7 +368,7 @@ def import_status_file(path: str) -> StatusReport:
 def appointment_views(appointment_ids: list[Any]) -> dict[Any, dict[str, Any]]:
     out = {}
     for appointment in Appointment.objects.filter(pk__in=appointment_ids).select_related("counter"):
-        local = appointment.starts_at.astimezone(domain.PARIS)
+        local = appointment.starts_at.astimezone(clock.local_tz())
         out[appointment.pk] = {
             "date": date_fr(local.date(), weekday=True), "heure": local.strftime("%Hh%M"),
             "lieu": appointment.counter.name, "adresse": appointment.counter.address,
@@ -397,7 +398,7 @@ def journey_appointments(instances: list[Any]) -> dict[int, dict[str, Any]]:
     for pk, instance_id, starts_at, status in Appointment.objects.filter(
             instance_id__any=[i.pk for i in instances], status__in=("booked", "done")).order_by(
             "created_at").values_list("id", "instance_id", "starts_at", "status"):
-        out[instance_id] = {"date": starts_at.astimezone(domain.PARIS).date().isoformat(), "statut": status,
+        out[instance_id] = {"date": starts_at.astimezone(clock.local_tz()).date().isoformat(), "statut": status,
                             "id": pk}  # the latest wins
     return out
 

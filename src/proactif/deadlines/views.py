@@ -119,7 +119,7 @@ def portal(request: HttpRequest) -> HttpResponse:
         except services.BookingError as exc:
             picker["form"].add_error("slot", str(exc))
         else:
-            local = appointment.starts_at.astimezone(domain.PARIS)
+            local = appointment.starts_at.astimezone(clock.local_tz())
             messages.success(request, f"Rendez-vous {'déplacé' if changing else 'confirmé'} le "
                                       f"{local:%d/%m/%Y} à {local:%Hh%M}. Une confirmation vous est envoyée.")
             return redirect("portal:home")
@@ -218,7 +218,7 @@ def appointment_action(request: HttpRequest, appointment_id: int) -> HttpRespons
 
 
 def _agenda_url(appointment: Appointment) -> str:
-    local = appointment.starts_at.astimezone(domain.PARIS)
+    local = appointment.starts_at.astimezone(clock.local_tz())
     return f"{reverse('deadlines:agenda')}?guichet={appointment.counter_id}&jour={local.date().isoformat()}"
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
 
-PARIS = ZoneInfo("Europe/Paris")
+DEFAULT_TZ = ZoneInfo("Europe/Paris")  # the engine passes the collectivité's zone (clock.local_tz())
 NODE_TYPES = ("send", "wait", "wait_for_event", "branch", "task", "goal", "end")
 EVENTS = ("link_clicked", "reply_received", "appointment_booked", "appointment_cancelled", "appointment_missed",
           "document_ready", "document_collected", "task_done", "right_detected", "appointment_requested",
@@ -45,10 +45,11 @@ class Duration:
     amount: int
     unit: str  # minutes | hours | days | weeks | months | years
 
-    def add_to(self, moment: datetime) -> datetime:
+    def add_to(self, moment: datetime, tz: tzinfo = DEFAULT_TZ) -> datetime:
+        """`moment` later by this duration; months and years keep the local time of day (in `tz`)."""
         if self.unit in ("months", "years"):
             months = self.amount * (12 if self.unit == "years" else 1)
-            return add_months(moment, months)
+            return add_months(moment, months, tz)
         return moment + timedelta(**{self.unit: self.amount})
 
     def add_to_date(self, day: date) -> date:
@@ -71,10 +72,10 @@ def add_months_date(day: date, months: int) -> date:
     raise ValueError(day)
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    local = moment.astimezone(PARIS)
+def add_months(moment: datetime, months: int, tz: tzinfo = DEFAULT_TZ) -> datetime:
+    local = moment.astimezone(tz)
     shifted = add_months_date(local.date(), months)
-    return datetime.combine(shifted, local.timetz().replace(tzinfo=None), PARIS)
+    return datetime.combine(shifted, local.timetz().replace(tzinfo=None), tz)
 
 
 def parse_duration(text: Any, where: str) -> Duration:
@@ -368,13 +369,13 @@ class Outcome:
 Evaluate = Callable[[str, dict[str, Any]], Any]
 
 
-def _date_value(context: dict[str, Any], field_path: str) -> date | None:
+def _date_value(context: dict[str, Any], field_path: str, tz: tzinfo = DEFAULT_TZ) -> date | None:
     namespace, name = field_path.split(".", 1)
     value = (context.get(namespace) or {}).get(name)
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(PARIS).date()
+        return value.astimezone(tz).date()
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
@@ -393,17 +394,18 @@ SendingDay = Callable[[date], bool]
 
 
 def _date_deadline(node: dict[str, Any], context: dict[str, Any], now: datetime,
-                   sending_day: SendingDay | None = None) -> datetime | None:
-    """09:00 on the date the expression gives. A date *before* another one ("rendez_vous.date - 1 day") that
-    falls on a day messages do not go out (Sunday, public holiday) moves back to the last day they do: the
-    reminder the day before a Saturday appointment after Christmas goes on the 24th, not on the morning."""
+                   sending_day: SendingDay | None = None, tz: tzinfo = DEFAULT_TZ) -> datetime | None:
+    """09:00 local time (in `tz`) on the date the expression gives. A date *before* another one
+    ("rendez_vous.date - 1 day") that falls on a day messages do not go out (Sunday, public holiday) moves back
+    to the last day they do: the reminder the day before a Saturday appointment after Christmas goes on the
+    24th, not on the morning."""
     field_path, offset = node["until"]
-    day = _date_value(context, field_path)
+    day = _date_value(context, field_path, tz)
     if day is None:
         return None
-    moment = datetime.combine(day, time(9, 0), PARIS)
+    moment = datetime.combine(day, time(9, 0), tz)
     if offset:
-        moment = duration(offset).add_to(moment)
+        moment = duration(offset).add_to(moment, tz)
         if sending_day is not None and offset["amount"] < 0:
             for _ in range(7):
                 if sending_day(moment.date()) or moment <= now:
@@ -413,8 +415,10 @@ def _date_deadline(node: dict[str, Any], context: dict[str, Any], now: datetime,
 
 
 def step(spec: dict[str, Any], state: InstanceState, now: datetime, context: dict[str, Any],
-         evaluate: Evaluate, opted_out: bool = False, sending_day: SendingDay | None = None) -> Outcome:
-    """Move the instance from where it woke up to the next place it waits (or to its end)."""
+         evaluate: Evaluate, opted_out: bool = False, sending_day: SendingDay | None = None,
+         tz: tzinfo = DEFAULT_TZ) -> Outcome:
+    """Move the instance from where it woke up to the next place it waits (or to its end); dates and
+    durations in months are read in local time (`tz`, the collectivité's zone)."""
     nodes = spec["nodes"]
     out = Outcome(state.node, "active", None, state.steps, inbox=list(state.inbox))
     if state.steps == 0:
@@ -475,9 +479,9 @@ def step(spec: dict[str, Any], state: InstanceState, now: datetime, context: dic
             target = node["next"]
         elif kind == "wait":
             if "duration" in node:
-                out.next_wake_at = duration(node["duration"]).add_to(now)
+                out.next_wake_at = duration(node["duration"]).add_to(now, tz)
                 return out
-            moment = _date_deadline(node, context, now, sending_day)
+            moment = _date_deadline(node, context, now, sending_day, tz)
             if moment is None:
                 out.events.append(("error", target, {"error": f"date absente : {node['until'][0]}"}))
                 target = node["next"]
@@ -492,13 +496,13 @@ def step(spec: dict[str, Any], state: InstanceState, now: datetime, context: dic
                 target = node["on_event"][received]
                 continue
             if "until" in node:
-                deadline = _date_deadline(node, context, now, sending_day)
+                deadline = _date_deadline(node, context, now, sending_day, tz)
                 if deadline is None:
                     out.events.append(("error", target, {"error": f"date absente : {node['until'][0]}"}))
                     target = node["on_timeout"]
                     continue
             else:
-                deadline = duration(node["timeout"]).add_to(now)
+                deadline = duration(node["timeout"]).add_to(now, tz)
             out.waiting_for = list(node["events"])
             out.next_wake_at = deadline
             return out

@@ -146,7 +146,8 @@ def advance(limit: int = BATCH, now: datetime | None = None, ids: list[int] | No
                                              instance.steps, instance.pending_event, instance.waiting_for,
                                              instance.context, list(instance.inbox or []), instance.timeout_at)
                 outcome = domain.step(spec, state, now, data[instance.pk], contexts.evaluate,
-                                      opted_out=instance.person_id in refused, sending_day=messaging.sending_day)
+                                      opted_out=instance.person_id in refused, sending_day=messaging.sending_day,
+                                      tz=clock.local_tz())
                 outcomes.append((instance, spec, outcome))
         created, message_ids = apply(outcomes, now)
         transaction.on_commit(lambda: messaging.dispatch(message_ids))
@@ -213,7 +214,7 @@ def _persist(outcomes: list[tuple[Claimed, dict[str, Any], domain.Outcome]],
         for task in outcome.tasks:
             tasks.append(AgentTask(instance_id=instance.pk, person_id=instance.person_id, service=task["service"],
                                    title=task["title"][:300], node=task["node"], created_at=now,
-                                   due_at=domain.duration(task["due"]).add_to(now)))
+                                   due_at=domain.duration(task["due"]).add_to(now, clock.local_tz())))
         instance.stepped = outcome.steps - instance.steps
         instance.node, instance.status, instance.steps = outcome.node, outcome.status, outcome.steps
         instance.next_wake_at = outcome.next_wake_at if outcome.status == "active" else None

@@ -562,7 +562,7 @@ def simulation_report() -> dict[str, Any]:
     example = example_instance()
     if example is not None:
         out["exemple"] = {"instance": example.pk, "person": example.person_id, "journey": example.journey_key,
-                          "timeline": [f"{e.at.astimezone(clock.LOCAL_TZ):%Y-%m-%d %H:%M} {e.kind}: {e.title}"
+                          "timeline": [f"{e.at.astimezone(clock.local_tz()):%Y-%m-%d %H:%M} {e.kind}: {e.title}"
                                        + (f" [{e.status}]" if e.status else "") for e in timeline(example)]}
     return out
 

@@ -13,6 +13,7 @@ class KernelConfig(AppConfig):
 
         from proactif.kernel import clock, lookups  # noqa: F401 (registers `__any`)
 
+        clock.configure_time_zone(settings.TIME_ZONE)
         if settings.SIMULATED_CLOCK:
             clock.install_offset_provider(_persisted_offset)
 

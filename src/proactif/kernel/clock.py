@@ -1,9 +1,9 @@
 """The one place Proactif reads the time.
 
-Every module asks `clock.now()` (aware, UTC) or `clock.today()` (the local date in Europe/Paris),
-never `datetime.now()`. The clock is injectable: tests install a `FixedClock` and move it, and
-`proactif simulate` shifts the system clock by a persisted offset so that the web server, the
-scheduler and every worker see the same simulated date.
+Every module asks `clock.now()` (aware, UTC) or `clock.today()` (the local date in the collectivité's
+time zone, `local_tz()`: Europe/Paris unless PROACTIF_TIME_ZONE says otherwise), never `datetime.now()`.
+The clock is injectable: tests install a `FixedClock` and move it, and `proactif simulate` shifts the system
+clock by a persisted offset so that the web server, the scheduler and every worker see the same simulated date.
 """
 
 from __future__ import annotations
@@ -13,9 +13,30 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-LOCAL_TZ = ZoneInfo("Europe/Paris")
+DEFAULT_TIME_ZONE = "Europe/Paris"
+_local_tz = ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA zone called `name` ("Europe/Paris", "America/Cayenne"…); ValueError if there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a folder such as "Europe"
+        raise ValueError(f"unknown time zone {name!r} (expected an IANA name such as Europe/Paris)") from exc
+
+
+def configure_time_zone(zone: str | ZoneInfo) -> ZoneInfo:
+    """Set the collectivité's time zone for the whole process (at start-up, from PROACTIF_TIME_ZONE)."""
+    global _local_tz
+    _local_tz = zone if isinstance(zone, ZoneInfo) else time_zone(zone)
+    return _local_tz
+
+
+def local_tz() -> ZoneInfo:
+    """The collectivité's time zone: local dates, quiet hours, opening hours, reminders at 09:00…"""
+    return _local_tz
 
 
 class Clock(Protocol):
@@ -113,7 +134,7 @@ def real_now() -> datetime:
 
 
 def local_now() -> datetime:
-    return now().astimezone(LOCAL_TZ)
+    return now().astimezone(_local_tz)
 
 
 def today() -> date:
@@ -122,4 +143,4 @@ def today() -> date:
 
 def local_datetime(day: date, hour: int = 0, minute: int = 0) -> datetime:
     """An aware datetime at `hour:minute` local time on `day`."""
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LOCAL_TZ)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=_local_tz)

@@ -36,7 +36,7 @@ class Periodic:
     def next_after(self, moment: datetime) -> datetime:
         if self.at is None:
             return moment + self.every
-        local = moment.astimezone(clock.LOCAL_TZ)
+        local = moment.astimezone(clock.local_tz())
         candidate = clock.local_datetime(local.date(), self.at.hour, self.at.minute)
         while candidate <= moment:
             candidate = clock.local_datetime((candidate + self.every).date(), self.at.hour, self.at.minute)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-PARIS = ZoneInfo("Europe/Paris")
+DEFAULT_TZ = ZoneInfo("Europe/Paris")  # the callers pass the collectivité's zone (clock.local_tz())
 
 CHANNELS = ("sms", "email", "push", "letter", "whatsapp", "messenger")
 DEFAULT_ORDER = ("sms", "email", "push", "letter")
@@ -99,16 +99,17 @@ def is_public_holiday(day: date, alsace_moselle: bool = False) -> bool:
 
 @dataclass(frozen=True)
 class QuietHours:
-    """When non-urgent messages may go out: `start`–`end` local time, on allowed days."""
+    """When non-urgent messages may go out: `start`–`end` local time (in `tz`), on allowed days."""
 
     start: time = time(8, 0)
     end: time = time(20, 0)
     sundays: bool = False
     holidays: bool = False
     alsace_moselle: bool = False
+    tz: tzinfo = DEFAULT_TZ
 
     def allows(self, moment: datetime) -> bool:
-        local = moment.astimezone(PARIS)
+        local = moment.astimezone(self.tz)
         if not self.sundays and local.weekday() == 6:
             return False
         if not self.holidays and is_public_holiday(local.date(), self.alsace_moselle):
@@ -119,16 +120,16 @@ class QuietHours:
         """`moment` if it is allowed, else the next opening (start of an allowed day)."""
         if self.allows(moment):
             return moment
-        local = moment.astimezone(PARIS)
+        local = moment.astimezone(self.tz)
         day = local.date()
         if local.time() < self.start:
-            candidate = datetime.combine(day, self.start, PARIS)
+            candidate = datetime.combine(day, self.start, self.tz)
         else:
-            candidate = datetime.combine(day + timedelta(days=1), self.start, PARIS)
+            candidate = datetime.combine(day + timedelta(days=1), self.start, self.tz)
         for _ in range(15):
             if self.allows(candidate):
                 return candidate
-            candidate = datetime.combine(candidate.date() + timedelta(days=1), self.start, PARIS)
+            candidate = datetime.combine(candidate.date() + timedelta(days=1), self.start, self.tz)
         raise ValueError("no allowed sending time within two weeks: check the quiet-hours settings")
 
 

@@ -10,7 +10,7 @@ from proactif.messaging.models import Engagement
 
 
 def hour_of_week(moment: datetime) -> int:
-    local = moment.astimezone(clock.LOCAL_TZ)
+    local = moment.astimezone(clock.local_tz())
     return local.weekday() * 24 + local.hour
 
 

@@ -140,7 +140,8 @@ def quiet_hours() -> domain.QuietHours:
     from django.conf import settings
 
     start, end = domain.parse_hours(settings.QUIET_HOURS)
-    return domain.QuietHours(start, end, settings.QUIET_SUNDAYS, settings.QUIET_HOLIDAYS, settings.ALSACE_MOSELLE)
+    return domain.QuietHours(start, end, settings.QUIET_SUNDAYS, settings.QUIET_HOLIDAYS, settings.ALSACE_MOSELLE,
+                             clock.local_tz())
 
 
 def _caps() -> domain.Caps:

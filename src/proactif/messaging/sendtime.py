@@ -12,9 +12,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-
-from proactif.messaging.domain import PARIS
+from datetime import datetime, time, timedelta, tzinfo
 
 HOURS = 168
 PRIOR_STRENGTH = 12.0  # pseudo-engagements of the population prior
@@ -29,9 +27,10 @@ class Window:
     start: time = time(9, 0)
     end: time = time(19, 0)
 
-    def candidates(self, now: datetime, horizon_days: int = 7) -> list[datetime]:
-        """Every whole local hour in the window over the next week, the first one possibly `now` itself."""
-        local = now.astimezone(PARIS)
+    def candidates(self, now: datetime, tz: tzinfo, horizon_days: int = 7) -> list[datetime]:
+        """Every whole hour of local time (in `tz`) in the window over the next week, the first one possibly
+        `now` itself."""
+        local = now.astimezone(tz)
         out = []
         day = local.date()
         for offset in range(horizon_days + 1):
@@ -40,7 +39,7 @@ class Window:
                 continue
             hour = self.start.hour
             while hour < self.end.hour or (hour == self.end.hour and self.end.minute > 0):
-                moment = datetime(current.year, current.month, current.day, hour, 0, tzinfo=PARIS)
+                moment = datetime(current.year, current.month, current.day, hour, 0, tzinfo=tz)
                 if moment + timedelta(minutes=59) >= local and moment.time() < self.end:
                     out.append(max(moment, local))
                 hour += 1
@@ -52,8 +51,9 @@ def in_holdout(person_id: int) -> bool:
     return digest[0] * 100 // 256 < HOLDOUT_PERCENT
 
 
-def hour_of_week(moment: datetime) -> int:
-    local = moment.astimezone(PARIS)
+def hour_of_week(moment: datetime, tz: tzinfo) -> int:
+    """0 = Monday 00:00–01:00 local time (in `tz`) … 167."""
+    local = moment.astimezone(tz)
     return local.weekday() * 24 + local.hour
 
 
@@ -68,12 +68,14 @@ def prior(population: Sequence[float]) -> list[float]:
 
 def best_time(counts: Sequence[float] | None, population_prior: Sequence[float], candidates: Sequence[datetime],
               holdout: bool, candidate_hours: Sequence[int] | None = None) -> datetime:
-    """The candidate with the highest posterior engagement rate (the first candidate for the holdout)."""
+    """The candidate with the highest posterior engagement rate (the first candidate for the holdout). Without
+    `candidate_hours`, the hours of the week are read on the candidates' own clock (local time, as
+    `Window.candidates` gives them)."""
     if not candidates:
         raise ValueError("no candidate time")
     if holdout:
         return candidates[0]
-    hours = candidate_hours if candidate_hours is not None else [hour_of_week(m) for m in candidates]
+    hours = candidate_hours if candidate_hours is not None else [m.weekday() * 24 + m.hour for m in candidates]
     if not counts:  # no history: the population's best hour among the candidates
         return candidates[max(range(len(candidates)), key=lambda i: (population_prior[hours[i]], -i))]
     total = sum(counts)

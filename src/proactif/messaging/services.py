@@ -156,7 +156,7 @@ dispatch = outbox.dispatch
 def sending_day(day: date) -> bool:
     """Whether non-urgent messages go out at all on `day` (not a Sunday or public holiday, as configured)."""
     quiet = outbox.quiet_hours()
-    return quiet.allows(datetime.combine(day, quiet.start, domain.PARIS))
+    return quiet.allows(datetime.combine(day, quiet.start, quiet.tz))
 
 
 def send(specs: Iterable[MessageSpec]) -> dict[str, int]:
@@ -168,14 +168,15 @@ def best_send_times(person_ids: list[int], window: sendtime.Window, now: datetim
         dict[int, datetime]):
     """Per person, the best moment within `window` over the coming week (the holdout gets the first)."""
     now = now or clock.now()
-    candidates = window.candidates(now)
+    tz = clock.local_tz()
+    candidates = window.candidates(now, tz)
     if not candidates:
         return dict.fromkeys(person_ids, now)
     counts = sendtime.counts_from(
         Engagement.objects.filter(person_id__any=person_ids).values_list("person_id", "hour_of_week")
         .annotate(n=Count("id")).values_list("person_id", "hour_of_week", "n"))
     prior = _population_prior()
-    hours = [sendtime.hour_of_week(moment) for moment in candidates]
+    hours = [sendtime.hour_of_week(moment, tz) for moment in candidates]
     everyone = sendtime.best_time(None, prior, candidates, False, hours)  # for those without engagement history
     first = candidates[0]  # for the holdout
     return {pid: first if sendtime.in_holdout(pid) else everyone if pid not in counts

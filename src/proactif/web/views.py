@@ -30,7 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "pyramid_json": json.dumps(figures["age_pyramid"]),
         "today": clock.today(),
         "simulated": clock.system_clock().offset().total_seconds() > 0,
-        "computed_at": datetime.fromisoformat(figures["computed_at"]).astimezone(clock.LOCAL_TZ),
+        "computed_at": datetime.fromisoformat(figures["computed_at"]).astimezone(clock.local_tz()),
     }
     return render(request, "web/home.html", context)
 
