@@ -75,7 +75,8 @@ def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequ
 
 
 AGENTS = {
-    "etat_civil": ("etat_civil", Role.AGENT), "ccas": ("ccas", Role.AGENT),
+    "etat_civil": ("etat_civil", Role.AGENT), "responsable": ("etat_civil", Role.RESPONSABLE),
+    "ccas": ("ccas", Role.AGENT),
     "communication": ("communication", Role.AGENT), "sante": ("sante_prevention", Role.AGENT),
     "police": ("police_municipale", Role.AGENT),
     "dpo": ("dpo", Role.DPO), "admin": ("dsi", Role.ADMIN),
@@ -96,6 +97,21 @@ def agents(db: None) -> dict[str, object]:
     from proactif.accounts.models import Agent
 
     return {key: Agent.objects.get(email=f"{key}@test.proactif.fr") for key in AGENTS}
+
+
+@pytest.fixture
+def heard(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """Every event published during the test, beside the declared listeners: {"event", "person_id", …}."""
+    from proactif.kernel import capabilities
+
+    seen: list[dict[str, object]] = []
+    declared = capabilities.listeners
+
+    def record(event: str, person_id: int, instance_id: int | None = None, **payload: object) -> None:
+        seen.append({"event": event, "person_id": person_id, "instance_id": instance_id, **payload})
+
+    monkeypatch.setattr(capabilities, "listeners", lambda event: [*declared(event), record])
+    return seen
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "proactif.accounts.middleware.LoginRequiredMiddleware",
+    "proactif.web._access.AccessMiddleware",
 ]
 
 ROOT_URLCONF = "proactif.urls"

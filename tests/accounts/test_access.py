@@ -24,9 +24,18 @@ def test_health_sections_open_only_to_health_purposes() -> None:
             assert purpose.health or purpose.code == "rgpd", purpose.code
 
 
-def test_the_dsi_administrator_reads_no_resident_data(agents: dict) -> None:
+def test_the_administrator_keeps_the_registry_but_reads_nothing_else(agents: dict) -> None:
+    """The administrator's role brings one purpose, the upkeep of the registry (imports, duplicates): identity,
+    household, address and contacts — never documents, resources, benefits or health."""
+    actor = accounts.actor_for_agent(agents["admin"])
+    assert actor.purposes == {"tenue_registre"}
+    upkeep = access_for(actor)
+    assert upkeep.allows(Section.IDENTITE) and not upkeep.allows(Section.DOCUMENTS)
+    for section in (Section.RESSOURCES, Section.PRESTATIONS, Section.VULNERABILITE):
+        with pytest.raises(AccessDenied):
+            upkeep.require(section)
     with pytest.raises(AccessDenied):
-        access_for(accounts.actor_for_agent(agents["admin"]))
+        access_for(actor, "action_sociale")
 
 
 def test_the_dpo_acts_for_the_gdpr_purpose(agents: dict) -> None:

@@ -112,10 +112,16 @@ def test_the_purge_clears_the_answers_of_incidents_closed_long_ago_only(fixed_cl
     assert gdpr.purge() == {"exercise_recipients": 0, "answers": 0}
 
 
-def test_the_provider_is_named_and_wipe_forgets_every_recipient(fixed_clock) -> None:
+def test_the_declaration_is_named_and_wipe_forgets_every_recipient(fixed_clock) -> None:
     person, other = two_residents()
     flood = incident("Crue")
     answered(flood, person), answered(flood, other)
-    assert gdpr.PROVIDER.name == "alertes" and gdpr.PROVIDER.purge is gdpr.purge
-    assert gdpr.PROVIDER.wipe() == 2 and not IncidentRecipient.objects.exists()
+    assert declared().name == "alertes" and declared().purge is gdpr.purge
+    assert declared().wipe() == 2 and not IncidentRecipient.objects.exists()
     assert Incident.objects.filter(pk=flood.pk).exists()  # the incident itself is no personal data
+
+
+def declared():  # what the capability declares for the GDPR rights
+    from proactif.alerts.capability import CAPABILITY
+
+    return CAPABILITY.personal_data

@@ -25,7 +25,7 @@ def test_export_holds_every_category_and_who_consulted(agents: dict) -> None:
     json.dumps(data, default=str)  # serialisable as the file handed to the person
     assert data["registre"]["identite"]["nom_naissance"] == person.nom_naissance
     assert data["registre"]["coordonnees"] and data["registre"]["documents"]
-    assert any(row["acteur"] == "etat_civil@test.proactif.fr" for row in data["consultations"])
+    assert any(row["acteur"] == "etat_civil@test.proactif.fr" for row in data["journal_des_acces"]["consultations"])
     assert AccessLog.objects.filter(person_id=person.pk, action="export").exists()
 
 
@@ -69,7 +69,7 @@ def test_the_retention_purge_anonymises_people_gone_for_long_and_keeps_current_c
                                    source="test", text_version="v1", recorded_at=old)
     latest = Consent.objects.create(person=recent, purpose="information", channel="*", decision="revoked",
                                     source="test", text_version="v1", recorded_at=old + timedelta(days=1))
-    figures = gdpr.purge(settings.AUDIT_RETENTION_DAYS)
+    figures = gdpr.purge()
     assert figures["registre"]["residents_anonymised"] >= 1
     assert Person.objects.get(pk=gone.pk).status == "anonymised"
     assert Person.objects.get(pk=recent.pk).status == "moved_out"

@@ -127,9 +127,15 @@ def test_the_purge_deletes_expired_answers_and_call_log_rows_past_their_retentio
     assert not ConnectorCall.objects.filter(pk__in=[c.pk for c in old]).exists()
 
 
-def test_the_provider_is_named_and_wipe_forgets_both_tables(fixed_clock) -> None:
+def test_the_declaration_is_named_and_wipe_forgets_both_tables(fixed_clock) -> None:
     person, _ = two_residents()
     call(person, clock.now()), kept(person, "w" * 64, clock.now(), {"quotient_familial": 1})
-    assert gdpr.PROVIDER.name == "connecteurs" and gdpr.PROVIDER.erase is gdpr.erase
-    assert gdpr.PROVIDER.wipe() == 2
+    assert declared().name == "connecteurs" and declared().erase is gdpr.erase
+    assert declared().wipe() == 2
     assert not CachedAnswer.objects.exists() and not ConnectorCall.objects.exists()
+
+
+def declared():  # what the capability declares for the GDPR rights
+    from proactif.connectors.capability import CAPABILITY
+
+    return CAPABILITY.personal_data

@@ -16,11 +16,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 def test_thirty_days_of_journeys_keep_quiet_hours_and_caps(sinks, settings) -> None:
-    simulation.register_step_hook(sinks.pump)
     try:
-        figures = simulation.simulate(clock.today() + timedelta(days=30))
+        figures = simulation.simulate(clock.today() + timedelta(days=30), on_step=sinks.pump)
     finally:
-        simulation._step_hooks.remove(sinks.pump)
         simulation.reset_offset()
     assert figures["days"] == 31
     sent = list(OutboxMessage.objects.exclude(sent_at=None).exclude(lane="urgent").values_list(

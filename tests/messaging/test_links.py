@@ -6,16 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from proactif.kernel import clock, events
+from proactif.kernel import clock
 from proactif.messaging import services
 from proactif.messaging.models import Engagement, Link
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_link_opens_the_portal_once_counted_as_engagement(client, fixed_clock) -> None:
-    seen = []
-    events.subscribe("link_clicked", lambda **payload: seen.append(payload))
+def test_a_link_opens_the_portal_once_counted_as_engagement(client, fixed_clock, heard) -> None:
     link, url = services.create_link("deadlines.booking", 42, instance_id=7)
     token = url.rsplit("/", 1)[1]
     response = client.get(f"/l/{token}")
@@ -25,7 +23,7 @@ def test_a_link_opens_the_portal_once_counted_as_engagement(client, fixed_clock)
     link.refresh_from_db()
     assert link.uses == 2 and link.first_used_at == clock.now()
     assert Engagement.objects.filter(person_id=42, kind="click").count() == 1  # the first opening only
-    assert len([p for p in seen if p["person_id"] == 42]) == 1
+    assert len([p for p in heard if p["event"] == "link_clicked" and p["person_id"] == 42]) == 1
 
 
 def test_tampered_expired_and_revoked_links_are_refused_in_french(client, fixed_clock) -> None:

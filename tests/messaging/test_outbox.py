@@ -180,20 +180,17 @@ def test_stop_opts_the_person_out_at_once_and_nothing_more_leaves_by_sms(sinks, 
     assert at_sink(sinks, "t-stop-2") == []
 
 
-def test_a_reply_is_attached_to_the_person_and_published(sinks, agents, now) -> None:
+def test_a_reply_is_attached_to_the_person_and_published(sinks, agents, now, heard) -> None:
     import httpx
-
-    from proactif.kernel import events
 
     person = reachable_person(agents, ("sms",))
     send(spec(person.person_id, "t-reply-1", ["sms"]))
-    seen = []
-    events.subscribe("reply_received", lambda **payload: seen.append(payload))
     httpx.post(f"{sinks.http_url}/sms/inbound", json={"from": person.addresses["sms"], "text": "Je passe jeudi"})
     sinks.pump()
     reply = InboundMessage.objects.get(sender=person.addresses["sms"])
     assert (reply.kind, reply.person_id, reply.body) == ("reply", person.person_id, "Je passe jeudi")
-    assert seen and seen[-1]["person_id"] == person.person_id
+    replies = [p for p in heard if p["event"] == "reply_received"]
+    assert replies and replies[-1]["person_id"] == person.person_id
 
 
 def test_letters_are_batched_into_one_pdf_with_a_manifest(sinks, agents, now, settings) -> None:

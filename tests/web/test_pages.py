@@ -80,7 +80,7 @@ def test_duplicates_review_merge_and_undo(client: Client, agents: dict) -> None:
 
     services.suggest_duplicates()
     suggestion = MergeSuggestion.objects.filter(status="pending").first()
-    logged_in(client, "etat_civil")
+    logged_in(client, "responsable")
     assert "Examiner" in client.get("/habitants/doublons/").content.decode()
     page = client.get(f"/habitants/doublons/{suggestion.pk}/").content.decode()
     assert "Comparer deux fiches" in page
@@ -96,7 +96,7 @@ def test_duplicates_review_merge_and_undo(client: Client, agents: dict) -> None:
 def test_import_upload_reports_rejected_lines(client: Client, agents: dict, tmp_path) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    logged_in(client, "etat_civil")
+    logged_in(client, "responsable")
     content = (b"cle_interop;voie;numero;code_postal;code_insee;commune;lon;lat\n"
                b"21999_ab12_00001;Rue des Tilleuls;1;21999;21999;Belleroche;4.85;47.32\n"
                b"pas-une-cle;Rue des Tilleuls;3;21999;21999;Belleroche;4.85;47.32\n")
@@ -161,7 +161,7 @@ def test_metrics_can_require_a_token(client: Client, settings) -> None:
 
 
 def test_only_one_navigation_entry_is_current(client: Client, agents: dict) -> None:
-    page = logged_in(client, "etat_civil").get("/habitants/imports/").content.decode()
+    page = logged_in(client, "responsable").get("/habitants/imports/").content.decode()
     assert page.count('aria-current="page"') == 1
     assert 'href="/habitants/imports/" aria-current="page"' in page
 

@@ -6,8 +6,10 @@ of sections of the file. Health-related sections open only to health purposes (G
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 
 class Section(StrEnum):
@@ -71,6 +73,9 @@ PURPOSES: dict[str, Purpose] = {p.code: p for p in [
     Purpose("prevention_sante", "Prévention santé et veille des personnes vulnérables",
             "Registre des personnes vulnérables (art. L121-6-1 CASF), consentement (RGPD art. 9-2-a)",
             _CONTACT | {Section.FOYER, Section.VULNERABILITE}, health=True),
+    Purpose("tenue_registre", "Tenue du registre des habitants : imports, doublons, fusions",
+            "Mission d'intérêt public (RGPD art. 6-1-e) ; exactitude des données (RGPD art. 5-1-d)",
+            frozenset({Section.IDENTITE, Section.FOYER, Section.ADRESSES, Section.CONTACTS})),
     Purpose("rgpd", "Exercice des droits RGPD (accès, effacement) par le DPO",
             "Obligation légale (RGPD art. 6-1-c, art. 15 à 17)", frozenset(Section)),
 ]}
@@ -183,13 +188,59 @@ def access_for(actor: Actor, purpose: str | None = None, sandbox: bool = False) 
     return Access(actor, chosen, sandbox)
 
 
-# API key scopes
-SCOPES = {
-    "registry:read": "Lire le registre (recherche, fiches)",
-    "registry:write": "Écrire dans le registre (import, consentements, oppositions)",
-    "audit:read": "Lire le journal des accès",
-    "journeys:read": "Lire les parcours et leur chronologie",
-    "journeys:write": "Intervenir sur un parcours (pause, message, saut, sortie)",
-    "alerts:read": "Lire les incidents, leur distribution et leurs documents CAP",
-    "alerts:write": "Envoyer une alerte, une mise à jour ou la fin d'un incident",
-}
+# Purposes of the services' daily work with residents (not the DPO's exercise of GDPR rights, nor the
+# administrator's upkeep of the registry)
+OPERATIONAL_PURPOSES = frozenset(code for code in PURPOSES if code not in ("rgpd", "tenue_registre"))
+# Who writes in the registry (imports, merges): the services that keep it, and the administrator's upkeep
+REGISTRY_KEEPERS = frozenset({"etat_civil", "action_sociale", "tenue_registre"})
+# Purposes that come with a role rather than a service
+ROLE_PURPOSES = {Role.DPO: "rgpd", Role.ADMIN: "tenue_registre"}
+
+
+class ScopeRule(Protocol):
+    """An API scope and the purposes it serves (declared by the capability that owns its routes)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def purposes(self) -> frozenset[str]: ...
+    @property
+    def roles(self) -> frozenset[str]: ...
+
+
+def scope_refusal(scope: ScopeRule | None, code: str, service: str, service_purposes: Iterable[str]) -> str | None:
+    """Why a key of `service` may not hold `code` (None: it may). A scope serves purposes: the service must work
+    for one of them."""
+    if scope is None:
+        return f"portée inconnue : {code}"
+    if not scope.purposes & frozenset(service_purposes):
+        wanted = ", ".join(sorted(scope.purposes))
+        return (f"portée {code} refusée au service {service} : elle sert la finalité {wanted}, "
+                f"que ce service n'exerce pas") if len(scope.purposes) == 1 else (
+            f"portée {code} refusée au service {service} : elle sert les finalités {wanted}, "
+            f"qu'aucune mission de ce service ne couvre")
+    return None
+
+
+def session_scopes(actor: Actor, scopes: Iterable[ScopeRule]) -> frozenset[str]:
+    """The scopes an agent's session holds on the API: those serving one of the agent's purposes."""
+    return frozenset(s.code for s in scopes
+                     if s.purposes & actor.purposes and (not s.roles or actor.role in s.roles))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls the API: a key (live or test) or an agent's session, with its scopes."""
+
+    actor: Actor
+    scopes: frozenset[str]
+    kind: str  # live | test | session
+    key_id: int | None = None
+
+    @property
+    def is_test(self) -> bool:
+        return self.kind == "test"
+
+    def access(self, purpose: str | None) -> Access:
+        """Acting for `purpose` (or the caller's first): a test key only ever reaches synthetic residents."""
+        return access_for(self.actor, purpose, sandbox=self.is_test)

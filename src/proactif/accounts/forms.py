@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from proactif.accounts.domain import ROLE_LABELS, SCOPES, Role
+from proactif.accounts.domain import ROLE_LABELS, Role
 
 
 class LoginForm(forms.Form):
@@ -32,11 +32,13 @@ class ApiKeyForm(forms.Form):
     service = forms.ChoiceField(label="Service", widget=forms.Select(attrs={"class": "fr-select"}))
     kind = forms.ChoiceField(label="Type", choices=[("test", "Test"), ("live", "Production")],
                              widget=forms.Select(attrs={"class": "fr-select"}))
-    scopes = forms.MultipleChoiceField(label="Portées", choices=list(SCOPES.items()),
-                                       widget=forms.CheckboxSelectMultiple)
+    scopes = forms.MultipleChoiceField(label="Portées", widget=forms.CheckboxSelectMultiple)
     expires_in_days = forms.IntegerField(label="Expire dans (jours, facultatif)", required=False, min_value=1,
                                          max_value=3650, widget=forms.NumberInput(attrs={"class": "fr-input"}))
 
     def __init__(self, *args: object, services: list[tuple[str, str]], **kwargs: object):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["service"].choices = services
+        from proactif.accounts import services as accounts
+
+        self.fields["scopes"].choices = list(accounts.scope_labels().items())

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 
-from proactif.accounts.domain import ROLE_LABELS, SCOPES, Role
+from proactif.accounts.domain import ROLE_LABELS, Role
 
 
 class Service(models.Model):
@@ -103,4 +103,7 @@ class ApiKey(models.Model):
         ordering = ["-created_at"]
 
     def scope_labels(self) -> list[str]:
-        return [SCOPES.get(s, s) for s in self.scopes]
+        from proactif.kernel import capabilities
+
+        declared = capabilities.scopes()
+        return [declared[s].label if s in declared else s for s in self.scopes]

@@ -17,15 +17,19 @@ from django.db.models import F, QuerySet
 from proactif.accounts.domain import (
     DEFAULT_SERVICES,
     PURPOSES,
-    SCOPES,
+    ROLE_PURPOSES,
     Actor,
+    Caller,
     Role,
+    scope_refusal,
+    session_scopes,
 )
 from proactif.accounts.models import Agent, ApiKey, LoginAttempt, Service
-from proactif.kernel import clock, metrics
+from proactif.kernel import capabilities, clock, metrics
 from proactif.kernel.logging import get_logger
 
 log = get_logger(__name__)
+SESSION_PURPOSE = "proactif_purpose"  # the purpose an agent chose for their session (among their service's)
 
 
 # --- services -------------------------------------------------------------------------------
@@ -101,14 +105,15 @@ def find_agent_by_email(email: str) -> Agent | None:
 
 def actor_for_agent(agent: Agent) -> Actor:
     purposes: set[str] = set(agent.service.purposes) if agent.service else set()
-    if agent.role == Role.DPO:
-        purposes.add("rgpd")
+    if agent.role in ROLE_PURPOSES:  # the DPO's exercise of GDPR rights, the administrator's upkeep of the registry
+        purposes.add(ROLE_PURPOSES[Role(agent.role)])
     return Actor(kind="agent", id=agent.pk, label=agent.email, service=agent.service.code if agent.service else None,
                  role=Role(agent.role), purposes=frozenset(p for p in purposes if p in PURPOSES))
 
 
-def unlock_agent(agent_id: int) -> None:
-    Agent.objects.filter(pk=agent_id).update(failed_logins=0, locked_until=None)
+def unlock_agent(agent_id: int) -> int:
+    """Returns 1 when the agent exists, 0 otherwise."""
+    return Agent.objects.filter(pk=agent_id).update(failed_logins=0, locked_until=None)
 
 
 def update_agent(agent_id: int, *, service: str | None, role: str, is_active: bool) -> Agent:
@@ -207,30 +212,47 @@ def create_api_key(service: str, name: str, kind: str, scopes: list[str],
     """Create a key and return it with its token, which is shown once and never stored."""
     if kind not in ("live", "test"):
         raise ValueError("le type de clé est « live » ou « test »")
-    unknown = sorted(set(scopes) - set(SCOPES))
-    if unknown:
-        raise ValueError(f"portée inconnue : {', '.join(unknown)}")
     if not scopes:
         raise ValueError("une clé a au moins une portée")
+    owner = get_service(service)
+    declared = capabilities.scopes()
+    for code in sorted(set(scopes)):
+        refusal = scope_refusal(declared.get(code), code, owner.code, owner.purposes)
+        if refusal:
+            raise ValueError(refusal)
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     now = clock.now()
     key = ApiKey.objects.create(
-        service=get_service(service), name=name.strip() or "clé", kind=kind, prefix=prefix,
+        service=owner, name=name.strip() or "clé", kind=kind, prefix=prefix,
         secret_hash=_hash_secret(secret), scopes=sorted(set(scopes)), created_by=created_by, created_at=now,
         expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None)
     return key, f"{TOKEN_PREFIX}_{kind}_{prefix}_{secret}"
 
 
-@dataclass(frozen=True)
-class ApiClient:
-    key_id: int
-    kind: str
-    scopes: frozenset[str]
-    actor: Actor
+def scope_labels() -> dict[str, str]:
+    """Every declared API scope and what it allows (for the key form)."""
+    return {code: scope.label for code, scope in sorted(capabilities.scopes().items())}
 
 
-def authenticate_api_key(token: str) -> ApiClient | None:
+def scopes_for_service(service: str) -> list[str]:
+    """The scopes a key of `service` may hold: those serving one of the service's purposes."""
+    owner = get_service(service)
+    return [code for code, scope in sorted(capabilities.scopes().items())
+            if scope_refusal(scope, code, owner.code, owner.purposes) is None]
+
+
+def session_caller(agent: Agent) -> Caller:
+    """An agent using the API from the interface: the scopes serving the agent's purposes."""
+    actor = actor_for_agent(agent)
+    return Caller(actor, session_scopes(actor, capabilities.scopes().values()), "session")
+
+
+def test_key_ids() -> list[int]:
+    return list(ApiKey.objects.filter(kind="test").values_list("id", flat=True))
+
+
+def authenticate_api_key(token: str) -> Caller | None:
     parts = (token or "").split("_", 3)
     if len(parts) != 4 or parts[0] != TOKEN_PREFIX or parts[1] not in ("live", "test"):
         return None
@@ -246,11 +268,16 @@ def authenticate_api_key(token: str) -> ApiClient | None:
     actor = Actor(kind="api_key", id=key.pk, label=f"clé API {key.prefix} ({key.kind}) — {key.name}",
                   service=key.service.code, role=Role.AGENT,
                   purposes=frozenset(p for p in key.service.purposes if p in PURPOSES))
-    return ApiClient(key.pk, key.kind, frozenset(key.scopes), actor)
+    # Checked again at each call: a scope the service no longer serves (its purposes changed) is not held.
+    declared = capabilities.scopes()
+    held = frozenset(code for code in key.scopes
+                     if scope_refusal(declared.get(code), code, key.service.code, key.service.purposes) is None)
+    return Caller(actor, held, key.kind, key.pk)
 
 
-def revoke_api_key(key_id: int) -> None:
-    ApiKey.objects.filter(pk=key_id, revoked_at__isnull=True).update(revoked_at=clock.now())
+def revoke_api_key(key_id: int) -> int:
+    """Returns 1 when a live key was revoked, 0 when there was none."""
+    return ApiKey.objects.filter(pk=key_id, revoked_at__isnull=True).update(revoked_at=clock.now())
 
 
 def list_api_keys() -> QuerySet[ApiKey]:

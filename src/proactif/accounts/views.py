@@ -3,17 +3,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from proactif.accounts import oidc, services
-from proactif.accounts.access import SESSION_PURPOSE, actor_of, require_role
-from proactif.accounts.domain import PURPOSES, Role
+from proactif.accounts.domain import PURPOSES
 from proactif.accounts.forms import AgentForm, ApiKeyForm, LoginForm
-from proactif.accounts.middleware import public
 from proactif.kernel import clock
 from proactif.kernel.logging import get_logger
 from proactif.kernel.middleware import client_ip
@@ -38,7 +36,6 @@ def _next_url(request: HttpRequest) -> str:
     return reverse(settings.LOGIN_REDIRECT_URL)
 
 
-@public
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
@@ -74,7 +71,6 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:login")
 
 
-@public
 def oidc_start(request: HttpRequest) -> HttpResponse:
     if not oidc.enabled():
         return redirect("accounts:login")
@@ -84,7 +80,6 @@ def oidc_start(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(auth.url)
 
 
-@public
 def oidc_callback(request: HttpRequest) -> HttpResponse:
     pending = request.session.pop("oidc", None)
     if not pending or request.GET.get("state") != pending["state"] or "code" not in request.GET:
@@ -111,9 +106,11 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
 @require_POST
 def choose_purpose(request: HttpRequest) -> HttpResponse:
     purpose = request.POST.get("purpose", "")
-    if actor_of(request).can_use(purpose):
-        request.session[SESSION_PURPOSE] = purpose
-        messages.info(request, f"Finalité de consultation : {PURPOSES[purpose].label}.")
+    if not request.actor.can_use(purpose):
+        return HttpResponse("finalité inconnue ou non ouverte à votre service", status=400,
+                            content_type="text/plain; charset=utf-8")
+    request.session[services.SESSION_PURPOSE] = purpose
+    messages.info(request, f"Finalité de consultation : {PURPOSES[purpose].label}.")
     return redirect(_next_url(request))
 
 
@@ -122,7 +119,6 @@ def _service_choices() -> list[tuple[str, str]]:
     return [(s.code, s.name) for s in services.list_services()]
 
 
-@require_role(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def agents(request: HttpRequest) -> HttpResponse:
     form = AgentForm(request.POST or None, services=_service_choices())
@@ -142,18 +138,18 @@ def agents(request: HttpRequest) -> HttpResponse:
                                       f"de façon sûre : {new_password}")
             return redirect("accounts:agents")
     return render(request, "accounts/agents.html", {"agents": services.list_agents(), "form": form,
-                                                    "now": clock.now()})
+                                                    "now": clock.now()},
+                  status=400 if request.method == "POST" else 200)
 
 
-@require_role(Role.ADMIN)
 @require_POST
 def unlock(request: HttpRequest, agent_id: int) -> HttpResponse:
-    services.unlock_agent(agent_id)
+    if not services.unlock_agent(agent_id):
+        raise Http404("agent inconnu")
     messages.success(request, "Compte déverrouillé.")
     return redirect("accounts:agents")
 
 
-@require_role(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def api_keys(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None, services=_service_choices())
@@ -169,12 +165,13 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         else:
             form = ApiKeyForm(services=_service_choices())
     return render(request, "accounts/api_keys.html", {"keys": services.list_api_keys(), "form": form,
-                                                      "token": token})
+                                                      "token": token},
+                  status=400 if request.method == "POST" and not token else 200)
 
 
-@require_role(Role.ADMIN)
 @require_POST
 def revoke_key(request: HttpRequest, key_id: int) -> HttpResponse:
-    services.revoke_api_key(key_id)
+    if not services.revoke_api_key(key_id):
+        raise Http404("clé inconnue ou déjà révoquée")
     messages.success(request, "Clé révoquée.")
     return redirect("accounts:api_keys")

@@ -17,8 +17,8 @@ from django.db.models import Q, QuerySet
 
 from proactif.alerts import domain
 from proactif.alerts.models import IncidentMessage, IncidentRecipient
-from proactif.audit.gdpr import ErasureItem, PersonalDataProvider
 from proactif.kernel import clock
+from proactif.kernel.capabilities import ErasureItem
 
 ANSWERS = {"en_securite": "en sécurité", "besoin_aide": "besoin d'aide"}
 RETAIN_PROOF = ("la personne reste dans la liste des destinataires, sans sa réponse ni sa note : cette liste "
@@ -92,6 +92,3 @@ def purge() -> dict[str, int]:
 def wipe() -> int:
     return int(IncidentRecipient.objects.all().delete()[0])
 
-
-PROVIDER = PersonalDataProvider("alertes", export=export, plan_erasure=plan_erasure, erase=erase, purge=purge,
-                                wipe=wipe)

@@ -257,8 +257,9 @@ def record_answer(person_id: int, answer: str, channel: str, note: str = "",
     return row.incident_id
 
 
-def on_reply(person_id: int | None = None, text: str = "", **_: Any) -> None:
-    """An SMS reply ('OK', 'AIDE'…) from a resident an active incident reaches."""
+def on_reply(event: str, person_id: int | None = None, instance_id: int | None = None, text: str = "",
+             **_: Any) -> None:
+    """An SMS reply ('OK', 'AIDE'…) from a resident an active incident reaches (listener of "reply_received")."""
     if person_id is None:
         return
     answer = domain.safety_answer(text)

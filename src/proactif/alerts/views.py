@@ -15,17 +15,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from proactif.accounts.access import access_as
-from proactif.accounts.domain import Access
-from proactif.accounts.middleware import public
 from proactif.alerts import feeds, services
 from proactif.geo import services as geo
-from proactif.messaging.views import session_link
+from proactif.kernel import capabilities
 from proactif.registry import services as registry
-
-
-def _access(request: HttpRequest) -> Access:
-    return access_as(request, services.PURPOSE, "Les alertes relèvent de la sécurité publique.")
 
 
 def _target(data: dict[str, Any]) -> tuple[geo.Target, list[dict[str, Any]]]:
@@ -37,8 +30,12 @@ def _target(data: dict[str, Any]) -> tuple[geo.Target, list[dict[str, Any]]]:
 
 
 def _posted(request: HttpRequest) -> dict[str, Any]:
+    """The posted target and texts (JSON from the map, or a form); ValueError when unreadable."""
     if request.content_type == "application/json":
-        return json.loads(request.body or b"{}")  # type: ignore[no-any-return]
+        data = json.loads(request.body or b"{}")
+        if not isinstance(data, dict):
+            raise ValueError("un objet JSON est attendu")
+        return data
     out: dict[str, Any] = {k: request.POST.get(k, "") for k in request.POST}
     out["voies"] = request.POST.getlist("voies")
     out["quartiers"] = request.POST.getlist("quartiers")
@@ -48,26 +45,31 @@ def _posted(request: HttpRequest) -> dict[str, Any]:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    _access(request)
+    return _home(request)
+
+
+def _home(request: HttpRequest, status: int = 200) -> HttpResponse:
     return render(request, "alerts/home.html", {
         "incidents": services.incidents(), "types": services.types(), "quartiers": registry.quartiers(),
-        "basemap": bool(settings.MAP_PMTILES), "basemap_attribution": settings.MAP_ATTRIBUTION})
+        "basemap": bool(settings.MAP_PMTILES), "basemap_attribution": settings.MAP_ATTRIBUTION,
+        "channel_labels": json.dumps({code: c.label for code, c in capabilities.channels(sent=True).items()})},
+        status=status)
 
 
 @require_POST
 def count(request: HttpRequest) -> JsonResponse:
     """The live count while drawing: addresses, residents, reachable per channel, streets selected."""
-    _access(request)
     try:
         target, _ = _target(_posted(request))
-    except (ValueError, KeyError, geo.AreaError) as exc:
+    except (ValueError, KeyError, TypeError, geo.AreaError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
+    if target.is_empty():
+        return JsonResponse({"error": "Aucune zone choisie"}, status=400)
     return JsonResponse(services.preview(target).summary())
 
 
 @require_GET
 def streets(request: HttpRequest) -> JsonResponse:
-    _access(request)
     return JsonResponse({"streets": [{"id": pk, "nom": nom} for pk, nom in geo.streets_matching(
         request.GET.get("q", ""))]})
 
@@ -75,7 +77,6 @@ def streets(request: HttpRequest) -> JsonResponse:
 @require_GET
 def layers(request: HttpRequest, name: str) -> JsonResponse:
     """Base layers for the map, served by the platform (no tile server, no internet)."""
-    _access(request)
     if name == "quartiers":
         return JsonResponse(registry.quartier_layer())
     if name == "adresses":
@@ -91,7 +92,6 @@ def layers(request: HttpRequest, name: str) -> JsonResponse:
 def basemap(request: HttpRequest) -> HttpResponse:
     """The optional local PMTiles basemap, by byte ranges (how the PMTiles reader fetches its directories and
     tiles): `Range: bytes=START-END` answers 206 with those bytes."""
-    _access(request)
     path = settings.MAP_PMTILES
     if not path or not os.path.isfile(path):
         raise Http404("pas de fond de carte local (PROACTIF_MAP_PMTILES)")
@@ -119,12 +119,15 @@ def basemap(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def create(request: HttpRequest) -> HttpResponse:
-    access = _access(request)
-    data = _posted(request)
+    access = request.access
     errors: dict[str, str] = {}
     try:
+        data = _posted(request)
+    except ValueError as exc:
+        return JsonResponse({"errors": {"form": f"corps illisible : {exc}"}}, status=400)
+    try:
         target, features = _target(data)
-    except (ValueError, KeyError, geo.AreaError) as exc:
+    except (ValueError, KeyError, TypeError, geo.AreaError) as exc:
         errors["areas"] = str(exc)
         target, features = geo.Target(), []
     texts = {"fr": data.get("texte", ""), "en": data.get("texte_en", "")}
@@ -140,7 +143,7 @@ def create(request: HttpRequest) -> HttpResponse:
             return JsonResponse({"errors": errors}, status=400)
         for message in errors.values():
             messages.error(request, message)
-        return redirect("alerts:home")
+        return _home(request, status=400)
     if result.get("approval_required"):
         messages.warning(request, f"L'alerte ({result['recipients']} habitants) attend la validation d'un "
                                   "second agent.")
@@ -153,7 +156,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
-    access = _access(request)
+    access = request.access
     try:
         item = services.get(incident_id)
     except LookupError as exc:
@@ -197,7 +200,6 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
 
 
 # --- public: CAP and the Atom feed of active alerts --------------------------------------------------------
-@public
 @require_GET
 def cap(request: HttpRequest, incident_id: int, seq: int) -> HttpResponse:
     try:
@@ -207,19 +209,15 @@ def cap(request: HttpRequest, incident_id: int, seq: int) -> HttpResponse:
     return HttpResponse(xml, content_type="application/cap+xml; charset=utf-8")
 
 
-@public
 @require_GET
 def atom(request: HttpRequest) -> HttpResponse:
     return HttpResponse(feeds.atom_feed(), content_type="application/atom+xml; charset=utf-8")
 
 
 # --- the resident's page -----------------------------------------------------------------------------------
-@public
 @require_http_methods(["GET", "POST"])
 def reponse(request: HttpRequest) -> HttpResponse:
-    link = session_link(request, services.LINK_PURPOSE)
-    if link is None:
-        return render(request, "alerts/reponse_sans_lien.html", status=403)
+    link = request.citizen_link
     incident_id = int(link.payload.get("incident", 0))
     try:
         item = services.get(incident_id)

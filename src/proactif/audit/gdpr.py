@@ -1,55 +1,31 @@
 """GDPR rights and retention, across capabilities.
 
-Each capability that holds personal data registers a `PersonalDataProvider` (in its AppConfig.ready):
-what it exports for art. 15, what it erases, anonymises or must retain for art. 17, and its
-retention purge. This module runs them all, so a new capability joins the rights workflow by
-registering, and the audit layer never imports the capabilities above it.
+Each capability that holds personal data declares it (`PersonalData` in its `capability.py`): what it
+exports for art. 15, what it erases, anonymises or must retain for art. 17, and its retention purge. This
+module runs them all, so a new capability joins the rights workflow by declaring, and the audit layer never
+imports the capabilities above it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
 from proactif.accounts.domain import Actor
 from proactif.audit import services as audit
-from proactif.kernel import clock
+from proactif.kernel import capabilities, clock
+from proactif.kernel.capabilities import ErasureItem, PersonalData
 from proactif.kernel.logging import get_logger
 
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class ErasureItem:
-    category: str
-    action: str  # erase | anonymise | retain
-    reason: str
-    count: int = 1
+__all__ = ["ErasureItem", "PersonalData", "erase_person", "erasure_plan", "export_person", "providers", "purge"]
 
 
-@dataclass(frozen=True)
-class PersonalDataProvider:
-    name: str
-    export: Callable[[int], dict[str, Any]]
-    plan_erasure: Callable[[int], list[ErasureItem]]
-    erase: Callable[[int], dict[str, int]]
-    purge: Callable[[], dict[str, int]] = field(default=dict)
-    # Delete every row about residents (the registry is being replaced: `proactif seed --reset`)
-    wipe: Callable[[], int] = field(default=int)
-
-
-_PROVIDERS: dict[str, PersonalDataProvider] = {}
-
-
-def register(provider: PersonalDataProvider) -> None:
-    _PROVIDERS[provider.name] = provider
-
-
-def providers() -> list[PersonalDataProvider]:
-    return list(_PROVIDERS.values())
+def providers() -> list[PersonalData]:
+    return capabilities.personal_data()
 
 
 def wipe_everyone() -> dict[str, int]:
@@ -66,17 +42,17 @@ def export_person(actor: Actor, person_id: int) -> dict[str, Any]:
     }
     for provider in providers():
         data[provider.name] = provider.export(person_id)
-    data["consultations"] = [
-        {"date": row["at"].isoformat(), "acteur": row["actor_label"], "service": row["service"],
-         "finalite": row["purpose"], "action": row["action"], "sections": row["sections"]}
-        for row in audit.person_history(person_id, limit=10_000)
-    ]
     audit.record(actor, "export", purpose="rgpd", person_ids=[person_id], detail={"right": "art15"})
     return data
 
 
-def erasure_plan(person_id: int) -> list[ErasureItem]:
-    return [item for provider in providers() for item in provider.plan_erasure(person_id)]
+def erasure_plan(person_id: int, seen_by: Actor | None = None) -> list[ErasureItem]:
+    """What an erasure would do, capability by capability (counts of a person's data: a logged read when an
+    agent sees it)."""
+    plan = [item for provider in providers() for item in provider.plan_erasure(person_id)]
+    if seen_by is not None:
+        audit.record(seen_by, "view", purpose="rgpd", person_ids=[person_id], detail={"right": "erasure_plan"})
+    return plan
 
 
 def erase_person(actor: Actor, person_id: int, reason: str) -> dict[str, Any]:
@@ -94,13 +70,32 @@ def erase_person(actor: Actor, person_id: int, reason: str) -> dict[str, Any]:
     return {"plan": [item.__dict__ for item in plan], "done": done}
 
 
-def purge(audit_retention_days: int) -> dict[str, Any]:
-    """Retention purge: every provider's, then the access log's own."""
-    figures: dict[str, Any] = {}
-    for provider in providers():
-        figures[provider.name] = provider.purge()
-    figures["audit"] = {"access_log_rows": audit.purge_older_than(audit_retention_days)}
-    return figures
+def purge() -> dict[str, Any]:
+    """Retention purge: every capability's (the access log's own included)."""
+    return {provider.name: provider.purge() for provider in providers()}
+
+
+# --- the access log's own part: who consulted a person's data ----------------------------------------------
+def export_consultations(person_id: int) -> dict[str, Any]:
+    return {"consultations": [
+        {"date": row["at"].isoformat(), "acteur": row["actor_label"], "service": row["service"],
+         "finalite": row["purpose"], "action": row["action"], "sections": row["sections"]}
+        for row in audit.person_history(person_id, limit=10_000)]}
+
+
+def plan_consultations(person_id: int) -> list[ErasureItem]:
+    from django.conf import settings
+
+    return [ErasureItem("journal des consultations", "retain",
+                        "la trace des accès au dossier est conservée pour contrôler qu'ils étaient légitimes "
+                        f"(CNIL, délibération 2021-122), puis supprimée après {settings.AUDIT_RETENTION_DAYS} jours",
+                        audit.rows_about(person_id))]
+
+
+def purge_consultations() -> dict[str, Any]:
+    from django.conf import settings
+
+    return {"access_log_rows": audit.purge_older_than(settings.AUDIT_RETENTION_DAYS)}
 
 
 def _controller() -> str:

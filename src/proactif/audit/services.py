@@ -44,10 +44,15 @@ class LogFilter:
     action: str = ""
     since: date | None = None
     until: date | None = None
+    test_keys_only: bool = False  # rows made by test API keys only
 
 
 def search(f: LogFilter) -> QuerySet[AccessLog]:
     qs = AccessLog.objects.all()
+    if f.test_keys_only:
+        from proactif.accounts import services as accounts
+
+        qs = qs.filter(actor_kind="api_key", actor_id__in=accounts.test_key_ids())
     if f.person_id is not None:
         qs = qs.filter(person_id=f.person_id)
     if f.actor:
@@ -65,9 +70,13 @@ def search(f: LogFilter) -> QuerySet[AccessLog]:
     return qs.order_by("-at", "-id")
 
 
-def person_history(person_id: int, limit: int = 50) -> list[dict[str, Any]]:
-    """Who consulted this person's file: one line per access (sections grouped)."""
-    rows = AccessLog.objects.filter(person_id=person_id).order_by("-at", "-id").values(
+def person_history(person_id: int, limit: int = 50, service: str | None = None) -> list[dict[str, Any]]:
+    """Who consulted this person's file: one line per access (sections grouped); with `service`, only that
+    service's reads (an agent sees their own service's, the DPO everyone's)."""
+    qs = AccessLog.objects.filter(person_id=person_id)
+    if service is not None:
+        qs = qs.filter(service=service)
+    rows = qs.order_by("-at", "-id").values(
         "at", "actor_label", "service", "purpose", "action", "section", "request_id")[: limit * 12]
     grouped: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
@@ -102,6 +111,10 @@ def purge_older_than(days: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {AccessLog._meta.db_table} WHERE at < %s", [cutoff])
         return cursor.rowcount
+
+
+def rows_about(person_id: int) -> int:
+    return AccessLog.objects.filter(person_id=person_id).count()
 
 
 def count() -> int:

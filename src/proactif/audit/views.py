@@ -10,8 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from proactif.accounts import services as accounts
-from proactif.accounts.access import actor_of, require_role
-from proactif.accounts.domain import PURPOSES, Role
+from proactif.accounts.domain import PURPOSES
 from proactif.audit import gdpr
 from proactif.audit import services as audit
 from proactif.kernel import clock
@@ -40,7 +39,6 @@ def _filter(request: HttpRequest) -> tuple[audit.LogFilter, list[str]]:
 
 
 @require_GET
-@require_role(Role.DPO)
 def log(request: HttpRequest) -> HttpResponse:
     f, errors = _filter(request)
     page = Paginator(audit.search(f), 50).get_page(request.GET.get("page"))
@@ -52,10 +50,9 @@ def log(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@require_role(Role.DPO)
 def log_csv(request: HttpRequest) -> StreamingHttpResponse:
     f, _ = _filter(request)
-    audit.record(actor_of(request), "export_log", purpose="rgpd", detail={"filter": {
+    audit.record(request.actor, "export_log", purpose="rgpd", detail={"filter": {
         k: str(v) for k, v in f.__dict__.items() if v}})
     response = StreamingHttpResponse(audit.export_csv(f), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="journal-acces-{clock.today().isoformat()}.csv"'
@@ -63,14 +60,13 @@ def log_csv(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@require_role(Role.DPO)
 def rights(request: HttpRequest) -> HttpResponse:
     raw = (request.POST.get("personne") or request.GET.get("personne") or "").strip()
-    person_id = int(raw) if raw.isdigit() else None
-    plan = gdpr.erasure_plan(person_id) if person_id else []
+    person_id = int(raw) if raw.isdigit() and len(raw) <= 18 else None
+    plan = gdpr.erasure_plan(person_id, seen_by=request.actor) if person_id else []
     if request.method == "POST" and person_id:
         if request.POST.get("action") == "export":
-            data = gdpr.export_person(actor_of(request), person_id)
+            data = gdpr.export_person(request.actor, person_id)
             response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2, default=str),
                                     content_type="application/json; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="donnees-personne-{person_id}.json"'
@@ -78,11 +74,12 @@ def rights(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "erase":
             reason = request.POST.get("motif", "")
             try:
-                gdpr.erase_person(actor_of(request), person_id, reason)
+                gdpr.erase_person(request.actor, person_id, reason)
             except ValueError as exc:
                 messages.error(request, str(exc))
             else:
                 messages.success(request, f"Demande d'effacement appliquée pour la personne n° {person_id}.")
                 return redirect(f"{request.path}?personne={person_id}")
     return render(request, "audit/rights.html", {"person_id": person_id, "raw": raw, "plan": plan,
-                                                 "invalid": bool(raw) and person_id is None})
+                                                 "invalid": bool(raw) and person_id is None},
+                  status=400 if request.method == "POST" else 200)

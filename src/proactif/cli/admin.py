@@ -63,7 +63,9 @@ def apikey() -> None:
 @click.option("--service", required=True)
 @click.option("--name", required=True)
 @click.option("--kind", default="test", type=click.Choice(["live", "test"]), show_default=True)
-@click.option("--scope", "scopes", multiple=True, required=True, help="registry:read, registry:write, audit:read")
+@click.option("--scope", "scopes", multiple=True, required=True,
+              help="A declared scope (registry:read, registry:write, journeys:read, journeys:write, alerts:read, "
+                   "alerts:write, audit:read); it must serve one of the service's purposes.")
 def apikey_create(service: str, name: str, kind: str, scopes: tuple[str, ...]) -> None:
     """Create a key; its token is printed once.
 
@@ -86,7 +88,8 @@ def apikey_revoke(key_id: int) -> None:
     setup()
     from proactif.accounts import services as accounts
 
-    accounts.revoke_api_key(key_id)
+    if not accounts.revoke_api_key(key_id):
+        raise click.ClickException(f"clé {key_id} inconnue ou déjà révoquée")
     click.echo(f"clé {key_id} révoquée")
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from django.conf import settings
 
-from proactif.audit.gdpr import ErasureItem, PersonalDataProvider
 from proactif.connectors.models import CachedAnswer, ConnectorCall
 from proactif.kernel import clock
+from proactif.kernel.capabilities import ErasureItem
 
 RETAIN_TRACE = ("RGPD art. 17-3-b : obligation légale et mission d'intérêt public — traçabilité des échanges de "
                 "données entre administrations (CRPA art. L114-8, L114-9 et R114-9-5) ; le journal ne contient "
@@ -61,6 +61,3 @@ def purge() -> dict[str, int]:
 def wipe() -> int:
     return int(CachedAnswer.objects.all().delete()[0] + ConnectorCall.objects.all().delete()[0])
 
-
-PROVIDER = PersonalDataProvider("connecteurs", export=export, plan_erasure=plan_erasure, erase=erase, purge=purge,
-                                wipe=wipe)

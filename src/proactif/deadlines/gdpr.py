@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from proactif.audit.gdpr import ErasureItem, PersonalDataProvider
 from proactif.deadlines.models import Appointment, TitleRequest
+from proactif.kernel.capabilities import ErasureItem
 
 
 def export(person_id: int) -> dict[str, Any]:
@@ -35,5 +35,3 @@ def erase(person_id: int) -> dict[str, int]:
 def wipe() -> int:
     return TitleRequest.objects.all().delete()[0] + Appointment.objects.all().delete()[0]
 
-
-PROVIDER = PersonalDataProvider("rendez_vous", export=export, plan_erasure=plan_erasure, erase=erase, wipe=wipe)

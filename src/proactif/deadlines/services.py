@@ -228,14 +228,20 @@ def add_closure(counter_id: int | None, day: date, reason: str) -> Closure:
     return Closure.objects.create(counter_id=counter_id, day=day, reason=reason[:200])
 
 
-def remove_closure(closure_id: int) -> None:
-    Closure.objects.filter(pk=closure_id).delete()
+def remove_closure(closure_id: int) -> int:
+    """Returns how many closures were removed (0: none by that id)."""
+    return int(Closure.objects.filter(pk=closure_id).delete()[0])
 
 
 def record_agent_action(access: Access, person_id: int, action: str, **detail: Any) -> None:
     """An agent changed a person's appointment or title request: in the access log."""
     audit.record(access.actor, "change", purpose=access.purpose, person_ids=[person_id],
                  sections=[Section.DOCUMENTS.value], detail={"action": action, **detail})
+
+
+def record_agent_read(access: Access, person_id: int, what: str, **detail: Any) -> None:
+    audit.record(access.actor, "view", purpose=access.purpose, person_ids=[person_id],
+                 sections=[Section.DOCUMENTS.value], detail={"what": what, **detail})
 
 
 def appointments_between(start: datetime, end: datetime) -> QuerySet[Appointment]:

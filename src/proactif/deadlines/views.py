@@ -9,24 +9,19 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from proactif.accounts.access import access_of, actor_of, require_person_access
 from proactif.accounts.domain import Role
-from proactif.accounts.middleware import public
 from proactif.deadlines import domain, services
 from proactif.deadlines.forms import BookingForm, ClosureForm, CounterForm, StatusFileForm, format_hours
 from proactif.deadlines.models import Appointment, Counter, TitleRequest
 from proactif.kernel import clock
-from proactif.messaging.views import session_link
 from proactif.registry import services as registry
 
-LINK_PURPOSE = "deadlines.booking"
 KIND_LABELS = {"passeport": "passeport", "cni": "carte nationale d'identité"}
 
 
@@ -74,20 +69,10 @@ def _book(form: BookingForm, counter: Counter, person_id: int, instance_id: int 
                                                  instance_id, by))
 
 
-# --- citizens -------------------------------------------------------------------------------
-def _citizen(request: HttpRequest) -> Any:
-    link = session_link(request, LINK_PURPOSE)
-    if link is None:
-        return None
-    return link
-
-
-@public
+# --- citizens (reached by their signed link: `request.citizen_link`) -------------------------
 @require_http_methods(["GET", "POST"])
 def portal(request: HttpRequest) -> HttpResponse:
-    link = _citizen(request)
-    if link is None:
-        return render(request, "deadlines/portal_no_link.html", status=403)
+    link = request.citizen_link
     person_id = link.person_id
     subject_id = (link.payload or {}).get("subject_id")
     document = registry.document_views([subject_id]).get(subject_id) if subject_id else None
@@ -126,12 +111,9 @@ def portal(request: HttpRequest) -> HttpResponse:
     return render(request, "deadlines/portal_book.html", context, status=400 if request.method == "POST" else 200)
 
 
-@public
 @require_POST
 def portal_cancel(request: HttpRequest) -> HttpResponse:
-    link = _citizen(request)
-    if link is None:
-        return render(request, "deadlines/portal_no_link.html", status=403)
+    link = request.citizen_link
     current = services.current_appointment(link.person_id)
     if current is None:
         messages.info(request, "Vous n'avez pas de rendez-vous à venir.")
@@ -145,12 +127,9 @@ def portal_cancel(request: HttpRequest) -> HttpResponse:
     return redirect("portal:home")
 
 
-@public
 @require_GET
 def portal_ics(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    link = _citizen(request)
-    if link is None:
-        return render(request, "deadlines/portal_no_link.html", status=403)
+    link = request.citizen_link
     try:
         appointment = services.get_appointment(appointment_id)
     except Appointment.DoesNotExist:
@@ -167,19 +146,18 @@ def _ics_response(appointment: Appointment) -> HttpResponse:
 
 
 def _is_manager(request: HttpRequest) -> bool:
-    return actor_of(request).role in (Role.RESPONSABLE, Role.ADMIN)
+    return request.actor.role in (Role.RESPONSABLE, Role.ADMIN)
 
 
 # --- agents: agenda -------------------------------------------------------------------------
 @require_GET
-@require_person_access
 def agenda(request: HttpRequest) -> HttpResponse:
     counter = _counter(request)
     try:
         day = date.fromisoformat(request.GET.get("jour", "")) if request.GET.get("jour") else clock.today()
     except ValueError:
         day = clock.today()
-    rows = services.agenda(access_of(request), counter, day)
+    rows = services.agenda(request.access, counter, day)
     return render(request, "deadlines/agenda.html", {
         "rows": rows, "day": day, "counter": counter, "counters": services.counters(),
         "previous": day - timedelta(days=1), "next": day + timedelta(days=1), "today": clock.today(),
@@ -188,9 +166,8 @@ def agenda(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@require_person_access
 def appointment_action(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    access = access_of(request)
+    access = request.access
     try:
         appointment = services.get_appointment(appointment_id)
     except Appointment.DoesNotExist:
@@ -198,17 +175,17 @@ def appointment_action(request: HttpRequest, appointment_id: int) -> HttpRespons
     action = request.POST.get("action", "")
     try:
         if action == "done":
-            created = services.mark_done(appointment.pk, actor_of(request).label)
+            created = services.mark_done(appointment.pk, request.actor.label)
             messages.success(request, f"Dépôt enregistré : {len(created)} demande(s) de titre suivie(s).")
         elif action == "missed":
             services.mark_missed(appointment.pk)
             messages.success(request, "Rendez-vous noté manqué : l'habitant sera relancé.")
         elif action == "cancel":
-            services.cancel(appointment.pk, actor_of(request).label)
+            services.cancel(appointment.pk, request.actor.label)
             messages.success(request, "Rendez-vous annulé ; l'habitant est prévenu.")
         else:
-            messages.error(request, "Action inconnue.")
-            return redirect(_agenda_url(appointment))
+            return HttpResponseBadRequest("action inconnue : done, missed ou cancel",
+                                          content_type="text/plain; charset=utf-8")
     except services.BookingError as exc:
         messages.error(request, str(exc))
     else:
@@ -223,19 +200,20 @@ def _agenda_url(appointment: Appointment) -> str:
 
 
 @require_GET
-@require_person_access
 def agent_ics(request: HttpRequest, appointment_id: int) -> HttpResponse:
     try:
-        return _ics_response(services.get_appointment(appointment_id))
+        appointment = services.get_appointment(appointment_id)
     except Appointment.DoesNotExist:
         raise Http404("rendez-vous inconnu") from None
+    services.record_agent_read(request.access, appointment.person_id, "appointment_calendar",
+                               appointment=appointment.pk)
+    return _ics_response(appointment)
 
 
 @require_http_methods(["GET", "POST"])
-@require_person_access
 def agent_booking(request: HttpRequest) -> HttpResponse:
     """An agent books for a resident (on the phone, at the desk): same agenda, same rules."""
-    access = access_of(request)
+    access = request.access
     try:
         person_id = int(request.GET.get("personne") or request.POST.get("personne") or 0)
         instance_id = int(request.GET.get("parcours") or request.POST.get("parcours") or 0) or None
@@ -255,7 +233,7 @@ def agent_booking(request: HttpRequest) -> HttpResponse:
                "extra_query": f"&personne={person_id}" + (f"&parcours={instance_id}" if instance_id else "")}
     if request.method == "POST" and picker["form"].is_valid():
         try:
-            appointment = _book(picker["form"], counter, person_id, instance_id, None, actor_of(request).label, None)
+            appointment = _book(picker["form"], counter, person_id, instance_id, None, request.actor.label, None)
         except services.BookingError as exc:
             picker["form"].add_error("slot", str(exc))
         else:
@@ -268,9 +246,8 @@ def agent_booking(request: HttpRequest) -> HttpResponse:
 
 # --- agents: title requests -----------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
-@require_person_access
 def titles(request: HttpRequest) -> HttpResponse:
-    access = access_of(request)
+    access = request.access
     form = StatusFileForm()
     report = None
     if request.method == "POST" and request.POST.get("action") == "import":
@@ -278,7 +255,8 @@ def titles(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             report = _import_status(request, form)
     elif request.method == "POST":
-        _title_action(request, access)
+        if not _title_action(request, access):
+            return HttpResponseBadRequest("demande ou action inconnue", content_type="text/plain; charset=utf-8")
         return redirect(f"{reverse('deadlines:titles')}?statut={request.POST.get('statut', '')}")
     status = request.GET.get("statut", "")
     page = Paginator(services.requests(status), 50).get_page(request.GET.get("page"))
@@ -288,16 +266,15 @@ def titles(request: HttpRequest) -> HttpResponse:
     return render(request, "deadlines/titles.html", {
         "page": page, "status": status, "statuses": TitleRequest.STATUS, "form": form, "report": report,
         "query_prefix": f"statut={status}&" if status else "", "kind_labels": KIND_LABELS,
-        "is_manager": _is_manager(request)})
+        "is_manager": _is_manager(request)}, status=400 if request.method == "POST" and report is None else 200)
 
 
-def _title_action(request: HttpRequest, access: Any) -> None:
-    try:
-        request_id = int(request.POST.get("demande", "0"))
-        row = services.requests().get(pk=request_id)
-    except (ValueError, TitleRequest.DoesNotExist):
+def _title_action(request: HttpRequest, access: Any) -> bool:
+    raw = request.POST.get("demande", "")
+    row = services.requests().filter(pk=int(raw)).first() if raw.isdigit() and len(raw) <= 18 else None
+    if row is None:
         messages.error(request, "Demande inconnue.")
-        return
+        return False
     if request.POST.get("action") == "ready":
         services.mark_ready(row.pk)
         messages.success(request, "Titre prêt : l'habitant est prévenu pour venir le retirer.")
@@ -306,8 +283,9 @@ def _title_action(request: HttpRequest, access: Any) -> None:
         messages.success(request, "Titre remis : le parcours de l'habitant se termine.")
     else:
         messages.error(request, "Action inconnue.")
-        return
+        return False
     services.record_agent_action(access, row.person_id, f"title_{request.POST.get('action')}", request=row.pk)
+    return True
 
 
 def _import_status(request: HttpRequest, form: StatusFileForm) -> services.StatusReport | None:
@@ -336,10 +314,7 @@ def _import_status(request: HttpRequest, form: StatusFileForm) -> services.Statu
 
 # --- agents: counters -----------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
-@require_person_access
 def counters(request: HttpRequest) -> HttpResponse:
-    if not _is_manager(request):
-        raise PermissionDenied("Seuls les responsables de service règlent les guichets.")
     counter = _counter(request)
     hours = [(h.weekday, h.start, h.end) for h in counter.hours.all()]
     form = CounterForm(initial={"name": counter.name, "address": counter.address, "slot_minutes": counter.slot_minutes,
@@ -348,7 +323,7 @@ def counters(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "counter":
         form = CounterForm(request.POST)
         if form.is_valid():
-            services.configure_counter(access_of(request), counter.pk, **form.cleaned_data)
+            services.configure_counter(request.access, counter.pk, **form.cleaned_data)
             messages.success(request, "Guichet enregistré ; les créneaux proposés suivent ces réglages.")
             return redirect(f"{reverse('deadlines:counters')}?guichet={counter.pk}")
     elif request.method == "POST" and request.POST.get("action") == "closure":
@@ -359,9 +334,11 @@ def counters(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Fermeture enregistrée.")
             return redirect(f"{reverse('deadlines:counters')}?guichet={counter.pk}")
     elif request.method == "POST" and request.POST.get("action") == "reopen":
-        services.remove_closure(int(request.POST.get("fermeture", "0") or 0))
-        messages.success(request, "Fermeture supprimée.")
-        return redirect(f"{reverse('deadlines:counters')}?guichet={counter.pk}")
+        closure = request.POST.get("fermeture", "")
+        if closure.isdigit() and len(closure) <= 18 and services.remove_closure(int(closure)):
+            messages.success(request, "Fermeture supprimée.")
+            return redirect(f"{reverse('deadlines:counters')}?guichet={counter.pk}")
+        messages.error(request, "Fermeture inconnue.")
     return render(request, "deadlines/counters.html", {
         "counter": counter, "counters": services.counters(), "form": form, "closure_form": closure_form,
         "closures": services.closures(counter)}, status=400 if request.method == "POST" else 200)

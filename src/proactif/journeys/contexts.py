@@ -1,31 +1,22 @@
-"""What journey conditions see: `document`, `personne`, `evenements`, and namespaces other capabilities
-register (`rendez_vous` by deadlines). Loaded in bulk per batch, and only the namespaces a definition's
-conditions use."""
+"""What journey conditions see: `evenements`, and the namespaces capabilities declare (`JourneyData`:
+`document` and `personne` by journeys, `rendez_vous` by deadlines). Loaded in bulk per batch, and only the
+namespaces a definition's conditions use."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from django.db.models import F
 
 from proactif.journeys.models import JourneyInstance, NodeVisit
+from proactif.kernel import capabilities
 from proactif.kernel.logging import get_logger
 from proactif.messaging import templating
 from proactif.registry import services as registry
 
 log = get_logger(__name__)
-
-Loader = Callable[[list[JourneyInstance]], dict[int, dict[str, Any]]]
-_loaders: dict[str, Loader] = {}
-
-
-def register(namespace: str, loader: Loader) -> None:
-    """`loader(instances)` → {instance id: data} for the namespace (one query per batch)."""
-    _loaders[namespace] = loader
-
 
 def _document_ids(instances: list[JourneyInstance]) -> dict[int, int]:
     out = {}
@@ -36,19 +27,15 @@ def _document_ids(instances: list[JourneyInstance]) -> dict[int, int]:
     return out
 
 
-def _documents(instances: list[JourneyInstance]) -> dict[int, dict[str, Any]]:
+def documents(instances: list[JourneyInstance]) -> dict[int, dict[str, Any]]:
     ids = _document_ids(instances)
     views = registry.document_views(sorted(set(ids.values())), with_renewal=True)
     return {pk: views[doc] for pk, doc in ids.items() if doc in views}
 
 
-def _persons(instances: list[JourneyInstance]) -> dict[int, dict[str, Any]]:
+def persons(instances: list[JourneyInstance]) -> dict[int, dict[str, Any]]:
     facts = registry.person_facts(sorted({i.person_id for i in instances}))
     return {i.pk: facts.get(i.person_id, {}) for i in instances}
-
-
-register("document", _documents)
-register("personne", _persons)
 
 
 @cache
@@ -75,11 +62,11 @@ def expressions_of(spec: dict[str, Any]) -> tuple[str, ...]:
 def load(spec: dict[str, Any], instances: list[JourneyInstance]) -> dict[int, dict[str, Any]]:
     data: dict[int, dict[str, Any]] = {i.pk: {"evenements": (i.context or {}).get("evenements", {})}
                                        for i in instances}
+    declared = capabilities.journey_data()
     for namespace in needed(spec["key"], expressions_of(spec)):
-        loader = _loaders.get(namespace)
-        if loader is None:
+        if namespace not in declared:
             continue
-        for pk, value in loader(instances).items():
+        for pk, value in declared[namespace].load(instances).items():
             data[pk][namespace] = value
     return data
 

@@ -9,7 +9,7 @@ make: unknown or unreachable node, missing next step, bad duration or offset, un
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -19,9 +19,7 @@ import yaml
 
 DEFAULT_TZ = ZoneInfo("Europe/Paris")  # the engine passes the collectivité's zone (clock.local_tz())
 NODE_TYPES = ("send", "wait", "wait_for_event", "branch", "task", "goal", "end")
-EVENTS = ("link_clicked", "reply_received", "appointment_booked", "appointment_cancelled", "appointment_missed",
-          "document_ready", "document_collected", "task_done", "right_detected", "appointment_requested",
-          "claim_filed", "right_granted", "right_refused")
+CHANNEL_CHOICES = ("preferred", "any")  # besides the channels messaging declares
 ENTRY_TYPES = ("date", "event", "segment")
 DAY_NAMES = {"lun": 0, "mar": 1, "mer": 2, "jeu": 3, "ven": 4, "sam": 5, "dim": 6,
              "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -130,11 +128,12 @@ def parse_window(spec: Any, where: str) -> dict[str, Any] | None:
     return {"days": sorted(set(days)), "start": opens.isoformat(), "end": closes.isoformat()}
 
 
-def compile_definition(source: str, *, templates: set[str] | None = None,
-                       check_condition: Callable[[str], None] | None = None,
+def compile_definition(source: str, *, known_events: Collection[str], known_channels: Collection[str],
+                       templates: set[str] | None = None, check_condition: Callable[[str], None] | None = None,
                        segments: set[str] | None = None) -> dict[str, Any]:
     """The YAML source as a checked plain dict; raises DefinitionError listing every problem found.
-    `templates` (published template keys) and `check_condition` are checked when given."""
+    `known_events` and `known_channels` are those the capabilities declare; `templates` (published template keys)
+    and `check_condition` are checked when given."""
     try:
         raw = yaml.safe_load(source)
     except yaml.YAMLError as exc:
@@ -184,9 +183,10 @@ def compile_definition(source: str, *, templates: set[str] | None = None,
                 problems.append(f"{where} : modèle « {out['template']} » introuvable ou non publié")
             channels = node.get("channels", ["preferred"])
             channels = [channels] if isinstance(channels, str) else list(channels)
-            unknown = [c for c in channels if c not in ("preferred", "any", "sms", "email", "push", "letter")]
+            unknown = [c for c in channels if c not in CHANNEL_CHOICES and c not in known_channels]
             if unknown:
-                problems.append(f"{where} : canal inconnu « {unknown[0]} »")
+                problems.append(f"{where} : canal inconnu « {unknown[0]} » "
+                                f"({', '.join([*CHANNEL_CHOICES, *known_channels])})")
             out["channels"] = channels
             out["window"] = attempt(parse_window, node.get("window"), where)
             out["link"] = node.get("link")
@@ -204,8 +204,8 @@ def compile_definition(source: str, *, templates: set[str] | None = None,
             events = node.get("events") or []
             events = [events] if isinstance(events, str) else list(events)
             for event in events:
-                if event not in EVENTS:
-                    problems.append(f"{where} : événement inconnu « {event} » ({', '.join(EVENTS)})")
+                if event not in known_events:
+                    problems.append(f"{where} : événement inconnu « {event} » ({', '.join(known_events)})")
             if not events:
                 problems.append(f"{where} : aucun événement attendu")
             out["events"] = events
@@ -275,6 +275,8 @@ def compile_definition(source: str, *, templates: set[str] | None = None,
             if name not in reachable:
                 problems.append(f"étape « {name} » inaccessible depuis « {start} »")
     entry = attempt(_entry, raw.get("entry"), raw)
+    if entry and entry["type"] == "event" and entry["event"] not in known_events:
+        problems.append(f"entrée : événement inconnu « {entry['event']} » ({', '.join(known_events)})")
     if entry and entry["type"] == "segment" and segments is not None and entry["segment"] not in segments:
         problems.append(f"entrée : segment inconnu « {entry['segment']} » ({', '.join(sorted(segments))})")
     goals = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from proactif.audit.gdpr import ErasureItem, PersonalDataProvider
 from proactif.journeys.models import AgentTask, JourneyInstance
+from proactif.kernel.capabilities import ErasureItem
 
 
 def export(person_id: int) -> dict[str, Any]:
@@ -32,5 +32,3 @@ def wipe() -> int:
     NodeVisit.objects.all().delete()
     return AgentTask.objects.all().delete()[0] + JourneyInstance.objects.all().delete()[0]
 
-
-PROVIDER = PersonalDataProvider("parcours", export=export, plan_erasure=plan_erasure, erase=erase, wipe=wipe)

@@ -18,7 +18,7 @@ from proactif.accounts.domain import Access, AccessDenied, Actor, Section
 from proactif.audit import services as audit
 from proactif.journeys import contexts, domain, engine
 from proactif.journeys.models import AgentTask, JourneyDefinition, JourneyEvent, JourneyInstance, NodeVisit
-from proactif.kernel import bulkload, clock
+from proactif.kernel import bulkload, capabilities, clock
 from proactif.kernel.logging import get_logger
 from proactif.messaging import services as messaging
 from proactif.registry import services as registry
@@ -47,8 +47,10 @@ def published_template_keys() -> set[str]:
 
 
 def compile_source(source: str) -> dict[str, Any]:
-    return domain.compile_definition(source, templates=published_template_keys(),
-                                     check_condition=contexts.check_condition, segments=set(registry.segment_names()))
+    return domain.compile_definition(source, known_events=tuple(capabilities.events()),
+                                     known_channels=tuple(capabilities.channels(sent=True)),
+                                     templates=published_template_keys(), check_condition=contexts.check_condition,
+                                     segments=set(registry.segment_names()))
 
 
 def save_definition(source: str, *, author: str = "", publish: bool = False) -> JourneyDefinition:
@@ -233,6 +235,13 @@ def start_for_event(event: str, person_id: int, subject_id: int | None = None,
 
 
 # --- events from other capabilities ---------------------------------------------------------
+def on_event(event: str, person_id: int, instance_id: int | None = None, **payload: Any) -> None:
+    """Every declared event (journeys' listener): the person's live instances hear it, and journeys entered by
+    this event start."""
+    signal(event, person_id, instance_id=instance_id, payload=payload)
+    start_for_event(event, person_id, subject_id=payload.get("subject_id"))
+
+
 def signal(event: str, person_id: int, instance_id: int | None = None, payload: dict[str, Any] | None = None,
            journey_key: str | None = None) -> int:
     """Record an event for a person's live instances (or one of them) and wake those waiting for it."""
@@ -272,6 +281,8 @@ def _instance_for(access: Access, instance_id: int, lock: bool = True) -> Journe
     access.require(Section.PARCOURS)
     rows = JourneyInstance.objects.select_related("definition")
     instance = (rows.select_for_update(of=("self",)) if lock else rows).get(pk=instance_id)
+    if access.sandbox and not registry.synthetic_person_ids([instance.person_id]):
+        raise JourneyInstance.DoesNotExist("a test key reaches only synthetic residents")
     check_service(access.actor, instance.definition)
     return instance
 
@@ -432,8 +443,8 @@ def timeline(instance: JourneyInstance) -> list[TimelineEntry]:
             entries.append(TimelineEntry(event.at, "takeover", TAKEOVER_LABELS.get(detail.get("action", ""), "Action"),
                                          detail.get("reason", ""), actor=event.actor))
         elif event.kind == "signal":
-            entries.append(TimelineEntry(event.at, "signal", EVENT_LABELS.get(detail.get("event", ""),
-                                                                              detail.get("event", ""))))
+            declared = capabilities.events().get(detail.get("event", ""))
+            entries.append(TimelineEntry(event.at, "signal", declared.label if declared else detail.get("event", "")))
     for message in messaging.messages_for_instance(instance.pk):
         when = message.sent_at or message.not_before or message.created_at
         label = f"Message {message.channel or '(canal à choisir)'} — {message.template_key}"
@@ -450,10 +461,6 @@ def timeline(instance: JourneyInstance) -> list[TimelineEntry]:
 TAKEOVER_LABELS = {"pause": "Mis en pause par un agent", "resume": "Repris par un agent",
                    "send": "Message supplémentaire envoyé par un agent", "reminder": "Relance programmée par un agent",
                    "jump": "Déplacé à une autre étape par un agent", "exit": "Arrêté par un agent"}
-EVENT_LABELS = {"link_clicked": "Lien ouvert", "appointment_booked": "Rendez-vous pris",
-                "appointment_cancelled": "Rendez-vous annulé", "document_ready": "Titre prêt",
-                "document_collected": "Titre remis", "reply_received": "Réponse reçue", "task_done": "Tâche faite",
-                "appointment_missed": "Rendez-vous manqué"}
 
 
 def instances(key: str = "", node: str = "", status: str = "") -> QuerySet[JourneyInstance]:
@@ -542,6 +549,14 @@ def summary() -> dict[str, Any]:
     return {"instances": dict(Counter(JourneyInstance.objects.values_list("status", flat=True))),
             "definitions": JourneyDefinition.objects.filter(status="published").count()}
 
+
+
+def log_person_list(access: Access, person_ids: list[int], what: str) -> None:
+    """A list naming residents (the task inbox, a journey's instances): a logged read."""
+    ids = sorted(set(person_ids))
+    if ids:
+        audit.record(access.actor, "view", purpose=access.purpose, person_ids=ids,
+                     sections=[Section.PARCOURS.value], detail={"list": what})
 
 
 def person_panel(person_id: int) -> dict[str, Any]:

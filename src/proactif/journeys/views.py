@@ -12,7 +12,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from proactif.accounts.access import access_of, actor_of, require_person_access
 from proactif.accounts.domain import AccessDenied, Role
 from proactif.journeys import services
 from proactif.journeys.forms import DefinitionForm, InstanceFilterForm, TakeoverForm, TaskForm
@@ -29,23 +28,21 @@ def _definition(request: HttpRequest, key: str) -> JourneyDefinition:
     except JourneyDefinition.DoesNotExist:
         raise Http404("parcours inconnu") from None
     try:
-        services.check_service(actor_of(request), definition)
+        services.check_service(request.actor, definition)
     except AccessDenied as exc:
         raise PermissionDenied(str(exc)) from exc
     return definition
 
 
 @require_GET
-@require_person_access
 def journeys(request: HttpRequest) -> HttpResponse:
-    rows = [(d, services.funnel(d.key)) for d in services.visible_definitions(actor_of(request))]
+    rows = [(d, services.funnel(d.key)) for d in services.visible_definitions(request.actor)]
     return render(request, "journeys/list.html", {
-        "rows": rows, "tasks": services.open_tasks(actor_of(request).service).count(),
-        "can_edit": actor_of(request).role in EDITORS})
+        "rows": rows, "tasks": services.open_tasks(request.actor.service).count(),
+        "can_edit": request.actor.role in EDITORS})
 
 
 @require_GET
-@require_person_access
 def journey(request: HttpRequest, key: str) -> HttpResponse:
     definition = _definition(request, key)
     nodes = [(name, node.get("label", name)) for name, node in definition.spec["nodes"].items()]
@@ -55,6 +52,7 @@ def journey(request: HttpRequest, key: str) -> HttpResponse:
     if filters.get("person"):
         rows = rows.filter(person_id=filters["person"])
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    services.log_person_list(request.access, [i.person_id for i in page], "instances")
     funnel = services.funnel(key)
     labels = dict(nodes)
     top = max([n["visited"] for n in funnel["nodes"]] + [1])
@@ -66,17 +64,14 @@ def journey(request: HttpRequest, key: str) -> HttpResponse:
     return render(request, "journeys/journey.html", {
         "d": definition, "funnel": funnel, "form": form, "page": page, "labels": labels,
         "versions": services.definitions().filter(key=key).order_by("-version"),
-        "query_prefix": f"{query}&" if query else "", "can_edit": actor_of(request).role in EDITORS,
+        "query_prefix": f"{query}&" if query else "", "can_edit": request.actor.role in EDITORS,
         "messages_by_status": messaging.counts_by_channel_and_status(f"journey:{key}"[:50]),
         "statuses": messaging.OUTBOX_STATUSES})
 
 
 @require_http_methods(["GET", "POST"])
-@require_person_access
 def edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
-    actor = actor_of(request)
-    if actor.role not in EDITORS:
-        raise PermissionDenied("Seuls les responsables de service modifient les parcours.")
+    actor = request.actor
     current = _definition(request, key) if key else None
     draft = services.definitions().filter(key=key, status="draft").first() if key else None
     source = (draft or current).source if (draft or current) else ""
@@ -106,9 +101,8 @@ def edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
 
 
 @require_GET
-@require_person_access
 def instance(request: HttpRequest, instance_id: int) -> HttpResponse:
-    access = access_of(request)
+    access = request.access
     row = _instance_or_404(access, instance_id)
     return render(request, "journeys/instance.html", _instance_context(row, _takeover_form(row)))
 
@@ -135,9 +129,8 @@ def _instance_context(row: JourneyInstance, form: TakeoverForm) -> dict[str, Any
 
 
 @require_POST
-@require_person_access
 def takeover(request: HttpRequest, instance_id: int) -> HttpResponse:
-    access = access_of(request)
+    access = request.access
     row = _instance_or_404(access, instance_id)
     form = _takeover_form(row, request.POST)
     if form.is_valid():
@@ -161,19 +154,22 @@ TAKEOVER_DONE = {"pause": "Parcours mis en pause : aucun message ne partira avan
 
 
 @require_http_methods(["GET", "POST"])
-@require_person_access
 def tasks(request: HttpRequest) -> HttpResponse:
-    actor = actor_of(request)
+    actor = request.actor
+    form = TaskForm(request.POST or None)
     if request.method == "POST":
-        form = TaskForm(request.POST)
-        task_id = int(request.POST.get("task", "0") or 0)
-        if form.is_valid():
+        task_id = request.POST.get("task", "")
+        if form.is_valid() and task_id.isdigit() and len(task_id) <= 18:
             try:
-                services.complete_task(access_of(request), task_id, form.cleaned_data["note"])
+                services.complete_task(request.access, int(task_id), form.cleaned_data["note"])
             except (services.TakeoverError, AgentTask.DoesNotExist, AccessDenied) as exc:
                 messages.error(request, f"Tâche non close : {exc}")
             else:
                 messages.success(request, "Tâche close ; le parcours continue.")
-        return redirect("journeys:tasks")
+                return redirect("journeys:tasks")
+        else:
+            messages.error(request, "Tâche non close : indiquez la tâche et le compte rendu.")
     page = Paginator(services.open_tasks(actor.service), 30).get_page(request.GET.get("page"))
-    return render(request, "journeys/tasks.html", {"page": page, "form": TaskForm(), "now": clock.now()})
+    services.log_person_list(request.access, [t.person_id for t in page], "tasks")
+    return render(request, "journeys/tasks.html", {"page": page, "form": TaskForm(), "now": clock.now()},
+                  status=400 if request.method == "POST" else 200)

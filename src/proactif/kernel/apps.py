@@ -16,6 +16,19 @@ class KernelConfig(AppConfig):
         clock.configure_time_zone(settings.TIME_ZONE)
         if settings.SIMULATED_CLOCK:
             clock.install_offset_provider(_persisted_offset)
+        from django.core import checks
+
+        checks.register(_declarations_check, "proactif")
+
+
+def _declarations_check(app_configs: object = None, **kwargs: object) -> list[object]:
+    """`proactif check` (and Django's system checks): every route has an access rule, every table about people
+    a GDPR handling, every declared table and field exists."""
+    from django.core import checks
+
+    from proactif.kernel import capabilities
+
+    return [checks.Error(problem, id="proactif.E001") for problem in capabilities.check_declarations()]
 
 
 _table_ready = False

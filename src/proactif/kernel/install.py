@@ -1,35 +1,44 @@
 """Reference data every installation needs (services, shipped templates and journeys, a counter), set up by
-each capability's `AppConfig.install()` — idempotent, run after the migrations by every command."""
+each capability's declared `install` — idempotent, run after the migrations by every command — and what runs
+beside the server or a simulation in this process (the built-in sinks), each capability's `alongside`."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from proactif.kernel import capabilities
+
+_started: list[Any] = []  # what `start_alongside` started in this process
+
 
 def install() -> list[str]:
-    from django.apps import apps
-
     done = []
-    for config in apps.get_app_configs():
-        if config.name.startswith("proactif.") and hasattr(config, "install"):
-            config.install()
-            done.append(config.label)
+    for capability in capabilities.declared():
+        if capability.install is not None:
+            capability.install()
+            done.append(capability.name)
     return done
 
 
 def start_alongside(simulation: bool = False) -> list[str]:
-    """Start what runs next to the server or a simulation in this process (the built-in sinks…): each
-    capability's `AppConfig.alongside(simulation)`, when it has one."""
-    from django.apps import apps
-
     started = []
-    for config in apps.get_app_configs():
-        if config.name.startswith("proactif.") and hasattr(config, "alongside") and config.alongside(simulation):
-            started.append(config.label)
+    for capability in capabilities.declared():
+        if capability.alongside is not None:
+            running = capability.alongside(simulation)
+            if running is not None:
+                _started.append(running)
+                started.append(capability.name)
     return started
 
 
-def stop_alongside() -> None:
-    from django.apps import apps
+def step_alongside() -> None:
+    """After each step of a simulation, in its thread."""
+    for running in list(_started):
+        step = getattr(running, "step", None)
+        if step is not None:
+            step()
 
-    for config in apps.get_app_configs():
-        if config.name.startswith("proactif.") and hasattr(config, "stop_alongside"):
-            config.stop_alongside()
+
+def stop_alongside() -> None:
+    while _started:
+        _started.pop().stop()

@@ -34,29 +34,20 @@ def reset_offset() -> None:
 
 
 RESOLUTION = timedelta(minutes=1)
-_reports: dict[str, Callable[[], Any]] = {}
-
-
-def register_report(name: str, build: Callable[[], Any]) -> None:
-    """What a capability tells at the end of a simulation (journeys per node, messages per channel…)."""
-    _reports[name] = build
-
-
-_step_hooks: list[Callable[[], Any]] = []
-
-
-def register_step_hook(hook: Callable[[], Any]) -> None:
-    """Called after every step of a simulation, in its thread (the sinks apply their receipts there)."""
-    _step_hooks.append(hook)
 
 
 def _after_step() -> None:
-    for hook in _step_hooks:
-        hook()
+    """What runs beside the simulation catches up (the sinks apply their receipts in its thread)."""
+    from proactif.kernel import install
+
+    install.step_alongside()
 
 
 def report() -> dict[str, Any]:
-    return {name: build() for name, build in _reports.items()}
+    """What each capability tells at the end of a simulation (journeys per node, messages per channel…)."""
+    from proactif.kernel import capabilities
+
+    return {name: build() for name, build in capabilities.reports().items()}
 
 
 def _next_step(now: datetime, day_end: datetime, ran_today: set[str]) -> tuple[datetime, list[str]]:
@@ -87,7 +78,9 @@ def _next_step(now: datetime, day_end: datetime, ran_today: set[str]) -> tuple[d
     return first, [n for t, n in candidates if t <= first]
 
 
-def simulate(until: date, on_day: Callable[[date, list[str]], None] | None = None) -> dict[str, Any]:
+def simulate(until: date, on_day: Callable[[date, list[str]], None] | None = None,
+             on_step: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """Run every day up to `until`; `on_step` runs after each step besides what `start_alongside` started."""
     start = clock.now()
     end = clock.local_datetime(until + timedelta(days=1))
     if end <= start:
@@ -114,6 +107,8 @@ def simulate(until: date, on_day: Callable[[date, list[str]], None] | None = Non
                         runs[name] = runs.get(name, 0) + 1
                         ran_today.append(name)
                     _after_step()
+                    if on_step is not None:
+                        on_step()
                 fixed.set(day_end)
                 days += 1
                 set_offset_to(fixed.now())

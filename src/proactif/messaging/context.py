@@ -2,48 +2,35 @@
 
 A message stores ids (`document_id`, `appointment_id`, `lien_id`…) and small values (`texte`), never the
 person's data: what is sent is what is true when it leaves (a citizen link is signed then, too).
-Capabilities above messaging add their own namespaces by registering a bulk loader (`deadlines` registers
-`rendez_vous`).
+Capabilities declare their own namespaces with a bulk loader (`MessageData`: `deadlines` declares
+`rendez_vous`), and e-mail attachments (the appointment's calendar file).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 
+from proactif.kernel import capabilities
 from proactif.messaging import links
 from proactif.registry import services as registry
 
-# namespace → (context key holding the id, bulk loader ids → {id: data}); a loaded record may add root
-# variables under "_racines" (the appointment gives `pieces`, the list of documents to bring).
-_LOADERS: dict[str, tuple[str, Callable[[list[Any]], dict[Any, dict[str, Any]]]]] = {}
-_ATTACHMENTS: dict[str, Callable[[Any], tuple[str, str, str] | None]] = {}
+# A declared namespace's loader gives, for each id, the record; a record may add root variables under
+# "_racines" (the appointment gives `pieces`, the list of documents to bring).
 PASSTHROUGH = ("lien", "texte", "pieces", "date_limite")
 
 
-def register(namespace: str, id_key: str, loader: Callable[[list[Any]], dict[Any, dict[str, Any]]]) -> None:
-    _LOADERS[namespace] = (id_key, loader)
-
-
-def register_attachment(id_key: str, builder: Callable[[Any], tuple[str, str, str] | None]) -> None:
-    """E-mails whose message carries `id_key` get the file `builder(id)` returns (name, content, MIME type)."""
-    _ATTACHMENTS[id_key] = builder
-
-
 def attachments(context: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """E-mails whose message carries a declared id get the file its `attachment` builds (name, content, type)."""
     out = []
-    for id_key, builder in _ATTACHMENTS.items():
-        if context.get(id_key) is not None:
-            built = builder(context[id_key])
+    for data in capabilities.message_data():
+        if data.attachment is not None and context.get(data.id_key) is not None:
+            built = data.attachment(context[data.id_key])
             if built:
                 out.append(built)
     return out
-
-
-register("document", "document_id", registry.document_views)
 
 
 def collectivite() -> dict[str, str]:
@@ -61,21 +48,22 @@ def build_many(rows: list[tuple[int, dict[str, Any], registry.Reachable]]) -> di
     from proactif.kernel import clock
     from proactif.registry.domain import age_on
 
+    declared = {declaration.namespace: declaration for declaration in capabilities.message_data()}
     wanted: dict[str, set[Any]] = defaultdict(set)
     for _, context, _ in rows:
-        for namespace, (id_key, _) in _LOADERS.items():
-            if context.get(id_key) is not None:
-                wanted[namespace].add(context[id_key])
+        for namespace, declaration in declared.items():
+            if context.get(declaration.id_key) is not None:
+                wanted[namespace].add(context[declaration.id_key])
         wanted["document"].update(context.get("documents", ()))
-    loaded = {namespace: _LOADERS[namespace][1](sorted(ids)) for namespace, ids in wanted.items()}
+    loaded = {namespace: declared[namespace].load(sorted(ids)) for namespace, ids in wanted.items()}
     base = collectivite()
     today = clock.today()
     out = {}
     for message_id, context, reach in rows:
         data: dict[str, Any] = {"collectivite": base,
                                 "personne": personne(reach, age_on(reach.born, today) if reach.born else None)}
-        for namespace, (id_key, _) in _LOADERS.items():
-            ident = context.get(id_key)
+        for namespace, declaration in declared.items():
+            ident = context.get(declaration.id_key)
             if ident is not None and ident in loaded.get(namespace, {}):
                 record = dict(loaded[namespace][ident])
                 data.update(record.pop("_racines", {}))

@@ -11,7 +11,10 @@ from zoneinfo import ZoneInfo
 
 DEFAULT_TZ = ZoneInfo("Europe/Paris")  # the callers pass the collectivité's zone (clock.local_tz())
 
-CHANNELS = ("sms", "email", "push", "letter", "whatsapp", "messenger")
+# The channels messaging sends on (declared to the other capabilities in capability.py), named as in a sentence
+CHANNEL_LABELS = {"sms": "SMS", "email": "e-mail", "push": "notification", "letter": "courrier",
+                  "whatsapp": "WhatsApp", "messenger": "Messenger"}
+CHANNELS = tuple(CHANNEL_LABELS)
 DEFAULT_ORDER = ("sms", "email", "push", "letter")
 LANES = ("urgent", "transactional", "bulk")
 

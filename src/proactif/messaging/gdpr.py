@@ -7,8 +7,8 @@ from typing import Any
 
 from django.conf import settings
 
-from proactif.audit.gdpr import ErasureItem, PersonalDataProvider
 from proactif.kernel import clock
+from proactif.kernel.capabilities import ErasureItem
 from proactif.messaging.models import (
     DeliveryReceipt,
     Engagement,
@@ -67,6 +67,3 @@ def wipe() -> int:
     return sum(model.objects.all().delete()[0] for model in (
         DeliveryReceipt, InboundMessage, OutboxMessage, Engagement, PushSubscription, Link, SinkMessage))
 
-
-PROVIDER = PersonalDataProvider("messagerie", export=export, plan_erasure=plan_erasure, erase=erase, purge=purge,
-                                wipe=wipe)

@@ -7,7 +7,6 @@ row holds its purpose, person, journey and expiry, and can be revoked. Opening a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,21 +14,16 @@ from typing import Any
 from django.core import signing
 from django.db.models import F
 
-from proactif.kernel import bulkload, clock, events
+from proactif.kernel import bulkload, capabilities, clock, events
 from proactif.messaging import engagement
 from proactif.messaging.models import Link
 
 SALT = "proactif.citizen-link"
-_targets: dict[str, Callable[[Link], str]] = {}
+SESSION_KEY = "proactif_links"  # link purpose → id of the links opened in a browser session
 
 
 class LinkError(Exception):
     """An invalid, expired or revoked link — the message says which, in French."""
-
-
-def register_target(purpose: str, target: Callable[[Link], str]) -> None:
-    """Where a link of `purpose` leads once checked (a capability registers its portal page)."""
-    _targets[purpose] = target
 
 
 @dataclass(frozen=True)
@@ -90,7 +84,7 @@ def resolve(token: str) -> Link:
     try:
         raw = signing.TimestampSigner(salt=SALT).unsign(token)
         link = Link.objects.get(pk=signing.b62_decode(raw))
-    except (signing.BadSignature, Link.DoesNotExist, ValueError):
+    except (signing.BadSignature, Link.DoesNotExist, ValueError, OverflowError):
         raise LinkError("Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier.") from None
     if link.revoked_at is not None:
         raise LinkError("Ce lien a été désactivé.")
@@ -108,7 +102,32 @@ def open_link(token: str, channel: str = "") -> Opened:
         engagement.record(link.person_id, "click", channel, now, link.message_key, link.instance_id)
         events.publish("link_clicked", person_id=link.person_id, instance_id=link.instance_id,
                        purpose=link.purpose)
-    target = _targets.get(link.purpose)
-    if target is None:
+    url_name = capabilities.link_target(link.purpose)  # the page its capability declared for this purpose
+    if url_name is None:
         raise LinkError("Ce lien ne mène plus à aucune démarche.")
-    return Opened(link, target(link))
+    from django.urls import reverse
+
+    return Opened(link, reverse(url_name))
+
+
+def valid(link_id: int) -> Link | None:
+    """A link remembered in a citizen's session, while it is neither expired nor revoked."""
+    return Link.objects.filter(pk=link_id, revoked_at__isnull=True, expires_at__gt=clock.now()).first()
+
+
+def remember(session: Any, link: Link) -> None:
+    """The citizen's browser session keeps the link it opened (the token leaves the address bar)."""
+    opened = dict(session.get(SESSION_KEY) or {})
+    opened[link.purpose] = link.pk
+    session[SESSION_KEY] = opened
+
+
+def in_session(session: Any, purpose: str) -> Link | None:
+    """The still-valid link of `purpose` opened in this browser session ("*": any purpose)."""
+    opened = session.get(SESSION_KEY) or {}
+    ids = list(opened.values()) if purpose == "*" else [opened[purpose]] if purpose in opened else []
+    for link_id in ids:
+        link = valid(link_id)
+        if link is not None:
+            return link
+    return None

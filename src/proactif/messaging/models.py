@@ -6,8 +6,9 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-CHANNELS = [("sms", "SMS"), ("email", "E-mail"), ("push", "Notification"), ("letter", "Courrier"),
-            ("whatsapp", "WhatsApp"), ("messenger", "Messenger")]
+from proactif.messaging.domain import CHANNEL_LABELS
+
+CHANNELS = [(code, label[0].upper() + label[1:]) for code, label in CHANNEL_LABELS.items()]
 LANES = [("urgent", "Urgent"), ("transactional", "Transactionnel"), ("bulk", "Campagne")]
 
 

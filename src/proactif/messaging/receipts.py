@@ -37,7 +37,12 @@ def verify(provider: str, body: bytes, signature: str) -> dict[str, Any]:
     expected = hmac.new(secret.encode(), body, "sha256").hexdigest()
     if not hmac.compare_digest(expected, signature or ""):
         raise BadSignature("signature invalide")
-    payload: dict[str, Any] = json.loads(body)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise ValueError("corps illisible : un objet JSON est attendu") from None
+    if not isinstance(payload, dict):
+        raise ValueError("corps illisible : un objet JSON est attendu")
     return payload
 
 

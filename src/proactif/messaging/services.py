@@ -17,7 +17,6 @@ from proactif.messaging import broadcast, domain, links, outbox, sendtime, templ
 from proactif.messaging.models import (
     Engagement,
     InboundMessage,
-    Link,
     OutboxMessage,
     PushSubscription,
     SinkMessage,
@@ -35,7 +34,6 @@ send_to_many = broadcast.send
 link_token = links.token_for
 LinkRequest = links.LinkRequest
 open_link = links.open_link
-register_link_target = links.register_target
 Window = sendtime.Window
 OUTBOX_STATUSES = OutboxMessage.STATUS
 
@@ -307,10 +305,9 @@ def counts_by_channel_and_status(trigger: str | None = None) -> dict[str, dict[s
     return dict(out)
 
 
-def valid_link(link_id: int) -> Link | None:
-    """A link remembered in a citizen's session, while it is neither expired nor revoked."""
-    link = Link.objects.filter(pk=link_id, revoked_at__isnull=True, expires_at__gt=clock.now()).first()
-    return link
+valid_link = links.valid
+remember_link = links.remember  # (session, link): the browser session keeps the citizen's link
+link_in_session = links.in_session  # (session, purpose) → the valid link of that purpose opened there
 
 
 def read_message(access: Access, message_id: int) -> OutboxMessage:
@@ -320,6 +317,14 @@ def read_message(access: Access, message_id: int) -> OutboxMessage:
     audit.record(access.actor, "view", purpose=access.purpose, person_ids=[row.person_id],
                  sections=[Section.PARCOURS.value], detail={"message": row.pk})
     return row
+
+
+def record_outbox_view(access: Access, person_ids: list[int | None]) -> None:
+    """A page of the outbox: which residents' messages the agent saw (masked recipients), logged."""
+    ids = sorted({pk for pk in person_ids if pk is not None})
+    if ids:
+        audit.record(access.actor, "view", purpose=access.purpose, person_ids=ids,
+                     sections=[Section.PARCOURS.value], detail={"list": "outbox"})
 
 
 def record_sink_view(access: Access, channel: str, query: str) -> None:
@@ -346,3 +351,41 @@ def simulation_report() -> dict[str, Any]:
     return {"by_channel": counts_by_channel_and_status(), "sinks": sink_stats(),
             "letters_printed": LetterBatch.objects.aggregate(n=Sum("count"))["n"] or 0,
             "deferred": OutboxMessage.objects.filter(status="created").count()}
+
+
+# --- the built-in sinks beside a server or a simulation ------------------------------------------------------
+class _SinksAlongside:
+    """The sinks this process started: `step()` applies their receipts after each simulated step (in the
+    simulation's thread: one writer for SQLite); `stop()` drains and stops them."""
+
+    def __init__(self, running: Any):
+        self.running = running
+
+    def step(self) -> None:
+        self.running.pump()
+
+    def stop(self) -> None:
+        from proactif.messaging import sinks
+
+        self.running.drain()
+        sinks.stop()
+
+
+def start_sinks(simulation: bool = False) -> _SinksAlongside | None:
+    """The built-in sinks, when PROACTIF_SINKS is on. A port already taken (a demo server running) means its
+    sinks receive the messages."""
+    from django.conf import settings
+
+    from proactif.kernel.logging import get_logger
+    from proactif.messaging import providers, sinks
+
+    if not settings.SINKS:
+        return None
+    try:
+        running = sinks.start(settings.SINK_HTTP_PORT, settings.SINK_SMTP_PORT,
+                              receipts="manual" if simulation else "http")
+    except OSError as exc:
+        get_logger(__name__).warning("sinks not started: port in use", error=str(exc))
+        return None
+    providers.reset()
+    return _SinksAlongside(running)

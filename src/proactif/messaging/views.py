@@ -14,20 +14,16 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from proactif.accounts.access import access_of, actor_of, require_person_access
 from proactif.accounts.domain import AccessDenied, Role
-from proactif.accounts.middleware import public
 from proactif.kernel import clock
 from proactif.messaging import services, templating
 from proactif.messaging.forms import OutboxFilterForm, PreviewForm, TemplateForm
 from proactif.messaging.models import LetterBatch, OutboxMessage, Template
 
-SESSION_LINKS = "proactif_links"
 EDITORS = (Role.RESPONSABLE, Role.ADMIN)
 
 
 # --- citizens -------------------------------------------------------------------------------
-@public
 @require_GET
 def open_link(request: HttpRequest, token: str) -> HttpResponse:
     """A link from a message: checked, counted as engagement, remembered in the citizen's session (so the
@@ -36,20 +32,9 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
         opened = services.open_link(token, channel=request.GET.get("c", ""))
     except services.LinkError as exc:
         return render(request, "messaging/link_error.html", {"error": str(exc)}, status=410)
-    links = dict(request.session.get(SESSION_LINKS) or {})
-    links[opened.link.purpose] = opened.link.pk
-    request.session[SESSION_LINKS] = links
+    services.remember_link(request.session, opened.link)
     request.session.cycle_key()
     return redirect(opened.target)
-
-
-def session_person(request: HttpRequest) -> int | None:
-    """The resident behind the valid citizen links opened in this browser session, if any."""
-    for link_id in (request.session.get(SESSION_LINKS) or {}).values():
-        link = services.valid_link(link_id)
-        if link is not None:
-            return int(link.person_id)
-    return None
 
 
 # --- Web Push for citizens: the browser subscribes from a page reached by their link ----------
@@ -67,7 +52,6 @@ self.addEventListener("notificationclick", (event) => {
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=")
 
 
-@public
 @require_GET
 def push_key(request: HttpRequest) -> HttpResponse:
     from django.http import JsonResponse
@@ -75,7 +59,6 @@ def push_key(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"publicKey": services.push_public_key()})
 
 
-@public
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(SERVICE_WORKER, content_type="application/javascript; charset=utf-8")
@@ -83,7 +66,6 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@public
 @require_POST
 def push_subscribe(request: HttpRequest) -> HttpResponse:
     """A browser's push subscription (the Push API's JSON), for the resident of the session's link."""
@@ -91,9 +73,7 @@ def push_subscribe(request: HttpRequest) -> HttpResponse:
 
     from django.http import JsonResponse
 
-    person_id = session_person(request)
-    if person_id is None:
-        return JsonResponse({"error": "ouvrez d'abord le lien reçu de la mairie"}, status=403)
+    person_id = request.citizen_link.person_id
     try:
         data = json.loads(request.body)
         endpoint, p256dh, auth = str(data["endpoint"]), str(data["keys"]["p256dh"]), str(data["keys"]["auth"])
@@ -108,12 +88,6 @@ def push_subscribe(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"ok": True}, status=201)
 
 
-def session_link(request: HttpRequest, purpose: str) -> Any:
-    """The citizen link of this purpose opened in this browser session, if still valid."""
-    link_id = (request.session.get(SESSION_LINKS) or {}).get(purpose)
-    return services.valid_link(link_id) if link_id else None
-
-
 # --- outbox and statistics ------------------------------------------------------------------
 def _mask(recipient: str) -> str:
     if "@" in recipient:
@@ -125,7 +99,6 @@ def _mask(recipient: str) -> str:
 
 
 @require_GET
-@require_person_access
 def outbox(request: HttpRequest) -> HttpResponse:
     form = OutboxFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -133,6 +106,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     for message in page:
         message.masked = _mask(message.recipient)  # type: ignore[attr-defined]
+    services.record_outbox_view(request.access, [m.person_id for m in page])
     query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
     return render(request, "messaging/outbox.html", {
         "form": form, "page": page, "stats": services.delivery_stats(), "query_prefix": f"{query}&" if query else "",
@@ -140,10 +114,9 @@ def outbox(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@require_person_access
 def message(request: HttpRequest, message_id: int) -> HttpResponse:
     try:
-        row = services.read_message(access_of(request), message_id)
+        row = services.read_message(request.access, message_id)
     except OutboxMessage.DoesNotExist:
         raise Http404("message inconnu") from None
     except AccessDenied as exc:
@@ -153,10 +126,9 @@ def message(request: HttpRequest, message_id: int) -> HttpResponse:
 
 # --- templates ------------------------------------------------------------------------------
 @require_GET
-@require_person_access
 def templates(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/templates.html", {"templates": services.templates(),
-                                                        "can_edit": actor_of(request).role in EDITORS})
+                                                        "can_edit": request.actor.role in EDITORS})
 
 
 def _errors_by_field(exc: templating.TemplateError) -> list[str]:
@@ -164,7 +136,6 @@ def _errors_by_field(exc: templating.TemplateError) -> list[str]:
 
 
 @require_http_methods(["GET", "POST"])
-@require_person_access
 def template_edit(request: HttpRequest, template_id: int | None = None) -> HttpResponse:
     current: Template | None = None
     if template_id is not None:
@@ -172,7 +143,7 @@ def template_edit(request: HttpRequest, template_id: int | None = None) -> HttpR
             current = services.get_template(template_id)
         except Template.DoesNotExist:
             raise Http404("modèle inconnu") from None
-    can_edit = actor_of(request).role in EDITORS
+    can_edit = request.actor.role in EDITORS
     initial = ({"key": current.key, "channel": current.channel, "language": current.language, "name": current.name,
                 "subject": current.subject, "body": current.body} if current else {"language": "fr"})
     form = TemplateForm(request.POST or None, initial=initial)
@@ -185,7 +156,7 @@ def template_edit(request: HttpRequest, template_id: int | None = None) -> HttpR
             try:
                 saved = services.save_template(data["key"], data["channel"], data["body"], subject=data["subject"],
                                                language=data["language"], name=data["name"],
-                                               author=actor_of(request).label,
+                                               author=request.actor.label,
                                                publish=request.POST.get("action") == "publish")
             except templating.TemplateError as exc:
                 problems = _errors_by_field(exc)
@@ -202,9 +173,8 @@ def template_edit(request: HttpRequest, template_id: int | None = None) -> HttpR
 
 
 @require_POST
-@require_person_access
 def publish(request: HttpRequest, template_id: int) -> HttpResponse:
-    if actor_of(request).role not in EDITORS:
+    if request.actor.role not in EDITORS:
         raise PermissionDenied("Seuls les responsables de service publient les modèles.")
     template = services.publish_template(template_id)
     messages.success(request, f"Version {template.version} publiée : c'est elle qui part désormais.")
@@ -212,20 +182,18 @@ def publish(request: HttpRequest, template_id: int) -> HttpResponse:
 
 
 @require_POST
-@require_person_access
 def sms_counter(request: HttpRequest) -> HttpResponse:
     """The SMS length, encoding and segment count of the text being typed (HTMX)."""
     return render(request, "messaging/_sms_counter.html", {"sms": services.sms_info(request.POST.get("body", ""))})
 
 
 @require_POST
-@require_person_access
 def preview(request: HttpRequest, template_id: int) -> HttpResponse:
     form = PreviewForm(request.POST)
     context: dict[str, Any] = {"form": form}
     if form.is_valid():
         try:
-            context["rendered"] = services.preview(access_of(request), template_id, form.cleaned_data["person_id"])
+            context["rendered"] = services.preview(request.access, template_id, form.cleaned_data["person_id"])
         except templating.MissingData as exc:
             context["error"] = str(exc)
         except AccessDenied as exc:
@@ -235,12 +203,11 @@ def preview(request: HttpRequest, template_id: int) -> HttpResponse:
 
 # --- test inbox (sinks) and letters ---------------------------------------------------------
 @require_GET
-@require_person_access
 def sink(request: HttpRequest) -> HttpResponse:
     channel = request.GET.get("canal", "")
     query = request.GET.get("q", "").strip()
     page = Paginator(services.sink_messages(channel, query), 30).get_page(request.GET.get("page"))
-    services.record_sink_view(access_of(request), channel, query)
+    services.record_sink_view(request.access, channel, query)
     prefix = "&".join(p for p in (f"canal={channel}" if channel else "", f"q={query}" if query else "") if p)
     return render(request, "messaging/sink.html", {
         "page": page, "channel": channel, "q": query, "enabled": settings.SINKS,
@@ -249,7 +216,6 @@ def sink(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@require_person_access
 def letter_batch(request: HttpRequest, batch_id: int, kind: str) -> HttpResponse:
     batch = LetterBatch.objects.filter(pk=batch_id).first()
     if batch is None:
@@ -257,6 +223,6 @@ def letter_batch(request: HttpRequest, batch_id: int, kind: str) -> HttpResponse
     path = Path(batch.pdf if kind == "pdf" else batch.manifest)
     if not path.is_file():
         raise Http404("fichier absent")
-    services.record_letter_download(access_of(request), batch.pk)
+    services.record_letter_download(request.access, batch.pk)
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name,
                         content_type="application/pdf" if kind == "pdf" else "text/csv")

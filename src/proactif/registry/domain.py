@@ -4,7 +4,7 @@ consent resolution. No Django, no I/O — every function is testable on plain va
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -217,18 +217,15 @@ def clean_postal_address(field: str, raw: str) -> str | None:
     return "\n".join(line.upper() for line in lines)
 
 
-CHANNELS = ("sms", "email", "push", "letter", "whatsapp", "messenger", "phone")
-
-
-def parse_channels(field: str, raw: str) -> list[str]:
-    """An ordered channel preference list: 'sms>email>letter' or 'sms,email'."""
+def parse_channels(field: str, raw: str, channels: Collection[str]) -> list[str]:
+    """An ordered channel preference list: 'sms>email>letter' or 'sms,email', among the declared `channels`."""
     items = [c.strip().lower() for c in re.split(r"[>,|/ ]+", raw or "") if c.strip()]
     aliases = {"courrier": "letter", "mail": "email", "e-mail": "email", "notification": "push",
                "telephone": "phone", "téléphone": "phone"}
     items = [aliases.get(c, c) for c in items]
-    unknown = [c for c in items if c not in CHANNELS]
+    unknown = [c for c in items if c not in channels]
     if unknown:
-        raise FieldError(field, f"canal inconnu « {unknown[0]} » (canaux : {', '.join(CHANNELS)})")
+        raise FieldError(field, f"canal inconnu « {unknown[0]} » (canaux : {', '.join(channels)})")
     return list(dict.fromkeys(items))
 
 

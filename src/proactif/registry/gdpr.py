@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 
-from proactif.audit.gdpr import ErasureItem, PersonalDataProvider
 from proactif.kernel import clock
+from proactif.kernel.capabilities import ErasureItem
 from proactif.registry.models import (
     BenefitPayment,
     BenefitReceipt,
@@ -18,6 +18,8 @@ from proactif.registry.models import (
     ContactPoint,
     Document,
     ImportRejection,
+    Merge,
+    MergeSuggestion,
     MonthlyResource,
     OptOut,
     Person,
@@ -64,7 +66,19 @@ def export(person_id: int) -> dict[str, Any]:
                                    "source": r.source} for r in p.monthly_resources.order_by("month", "kind")],
         "prestations_versees": [{"mois": b.month.strftime("%Y-%m"), "prestation": b.benefit, "montant": str(b.amount),
                                  "source": b.source} for b in p.benefit_payments.order_by("month", "benefit")],
+        "fusions_de_fiches": [{"date": _iso(m.merged_at), "fiche_conservee": m.survivor_id,
+                               "fiche_fusionnee": m.duplicate_id, "motif": m.reason, "annulee": _iso(m.undone_at)}
+                              for m in _merges(person_id)],
+        "doublons_suggeres": _suggestions(person_id).count(),
     }
+
+
+def _merges(person_id: int) -> Any:
+    return Merge.objects.filter(Q(survivor_id=person_id) | Q(duplicate_id=person_id)).order_by("merged_at")
+
+
+def _suggestions(person_id: int) -> Any:
+    return MergeSuggestion.objects.filter(Q(person_a_id=person_id) | Q(person_b_id=person_id))
 
 
 def plan_erasure(person_id: int) -> list[ErasureItem]:
@@ -84,6 +98,10 @@ def plan_erasure(person_id: int) -> list[ErasureItem]:
         ErasureItem("documents", "retain" if resident else "erase",
                     RETAIN_MISSION if resident else "", n(p.documents.all())),
         ErasureItem("consentements", "retain", RETAIN_PROOF, n(p.consents.all())),
+        ErasureItem("doublons suggérés", "erase", "", n(_suggestions(person_id))),
+        ErasureItem("fusions de fiches", "retain" if resident else "erase",
+                    "une fusion reste annulable tant que la personne réside" if resident else "",
+                    n(_merges(person_id))),
     ]
     return items
 
@@ -107,8 +125,10 @@ def erase(person_id: int) -> dict[str, int]:
         "preferences": ChannelPreference.objects.filter(person=p).delete()[0],
         "resources": sum(m.objects.filter(person=p).delete()[0] for m in (Resource, MonthlyResource)),
         "benefits": sum(m.objects.filter(person=p).delete()[0] for m in (BenefitReceipt, BenefitPayment)),
+        "duplicate_suggestions": _suggestions(person_id).delete()[0],
     }
     if not resident:
+        done["merges"] = _merges(person_id).delete()[0]
         done["documents"] = Document.objects.filter(person=p).delete()[0]
         done["opt_outs"] = OptOut.objects.filter(person=p).delete()[0]
         anonymise(p)
@@ -133,5 +153,3 @@ def purge() -> dict[str, int]:
     rejections = ImportRejection.objects.filter(run__started_at__lt=report_cutoff).delete()[0]
     return {"residents_anonymised": anonymised, "superseded_consents": consents, "import_rejections": rejections}
 
-
-PROVIDER = PersonalDataProvider("registre", export=export, plan_erasure=plan_erasure, erase=erase, purge=purge)

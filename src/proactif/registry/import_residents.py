@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from proactif.kernel import clock
+from proactif.kernel import capabilities, clock
 from proactif.kernel.text import search_key
 from proactif.registry import domain
 from proactif.registry.csvfiles import CsvFile
@@ -80,7 +80,7 @@ class ResidentImporter:
             "email": domain.normalise_email("email", row.get("email", "")),
             "phone": phone,
             "postal": domain.clean_postal_address("adresse_postale", row.get("adresse_postale", "")),
-            "channels": domain.parse_channels("canaux", row.get("canaux", "")),
+            "channels": domain.parse_channels("canaux", row.get("canaux", ""), capabilities.channels()),
             "household": row.get("id_foyer", "").strip()[:64] or None,
             "menage_role": role,
             "cle_interop": domain.clean_cle_interop("cle_interop", row["cle_interop"])

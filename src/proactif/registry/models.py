@@ -178,12 +178,15 @@ class ContactPoint(models.Model):
         indexes = [models.Index(fields=["kind", "value"], name="contact_value_idx")]
 
 
-class ChannelPreference(models.Model):
-    CHANNELS = [("sms", "SMS"), ("email", "E-mail"), ("push", "Notification"), ("letter", "Courrier"),
-                ("whatsapp", "WhatsApp"), ("messenger", "Messenger"), ("phone", "Appel téléphonique")]
+def _channel_choices() -> list[tuple[str, str]]:
+    from proactif.kernel import capabilities
 
+    return [(code, c.label[0].upper() + c.label[1:]) for code, c in capabilities.channels().items()]
+
+
+class ChannelPreference(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="channel_preferences")
-    channel = models.CharField(max_length=20, choices=CHANNELS)
+    channel = models.CharField(max_length=20, choices=_channel_choices)  # the channels capabilities declare
     rank = models.PositiveSmallIntegerField()
 
     class Meta:

@@ -11,10 +11,9 @@ from typing import Any
 
 from django.db.models import Q
 
+from proactif.kernel import capabilities
 from proactif.registry import domain
 from proactif.registry.models import ChannelPreference, Consent, ContactPoint, OptOut, Person
-
-CHANNELS = ("sms", "email", "push", "letter", "whatsapp", "messenger")
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,8 @@ def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
     out = {}
     # most people have neither a decision for the purpose nor an opposition: their channels are the purpose's
     # default, computed once rather than per person and channel
-    by_default = frozenset(c for c in CHANNELS if domain.may_contact(purpose, c, {}, []))
+    channels = tuple(capabilities.channels(sent=True))
+    by_default = frozenset(c for c in channels if domain.may_contact(purpose, c, {}, []))
     for (pid, prenoms, nom_naissance, nom_usage, sexe, langue, born, source, status, address_id, logement, numero,
          suffixe, voie, complement, code_postal, commune) in persons:
         civilite = "Madame" if sexe == "F" else "Monsieur"
@@ -118,7 +118,7 @@ def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
         own_rules = rules[pid] + [r for k, v in addresses.items() if k in ("sms", "email") for r in rules.get(v, [])]
         if pid in events or own_rules:
             decisions = domain.current_decisions(events[pid])
-            allowed = frozenset(channel for channel in CHANNELS
+            allowed = frozenset(channel for channel in channels
                                 if domain.may_contact(purpose, channel, decisions, own_rules))
         else:
             allowed = by_default

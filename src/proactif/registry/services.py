@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 
 from proactif.accounts.domain import Access, AccessDenied, Actor, Section, system_actor
 from proactif.audit import services as audit
-from proactif.kernel import clock
+from proactif.kernel import capabilities, clock
 from proactif.kernel.logging import get_logger
 from proactif.registry import bulk, composition, domain, figures, identity, places, reach, sandbox, search, segments
 from proactif.registry.csvfiles import CsvFormatError
@@ -68,6 +68,8 @@ merge_persons = identity.merge
 unmerge = identity.unmerge
 recent_merges = identity.merges
 MergeError = identity.MergeError
+MergeSuggestion = identity.MergeSuggestion
+Merge = identity.Merge
 
 
 # --- search ---------------------------------------------------------------------------------
@@ -125,14 +127,6 @@ class Panel:
     data: Any
 
 
-_panels: list[tuple[Section, str, str, Callable[[int], Any]]] = []
-
-
-def register_panel(section: Section, title: str, template: str, loader: Callable[[int], Any]) -> None:
-    """Show `template` with `loader(person_id)` in the files of agents whose purpose opens `section`."""
-    _panels.append((section, title, template, loader))
-
-
 def get_person(person_id: int, sandbox: bool = False) -> Person:
     qs = Person.objects.select_related("household__address__voie", "household__address__quartier", "merged_into")
     return (qs.filter(source__in=search.SANDBOX_SOURCES) if sandbox else qs).get(pk=person_id)
@@ -177,10 +171,12 @@ def person_file(access: Access, person_id: int) -> PersonFile:
             list(person.benefits.order_by("benefit"))
     if Section.VULNERABILITE in sections:
         f.lives_alone = person.household_id is not None and not household_members
-    if Section.ACCES in sections:
-        f.history = audit.person_history(person.pk, limit=30)
-    f.panels = [Panel(section, title, template, loader(person.pk)) for section, title, template, loader in _panels
-                if section in sections]
+    if Section.ACCES in sections:  # an agent sees their own service's consultations; the DPO sees all
+        f.history = audit.person_history(person.pk, limit=30,
+                                         service=None if access.purpose == "rgpd" else access.actor.service or "")
+    # the parts other capabilities declare (journeys and messages, appointments), for the purposes opening them
+    f.panels = [Panel(Section(p.section), p.title, p.template, p.build(person.pk)) for p in capabilities.panels()
+                if Section(p.section) in sections]
     audit.record(access.actor, "view", purpose=access.purpose, person_ids=[person.pk],
                  sections=sorted(s.value for s in sections))
     return f
@@ -192,7 +188,7 @@ def record_consent(access: Access, person_id: int, *, purpose: str, channel: str
     access.require(Section.CONSENTEMENTS)
     if purpose not in domain.COMMUNICATION_PURPOSES:
         raise domain.FieldError("purpose", f"finalité inconnue « {purpose} »")
-    if channel != "*" and channel not in domain.CHANNELS:
+    if channel != "*" and channel not in capabilities.channels():
         raise domain.FieldError("channel", f"canal inconnu « {channel} »")
     if decision not in ("granted", "denied", "revoked"):
         raise domain.FieldError("decision", "décision attendue : granted, denied ou revoked")
@@ -431,6 +427,19 @@ def queue_import(kind: str, filename: str, chunks: Any, *, access: Access) -> Im
     return run
 
 
+def log_import_report_view(access: Access, run_id: int) -> None:
+    audit.record(access.actor, "view_import_report", purpose=access.purpose, sections=[Section.IDENTITE.value],
+                 detail={"run": run_id})
+
+
+def log_list_view(access: Access, person_ids: list[int], what: str) -> None:
+    """A list of residents an agent looked at (duplicates to review…): one logged read naming them."""
+    ids = sorted({pk for pk in person_ids if pk is not None})
+    if ids:
+        audit.record(access.actor, "view", purpose=access.purpose, person_ids=ids,
+                     sections=[Section.IDENTITE.value], detail={"list": what})
+
+
 def import_runs(limit: int = 50) -> QuerySet[ImportRun]:
     return ImportRun.objects.all()[:limit]
 
@@ -583,6 +592,10 @@ def reference_person(household_id: int) -> int | None:
             return pk
     dated = sorted(members, key=lambda m: (m[2] is None, m[2] or date.max))
     return dated[0][0] if dated else None
+
+
+def household_id_of(person_id: int) -> int | None:
+    return Person.objects.filter(pk=person_id).values_list("household_id", flat=True).first()
 
 
 def household_member_ids(household_id: int) -> list[int]:

@@ -7,7 +7,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from proactif.accounts.access import access_of, actor_of, require_person_access
 from proactif.accounts.domain import PURPOSES, AccessDenied
 from proactif.kernel import clock
 from proactif.registry import domain, services
@@ -20,10 +19,9 @@ SEARCH_KINDS = {"name": "nom", "address": "adresse", "phone": "téléphone", "em
 
 
 @require_GET
-@require_person_access
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    access = access_of(request)
+    access = request.access
     parsed, persons = services.search_persons(access, query) if query else (None, [])
     context = {"q": query, "parsed": parsed, "persons": persons, "kind_label": SEARCH_KINDS.get(
         parsed.kind, "") if parsed else "", "purposes": [(p, PURPOSES[p].label) for p in sorted(access.actor.purposes)],
@@ -33,9 +31,12 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@require_person_access
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
-    access = access_of(request)
+    return _person_page(request, person_id, ConsentForm())
+
+
+def _person_page(request: HttpRequest, person_id: int, consent_form: ConsentForm, status: int = 200) -> HttpResponse:
+    access = request.access
     try:
         file = services.person_file(access, person_id)
     except Person.DoesNotExist:
@@ -43,43 +44,50 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
     except AccessDenied as exc:
         raise PermissionDenied(str(exc)) from exc
     return render(request, "registry/person.html", {
-        "f": file, "p": file.person, "consent_form": ConsentForm(), "purpose_label": PURPOSES[access.purpose].label,
+        "f": file, "p": file.person, "consent_form": consent_form, "purpose_label": PURPOSES[access.purpose].label,
         "purposes": [(p, PURPOSES[p].label) for p in sorted(access.actor.purposes)], "purpose": access.purpose,
-        "today": clock.today()})
+        "today": clock.today()}, status=status)
 
 
 @require_POST
-@require_person_access
 def record_consent(request: HttpRequest, person_id: int) -> HttpResponse:
+    """A decision given at the counter. A form with a mistake comes back with its message beside the field
+    (400), nothing recorded."""
     form = ConsentForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Consentement non enregistré : " + "; ".join(
-            f"{form.fields[name].label} — {' '.join(errors)}" for name, errors in form.errors.items()))
-        return redirect("registry:person", person_id=person_id)
-    try:
-        services.record_consent(access_of(request), person_id, source="guichet",
-                                proof={"agent": actor_of(request).label, "support": form.cleaned_data["support"]},
-                                **{k: form.cleaned_data[k] for k in ("purpose", "channel", "decision", "text_version")})
-    except (AccessDenied, domain.FieldError) as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Décision enregistrée dans le registre des consentements.")
-    return redirect("registry:person", person_id=person_id)
+    if form.is_valid():
+        try:
+            services.record_consent(request.access, person_id, source="guichet",
+                                    proof={"agent": request.actor.label, "support": form.cleaned_data["support"]},
+                                    **{k: form.cleaned_data[k] for k in ("purpose", "channel", "decision",
+                                                                         "text_version")})
+        except domain.FieldError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.reason)
+        except Person.DoesNotExist:
+            raise Http404("habitant inconnu") from None
+        else:
+            messages.success(request, "Décision enregistrée dans le registre des consentements.")
+            return redirect("registry:person", person_id=person_id)
+    messages.error(request, "Consentement non enregistré : corrigez le formulaire.")
+    return _person_page(request, person_id, form, status=400)
 
 
 # --- duplicates -----------------------------------------------------------------------------
 @require_GET
-@require_person_access
 def duplicates(request: HttpRequest) -> HttpResponse:
     page = Paginator(services.pending_suggestions(), 25).get_page(request.GET.get("page"))
-    return render(request, "registry/duplicates.html", {"page": page, "merges": services.recent_merges(20)})
+    merges = services.recent_merges(20)
+    services.log_list_view(request.access, [pk for s in page for pk in (s.person_a_id, s.person_b_id)]
+                           + [m.survivor_id for m in merges], "duplicates")
+    return render(request, "registry/duplicates.html", {"page": page, "merges": merges})
 
 
 @require_http_methods(["GET", "POST"])
-@require_person_access
 def duplicate(request: HttpRequest, suggestion_id: int) -> HttpResponse:
-    access = access_of(request)
-    suggestion = services.get_suggestion(suggestion_id)
+    access = request.access
+    try:
+        suggestion = services.get_suggestion(suggestion_id)
+    except services.MergeSuggestion.DoesNotExist:
+        raise Http404("suggestion inconnue") from None
     form = MergeForm(request.POST or None, pair=(suggestion.person_a_id, suggestion.person_b_id))
     if request.method == "POST":
         if request.POST.get("action") == "reject":
@@ -99,14 +107,16 @@ def duplicate(request: HttpRequest, suggestion_id: int) -> HttpResponse:
                 return redirect("registry:person", person_id=survivor)
     a = services.person_file(access, suggestion.person_a_id)
     b = services.person_file(access, suggestion.person_b_id)
-    return render(request, "registry/duplicate.html", {"s": suggestion, "a": a, "b": b, "form": form})
+    return render(request, "registry/duplicate.html", {"s": suggestion, "a": a, "b": b, "form": form},
+                  status=400 if request.method == "POST" else 200)
 
 
 @require_POST
-@require_person_access
 def unmerge(request: HttpRequest, merge_id: int) -> HttpResponse:
     try:
-        services.unmerge(access_of(request), merge_id)
+        services.unmerge(request.access, merge_id)
+    except services.Merge.DoesNotExist:
+        raise Http404("fusion inconnue") from None
     except services.MergeError as exc:
         messages.error(request, str(exc))
     else:
@@ -116,27 +126,30 @@ def unmerge(request: HttpRequest, merge_id: int) -> HttpResponse:
 
 # --- imports --------------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
-@require_person_access
 def imports(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             run = services.queue_import(form.cleaned_data["kind"], upload.name, upload.chunks(),
-                                        access=access_of(request))
+                                        access=request.access)
         except (CsvFormatError, HeaderError) as exc:
             form.add_error("file", str(exc))
         else:
             messages.success(request, "Fichier reçu : l'import se poursuit en arrière-plan.")
             return redirect("registry:import_run", run_id=run.pk)
-    return render(request, "registry/imports.html", {"form": form, "runs": services.import_runs()})
+    return render(request, "registry/imports.html", {"form": form, "runs": services.import_runs()},
+                  status=400 if request.method == "POST" else 200)
 
 
 @require_GET
-@require_person_access
 def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = services.import_run(run_id)
+    try:
+        run = services.import_run(run_id)
+    except services.ImportRun.DoesNotExist:
+        raise Http404("import inconnu") from None
     page = Paginator(run.rejections.all(), 100).get_page(request.GET.get("page"))
+    services.log_import_report_view(request.access, run.pk)  # rejected lines quote the file's values
     template = "registry/_import_progress.html" if request.headers.get("HX-Request") else "registry/import_run.html"
     return render(request, template, {"run": run, "page": page})
 

@@ -16,7 +16,7 @@ from django.db.models import F, QuerySet
 from proactif.accounts.domain import Access, Section
 from proactif.audit import services as audit
 from proactif.journeys import services as journeys
-from proactif.kernel import bulkload, clock, executor
+from proactif.kernel import bulkload, clock, events, executor
 from proactif.kernel.logging import get_logger
 from proactif.registry import services as registry
 from proactif.rights import domain, openfisca, screening
@@ -268,6 +268,14 @@ def detections(run: ScreeningRun, *, benefit: str = "", quartier: int | None = N
     return qs.order_by("-amount", "household_id")
 
 
+def log_detections_view(access: Access, household_ids: list[int]) -> None:
+    """A page of detections: which households (their members) the agent saw as possibly entitled, logged."""
+    members = [pk for household_id in sorted(set(household_ids)) for pk in registry.household_member_ids(household_id)]
+    if members:
+        audit.record(access.actor, "view", purpose=access.purpose, person_ids=members,
+                     sections=[Section.PRESTATIONS.value], detail={"list": "detections"})
+
+
 def explanation(access: Access, run_id: int, household_id: int) -> dict[str, Any]:
     """Why a household may be entitled: per benefit the amounts, reasons, missing inputs and confidence, the key
     figures the calculation used and their source. A read of resources and benefits: audited."""
@@ -350,8 +358,7 @@ def _outreach(outreach_id: int) -> Outreach:
 
 def _set_status(outreach: Outreach, status: str, event: str, **fields: Any) -> None:
     Outreach.objects.filter(pk=outreach.pk).update(status=status, updated_at=clock.now(), **fields)
-    journeys.signal(event, outreach.person_id, instance_id=outreach.instance_id,
-                    payload={"outreach_id": outreach.pk})
+    events.publish(event, person_id=outreach.person_id, instance_id=outreach.instance_id, outreach_id=outreach.pk)
 
 
 def refuse(outreach_id: int, *, source: str, access: Access | None = None) -> None:

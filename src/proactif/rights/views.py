@@ -7,38 +7,27 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from proactif.accounts.access import access_as, actor_of
-from proactif.accounts.domain import Access
-from proactif.accounts.middleware import public
 from proactif.kernel import clock
-from proactif.messaging.views import session_link
 from proactif.registry import services as registry
 from proactif.rights import services
-from proactif.rights.hooks import LINK_PURPOSE
 
 CONFIDENCES = (("haute", "Haute"), ("moyenne", "Moyenne"), ("faible", "Faible"))
 
 
-def _access(request: HttpRequest) -> Access:
-    """The CCAS's purpose (social action and access to rights): resources and benefits are its sections."""
-    return access_as(request, services.PURPOSE, "La détection des droits relève de l'action sociale (CCAS).")
-
-
 @require_http_methods(["GET", "POST"])
 def runs(request: HttpRequest) -> HttpResponse:
-    _access(request)
     errors: dict[str, str] = {}
     period = request.POST.get("period") or clock.today().strftime("%Y-%m")
     chosen = request.POST.getlist("benefits") if request.method == "POST" else list(services.BENEFITS)
     if request.method == "POST":
         try:
-            run = services.start_run(period, benefits=chosen or None, started_by=actor_of(request).label)
+            run = services.start_run(period, benefits=chosen or None, started_by=request.actor.label)
         except services.RightsError as exc:
             errors[exc.field or "period"] = str(exc)
         else:
@@ -52,13 +41,13 @@ def runs(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def run(request: HttpRequest, run_id: int) -> HttpResponse:
-    _access(request)
     try:
         screening_run = services.get_run(run_id)
     except LookupError:
         raise Http404("criblage inconnu") from None
     filters = _filters(request)
     page = Paginator(services.detections(screening_run, **filters), 50).get_page(request.GET.get("page"))
+    services.log_detections_view(request.access, [a.household_id for a in page])
     quartiers = {q.pk: q.nom for q in registry.quartiers()}
     summary = [(b, services.label(b), screening_run.summary.get(b, {})) for b in screening_run.benefits]
     return render(request, "rights/run.html", {
@@ -79,12 +68,14 @@ def _filters(request: Any) -> dict[str, Any]:
 
 @require_POST
 def inform(request: HttpRequest, run_id: int) -> HttpResponse:
-    _access(request)
     filters = _filters(request)
     try:
-        figures = services.start_outreach(run_id, **filters, started_by=actor_of(request).label)
+        figures = services.start_outreach(run_id, **filters, started_by=request.actor.label)
+    except LookupError:
+        raise Http404("criblage inconnu") from None
     except services.RightsError as exc:
         messages.error(request, str(exc))
+        return redirect("rights:run", run_id=run_id)
     else:
         messages.success(request, f"{figures.get('started', 0)} foyer(s) informé(s) ; "
                                   f"{figures.get('already_followed', 0)} déjà suivi(s), "
@@ -94,7 +85,7 @@ def inform(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @require_GET
 def household(request: HttpRequest, run_id: int, household_id: int) -> HttpResponse:
-    access = _access(request)
+    access = request.access
     try:
         data = services.explanation(access, run_id, household_id)
     except LookupError as exc:
@@ -104,21 +95,22 @@ def household(request: HttpRequest, run_id: int, household_id: int) -> HttpRespo
 
 @require_http_methods(["GET", "POST"])
 def outreaches(request: HttpRequest) -> HttpResponse:
-    access = _access(request)
+    access = request.access
     if request.method == "POST":
+        raw, action = request.POST.get("outreach", ""), request.POST.get("action")
+        if not (raw.isdigit() and len(raw) <= 18 and action in ("claimed", "refused")):
+            return HttpResponseBadRequest("accompagnement ou action inconnus", content_type="text/plain; charset=utf-8")
         try:
-            outreach_id = int(request.POST.get("outreach", ""))
-            action = request.POST.get("action")
             if action == "claimed":
-                services.mark_claimed(access, outreach_id)
+                services.mark_claimed(access, int(raw))
                 messages.success(request, "Demande déposée : le suivi du recours continue à M+1 et M+3.")
-            elif action == "refused":
-                services.refuse(outreach_id, source="agent", access=access)
-                messages.success(request, "Refus enregistré : le foyer ne sera plus informé de droits possibles.")
             else:
-                messages.error(request, "Action inconnue.")
-        except (ValueError, LookupError) as exc:
-            messages.error(request, str(exc) or "Accompagnement inconnu.")
+                services.refuse(int(raw), source="agent", access=access)
+                messages.success(request, "Refus enregistré : le foyer ne sera plus informé de droits possibles.")
+        except LookupError as exc:
+            raise Http404(str(exc) or "accompagnement inconnu") from None
+        except ValueError as exc:
+            messages.error(request, str(exc))
         return redirect(f"{reverse('rights:outreaches')}?statut={request.POST.get('statut', '')}")
     status = request.GET.get("statut", "")
     page = Paginator(services.outreaches(status), 50).get_page(request.GET.get("page"))
@@ -133,7 +125,7 @@ def claim_summary(request: HttpRequest, outreach_id: int) -> HttpResponse:
     """The pre-filled claim summary (PDF): the benefits, the data used and their source."""
     from weasyprint import HTML
 
-    access = _access(request)
+    access = request.access
     try:
         data = services.claim_summary(access, outreach_id)
     except LookupError as exc:
@@ -145,11 +137,10 @@ def claim_summary(request: HttpRequest, outreach_id: int) -> HttpResponse:
 
 
 # --- the citizen's page ----------------------------------------------------------------------
-@public
 @require_http_methods(["GET", "POST"])
 def portal(request: HttpRequest) -> HttpResponse:
-    link = session_link(request, LINK_PURPOSE)
-    outreach = services.outreach_for_person(link.person_id) if link is not None else None
+    link = request.citizen_link
+    outreach = services.outreach_for_person(link.person_id)
     if outreach is None:
         return render(request, "rights/portal_no_link.html", status=403)
     error = ""

@@ -12,7 +12,6 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from proactif import __version__
-from proactif.accounts.middleware import public
 from proactif.kernel import clock, metrics
 from proactif.registry import services as registry
 from proactif.web.identity import stylesheet
@@ -35,7 +34,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", context)
 
 
-@public
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     checks: dict[str, Any] = {"version": __version__, "database": connection.vendor}
@@ -68,7 +66,6 @@ def _broker_status() -> str:
         return f"error: {type(exc).__name__}"
 
 
-@public
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
     import hmac
@@ -79,14 +76,12 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-@public
 @require_GET
 @cache_control(max_age=3600, public=True)
 def identity_css(request: HttpRequest) -> HttpResponse:
     return HttpResponse(stylesheet(settings.PRIMARY_COLOR, settings.STATE_IDENTITY), content_type="text/css")
 
 
-@public
 @require_GET
 @cache_control(max_age=86400, public=True)
 def favicon(request: HttpRequest) -> HttpResponse:
@@ -100,7 +95,6 @@ def favicon(request: HttpRequest) -> HttpResponse:
     return HttpResponse(svg, content_type="image/svg+xml")
 
 
-@public
 @require_GET
 @cache_control(max_age=86400, public=True)
 def logo(request: HttpRequest) -> HttpResponse:

@@ -4,12 +4,11 @@ from typing import Any
 
 from django import template
 
+from proactif.kernel import capabilities
 from proactif.registry import domain
 
 register = template.Library()
 
-CHANNELS = {"*": "tous", "sms": "SMS", "email": "e-mail", "push": "notification", "letter": "courrier",
-            "whatsapp": "WhatsApp", "messenger": "Messenger", "phone": "appel téléphonique"}
 DECISIONS = {"granted": "accord", "denied": "refus", "revoked": "retrait"}
 ACTIONS = {"view": "consultation", "search": "résultat de recherche", "change": "modification", "export": "export RGPD",
            "erase": "effacement RGPD", "merge": "fusion", "unmerge": "annulation de fusion",
@@ -26,7 +25,10 @@ def shows(person_file: Any, section: str) -> bool:
 
 @register.filter
 def channel_label(code: str) -> str:
-    return CHANNELS.get(code, code)
+    if code == "*":
+        return "tous"
+    channel = capabilities.channels().get(code)
+    return channel.label if channel else code
 
 
 @register.filter

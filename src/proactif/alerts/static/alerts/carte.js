@@ -163,8 +163,9 @@
   }
 
   // --- the live count --------------------------------------------------------------------------
-  var CHANNELS = { sms: "SMS", email: "courriel", push: "notification", whatsapp: "WhatsApp",
-    messenger: "Messenger", letter: "courrier postal (seulement pour les travaux et événements annoncés)" };
+  // the channels messaging declares (data-canaux), the letter with what it serves in an alert
+  var CHANNELS = JSON.parse(el.dataset.canaux || "{}");
+  CHANNELS.letter = "courrier postal (seulement pour les travaux et événements annoncés)";
   var pending = null, sequence = 0;
   function refresh() {
     Object.keys(quartierLayers).forEach(function (id) {

@@ -1,0 +1,76 @@
+"""Messaging: templates, the outbox and its channels, receipts and replies, citizen links, the built-in sinks."""
+
+from pathlib import Path
+
+from proactif.accounts.domain import OPERATIONAL_PURPOSES, Role
+from proactif.kernel.capabilities import (
+    ApiRouter,
+    Capability,
+    Channel,
+    Event,
+    MessageData,
+    Nav,
+    Pages,
+    PersonalData,
+    agent,
+    public,
+    route,
+    signed_link,
+    webhook,
+)
+from proactif.messaging import api as messaging_api
+from proactif.messaging import domain, gdpr, services, views
+from proactif.registry import services as registry
+
+AGENTS = agent(*OPERATIONAL_PURPOSES)
+READS = agent(*OPERATIONAL_PURPOSES, personal=True)
+SIGNED = webhook(messaging_api.verify_webhook, "HMAC-SHA256 du corps avec le secret du fournisseur "
+                                               "(en-tête X-Proactif-Signature)")
+
+
+def _install() -> None:
+    services.load_templates(Path(__file__).parent / "messages.yaml")
+
+
+CAPABILITY = Capability(
+    name="messaging", label="Messages",
+    personal_data=PersonalData(
+        "messagerie",
+        models=("messaging.OutboxMessage", "messaging.InboundMessage", "messaging.Link", "messaging.Engagement",
+                "messaging.PushSubscription", "messaging.DeliveryReceipt", "messaging.SinkMessage"),
+        export=gdpr.export, plan_erasure=gdpr.plan_erasure, erase=gdpr.erase, purge=gdpr.purge, wipe=gdpr.wipe,
+        fields=("messaging.SinkMessage.recipient",)),
+    pages=(
+        Pages("messages/", "messaging", (
+            route("", views.outbox, READS, "outbox"),
+            route("<int:message_id>/", views.message, READS, "message"),
+            route("modeles/", views.templates, AGENTS, "templates"),
+            route("modeles/nouveau/", views.template_edit, AGENTS, "template_new"),
+            route("modeles/<int:template_id>/", views.template_edit, AGENTS, "template"),
+            route("modeles/<int:template_id>/publier/", views.publish,
+                  agent(*OPERATIONAL_PURPOSES, roles=[Role.RESPONSABLE]), "publish"),
+            route("modeles/<int:template_id>/apercu/", views.preview, READS, "preview"),
+            route("modeles/compteur-sms/", views.sms_counter, AGENTS, "sms_counter"),
+            route("boite-de-test/", views.sink, READS, "sink"),
+            route("courriers/<int:batch_id>.<str:kind>", views.letter_batch, READS, "letters"),
+        )),
+        Pages("", "citoyen", (
+            route("l/<str:token>", views.open_link,
+                  public("l'entrée des liens envoyés aux habitants : la vue vérifie le jeton signé de l'adresse "
+                         "et répond 410 s'il n'est plus valide"), "citizen_link"),
+            route("notifications/cle/", views.push_key,
+                  public("la clé publique VAPID, que tout navigateur lit pour s'abonner"), "push_key"),
+            route("notifications/sw.js", views.service_worker,
+                  public("le script du navigateur qui affiche les notifications"), "service_worker"),
+            route("notifications/abonnement/", views.push_subscribe, signed_link("*"), "push_subscribe"),
+        )),
+    ),
+    api=ApiRouter("/messaging", messaging_api.router, {messaging_api.receipt: SIGNED, messaging_api.inbound: SIGNED}),
+    nav=(Nav("Messages", "messaging:outbox", 50),),
+    message_data=(MessageData("document", "document_id", registry.document_views),),
+    events=(Event("link_clicked", "Lien ouvert"), Event("reply_received", "Réponse reçue")),
+    channels=tuple(Channel(code, label) for code, label in domain.CHANNEL_LABELS.items()),
+    reports={"messages": services.simulation_report},
+    install=_install,
+    alongside=services.start_sinks,
+)

@@ -1,0 +1,60 @@
+"""Rights (use case 4): screening every household with OpenFisca-France, detections and their explanation,
+the "vous pourriez avoir droit à…" outreach, take-up follow-up; the citizen's page reached by a signed link."""
+
+from pathlib import Path
+
+from proactif.journeys import services as journeys
+from proactif.kernel.capabilities import (
+    Capability,
+    Event,
+    LinkTarget,
+    MessageData,
+    Nav,
+    Pages,
+    PersonalData,
+    agent,
+    route,
+    signed_link,
+)
+from proactif.messaging import services as messaging
+from proactif.rights import gdpr, services, views
+
+LINK_PURPOSE = "rights.reponse"
+CCAS = agent(services.PURPOSE)
+CCAS_READS = agent(services.PURPOSE, personal=True)
+FOLDER = Path(__file__).parent
+
+
+def _install() -> None:
+    messaging.load_templates(FOLDER / "messages.yaml")
+    journeys.load_folder(FOLDER / "journeys")
+
+
+CAPABILITY = Capability(
+    name="rights", label="Accès aux droits",
+    personal_data=PersonalData("droits", models=("rights.Outreach", "rights.Assessment", "rights.HouseholdResult"),
+                               export=gdpr.export, plan_erasure=gdpr.plan_erasure, erase=gdpr.erase, wipe=gdpr.wipe),
+    pages=(
+        Pages("droits/", "rights", (
+            route("", views.runs, CCAS, "runs"),
+            route("criblages/<int:run_id>/", views.run, CCAS_READS, "run"),
+            route("criblages/<int:run_id>/informer/", views.inform, CCAS_READS, "inform"),
+            route("criblages/<int:run_id>/foyers/<int:household_id>/", views.household, CCAS_READS, "household"),
+            route("accompagnements/", views.outreaches, CCAS_READS, "outreaches"),
+            route("accompagnements/<int:outreach_id>/recapitulatif.pdf", views.claim_summary, CCAS_READS,
+                  "claim_summary"),
+        )),
+        Pages("demarches/droits/", "droits-portail", (
+            route("", views.portal, signed_link(LINK_PURPOSE, refusal="rights/portal_no_link.html"), "home"),
+        )),
+    ),
+    nav=(Nav("Droits", "rights:runs", 40),),
+    message_data=(MessageData("droits", "outreach_id", services.outreach_views),),
+    events=(Event("right_detected", "Droit possible détecté"),
+            Event("appointment_requested", "Rendez-vous demandé au CCAS"),
+            Event("claim_filed", "Demande de prestation déposée"),
+            Event("right_granted", "Prestation ouverte"),
+            Event("right_refused", "Refus d'être informé de ses droits")),
+    link_targets=(LinkTarget(LINK_PURPOSE, "droits-portail:home"),),
+    install=_install,
+)

@@ -1,0 +1,72 @@
+"""Every page answers only to whom its declaration lets in.
+
+The URL configuration is built from the capabilities' declarations, and each view carries the rule of its
+route (`kernel.capabilities`). This middleware applies it before the view runs:
+
+- an agent rule: a logged-in agent (else the login page) whose role and service's purposes the rule accepts
+  (else 403); the view finds `request.actor` and `request.access` (the agent acting for the purpose the page
+  accepts: the one chosen for the session when the page accepts it);
+- a signed-link rule: a citizen who opened a valid link of that purpose in this browser (else the page the
+  declaration names, 403); the view finds `request.citizen_link`;
+- a public rule: anyone;
+- the API's routes: each operation authenticates its caller by its own rule (`proactif.api`).
+
+A route without a rule is refused (403) and logged: a declaration is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+
+from proactif.accounts import services as accounts
+from proactif.accounts.domain import Access
+from proactif.kernel.capabilities import AgentRule, PublicRule, SignedLinkRule
+from proactif.kernel.logging import get_logger
+from proactif.messaging import services as messaging
+
+log = get_logger(__name__)
+
+
+class AccessMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any,
+                     view_kwargs: Any) -> HttpResponse | None:
+        rule = getattr(view_func, "access_rule", None)
+        if isinstance(rule, AgentRule):
+            return _agent(request, rule)
+        if isinstance(rule, SignedLinkRule):
+            link = messaging.link_in_session(request.session, rule.link_purpose)
+            if link is None:
+                return render(request, rule.refusal or "web/lien_necessaire.html", status=403)
+            request.citizen_link = link  # type: ignore[attr-defined]
+            return None
+        if isinstance(rule, (PublicRule, tuple)):  # a tuple: the API's operations' rules
+            return None
+        log.error("route without an access rule", path=request.path)
+        raise PermissionDenied("Cette adresse n'est ouverte à personne : sa règle d'accès n'est pas déclarée.")
+
+
+def _agent(request: HttpRequest, rule: AgentRule) -> HttpResponse | None:
+    user = request.user
+    if not user.is_authenticated:
+        return HttpResponseRedirect(f"{reverse(settings.LOGIN_URL)}?next={quote(request.get_full_path())}")
+    actor = accounts.actor_for_agent(user)  # type: ignore[arg-type]
+    request.actor = actor  # type: ignore[attr-defined]
+    if not rule.allows(actor.role, actor.purposes):
+        raise PermissionDenied("Cette page relève d'un autre service ou d'un autre rôle.")
+    purpose = rule.purpose_for(actor.purposes, request.session.get(accounts.SESSION_PURPOSE))
+    request.access = Access(actor, purpose) if purpose else None  # type: ignore[attr-defined]
+    return None

@@ -1,0 +1,25 @@
+"""The agent interface's frame: the dashboard, the collectivité's identity (stylesheet, logo, favicon), and the
+operators' probes (health, metrics)."""
+
+from proactif.kernel.capabilities import Capability, Nav, NoPersonalData, Pages, agent, public, route
+from proactif.web import views
+
+IDENTITY = public("l'identité visuelle de la collectivité, servie à toute page, connexion comprise")
+
+CAPABILITY = Capability(
+    name="web", label="Interface",
+    personal_data=NoPersonalData("le tableau de bord montre des effectifs, jamais une personne"),
+    pages=(Pages("", "web", (
+        route("", views.home, agent(), "home"),
+        route("healthz", views.healthz, public("la sonde des répartiteurs de charge : état de la base et du courtier"),
+              "healthz"),
+        route("metrics", views.metrics_view,
+              public("les métriques Prometheus ; un jeton les protège quand PROACTIF_METRICS_TOKEN est défini"),
+              "metrics"),
+        route("identite.css", views.identity_css, IDENTITY, "identity_css"),
+        route("identite/logo", views.logo, IDENTITY, "logo"),
+        route("favicon.svg", views.favicon, IDENTITY, "favicon"),
+        route("favicon.ico", views.favicon, IDENTITY, "favicon_ico"),
+    )),),
+    nav=(Nav("Tableau de bord", "web:home", 0),),
+)
