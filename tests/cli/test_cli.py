@@ -128,6 +128,17 @@ def test_agents_and_api_keys_from_the_command_line(home: dict[str, str]) -> None
     wrong = run(home, "apikey", "create", "--service", "etat_civil", "--name", "x", "--scope", "everything",
                 check=False)
     assert wrong.returncode != 0 and "portée inconnue" in wrong.stderr
+    # A scope serves purposes: the état civil works for none of the alerts' or the access log's
+    for scope, purpose in (("alerts:write", "securite_publique"), ("audit:read", "rgpd")):
+        refused = run(home, "apikey", "create", "--service", "etat_civil", "--name", "x", "--kind", "live",
+                      "--scope", scope, check=False)
+        assert refused.returncode != 0 and refused.stdout == ""
+        assert refused.stderr.strip().splitlines() == [
+            f"Error: portée {scope} refusée au service etat_civil : elle sert la finalité {purpose}, que ce service "
+            "n'exerce pas"]
+    dpo = json.loads(run(home, "apikey", "create", "--service", "dpo", "--name", "outil du DPO", "--kind", "live",
+                         "--scope", "audit:read").stdout)
+    assert dpo["scopes"] == ["audit:read"] and dpo["token"].startswith("pf_live_")
 
 
 def test_journeys_and_messages_commands(home: dict[str, str], tmp_path: Path) -> None:

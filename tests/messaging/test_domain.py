@@ -111,7 +111,9 @@ def test_templates_refuse_unknown_placeholders_with_line_numbers() -> None:
         templating.check("Bonjour {{ personne.prenon }}\n{{ adresse_secrete }}")
     assert error.value.messages[0].startswith("ligne 1 : champ inconnu « personne.prenon »")
     assert error.value.messages[1].startswith("ligne 2 : donnée inconnue « adresse_secrete »")
-    assert templating.check("{% for p in pieces %}- {{ p }}\n{% endfor %}") == ["pieces"]
+    assert templating.check("{% for p in pieces %}- {{ p }}\n{% endfor %}", {"pieces": None}) == ["pieces"]
+    with pytest.raises(templating.TemplateError, match="donnée inconnue « pieces »"):
+        templating.check("{% for p in pieces %}- {{ p }}\n{% endfor %}")  # only when a capability declares it
     with pytest.raises(templating.TemplateError, match="syntaxe incorrecte"):
         templating.check("{{ personne.prenom ")
 

@@ -57,9 +57,10 @@ def test_an_agent_may_read_journeys_and_templates_but_not_change_them(agent) -> 
     assert agent.get("/parcours/titres-identite/modifier/").status_code == 403
     template = Template.objects.filter(key="titre.alerte", channel="sms", status="published").first()
     assert agent.get(f"/messages/modeles/{template.pk}/").status_code == 200
-    refused = agent.post(f"/messages/modeles/{template.pk}/", {"key": template.key, "channel": "sms",
-                                                              "language": "fr", "name": "x", "body": "x"})
+    refused = agent.post(f"/messages/modeles/{template.pk}/enregistrer/", {"key": template.key, "channel": "sms",
+                                                                          "language": "fr", "name": "x", "body": "x"})
     assert refused.status_code == 403
+    assert agent.post(f"/messages/modeles/{template.pk}/").status_code == 405  # showing is not saving
 
 
 def test_a_template_with_an_unknown_placeholder_is_refused_and_the_sms_counter_counts(responsable) -> None:
@@ -68,8 +69,8 @@ def test_a_template_with_an_unknown_placeholder_is_refused_and_the_sms_counter_c
         "body": "Bonjour {{ personne.prenon }}", "action": "publish"})
     assert response.status_code == 400 and "personne.prenon" in response.content.decode()
     assert not Template.objects.filter(key="essai.sms").exists()
-    counter = responsable.post("/messages/modeles/compteur-sms/", {"body": "L’accueil est fermé"},
-                               HTTP_HX_REQUEST="true")
+    counter = responsable.get("/messages/modeles/compteur-sms/", {"body": "L’accueil est fermé"},
+                              HTTP_HX_REQUEST="true")
     text = html.unescape(counter.content.decode())
     assert counter.status_code == 200 and "UCS-2" in text and "L'accueil est fermé" in text
 

@@ -82,6 +82,8 @@ def _target(body: TargetIn) -> tuple[geo.Target, list[dict[str, Any]]]:
 @router.post("/count", response=CountOut, summary="Ce qu'une zone atteint : adresses, habitants, canaux")
 def count(request: HttpRequest, body: TargetIn) -> dict[str, Any]:
     target, _ = _target(body)
+    if target.is_empty():
+        raise HttpError(400, "aucune zone choisie : areas, voies, quartiers ou adresses")
     return services.preview(target).summary()
 
 

@@ -7,7 +7,7 @@ import os
 
 import click
 
-from proactif.cli import main, setup
+from proactif.cli import emit, main, setup
 from proactif.cli.data import _new_password
 
 
@@ -93,3 +93,29 @@ def apikey_revoke(key_id: int) -> None:
     click.echo(f"clé {key_id} révoquée")
 
 
+
+
+@main.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object of figures.")
+def check(as_json: bool) -> None:
+    """Check the capabilities' declarations: every route and API operation has an access rule, every table about
+    people a GDPR handling; exits non-zero with one line per problem.
+
+    Example: proactif check --json
+    """
+    setup(migrate=False)
+    from proactif.kernel import capabilities
+
+    problems = capabilities.check_declarations()
+    declared = capabilities.declared()
+    figures = {"capabilities": len(declared),
+               "routes": sum(len(p.routes) for c in declared for p in c.pages),
+               "api_operations": sum(len(r.rules) for r in capabilities.api_routers()),
+               "gdpr_handlings": len(capabilities.personal_data()), "problems": problems}
+    if problems and not as_json:
+        raise click.ClickException("\n".join(problems))
+    emit(as_json, figures, lambda: click.echo(
+        f"{figures['capabilities']} capacités déclarées : {figures['routes']} pages et {figures['api_operations']} "
+        f"opérations d'API, chacune avec sa règle d'accès ; {figures['gdpr_handlings']} traitements RGPD."))
+    if problems:
+        raise SystemExit(1)

@@ -56,8 +56,10 @@ CAPABILITY = Capability(
     nav=(Nav("Rendez-vous", "deadlines:agenda", 30),),
     panels=(Panel(Section.DOCUMENTS, "Rendez-vous et demandes de titres", "deadlines/_person_panel.html",
                   services.person_panel),),
-    message_data=(MessageData("rendez_vous", "appointment_id", services.appointment_views, services.ics_attachment),
-                  MessageData("demande", "request_id", services.request_views)),
+    message_data=(MessageData("rendez_vous", "appointment_id", services.appointment_views,
+                              ("date", "heure", "lieu", "adresse", "guichet", "numeros_predemande"),
+                              services.ics_attachment, roots={"pieces": None}),  # the documents to bring
+                  MessageData("demande", "request_id", services.request_views, ("type",))),
     journey_data=(JourneyData("rendez_vous", services.journey_appointments),
                   JourneyData("retrait", services.collection_deadlines)),
     events=(Event("appointment_booked", "Rendez-vous pris"), Event("appointment_cancelled", "Rendez-vous annulé"),

@@ -111,8 +111,9 @@ def visible_definitions(actor: Actor) -> QuerySet[JourneyDefinition]:
 
 
 def check_service(actor: Actor, definition: JourneyDefinition) -> None:
+    """Another service's journey, and its instances, do not exist for an agent (404, not a hint that they do)."""
     if actor.service is not None and definition.service != actor.service:
-        raise AccessDenied(f"le parcours « {definition.name} » relève d'un autre service")
+        raise JourneyDefinition.DoesNotExist(f"le parcours « {definition.key} » relève d'un autre service")
 
 
 def definitions() -> QuerySet[JourneyDefinition]:
@@ -283,7 +284,10 @@ def _instance_for(access: Access, instance_id: int, lock: bool = True) -> Journe
     instance = (rows.select_for_update(of=("self",)) if lock else rows).get(pk=instance_id)
     if access.sandbox and not registry.synthetic_person_ids([instance.person_id]):
         raise JourneyInstance.DoesNotExist("a test key reaches only synthetic residents")
-    check_service(access.actor, instance.definition)
+    try:
+        check_service(access.actor, instance.definition)
+    except JourneyDefinition.DoesNotExist:
+        raise JourneyInstance.DoesNotExist(f"parcours {instance_id} inconnu") from None
     return instance
 
 

@@ -25,12 +25,9 @@ EDITORS = (Role.RESPONSABLE, Role.ADMIN)
 def _definition(request: HttpRequest, key: str) -> JourneyDefinition:
     try:
         definition = services.definition_by_key(key)
+        services.check_service(request.actor, definition)
     except JourneyDefinition.DoesNotExist:
         raise Http404("parcours inconnu") from None
-    try:
-        services.check_service(request.actor, definition)
-    except AccessDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
     return definition
 
 

@@ -203,13 +203,17 @@ class Panel:
 
 @dataclass(frozen=True)
 class MessageData:
-    """Template data: messages carrying `id_key` get `namespace` from `load(ids) → {id: data}`, and e-mails an
-    attachment from `attachment(id) → (name, content, MIME type)` when given."""
+    """Template data: messages carrying `id_key` get `namespace` from `load(ids) → {id: data}` — the `fields`
+    template authors may use — and e-mails an attachment from `attachment(id) → (name, content, MIME type)`
+    when given. `roots` are variables a loaded record adds at the top level (`pieces`: None for a value or a
+    list of values, or its fields)."""
 
     namespace: str
     id_key: str
     load: Callable[[list[Any]], dict[Any, dict[str, Any]]]
+    fields: tuple[str, ...]
     attachment: Callable[[Any], tuple[str, str, str] | None] | None = None
+    roots: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

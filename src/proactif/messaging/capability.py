@@ -24,6 +24,7 @@ from proactif.registry import services as registry
 
 AGENTS = agent(*OPERATIONAL_PURPOSES)
 READS = agent(*OPERATIONAL_PURPOSES, personal=True)
+EDITORS = agent(*OPERATIONAL_PURPOSES, roles=[Role.RESPONSABLE])  # write templates
 SIGNED = webhook(messaging_api.verify_webhook, "HMAC-SHA256 du corps avec le secret du fournisseur "
                                                "(en-tête X-Proactif-Signature)")
 
@@ -45,10 +46,10 @@ CAPABILITY = Capability(
             route("", views.outbox, READS, "outbox"),
             route("<int:message_id>/", views.message, READS, "message"),
             route("modeles/", views.templates, AGENTS, "templates"),
-            route("modeles/nouveau/", views.template_edit, AGENTS, "template_new"),
-            route("modeles/<int:template_id>/", views.template_edit, AGENTS, "template"),
-            route("modeles/<int:template_id>/publier/", views.publish,
-                  agent(*OPERATIONAL_PURPOSES, roles=[Role.RESPONSABLE]), "publish"),
+            route("modeles/nouveau/", views.template_edit, EDITORS, "template_new"),
+            route("modeles/<int:template_id>/", views.template_show, AGENTS, "template"),
+            route("modeles/<int:template_id>/enregistrer/", views.template_save, EDITORS, "template_save"),
+            route("modeles/<int:template_id>/publier/", views.publish, EDITORS, "publish"),
             route("modeles/<int:template_id>/apercu/", views.preview, READS, "preview"),
             route("modeles/compteur-sms/", views.sms_counter, AGENTS, "sms_counter"),
             route("boite-de-test/", views.sink, READS, "sink"),
@@ -67,7 +68,8 @@ CAPABILITY = Capability(
     ),
     api=ApiRouter("/messaging", messaging_api.router, {messaging_api.receipt: SIGNED, messaging_api.inbound: SIGNED}),
     nav=(Nav("Messages", "messaging:outbox", 50),),
-    message_data=(MessageData("document", "document_id", registry.document_views),),
+    message_data=(MessageData("document", "document_id", registry.document_views,
+                              ("type", "numero", "expire_le", "echeance", "delivre_le", "mois_restants")),),
     events=(Event("link_clicked", "Lien ouvert"), Event("reply_received", "Réponse reçue")),
     channels=tuple(Channel(code, label) for code, label in domain.CHANNEL_LABELS.items()),
     reports={"messages": services.simulation_report},

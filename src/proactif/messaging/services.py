@@ -48,7 +48,8 @@ def save_template(key: str, channel: str, body: str, *, subject: str = "", langu
         raise templating.TemplateError(["la clé et le texte du modèle sont obligatoires"])
     if channel in ("email", "letter", "push") and not subject.strip():
         raise templating.TemplateError([f"un modèle {channel} a un objet (titre)"])
-    used = templating.check(body) + (templating.check(subject) if subject else [])
+    known = catalogue()
+    used = templating.check(body, known) + (templating.check(subject, known) if subject else [])
     now = clock.now()
     with transaction.atomic():
         draft = Template.objects.select_for_update().filter(key=key, channel=channel, language=language,
@@ -64,6 +65,17 @@ def save_template(key: str, channel: str, body: str, *, subject: str = "", langu
             publish_template(draft.pk)
             draft.refresh_from_db()
     return draft
+
+
+def catalogue() -> dict[str, tuple[str, ...] | None]:
+    """What templates may use: messaging's own data and the namespaces capabilities declare."""
+    from proactif.kernel import capabilities
+
+    known = dict(templating.BASE_CATALOGUE)
+    for data in capabilities.message_data():
+        known[data.namespace] = data.fields
+        known.update(data.roots)
+    return known
 
 
 def load_templates(path: Any, author: str = "système") -> int:

@@ -7,6 +7,7 @@ value into a clear error at send time, and the catalogue refuses a misspelt plac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -17,21 +18,16 @@ from jinja2.sandbox import SandboxedEnvironment
 
 # Placeholders a template may use: a root and its fields. A field list of None means a plain value;
 # a root whose value is a list of records gives its fields to the loop variable.
-CATALOGUE: dict[str, tuple[str, ...] | None] = {
+# What every message sees, built by messaging itself; the capabilities' namespaces (`document`, `rendez_vous`,
+# `alerte`…) join from their declarations (`MessageData.fields`), see `messaging.services.catalogue`.
+BASE_CATALOGUE: dict[str, tuple[str, ...] | None] = {
     "personne": ("prenom", "nom", "civilite", "nom_complet", "age"),
     "collectivite": ("nom", "telephone", "site", "adresse"),
-    "document": ("type", "numero", "expire_le", "echeance", "delivre_le", "mois_restants"),
     "documents": ("type", "numero", "expire_le"),
-    "rendez_vous": ("date", "heure", "lieu", "adresse", "guichet", "numeros_predemande"),
-    "demande": ("type",),
-    "droits": ("liste", "nombre", "total"),
-    "alerte": ("type", "type_en", "titre", "etape", "texte", "texte_en", "zone", "exercice", "numero"),
-    "pieces": None,
     "lien": None,
     "texte": None,
     "date_limite": None,
 }
-LISTS = {"documents", "pieces"}
 
 
 class TemplateError(ValueError):
@@ -71,8 +67,9 @@ def _paths(node: nodes.Node, loop_vars: dict[str, str]) -> list[tuple[str, str |
     return found
 
 
-def check(source: str) -> list[str]:
-    """The placeholders a template uses (`personne.prenom`…); raises TemplateError listing every problem."""
+def check(source: str, catalogue: Mapping[str, tuple[str, ...] | None] = BASE_CATALOGUE) -> list[str]:
+    """The placeholders a template uses (`personne.prenom`…), each in `catalogue` (root → its fields, None for a
+    plain value); raises TemplateError listing every problem."""
     try:
         tree = _env.parse(source)
     except TemplateSyntaxError as exc:
@@ -82,10 +79,10 @@ def check(source: str) -> list[str]:
     for root, attr, line in _paths(tree, {}):
         if root in special:
             continue
-        if root not in CATALOGUE:
-            problems.append(f"ligne {line} : donnée inconnue « {root} » (disponibles : {', '.join(sorted(CATALOGUE))})")
+        if root not in catalogue:
+            problems.append(f"ligne {line} : donnée inconnue « {root} » (disponibles : {', '.join(sorted(catalogue))})")
             continue
-        fields = CATALOGUE[root]
+        fields = catalogue[root]
         if attr is not None:
             if fields is None or attr not in fields:
                 allowed = ", ".join(fields or ()) or "aucun champ"

@@ -135,8 +135,22 @@ def _errors_by_field(exc: templating.TemplateError) -> list[str]:
     return list(exc.messages)
 
 
+@require_GET
+def template_show(request: HttpRequest, template_id: int) -> HttpResponse:
+    """A template's version, its SMS counter and the preview (every agent); editors also get the form that
+    saves a new version (`template_save`)."""
+    return template_edit(request, template_id)
+
+
+@require_POST
+def template_save(request: HttpRequest, template_id: int) -> HttpResponse:
+    return template_edit(request, template_id)
+
+
 @require_http_methods(["GET", "POST"])
 def template_edit(request: HttpRequest, template_id: int | None = None) -> HttpResponse:
+    """A new template (editors), or a version shown (GET) and saved as the next one (POST, editors): the routes
+    declare who may do which."""
     current: Template | None = None
     if template_id is not None:
         try:
@@ -148,56 +162,57 @@ def template_edit(request: HttpRequest, template_id: int | None = None) -> HttpR
                 "subject": current.subject, "body": current.body} if current else {"language": "fr"})
     form = TemplateForm(request.POST or None, initial=initial)
     problems: list[str] = []
-    if request.method == "POST":
-        if not can_edit:
-            raise PermissionDenied("Seuls les responsables de service modifient les modèles.")
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                saved = services.save_template(data["key"], data["channel"], data["body"], subject=data["subject"],
-                                               language=data["language"], name=data["name"],
-                                               author=request.actor.label,
-                                               publish=request.POST.get("action") == "publish")
-            except templating.TemplateError as exc:
-                problems = _errors_by_field(exc)
-                form.add_error("body", problems)
-            else:
-                messages.success(request, f"Version {saved.version} {'publiée' if saved.status == 'published' else
-                                                                    'enregistrée en brouillon'}.")
-                return redirect("messaging:template", template_id=saved.pk)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            saved = services.save_template(data["key"], data["channel"], data["body"], subject=data["subject"],
+                                           language=data["language"], name=data["name"],
+                                           author=request.actor.label,
+                                           publish=request.POST.get("action") == "publish")
+        except templating.TemplateError as exc:
+            problems = _errors_by_field(exc)
+            form.add_error("body", problems)
+        else:
+            messages.success(request, f"Version {saved.version} {'publiée' if saved.status == 'published' else
+                                                                'enregistrée en brouillon'}.")
+            return redirect("messaging:template", template_id=saved.pk)
     sms = services.sms_info(current.body if current else "") if (current and current.channel == "sms") else None
     return render(request, "messaging/template_edit.html", {
         "form": form, "t": current, "can_edit": can_edit, "sms": sms, "preview_form": PreviewForm(),
         "versions": services.template_versions(current.key) if current else [],
-        "catalogue": sorted(templating.CATALOGUE.items())}, status=400 if request.method == "POST" else 200)
+        "catalogue": sorted(services.catalogue().items())}, status=400 if request.method == "POST" else 200)
 
 
 @require_POST
 def publish(request: HttpRequest, template_id: int) -> HttpResponse:
-    if request.actor.role not in EDITORS:
-        raise PermissionDenied("Seuls les responsables de service publient les modèles.")
-    template = services.publish_template(template_id)
+    try:
+        template = services.publish_template(template_id)
+    except Template.DoesNotExist:
+        raise Http404("modèle inconnu") from None
     messages.success(request, f"Version {template.version} publiée : c'est elle qui part désormais.")
     return redirect("messaging:template", template_id=template.pk)
 
 
-@require_POST
+@require_GET
 def sms_counter(request: HttpRequest) -> HttpResponse:
-    """The SMS length, encoding and segment count of the text being typed (HTMX)."""
-    return render(request, "messaging/_sms_counter.html", {"sms": services.sms_info(request.POST.get("body", ""))})
+    """The SMS length, encoding and segment count of the text being typed (HTMX; reads and writes nothing)."""
+    return render(request, "messaging/_sms_counter.html", {"sms": services.sms_info(request.GET.get("body", ""))})
 
 
 @require_POST
 def preview(request: HttpRequest, template_id: int) -> HttpResponse:
     form = PreviewForm(request.POST)
     context: dict[str, Any] = {"form": form}
-    if form.is_valid():
-        try:
-            context["rendered"] = services.preview(request.access, template_id, form.cleaned_data["person_id"])
-        except templating.MissingData as exc:
-            context["error"] = str(exc)
-        except AccessDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
+    if not form.is_valid():
+        return render(request, "messaging/_preview.html", context, status=400)
+    try:
+        context["rendered"] = services.preview(request.access, template_id, form.cleaned_data["person_id"])
+    except Template.DoesNotExist:
+        raise Http404("modèle inconnu") from None
+    except templating.MissingData as exc:
+        context["error"] = str(exc)
+    except AccessDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
     return render(request, "messaging/_preview.html", context)
 
 

@@ -49,7 +49,7 @@ CAPABILITY = Capability(
         )),
     ),
     nav=(Nav("Droits", "rights:runs", 40),),
-    message_data=(MessageData("droits", "outreach_id", services.outreach_views),),
+    message_data=(MessageData("droits", "outreach_id", services.outreach_views, ("liste", "nombre", "total")),),
     events=(Event("right_detected", "Droit possible détecté"),
             Event("appointment_requested", "Rendez-vous demandé au CCAS"),
             Event("claim_filed", "Demande de prestation déposée"),

@@ -25,7 +25,9 @@ def runs(request: HttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
     period = request.POST.get("period") or clock.today().strftime("%Y-%m")
     chosen = request.POST.getlist("benefits") if request.method == "POST" else list(services.BENEFITS)
-    if request.method == "POST":
+    if request.method == "POST" and not request.POST.get("period"):
+        errors["period"] = "indiquez le mois à cribler (AAAA-MM)"
+    elif request.method == "POST":
         try:
             run = services.start_run(period, benefits=chosen or None, started_by=request.actor.label)
         except services.RightsError as exc:
@@ -154,6 +156,8 @@ def portal(request: HttpRequest) -> HttpResponse:
                 services.request_appointment(outreach.pk, moment=request.POST.get("moment", ""))
                 messages.success(request, "Votre demande est transmise au CCAS, qui vous contactera pour fixer "
                                           "le rendez-vous.")
+            else:
+                raise services.RightsError("choisissez de demander un rendez-vous ou de refuser")
             return redirect("droits-portail:home")
         except services.RightsError as exc:
             error = str(exc)
