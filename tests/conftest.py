@@ -53,7 +53,7 @@ def unreachable_providers() -> None:
 
     from django.conf import settings
 
-    from proactif.messaging import providers
+    from proactif.messaging import _providers as providers
 
     settings.SMTP_PORT = settings.SINK_SMTP_PORT = 9
     settings.SINK_HTTP_PORT = 9

@@ -21,8 +21,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def sinks(settings: Any, tmp_path: Any) -> Iterator[Any]:
-    from proactif.messaging import providers
-    from proactif.messaging import sinks as sink_module
+    from proactif.messaging import _providers as providers
+    from proactif.messaging import _sinks as sink_module
 
     http_port, smtp_port = free_port(), free_port()
     settings.SINK_HTTP_PORT, settings.SINK_SMTP_PORT = http_port, smtp_port

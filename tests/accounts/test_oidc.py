@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client
 
-from proactif.accounts import oidc
+from proactif.accounts import _oidc as oidc
 from proactif.accounts.models import Agent
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from django.test import Client
 
 from proactif.accounts.domain import system_actor
-from proactif.alerts import domain, feeds
+from proactif.alerts import _feeds as feeds
+from proactif.alerts import domain
 from proactif.alerts import services as alerts
 from proactif.cli import main
 from proactif.geo import services as geo

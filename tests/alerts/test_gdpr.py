@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from proactif.alerts import gdpr
+from proactif.alerts import _gdpr as gdpr
 from proactif.alerts.models import Incident, IncidentMessage, IncidentRecipient
 from proactif.kernel import clock
 from proactif.registry.models import Person

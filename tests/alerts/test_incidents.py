@@ -17,8 +17,9 @@ from proactif.alerts import services as alerts
 from proactif.alerts.models import Incident, IncidentRecipient
 from proactif.geo import services as geo
 from proactif.kernel import clock
-from proactif.messaging import outbox, receipts
-from proactif.messaging.links import token_for
+from proactif.messaging import _outbox as outbox
+from proactif.messaging import _receipts as receipts
+from proactif.messaging._links import token_for
 from proactif.messaging.models import Link, OutboxMessage, SinkMessage
 from proactif.registry.models import Address, ContactPoint, Household, Person, Quartier
 from tests.conftest import shared_file
@@ -252,7 +253,7 @@ def test_the_map_counts_while_drawing_and_sends_from_the_agent_interface(now, ag
 
 
 def test_a_fan_out_interrupted_between_chunks_is_finished_once_by_the_resume_job(now, settings, monkeypatch) -> None:
-    from proactif.alerts import dispatch
+    from proactif.alerts import _dispatch as dispatch
     from proactif.alerts.models import IncidentMessage
     from proactif.messaging import services as messaging
 

@@ -183,8 +183,8 @@ def test_publishing_an_undeclared_event_is_an_error_not_a_silent_drop() -> None:
 def test_templates_may_use_what_capabilities_declare_and_nothing_else() -> None:
     """The placeholders a template may use come from the declarations: a capability's namespace and fields, and
     the roots its records add (the appointment's `pieces`)."""
+    from proactif.messaging import _templating as templating
     from proactif.messaging import services as messaging
-    from proactif.messaging import templating
 
     known = messaging.catalogue()
     assert known["rendez_vous"] and "pieces" in known and "alerte" in known and "droits" in known

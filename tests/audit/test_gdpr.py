@@ -5,7 +5,7 @@ import pytest
 
 from proactif.accounts import services as accounts
 from proactif.accounts.domain import access_for
-from proactif.audit import gdpr
+from proactif.audit import services as gdpr
 from proactif.audit.models import AccessLog
 from proactif.kernel import clock
 from proactif.registry import services as registry

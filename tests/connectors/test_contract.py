@@ -16,8 +16,11 @@ from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from proactif.connectors import domain, impot, particulier, transport
-from proactif.connectors.sandbox import serve
+from proactif.connectors import _impot as impot
+from proactif.connectors import _particulier as particulier
+from proactif.connectors import _transport as transport
+from proactif.connectors import domain
+from proactif.connectors._sandbox import serve
 from proactif.registry.models import BenefitReceipt, FoyerFiscal, Person, Resource
 from tests.conftest import shared_file
 

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from proactif.connectors import domain, gdpr
+from proactif.connectors import _gdpr as gdpr
+from proactif.connectors import domain
 from proactif.connectors import services as connectors
+from proactif.connectors._sandbox import serve
 from proactif.connectors.models import CachedAnswer, ConnectorCall
-from proactif.connectors.sandbox import serve
 from proactif.kernel import clock
 from tests.conftest import some_person_id
 from tests.connectors.test_contract import benefit_holder, identity_of

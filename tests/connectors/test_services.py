@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from proactif.connectors import domain, particulier, transport
+from proactif.connectors import _particulier as particulier
+from proactif.connectors import _transport as transport
+from proactif.connectors import domain
 from proactif.connectors import services as connectors
+from proactif.connectors._sandbox import serve
 from proactif.connectors.models import CachedAnswer, ConnectorCall
-from proactif.connectors.sandbox import serve
 from tests.connectors.test_contract import benefit_holder, identity_of
 
 pytestmark = pytest.mark.django_db

@@ -104,14 +104,14 @@ def test_every_page_passes_axe(new_page, commune) -> None:
 
     template = templates().filter(channel="sms").first()
     pages = {
+        "responsable": ["/habitants/doublons/", f"/habitants/doublons/{suggestion.pk}/", "/habitants/imports/"],
         "etat_civil": ["/", "/habitants/", f"/habitants/?q={person.nom_naissance}", f"/habitants/{person.pk}/",
-                       "/habitants/doublons/", f"/habitants/doublons/{suggestion.pk}/", "/habitants/imports/",
                        "/parcours/", "/parcours/titres-identite/", "/parcours/taches/", "/rendez-vous/",
                        f"/rendez-vous/reserver/?personne={person.pk}", "/rendez-vous/titres/", "/messages/",
                        "/messages/modeles/", f"/messages/modeles/{template.pk}/", "/messages/boite-de-test/"],
         "ccas": [f"/habitants/{person.pk}/"],
         "dpo": ["/dpo/journal/", f"/dpo/droits/?personne={person.pk}"],
-        "admin": ["/administration/agents/", "/administration/cles-api/"],
+        "admin": ["/administration/agents/", "/administration/cles-api/", "/habitants/imports/"],
     }
     for who, paths in pages.items():
         tab = new_page()

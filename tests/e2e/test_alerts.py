@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from proactif.alerts.models import Incident, IncidentRecipient
 from proactif.geo import services as geo
-from proactif.messaging import outbox
+from proactif.messaging import _outbox as outbox
 from proactif.messaging.models import OutboxMessage, SinkMessage
 from tests.conftest import create_agents
 from tests.e2e.test_agent_journey import log_in

@@ -21,7 +21,8 @@ def renewal(sinks, settings):
     may go at any hour (the test must not depend on the time it runs at)."""
     settings.QUIET_HOURS, settings.QUIET_SUNDAYS, settings.QUIET_HOLIDAYS = "00:00-23:59", True, True
     from proactif.accounts import services as accounts
-    from proactif.journeys import engine, services
+    from proactif.journeys import _engine as engine
+    from proactif.journeys import services
     from proactif.journeys.models import JourneyInstance
     from proactif.kernel.install import install
     from proactif.registry.models import ChannelPreference, ContactPoint, Document

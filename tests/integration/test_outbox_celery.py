@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from proactif.kernel import clock, executor, simulation
-from proactif.messaging import outbox
+from proactif.messaging import _outbox as outbox
 from proactif.messaging.models import OutboxMessage
 from tests.conftest import require, service_up
 from tests.reliability.test_kill_sender import CAMPAIGN, campaign

@@ -12,10 +12,11 @@ from django.db import IntegrityError, transaction
 from proactif.accounts import services as accounts
 from proactif.accounts.domain import access_for
 from proactif.deadlines import services as deadlines
-from proactif.journeys import engine, services
+from proactif.journeys import _engine as engine
+from proactif.journeys import services
 from proactif.journeys.models import JourneyEvent, JourneyInstance
 from proactif.kernel import clock
-from proactif.messaging import outbox
+from proactif.messaging import _outbox as outbox
 from proactif.messaging.models import Link, OutboxMessage, SinkMessage
 from proactif.registry.models import ChannelPreference, Document
 from tests.sinks import reachable_person

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from proactif.kernel import clock, simulation
-from proactif.messaging import outbox
+from proactif.messaging import _outbox as outbox
 from proactif.messaging.models import OutboxMessage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from proactif.messaging.channels.base import Outgoing
-from proactif.messaging.channels.email import SmtpClient
-from proactif.messaging.channels.http import HttpClient
+from proactif.messaging._channels.base import Outgoing
+from proactif.messaging._channels.email import SmtpClient
+from proactif.messaging._channels.http import HttpClient
 
 SENDER = "Mairie de Saint-Étienne-des-Prés <ne-pas-repondre@mairie.example.fr>"
 
@@ -119,7 +119,7 @@ def test_the_smtp_sink_reads_what_smtplib_sends_both_ways() -> None:
     import smtplib
     import socket
 
-    from proactif.messaging.sinks.smtp import SmtpSink, read
+    from proactif.messaging._sinks.smtp import SmtpSink, read
 
     received: list[tuple[list[str], tuple[str, str, str]]] = []
     with socket.socket() as probe:
@@ -149,7 +149,7 @@ def test_the_smtp_sink_reads_what_smtplib_sends_both_ways() -> None:
 def test_the_smtp_sink_refuses_an_oversized_message_after_reading_it_and_keeps_the_session(monkeypatch) -> None:
     import socket
 
-    from proactif.messaging.sinks import smtp
+    from proactif.messaging._sinks import smtp
 
     monkeypatch.setattr(smtp, "MAX_SIZE", 2000)
     received: list[bytes] = []

@@ -5,7 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from proactif.messaging import domain, sendtime, templating
+from proactif.messaging import _sendtime as sendtime
+from proactif.messaging import _templating as templating
+from proactif.messaging import domain
 
 PARIS = ZoneInfo("Europe/Paris")
 CAYENNE = ZoneInfo("America/Cayenne")  # UTC-3 all year, no summer time

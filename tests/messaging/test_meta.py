@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from proactif.messaging.channels.base import Outgoing
-from proactif.messaging.channels.http import HttpClient
-from proactif.messaging.channels.meta import MessengerClient, WhatsAppClient
+from proactif.messaging._channels.base import Outgoing
+from proactif.messaging._channels.http import HttpClient
+from proactif.messaging._channels.meta import MessengerClient, WhatsAppClient
 from tests.sinks import fault
 
 MESSAGE = Outgoing("alerte:1:1:42", "whatsapp", "+33612345678", "", "Coupure d'électricité rue X.")
@@ -65,7 +65,7 @@ def test_an_alert_reaches_a_resident_who_prefers_whatsapp_and_one_on_messenger(s
     from proactif.alerts import services as alerts
     from proactif.geo import services as geo
     from proactif.kernel import clock
-    from proactif.messaging import outbox
+    from proactif.messaging import _outbox as outbox
     from proactif.messaging.models import OutboxMessage, SinkMessage
     from proactif.registry.models import Address, ChannelPreference, ContactPoint, Person
 

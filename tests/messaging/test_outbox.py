@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from proactif.kernel import clock
-from proactif.messaging import outbox, receipts, services
+from proactif.messaging import _outbox as outbox
+from proactif.messaging import _receipts as receipts
+from proactif.messaging import services
+from proactif.messaging._sinks.http import sign
 from proactif.messaging.models import InboundMessage, OutboxMessage, SinkMessage
-from proactif.messaging.sinks.http import sign
 from proactif.registry.models import OptOut
 from tests.sinks import fault, reachable_person
 
@@ -93,7 +95,7 @@ def test_a_receipt_with_a_wrong_signature_is_refused(sinks, client) -> None:
 def test_a_failing_sms_provider_is_retried_then_the_other_provider_takes_it(sinks, agents, now, failure) -> None:
     person = reachable_person(agents, ("sms",))
     key = "t-failover-" + next(iter(failure))
-    from proactif.messaging import providers
+    from proactif.messaging import _providers as providers
 
     primary = providers.sms_router().order(key)[0].name
     fault(sinks, primary, count=1, **failure)
@@ -112,7 +114,7 @@ def test_a_failing_sms_provider_is_retried_then_the_other_provider_takes_it(sink
 
 def test_a_permanent_refusal_falls_back_to_the_next_channel(sinks, agents, now) -> None:
     person = reachable_person(agents, ("sms", "email"))
-    from proactif.messaging import providers
+    from proactif.messaging import _providers as providers
 
     for client in providers.sms_router().clients:
         fault(sinks, client.name, status=400, count=1)
@@ -194,7 +196,7 @@ def test_a_reply_is_attached_to_the_person_and_published(sinks, agents, now, hea
 
 
 def test_letters_are_batched_into_one_pdf_with_a_manifest(sinks, agents, now, settings) -> None:
-    from proactif.messaging.channels.letter import make_batch
+    from proactif.messaging._channels.letter import make_batch
 
     people = [reachable_person(agents, ("letter",), skip=n) for n in range(3)]
     rows = send(*[spec(p.person_id, f"t-letter-{n}", ["letter"]) for n, p in enumerate(people)])
@@ -214,7 +216,7 @@ def test_the_letter_address_block_follows_the_french_postal_norm(agents) -> None
 
 
 def test_a_push_message_is_encrypted_for_the_subscription_and_read_back_by_the_sink(sinks, agents, now) -> None:
-    from proactif.messaging.sinks import fake_push_subscription
+    from proactif.messaging._sinks import fake_push_subscription
 
     person = reachable_person(agents, ("email",))
     subscription = fake_push_subscription(sinks.http_url, f"sub-{person.person_id}")

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from proactif.messaging import outbox, services
+from proactif.messaging import _outbox as outbox
+from proactif.messaging import services
 from proactif.messaging.models import PushSubscription, SinkMessage
 from tests.sinks import reachable_person
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_citizen_subscribes_from_the_portal_and_receives_a_push(client, sinks, agents, fixed_clock) -> None:
-    from proactif.messaging.sinks import fake_push_subscription
+    from proactif.messaging._sinks import fake_push_subscription
 
     person = reachable_person(agents, ("email",))
     assert client.post("/notifications/abonnement/", "{}", content_type="application/json").status_code == 403

@@ -6,9 +6,10 @@ import pytest
 from proactif.accounts import services as accounts
 from proactif.accounts.domain import access_for
 from proactif.audit.models import AccessLog
-from proactif.registry import linkage, services
+from proactif.registry import _linkage as linkage
+from proactif.registry import services
 from proactif.registry.models import ChannelPreference, ContactPoint, Document, MergeSuggestion, Person
-from proactif.synth import population
+from proactif.synth import _population as population
 from proactif.synth.services import _names
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from proactif.registry import gdpr, services
+from proactif.registry import _gdpr as gdpr
+from proactif.registry import services
 from proactif.registry.models import BenefitPayment, MonthlyResource, Person
 from tests.registry import csvgen
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from proactif.registry import services
-from proactif.registry.importers import HeaderError
+from proactif.registry._importers import HeaderError
 from proactif.registry.models import ContactPoint, ImportRun, Person, PersonAlias
 from tests.registry import csvgen
 
@@ -74,7 +74,7 @@ def test_a_changed_line_updates_only_that_person(tmp_path: Path, keys) -> None:
 
 def test_a_crash_mid_import_leaves_no_half_written_line_and_a_rerun_resumes(tmp_path: Path, keys,
                                                                             monkeypatch) -> None:
-    from proactif.registry.import_residents import ResidentImporter
+    from proactif.registry._import_residents import ResidentImporter
 
     path = tmp_path / "habitants.csv"
     csvgen.write(path, csvgen.resident_rows(250, keys))

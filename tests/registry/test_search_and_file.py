@@ -94,7 +94,7 @@ def test_who_viewed_the_file_is_part_of_the_file_for_the_service_and_the_dpo(age
     assert any(h["actor_label"] == "ccas@test.proactif.fr" and "ressources" in h["sections"] for h in everyone)
 
 
-def test_the_person_file_query_count_does_not_grow_with_its_content(agents: dict) -> None:
+def test_the_person_file_query_count_does_not_grow_with_its_content(agents: dict, fixed_clock) -> None:
     # A file with little in it and the fullest file in the commune cost the same number of queries: a fixed
     # number for the registry's own sections plus a fixed number per panel other capabilities register.
     people = Person.objects.filter(status="active", household__isnull=False).annotate(n=Count("documents"))
@@ -137,7 +137,7 @@ def test_the_communication_service_does_not_see_identity_documents(agents: dict)
 
 def test_compound_names_are_found_in_every_order(agents: dict) -> None:
     from proactif.kernel.text import search_key
-    from proactif.registry.search import by_name
+    from proactif.registry._search import by_name
 
     person = Person.objects.filter(status="active", nom_usage="").first()
     Person.objects.filter(pk=person.pk).update(nom_naissance="Le Gall-Bernard", nom_cle=search_key("Le Gall-Bernard"))

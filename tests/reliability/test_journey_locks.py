@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from proactif.journeys import engine, services
+from proactif.journeys import _engine as engine
+from proactif.journeys import services
 from proactif.journeys.models import JourneyInstance
 from proactif.kernel import clock
 

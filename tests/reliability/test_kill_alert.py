@@ -47,7 +47,7 @@ def test_kill_9_while_an_alert_goes_out_then_restart_messages_each_recipient_onc
                                                                                  monkeypatch) -> None:
     from proactif.accounts.domain import system_actor
     from proactif.alerts import services as alerts
-    from proactif.messaging import outbox
+    from proactif.messaging import _outbox as outbox
     from proactif.registry.models import Quartier
 
     settings.ALERT_APPROVAL_THRESHOLD = 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.db.models import Count
 
-from proactif.messaging import outbox
+from proactif.messaging import _outbox as outbox
 from proactif.messaging.models import OutboxMessage
 from tests.workers import SinkCount, kill9, log_tail, start, wait_for, worker_env
 

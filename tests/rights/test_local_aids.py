@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from proactif.cli import main
 from proactif.registry import services as registry
-from proactif.rights import local_aids, screening
+from proactif.rights import _local_aids as local_aids
+from proactif.rights import _screening as screening
 from proactif.rights import services as rights
 
 pytestmark = pytest.mark.django_db

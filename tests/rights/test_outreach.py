@@ -13,16 +13,16 @@ from django.test import Client
 
 from proactif.audit.models import AccessLog
 from proactif.connectors import services as connectors
+from proactif.connectors._sandbox import serve
 from proactif.connectors.models import ConnectorCall
-from proactif.connectors.sandbox import serve
-from proactif.journeys import engine
+from proactif.journeys import _engine as engine
 from proactif.journeys.models import AgentTask, JourneyInstance
 from proactif.kernel import clock
-from proactif.messaging import outbox
-from proactif.messaging.links import token_for
+from proactif.messaging import _outbox as outbox
+from proactif.messaging._links import token_for
 from proactif.messaging.models import Link, OutboxMessage
 from proactif.registry.models import BenefitReceipt, Person
-from proactif.rights import screening
+from proactif.rights import _screening as screening
 from proactif.rights import services as rights
 from proactif.rights.models import Outreach
 
@@ -37,7 +37,7 @@ def sandbox(settings, monkeypatch):
     the right) is what the sandbox serves, inside the test's transaction."""
     from django.db import connections
 
-    from proactif.connectors.sandbox import SandboxHandler
+    from proactif.connectors._sandbox import SandboxHandler
 
     shared = connections["default"]
     shared.inc_thread_sharing()
@@ -169,7 +169,7 @@ def test_a_refusal_ends_the_journey_and_is_honoured_by_later_screenings(sinks, a
 
 def test_in_a_simulation_synthetic_households_answer_claim_and_get_their_rights(sinks, agents, now) -> None:
     from proactif.deadlines.models import Appointment
-    from proactif.synth import behaviour
+    from proactif.synth import _behaviour as behaviour
 
     run_id = screened_run()
     rights.start_outreach(run_id, limit=40)

@@ -17,7 +17,9 @@ from proactif.cli import main
 from proactif.kernel import clock
 from proactif.registry import services as registry
 from proactif.registry.models import MonthlyResource, OptOut, Person
-from proactif.rights import domain, openfisca, screening
+from proactif.rights import _openfisca as openfisca
+from proactif.rights import _screening as screening
+from proactif.rights import domain
 from proactif.rights.models import Assessment, HouseholdResult, ScreeningRun
 
 pytestmark = pytest.mark.django_db

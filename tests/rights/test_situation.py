@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from proactif.cli import main
 from proactif.registry.models import BenefitReceipt, Person
-from proactif.rights import domain, openfisca
+from proactif.rights import _openfisca as openfisca
+from proactif.rights import domain
 from proactif.rights import services as rights
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from proactif.registry import domain
+from proactif.synth import _population as population
 from proactif.synth import domain as facts
-from proactif.synth import population
 from proactif.synth.services import _names
 
 TODAY = date(2026, 11, 28)

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from proactif.accounts import oidc, services
+from proactif.accounts import _oidc as oidc
+from proactif.accounts import services
 from proactif.accounts.domain import PURPOSES
 from proactif.accounts.forms import AgentForm, ApiKeyForm, LoginForm
 from proactif.kernel import clock
@@ -17,7 +18,7 @@ from proactif.kernel.logging import get_logger
 from proactif.kernel.middleware import client_ip
 
 log = get_logger(__name__)
-BACKEND = "proactif.accounts.backends.AgentBackend"
+BACKEND = "proactif.accounts._backends.AgentBackend"
 
 MESSAGES = {
     "bad_credentials": "Adresse e-mail ou mot de passe incorrect.",

@@ -11,7 +11,8 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from proactif.accounts.domain import Caller
-from proactif.alerts import feeds, services
+from proactif.alerts import _feeds as feeds
+from proactif.alerts import services
 from proactif.geo import services as geo
 
 router = Router(tags=["alertes"])

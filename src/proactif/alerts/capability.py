@@ -3,8 +3,9 @@ residents' answers, CAP 1.2 and the Atom feed; the resident's "are you safe?" pa
 
 from pathlib import Path
 
+from proactif.alerts import _gdpr as gdpr
 from proactif.alerts import api as alerts_api
-from proactif.alerts import gdpr, services, views
+from proactif.alerts import services, views
 from proactif.kernel.capabilities import (
     ApiRouter,
     Capability,

@@ -18,7 +18,9 @@ from django.db.models import Count, Max, QuerySet
 from django.db.models.functions import Coalesce
 
 from proactif.accounts.domain import Access, Actor, Section
-from proactif.alerts import dispatch, domain
+from proactif.alerts import _dispatch as dispatch
+from proactif.alerts import _feeds as feeds
+from proactif.alerts import domain
 from proactif.alerts.models import Incident, IncidentMessage, IncidentRecipient
 from proactif.audit import services as audit
 from proactif.geo import services as geo
@@ -37,6 +39,7 @@ target_of = dispatch.target_of
 features_of = geo.features_of
 resume_fan_outs = dispatch.resume_fan_outs
 TEXT_LIMIT = 1000
+cap_document = feeds.cap_document  # (incident id, seq) → a message as CAP 1.2 XML
 
 IncidentError = domain.IncidentError
 
@@ -320,6 +323,6 @@ def send_scheduled(now: datetime | None = None) -> dict[str, int]:
 
 
 def import_roadworks(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
-    from proactif.alerts import roadworks
+    from proactif.alerts import _roadworks as roadworks
 
     return roadworks.import_features(actor, data).summary()

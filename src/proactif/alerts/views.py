@@ -15,7 +15,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from proactif.alerts import feeds, services
+from proactif.alerts import _feeds as feeds
+from proactif.alerts import services
 from proactif.geo import services as geo
 from proactif.kernel import capabilities
 from proactif.registry import services as registry

@@ -2,7 +2,7 @@
 
 from proactif.accounts.domain import Role
 from proactif.audit import api as audit_api
-from proactif.audit import gdpr, views
+from proactif.audit import services, views
 from proactif.kernel.capabilities import ApiRouter, Capability, Nav, Pages, PersonalData, Scope, agent, api, route
 
 DPO = agent("rgpd", roles=[Role.DPO], personal=True)
@@ -10,8 +10,8 @@ DPO = agent("rgpd", roles=[Role.DPO], personal=True)
 CAPABILITY = Capability(
     name="audit", label="Journal des accès et RGPD",
     personal_data=PersonalData(
-        "journal_des_acces", models=("audit.AccessLog",), export=gdpr.export_consultations,
-        plan_erasure=gdpr.plan_consultations, erase=lambda person_id: {}, purge=gdpr.purge_consultations),
+        "journal_des_acces", models=("audit.AccessLog",), export=services.export_consultations,
+        plan_erasure=services.plan_consultations, erase=lambda person_id: {}, purge=services.purge_consultations),
     pages=(Pages("dpo/", "audit", (
         route("journal/", views.log, DPO, "log"),
         route("journal.csv", views.log_csv, DPO, "log_csv"),

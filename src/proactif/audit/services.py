@@ -1,4 +1,8 @@
-"""Access-log use cases: write a row for every read or change of a person's data; query and export."""
+"""Access-log use cases: write a row for every read or change of a person's data; query and export. And the GDPR
+rights and retention across capabilities: each capability that holds personal data declares it (`PersonalData`
+in its `capability.py`) — what it exports for art. 15, what it erases, anonymises or must retain for art. 17,
+its retention purge — and this module runs them all, so a new capability joins the rights workflow by
+declaring, and the audit layer never imports the capabilities above it."""
 
 from __future__ import annotations
 
@@ -9,13 +13,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from proactif.accounts.domain import Actor
 from proactif.audit.models import AccessLog
-from proactif.kernel import clock, metrics
+from proactif.kernel import capabilities, clock, metrics
+from proactif.kernel.capabilities import ErasureItem, PersonalData
+from proactif.kernel.logging import get_logger
 from proactif.kernel.middleware import current_request
+
+log = get_logger(__name__)
 
 
 def record(actor: Actor, action: str, *, purpose: str, person_ids: Iterable[int | None] = (None,),
@@ -123,3 +131,93 @@ def count() -> int:
 
 def actions() -> list[str]:
     return sorted(AccessLog.objects.values_list("action", flat=True).distinct())
+
+
+# --- GDPR rights and retention across capabilities ----------------------------------------------------------
+def providers() -> list[PersonalData]:
+    return capabilities.personal_data()
+
+
+def wipe_everyone() -> dict[str, int]:
+    """Every capability forgets every resident, before the registry is emptied and refilled."""
+    return {provider.name: provider.wipe() for provider in providers()}
+
+
+def export_person(actor: Actor, person_id: int) -> dict[str, Any]:
+    """Everything Proactif holds on a person (art. 15), including who accessed their file."""
+    data: dict[str, Any] = {
+        "personne_id": person_id,
+        "genere_le": clock.now().isoformat(),
+        "responsable_de_traitement": _controller(),
+    }
+    for provider in providers():
+        data[provider.name] = provider.export(person_id)
+    record(actor, "export", purpose="rgpd", person_ids=[person_id], detail={"right": "art15"})
+    return data
+
+
+def erasure_plan(person_id: int, seen_by: Actor | None = None) -> list[ErasureItem]:
+    """What an erasure would do, capability by capability (counts of a person's data: a logged read when an
+    agent sees it)."""
+    plan = [item for provider in providers() for item in provider.plan_erasure(person_id)]
+    if seen_by is not None:
+        record(seen_by, "view", purpose="rgpd", person_ids=[person_id], detail={"right": "erasure_plan"})
+    return plan
+
+
+def erase_person(actor: Actor, person_id: int, reason: str) -> dict[str, Any]:
+    """Apply the erasure plan in one transaction: all of it or nothing (art. 17)."""
+    if not reason.strip():
+        raise ValueError("indiquez le motif de la demande d'effacement")
+    plan = erasure_plan(person_id)
+    done: dict[str, Any] = {}
+    with transaction.atomic():
+        for provider in providers():
+            done[provider.name] = provider.erase(person_id)
+        record(actor, "erase", purpose="rgpd", person_ids=[person_id],
+                     detail={"right": "art17", "done": done})
+    log.info("personal data erased", person_id=person_id, providers=list(done))
+    return {"plan": [item.__dict__ for item in plan], "done": done}
+
+
+def purge() -> dict[str, Any]:
+    """Retention purge: every capability's (the access log's own included)."""
+    return {provider.name: provider.purge() for provider in providers()}
+
+
+def retention_purge() -> dict[str, Any]:
+    """The nightly purge: every capability's retention, and the agents' login attempts (30 days)."""
+    from proactif.accounts import services as accounts
+
+    figures = purge()
+    figures["accounts"] = {"login_attempts": accounts.purge_login_attempts()}
+    return figures
+
+
+# --- the access log's own part: who consulted a person's data ----------------------------------------------
+def export_consultations(person_id: int) -> dict[str, Any]:
+    return {"consultations": [
+        {"date": row["at"].isoformat(), "acteur": row["actor_label"], "service": row["service"],
+         "finalite": row["purpose"], "action": row["action"], "sections": row["sections"]}
+        for row in person_history(person_id, limit=10_000)]}
+
+
+def plan_consultations(person_id: int) -> list[ErasureItem]:
+    from django.conf import settings
+
+    return [ErasureItem("journal des consultations", "retain",
+                        "la trace des accès au dossier est conservée pour contrôler qu'ils étaient légitimes "
+                        f"(CNIL, délibération 2021-122), puis supprimée après {settings.AUDIT_RETENTION_DAYS} jours",
+                        rows_about(person_id))]
+
+
+def purge_consultations() -> dict[str, Any]:
+    from django.conf import settings
+
+    return {"access_log_rows": purge_older_than(settings.AUDIT_RETENTION_DAYS)}
+
+
+def _controller() -> str:
+    from django.conf import settings
+
+    return str(settings.COLLECTIVITE_NAME)

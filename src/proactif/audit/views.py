@@ -11,7 +11,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from proactif.accounts import services as accounts
 from proactif.accounts.domain import PURPOSES
-from proactif.audit import gdpr
 from proactif.audit import services as audit
 from proactif.kernel import clock
 
@@ -63,10 +62,10 @@ def log_csv(request: HttpRequest) -> StreamingHttpResponse:
 def rights(request: HttpRequest) -> HttpResponse:
     raw = (request.POST.get("personne") or request.GET.get("personne") or "").strip()
     person_id = int(raw) if raw.isdigit() and len(raw) <= 18 else None
-    plan = gdpr.erasure_plan(person_id, seen_by=request.actor) if person_id else []
+    plan = audit.erasure_plan(person_id, seen_by=request.actor) if person_id else []
     if request.method == "POST" and person_id:
         if request.POST.get("action") == "export":
-            data = gdpr.export_person(request.actor, person_id)
+            data = audit.export_person(request.actor, person_id)
             response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2, default=str),
                                     content_type="application/json; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="donnees-personne-{person_id}.json"'
@@ -74,7 +73,7 @@ def rights(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "erase":
             reason = request.POST.get("motif", "")
             try:
-                gdpr.erase_person(request.actor, person_id, reason)
+                audit.erase_person(request.actor, person_id, reason)
             except ValueError as exc:
                 messages.error(request, str(exc))
             else:

@@ -121,7 +121,8 @@ def setup(bulk: int) -> dict[str, Any]:
     from django.db import connection
 
     from proactif.geo import services as geo
-    from proactif.messaging import outbox, services
+    from proactif.messaging import _outbox as outbox
+    from proactif.messaging import services
     from proactif.registry.models import Person, Quartier
 
     with connection.cursor() as cursor:

@@ -55,7 +55,7 @@ class Discard:
 
 def worker() -> dict[str, Any]:
     """One advancing process (`proactif bench-probe journeys-worker`): advance until nothing is due."""
-    from proactif.journeys import engine
+    from proactif.journeys import _engine as engine
     from proactif.kernel import executor
 
     executor.set_backend(Discard())

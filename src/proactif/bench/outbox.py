@@ -101,7 +101,8 @@ def campaign() -> dict[str, Any]:
     """One message per resident reachable by SMS or e-mail, persisted (`bench-probe outbox-campaign`)."""
     from collections import Counter
 
-    from proactif.messaging import outbox, services
+    from proactif.messaging import _outbox as outbox
+    from proactif.messaging import services
     from proactif.messaging.models import OutboxMessage
     from proactif.registry import services as registry
     from proactif.registry.models import Person
@@ -134,8 +135,8 @@ def raw(count: int, sms_share: float) -> dict[str, Any]:
     import uuid
     from concurrent.futures import ThreadPoolExecutor
 
-    from proactif.messaging import providers
-    from proactif.messaging.channels.base import Outgoing
+    from proactif.messaging import _providers as providers
+    from proactif.messaging._channels.base import Outgoing
 
     sms_count = round(count * sms_share)
     run_id = uuid.uuid4().hex[:8]

@@ -66,7 +66,7 @@ def per_household(count: int = SAMPLE) -> dict[str, Any]:
     import random
 
     from proactif.registry import services as registry
-    from proactif.rights import openfisca
+    from proactif.rights import _openfisca as openfisca
     from proactif.rights import services as rights
 
     openfisca.tax_benefit_system()

@@ -94,7 +94,7 @@ def probe(queries: int = 400) -> dict[str, Any]:
     every = [t for values in timings.values() for t in values]
     # Like for like: the name search of the service against the naive query, same queries, no page.
     from proactif.kernel.text import search_key
-    from proactif.registry.search import by_name
+    from proactif.registry._search import by_name
 
     ours, naive = [], []
     for kind, text in drawn:

@@ -61,7 +61,8 @@ def _proportion_ci(hits_a: int, n_a: int, hits_b: int, n_b: int) -> tuple[float,
 def probe(count: int = PEOPLE, seed: int = 7) -> dict[str, Any]:
     """Runs inside the child process on a fresh database (`proactif bench-probe sendtime`)."""
     from proactif.kernel import bulkload, clock
-    from proactif.messaging import sendtime, services
+    from proactif.messaging import _sendtime as sendtime
+    from proactif.messaging import services
     from proactif.messaging.models import Engagement
 
     rnd = random.Random(seed)

@@ -154,14 +154,14 @@ def cap(incident_id: int, seq: int | None) -> None:
     Example: proactif alert cap 3 > alerte-3.xml
     """
     setup()
-    from proactif.alerts import feeds, services
+    from proactif.alerts import services
 
     try:
         incident = services.get(incident_id)
         last = services.messages_of(incident).last()
         if last is None:
             raise LookupError(f"l'incident {incident_id} n'a encore envoyé aucun message")
-        click.echo(feeds.cap_document(incident_id, seq or last.seq), nl=False)
+        click.echo(services.cap_document(incident_id, seq or last.seq), nl=False)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
 

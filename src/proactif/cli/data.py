@@ -123,9 +123,9 @@ def purge(as_json: bool) -> None:
     Example: proactif purge --json
     """
     setup()
-    from proactif.audit.tasks import retention_purge
+    from proactif.audit import services as audit
 
-    emit(as_json, retention_purge())
+    emit(as_json, audit.retention_purge())
 
 
 # --- identity, GDPR, accounts ---------------------------------------------------------------
@@ -162,7 +162,7 @@ def gdpr_export(person_id: int, out: str | None) -> None:
     Example: proactif gdpr export 42 --out personne-42.json
     """
     setup()
-    from proactif.audit import gdpr as rights
+    from proactif.audit import services as rights
 
     data = json.dumps(rights.export_person(cli_actor(), person_id), ensure_ascii=False, indent=2, default=str)
     if out:
@@ -183,7 +183,7 @@ def gdpr_erase(person_id: int, reason: str, dry_run: bool, as_json: bool) -> Non
     Example: proactif gdpr erase 42 --reason "demande n° 2026-118 du 12/11/2026"
     """
     setup()
-    from proactif.audit import gdpr as rights
+    from proactif.audit import services as rights
 
     if dry_run:
         emit(as_json, {"plan": [item.__dict__ for item in rights.erasure_plan(person_id)]})

@@ -161,14 +161,11 @@ def sinks(receipts: str, receipt_delay: float) -> None:
     Example: proactif sinks --receipts direct
     """
     setup()
-    from django.conf import settings
+    from proactif.messaging import services as messaging
 
-    from proactif.messaging import sinks as sink_servers
-
-    running = sink_servers.start(settings.SINK_HTTP_PORT, settings.SINK_SMTP_PORT, receipts=receipts,
-                                 receipt_delay=receipt_delay)
+    running = messaging.run_sinks(receipts, receipt_delay)
     click.echo(f"sinks: SMTP 127.0.0.1:{running.smtp_port}, SMS and push {running.http_url} "
                f"(receipts: {receipts}); Ctrl-C to stop", err=True)
     wait_until_interrupted()
     running.drain(5)
-    sink_servers.stop()
+    messaging.stop_sinks()

@@ -1,7 +1,7 @@
 """Connectors to other administrations' APIs (API Particulier, API Impôt Particulier): the call log and the
 answers kept for the month they describe."""
 
-from proactif.connectors import gdpr
+from proactif.connectors import _gdpr as gdpr
 from proactif.kernel.capabilities import Capability, PersonalData
 
 CAPABILITY = Capability(

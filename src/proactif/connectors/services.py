@@ -14,7 +14,10 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from proactif.connectors import domain, impot, particulier, transport
+from proactif.connectors import _impot as impot
+from proactif.connectors import _particulier as particulier
+from proactif.connectors import _transport as transport
+from proactif.connectors import domain
 from proactif.connectors.models import CachedAnswer, ConnectorCall
 from proactif.kernel import clock
 
@@ -145,6 +148,6 @@ def tax_situation(spi: str, annrev: int, context: CallContext) -> impot.TaxSitua
 
 
 def serve_sandbox(port: int | None = None, rate_limit: int = 600) -> Any:
-    from proactif.connectors import sandbox
+    from proactif.connectors import _sandbox as sandbox
 
     return sandbox.serve(settings.SANDBOX_PORT if port is None else port, settings.SANDBOX_TOKEN, rate_limit)

@@ -4,7 +4,8 @@ portal reached by a signed link."""
 from pathlib import Path
 
 from proactif.accounts.domain import Role, Section
-from proactif.deadlines import gdpr, services, views
+from proactif.deadlines import _gdpr as gdpr
+from proactif.deadlines import services, views
 from proactif.journeys import services as journeys
 from proactif.kernel.capabilities import (
     Capability,

@@ -342,9 +342,8 @@ class StatusReport:
 def import_status_file(path: str) -> StatusReport:
     """A list of titles produced or handed over, keyed by pre-application number: `pre_demande;statut`
     (pret | remis), one line each; unknown numbers are reported with their line."""
-    from proactif.registry.csvfiles import open_csv
 
-    csv_file = open_csv(path)
+    csv_file = registry.open_csv(path)
     if "pre_demande" not in csv_file.header or "statut" not in csv_file.header:
         raise BookingError("colonnes attendues : pre_demande;statut (pret ou remis)")
     report = StatusReport(errors=[])

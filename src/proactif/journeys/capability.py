@@ -1,8 +1,10 @@
 """Journeys: versioned definitions, instances and their engine, agent takeover, the task inbox."""
 
 from proactif.accounts.domain import OPERATIONAL_PURPOSES, Role, Section
+from proactif.journeys import _contexts as contexts
+from proactif.journeys import _gdpr as gdpr
 from proactif.journeys import api as journeys_api
-from proactif.journeys import contexts, gdpr, services, views
+from proactif.journeys import services, views
 from proactif.kernel.capabilities import (
     ANY_EVENT,
     ApiRouter,

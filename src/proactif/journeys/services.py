@@ -16,7 +16,9 @@ from django.db.models import Count, QuerySet, Sum
 
 from proactif.accounts.domain import Access, AccessDenied, Actor, Section
 from proactif.audit import services as audit
-from proactif.journeys import contexts, domain, engine
+from proactif.journeys import _contexts as contexts
+from proactif.journeys import _engine as engine
+from proactif.journeys import domain
 from proactif.journeys.models import AgentTask, JourneyDefinition, JourneyEvent, JourneyInstance, NodeVisit
 from proactif.kernel import bulkload, capabilities, clock
 from proactif.kernel.logging import get_logger

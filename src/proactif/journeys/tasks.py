@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import time, timedelta
 from typing import Any
 
-from proactif.journeys import engine, services
+from proactif.journeys import _engine as engine
+from proactif.journeys import services
 from proactif.kernel.scheduler import periodic
 
 

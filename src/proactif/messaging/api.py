@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
 
-from proactif.messaging import receipts
+from proactif.messaging import _receipts as receipts
 
 router = Router(tags=["messagerie (fournisseurs)"])
 

@@ -18,8 +18,9 @@ from proactif.kernel.capabilities import (
     signed_link,
     webhook,
 )
+from proactif.messaging import _gdpr as gdpr
 from proactif.messaging import api as messaging_api
-from proactif.messaging import domain, gdpr, services, views
+from proactif.messaging import domain, services, views
 from proactif.registry import services as registry
 
 AGENTS = agent(*OPERATIONAL_PURPOSES)

@@ -13,7 +13,13 @@ from django.db.models import Count, Q, QuerySet, Sum
 from proactif.accounts.domain import Access, Section
 from proactif.audit import services as audit
 from proactif.kernel import clock
-from proactif.messaging import broadcast, domain, links, outbox, sendtime, templating
+from proactif.messaging import _broadcast as broadcast
+from proactif.messaging import _links as links
+from proactif.messaging import _outbox as outbox
+from proactif.messaging import _sendtime as sendtime
+from proactif.messaging import _templating as templating
+from proactif.messaging import domain
+from proactif.messaging._outbox import MessageSpec
 from proactif.messaging.models import (
     Engagement,
     InboundMessage,
@@ -22,7 +28,6 @@ from proactif.messaging.models import (
     SinkMessage,
     Template,
 )
-from proactif.messaging.outbox import MessageSpec
 
 __all__ = ["MessageSpec", "preview", "publish_template", "save_template", "send"]
 
@@ -35,6 +40,8 @@ link_token = links.token_for
 LinkRequest = links.LinkRequest
 open_link = links.open_link
 Window = sendtime.Window
+TemplateError = templating.TemplateError
+compile_condition = templating.compile_condition  # journey conditions use the templates' sandbox
 OUTBOX_STATUSES = OutboxMessage.STATUS
 
 
@@ -143,7 +150,7 @@ def sms_info(text: str) -> dict[str, Any]:
 def preview(access: Access, template_id: int, person_id: int, context: dict[str, Any] | None = None) -> (
         templating.Rendered):
     """The template rendered with a real person's data (a read of their data: logged)."""
-    from proactif.messaging import context as contexts
+    from proactif.messaging import _context as contexts
     from proactif.registry import services as registry
 
     access.require(Section.IDENTITE)
@@ -221,7 +228,7 @@ def push_public_key() -> str:
 
     from django.conf import settings
 
-    from proactif.messaging.channels.push import application_server_key, vapid_key_file
+    from proactif.messaging._channels.push import application_server_key, vapid_key_file
 
     return application_server_key(vapid_key_file(settings.PUSH_VAPID_PRIVATE_KEY, Path(settings.HOME)))
 
@@ -377,10 +384,26 @@ class _SinksAlongside:
         self.running.pump()
 
     def stop(self) -> None:
-        from proactif.messaging import sinks
+        from proactif.messaging import _sinks as sinks
 
         self.running.drain()
         sinks.stop()
+
+
+def run_sinks(receipts: str, receipt_delay: float) -> Any:
+    """The built-in sinks in this process (`proactif sinks`): the running servers (`.drain(seconds)`)."""
+    from django.conf import settings
+
+    from proactif.messaging import _sinks as sinks
+
+    return sinks.start(settings.SINK_HTTP_PORT, settings.SINK_SMTP_PORT, receipts=receipts,
+                       receipt_delay=receipt_delay)
+
+
+def stop_sinks() -> None:
+    from proactif.messaging import _sinks as sinks
+
+    sinks.stop()
 
 
 def start_sinks(simulation: bool = False) -> _SinksAlongside | None:
@@ -389,7 +412,8 @@ def start_sinks(simulation: bool = False) -> _SinksAlongside | None:
     from django.conf import settings
 
     from proactif.kernel.logging import get_logger
-    from proactif.messaging import providers, sinks
+    from proactif.messaging import _providers as providers
+    from proactif.messaging import _sinks as sinks
 
     if not settings.SINKS:
         return None

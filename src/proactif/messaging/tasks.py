@@ -9,7 +9,7 @@ from typing import Any
 from proactif.kernel import clock
 from proactif.kernel.executor import task
 from proactif.kernel.scheduler import periodic
-from proactif.messaging import outbox
+from proactif.messaging import _outbox as outbox
 
 URGENT_RATE_RETRIES = 60  # seconds an urgent task waits at most for the rate limit before the sweeper takes over
 
@@ -58,7 +58,7 @@ def print_letters() -> dict[str, Any]:
 
     from django.conf import settings
 
-    from proactif.messaging.channels.letter import make_batch
+    from proactif.messaging._channels.letter import make_batch
     from proactif.messaging.models import LetterBatch
 
     made = make_batch(Path(settings.LETTERS_DIR), clock.local_now().strftime("%Y-%m-%d-%H%M"))

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from proactif.accounts.domain import AccessDenied, Role
 from proactif.kernel import clock
-from proactif.messaging import services, templating
+from proactif.messaging import _templating as templating
+from proactif.messaging import services
 from proactif.messaging.forms import OutboxFilterForm, PreviewForm, TemplateForm
 from proactif.messaging.models import LetterBatch, OutboxMessage, Template
 

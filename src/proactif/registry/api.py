@@ -14,8 +14,8 @@ from ninja.files import UploadedFile
 
 from proactif.accounts.domain import Caller
 from proactif.registry import services
-from proactif.registry.csvfiles import CsvFormatError
-from proactif.registry.importers import HeaderError
+from proactif.registry._csvfiles import CsvFormatError
+from proactif.registry._importers import HeaderError
 
 router = Router(tags=["registre"])
 

@@ -14,8 +14,9 @@ from proactif.kernel.capabilities import (
     api,
     route,
 )
+from proactif.registry import _gdpr as gdpr
 from proactif.registry import api as registry_api
-from proactif.registry import gdpr, views
+from proactif.registry import views
 
 RESIDENTS = agent(*OPERATIONAL_PURPOSES, personal=True)
 # Registry writes (imports, merges): the services that keep the registry, as responsables, and the

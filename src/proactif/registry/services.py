@@ -18,13 +18,22 @@ from proactif.accounts.domain import Access, AccessDenied, Actor, Section, syste
 from proactif.audit import services as audit
 from proactif.kernel import capabilities, clock
 from proactif.kernel.logging import get_logger
-from proactif.registry import bulk, composition, domain, figures, identity, places, reach, sandbox, search, segments
-from proactif.registry.csvfiles import CsvFormatError
-from proactif.registry.import_addresses import AddressImporter
-from proactif.registry.import_documents import DocumentImporter
-from proactif.registry.import_feeds import BenefitPaymentImporter, MonthlyResourceImporter
-from proactif.registry.import_residents import ResidentImporter
-from proactif.registry.importers import HeaderError, ImportReport, run_import
+from proactif.registry import _bulk as bulk
+from proactif.registry import _composition as composition
+from proactif.registry import _figures as figures
+from proactif.registry import _identity as identity
+from proactif.registry import _places as places
+from proactif.registry import _reach as reach
+from proactif.registry import _sandbox as sandbox
+from proactif.registry import _search as search
+from proactif.registry import _segments as segments
+from proactif.registry import domain
+from proactif.registry._csvfiles import CsvFormatError, open_csv
+from proactif.registry._import_addresses import AddressImporter
+from proactif.registry._import_documents import DocumentImporter
+from proactif.registry._import_feeds import BenefitPaymentImporter, MonthlyResourceImporter
+from proactif.registry._import_residents import ResidentImporter
+from proactif.registry._importers import HeaderError, ImportReport, run_import
 from proactif.registry.models import (
     Address,
     BenefitReceipt,
@@ -399,8 +408,6 @@ def queue_import(kind: str, filename: str, chunks: Any, *, access: Access) -> Im
     from django.conf import settings
 
     from proactif.kernel import executor
-    from proactif.registry.csvfiles import open_csv
-
     if kind not in IMPORTERS:
         raise ValueError(f"type d'import inconnu « {kind} » ({', '.join(IMPORTERS)})")
     folder = settings.HOME / "imports"

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from proactif.accounts.domain import PURPOSES, AccessDenied
 from proactif.kernel import clock
 from proactif.registry import domain, services
-from proactif.registry.csvfiles import CsvFormatError
+from proactif.registry._csvfiles import CsvFormatError
+from proactif.registry._importers import HeaderError
 from proactif.registry.forms import ConsentForm, ImportForm, MergeForm
-from proactif.registry.importers import HeaderError
 from proactif.registry.models import Person
 
 SEARCH_KINDS = {"name": "nom", "address": "adresse", "phone": "téléphone", "email": "e-mail"}

@@ -17,7 +17,8 @@ from proactif.kernel.capabilities import (
     signed_link,
 )
 from proactif.messaging import services as messaging
-from proactif.rights import gdpr, services, views
+from proactif.rights import _gdpr as gdpr
+from proactif.rights import services, views
 
 LINK_PURPOSE = "rights.reponse"
 CCAS = agent(services.PURPOSE)

@@ -19,9 +19,11 @@ from proactif.journeys import services as journeys
 from proactif.kernel import bulkload, clock, events, executor
 from proactif.kernel.logging import get_logger
 from proactif.registry import services as registry
-from proactif.rights import domain, openfisca, screening
-from proactif.rights import local_aids as local_aid_rules
-from proactif.rights.local_aids import LocalAid
+from proactif.rights import _local_aids as local_aid_rules
+from proactif.rights import _openfisca as openfisca
+from proactif.rights import _screening as screening
+from proactif.rights import domain
+from proactif.rights._local_aids import LocalAid
 from proactif.rights.models import Assessment, HouseholdResult, Outreach, ScreeningChunk, ScreeningRun
 
 log = get_logger(__name__)

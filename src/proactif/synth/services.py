@@ -20,8 +20,8 @@ from proactif.kernel import bulkload, clock
 from proactif.kernel.config import env_opt, shared_data_dir
 from proactif.kernel.logging import get_logger
 from proactif.registry import services as registry
-from proactif.synth import geography
-from proactif.synth.population import ChunkRows, Context, generate_task
+from proactif.synth import _geography as geography
+from proactif.synth._population import ChunkRows, Context, generate_task
 
 log = get_logger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 from proactif.kernel.scheduler import periodic
-from proactif.synth import behaviour
+from proactif.synth import _behaviour as behaviour
 
 
 @periodic(every=timedelta(days=1), at=time(12, 0))

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 
 
 def identity(request: HttpRequest) -> dict[str, Any]:
-    from proactif.web.navigation import navigation_for
+    from proactif.web._navigation import navigation_for
 
     return {
         "collectivite": settings.COLLECTIVITE_NAME,

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from proactif import __version__
 from proactif.kernel import clock, metrics
 from proactif.registry import services as registry
-from proactif.web.identity import stylesheet
+from proactif.web._identity import stylesheet
 
 
 @require_GET

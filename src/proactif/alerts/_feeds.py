@@ -1,0 +1,110 @@
+"""What leaves the platform about incidents for other systems: each message as a CAP 1.2 document, the Atom
+feed of active alerts (each entry links to its latest CAP document), the commune's outline for the map."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from django.conf import settings
+
+from proactif.alerts import _dispatch as dispatch
+from proactif.alerts import domain
+from proactif.alerts.models import Incident, IncidentMessage
+from proactif.geo import services as geo
+from proactif.kernel import clock
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+def identifier(message: IncidentMessage) -> str:
+    """Unique for the sender: no spaces, commas or reserved characters (CAP 1.2 §3.2.1)."""
+    return f"proactif.{settings.ALERT_SENDER.split('@')[-1]}.incident-{message.incident_id}.{message.seq}"
+
+
+def cap_url(message: IncidentMessage) -> str:
+    return f"{str(settings.PUBLIC_URL).rstrip('/')}/alertes/{message.incident_id}/cap/{message.seq}.xml"
+
+
+def cap_message(message: IncidentMessage, earlier: list[IncidentMessage]) -> domain.CapMessage:
+    incident = message.incident
+    kind = domain.TYPES[incident.type_code]
+    texts = {}
+    for language in domain.LANGUAGES:
+        text = message.texts.get(language)
+        if not text:
+            continue
+        label = kind.label if language == "fr" else kind.label_en
+        suffix = {"fr": {"fin": " — fin", "mise_a_jour": " — mise à jour"},
+                  "en": {"fin": " — over", "mise_a_jour": " — update"}}[language].get(message.kind, "")
+        texts[language] = {"headline": f"{label}{suffix} : {incident.area_label}"[:160] if language == "fr"
+                           else f"{label}{suffix}: {incident.area_label}"[:160], "description": text}
+    return domain.CapMessage(
+        identifier=identifier(message), sender=settings.ALERT_SENDER, sent=message.sent_at,
+        status="Exercise" if incident.exercise else "Actual",
+        msg_type="Alert" if message.kind == "alerte" else "Update", type_code=incident.type_code, texts=texts,
+        areas=domain.geojson_to_cap_areas(message.areas, incident.area_label or incident.title)
+        or _fallback_area(incident),
+        sender_name=settings.COLLECTIVITE_NAME, resolution=message.kind == "fin",
+        references=[(settings.ALERT_SENDER, identifier(m), m.sent_at) for m in earlier],
+        effective=incident.starts_at, expires=incident.ends_at, web=cap_url(message),
+        contact=settings.COLLECTIVITE_PHONE)
+
+
+def _fallback_area(incident: Incident) -> list[domain.CapArea]:
+    """Streets, quartiers and addresses have no drawn shape: the convex hull of the addresses selected."""
+    hull = geo.selection_hull(dispatch.target_of(incident))
+    if hull is None:
+        return [domain.CapArea(incident.area_label or incident.title)]
+    return domain.geojson_to_cap_areas([{"type": "Feature", "geometry": hull}], incident.area_label or incident.title)
+
+
+def cap_document(incident_id: int, seq: int) -> str:
+    messages = list(IncidentMessage.objects.filter(incident_id=incident_id, seq__lte=seq).select_related(
+        "incident").order_by("seq"))
+    if not messages or messages[-1].seq != seq:
+        raise LookupError(f"message {seq} de l'incident {incident_id} inconnu")
+    return domain.cap_xml(cap_message(messages[-1], messages[:-1]))
+
+
+def atom_feed(now: datetime | None = None) -> str:
+    """Active incidents (not exercises), newest first; each entry's link is its latest CAP document."""
+    now = now or clock.now()
+    ET.register_namespace("", ATOM_NS)
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+
+    def add(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
+        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attributes)
+        if text is not None:
+            element.text = text
+        return element
+
+    base = str(settings.PUBLIC_URL).rstrip("/")
+    add(feed, "id", f"{base}/alertes/flux.atom")
+    add(feed, "title", f"{settings.COLLECTIVITE_NAME} — alertes en cours")
+    add(feed, "link", rel="self", href=f"{base}/alertes/flux.atom")
+    incidents = Incident.objects.filter(status__in=("active", "resolue"), exercise=False).order_by("-updated_at")
+    latest = {}
+    for message in IncidentMessage.objects.filter(incident__in=incidents).select_related("incident").order_by("seq"):
+        latest[message.incident_id] = message
+    add(feed, "updated", max((m.sent_at for m in latest.values()), default=now).isoformat())
+    add(add(feed, "author"), "name", settings.COLLECTIVITE_NAME)
+    for incident in incidents:
+        message = latest.get(incident.pk)
+        if message is None:
+            continue
+        entry = add(feed, "entry")
+        add(entry, "id", f"urn:cap:{identifier(message)}")
+        add(entry, "title", f"{domain.TYPES[incident.type_code].label} — {incident.area_label or incident.title}")
+        add(entry, "updated", message.sent_at.isoformat())
+        add(entry, "link", rel="alternate", type="application/cap+xml", href=cap_url(message))
+        add(entry, "summary", message.texts.get("fr", ""))
+    ET.indent(feed)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
+
+
+def commune_outline() -> dict[str, Any]:
+    outline = geo.outline()
+    return {"type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": {}, "geometry": outline}] if outline else []}

@@ -1,0 +1,247 @@
+"""Importing residents, addresses and documents from CSV files.
+
+Every line is validated on its own: a bad line is reported (line, field, reason) and the good
+ones are imported. Lines are applied in batches, each batch in one transaction together with the
+run's progress, so a crash leaves no half-written line and re-running the same file resumes after
+the last committed batch. Upserts are keyed by external id, so importing a file twice changes
+nothing the second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.db import transaction
+
+from proactif.accounts.domain import Actor
+from proactif.audit import services as audit
+from proactif.kernel import clock, metrics
+from proactif.kernel.logging import get_logger
+from proactif.registry._csvfiles import CsvFile, open_csv
+from proactif.registry.domain import FieldError
+from proactif.registry.models import ImportRejection, ImportRun
+
+log = get_logger(__name__)
+
+BATCH_SIZE = 500
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    touched: list[int] = field(default_factory=list)  # people whose data was created or changed (access log)
+
+    def add(self, other: Counts) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+@dataclass
+class ParsedLine:
+    line: int
+    key: str
+    data: dict[str, Any]
+
+
+@dataclass
+class Rejection:
+    line: int
+    field: str
+    reason: str
+
+
+class Importer(Protocol):
+    kind: str
+    required_columns: tuple[str, ...]
+    section: str  # the section of a person's file the import writes (access log); "" for none
+
+    def check_header(self, header: list[str]) -> None: ...
+
+    def prepare(self, csv_file: CsvFile) -> None: ...
+
+    def parse(self, line: int, row: dict[str, str]) -> ParsedLine | None: ...
+
+    def apply(self, batch: list[ParsedLine]) -> tuple[Counts, list[Rejection]]: ...
+
+
+class HeaderError(ValueError):
+    pass
+
+
+def require_columns(header: list[str], required: Iterable[str]) -> None:
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise HeaderError(f"colonnes obligatoires absentes : {', '.join(missing)} "
+                          f"(colonnes trouvées : {', '.join(header)})")
+
+
+HOLDER_COLUMNS = ("id_personne", "nir")
+
+
+def check_holder_columns(header: list[str]) -> None:
+    if not any(column in header for column in HOLDER_COLUMNS):
+        raise HeaderError("il faut une colonne id_personne ou nir pour retrouver la personne")
+
+
+def parse_holder(row: dict[str, str], label: str = "titulaire") -> tuple[str, str | None]:
+    """(external id or alias, NIR) naming the person a line is about; one of them is required."""
+    from proactif.registry import domain
+
+    holder = row.get("id_personne", "").strip()
+    nir = domain.normalise_nir("nir", row.get("nir", ""))
+    if not holder and not nir:
+        raise FieldError("id_personne", f"{label} obligatoire (id_personne ou nir)")
+    return holder, nir
+
+
+def find_holders(batch: list[ParsedLine]) -> Callable[[ParsedLine], Any]:
+    """The registry's people a batch's lines name (by external id, alias or NIR), in three queries; the
+    returned function gives a line's person or None."""
+    from proactif.registry.models import Person, PersonAlias
+
+    holders = {p.data["holder"] for p in batch if p.data["holder"]}
+    people: dict[str, Any] = {p.external_id: p for p in Person.objects.filter(external_id__in=holders)}
+    for alias in PersonAlias.objects.filter(external_id__in=holders).select_related("person"):
+        people.setdefault(alias.external_id, alias.person)
+    by_nir = {p.nir: p for p in Person.objects.filter(nir__in={p.data["nir"] for p in batch if p.data["nir"]})}
+    return lambda parsed: people.get(parsed.data["holder"]) or by_nir.get(parsed.data["nir"])
+
+
+class HolderImporter:
+    """What the importers of lines about a registered person share: the columns that name them, today."""
+
+    required_columns: tuple[str, ...] = ()
+
+    def check_header(self, header: list[str]) -> None:
+        require_columns(header, self.required_columns)
+        check_holder_columns(header)
+
+    def prepare(self, csv_file: CsvFile) -> None:
+        self.today = clock.today()
+
+
+def unknown_holder(parsed: ParsedLine, what: str = "titulaire inconnu") -> Rejection:
+    return Rejection(parsed.line, "id_personne" if parsed.data["holder"] else "nir",
+                     f"{what} du registre : importez d'abord les habitants")
+
+
+@dataclass
+class ImportReport:
+    run_id: int
+    kind: str
+    file: str
+    lines: int = 0
+    resumed_from_line: int = 0
+    counts: Counts = field(default_factory=Counts)
+    rejections: list[Rejection] = field(default_factory=list)
+    skipped: int = 0  # lines deliberately not applied (extra positions of the same address…)
+
+    def as_dict(self, max_errors: int = 1000) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "kind": self.kind, "file": self.file, "lines": self.lines,
+            "resumed_from_line": self.resumed_from_line, "created": self.counts.created,
+            "updated": self.counts.updated, "unchanged": self.counts.unchanged,
+            "rejected_lines": len({r.line for r in self.rejections}), "skipped": self.skipped,
+            "errors": [r.__dict__ for r in self.rejections[:max_errors]],
+        }
+
+
+def run_import(importer: Importer, path: str, *, actor: Actor, purpose: str,
+               on_progress: Callable[[int], None] | None = None, batch_size: int = BATCH_SIZE) -> ImportReport:
+    csv_file = open_csv(path)
+    importer.check_header(csv_file.header)
+    run = (ImportRun.objects.filter(kind=importer.kind, sha256=csv_file.sha256)
+           .exclude(status="done").order_by("-started_at").first())
+    if run is None:
+        run = ImportRun.objects.create(kind=importer.kind, filename=str(path)[:500], sha256=csv_file.sha256,
+                                       started_at=clock.now(), started_by=actor.label[:254])
+    else:
+        ImportRun.objects.filter(pk=run.pk).update(status="running", error="")
+    if run.lines_total is None:
+        run.lines_total = sum(1 for _ in csv_file.rows())
+        ImportRun.objects.filter(pk=run.pk).update(lines_total=run.lines_total)
+    report = ImportReport(run.pk, importer.kind, str(path), resumed_from_line=run.lines_done)
+    importer.prepare(csv_file)
+    batch: list[ParsedLine] = []
+    batch_rejections: list[Rejection] = []
+    seen: dict[str, int] = {}
+    last_line = 1
+
+    def flush() -> None:
+        nonlocal batch, batch_rejections
+        with transaction.atomic():
+            counts, apply_rejections = importer.apply(batch) if batch else (Counts(), [])
+            rejections = batch_rejections + apply_rejections
+            ImportRejection.objects.bulk_create(
+                ImportRejection(run_id=run.pk, line=r.line, field=r.field[:100], reason=r.reason[:500])
+                for r in rejections)
+            if counts.touched and importer.section:
+                audit.record(actor, "import", purpose=purpose, person_ids=counts.touched,
+                             sections=[importer.section], detail={"import_run": run.pk})
+            ImportRun.objects.filter(pk=run.pk).update(
+                lines_done=last_line, created=run.created + counts.created, updated=run.updated + counts.updated,
+                unchanged=run.unchanged + counts.unchanged, rejected=run.rejected + len({r.line for r in rejections}))
+        run.created += counts.created
+        run.updated += counts.updated
+        run.unchanged += counts.unchanged
+        run.rejected += len({r.line for r in rejections})
+        report.counts.add(counts)
+        report.rejections.extend(rejections)
+        for outcome, value in (("created", counts.created), ("updated", counts.updated),
+                               ("unchanged", counts.unchanged), ("rejected", len(rejections))):
+            metrics.IMPORT_ROWS.labels(kind=importer.kind, outcome=outcome).inc(value)
+        batch, batch_rejections = [], []
+        if on_progress:
+            on_progress(last_line)
+
+    try:
+        for line, row in csv_file.rows():
+            report.lines += 1
+            already_done = line <= run.lines_done
+            try:
+                parsed = importer.parse(line, row)
+            except FieldError as exc:
+                if not already_done:
+                    batch_rejections.append(Rejection(line, exc.field, exc.reason))
+                continue
+            if parsed is None:
+                report.skipped += 1
+                continue
+            if parsed.key in seen:
+                if not already_done:
+                    batch_rejections.append(Rejection(line, "id", f"identifiant « {parsed.key} » déjà présent "
+                                                                   f"ligne {seen[parsed.key]} du fichier"))
+                continue
+            seen[parsed.key] = line
+            if already_done:
+                continue
+            batch.append(parsed)
+            last_line = line
+            if len(batch) >= batch_size:
+                flush()
+        last_line = max(last_line, run.lines_done, *(r.line for r in batch_rejections)) if batch_rejections \
+            else max(last_line, run.lines_done)
+        flush()
+    except Exception as exc:
+        ImportRun.objects.filter(pk=run.pk).update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    ImportRun.objects.filter(pk=run.pk).update(status="done", finished_at=clock.now())
+    log.info("import finished", kind=importer.kind, run_id=run.pk, created=report.counts.created,
+             updated=report.counts.updated, unchanged=report.counts.unchanged,
+             rejected=len({r.line for r in report.rejections}))
+    return report
+
+
+def changed(instance: Any, values: dict[str, Any]) -> bool:
+    """Set `values` on `instance`; True if any differed."""
+    dirty = False
+    for name, value in values.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            dirty = True
+    return dirty
