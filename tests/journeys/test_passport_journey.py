@@ -268,6 +268,18 @@ def test_the_api_shows_the_timeline_and_takes_over_with_a_reason(client, agents,
                        {"action": "send", "reason": "Renvoi du lien", "template": "titre.relance", "channel": "email"},
                        content_type="application/json", **headers)
     assert sent.status_code == 200 and sent.json()["message_id"]
+    # every channel messaging declares, WhatsApp included; an unknown one is a 400 naming the field
+    whatsapp = client.post(f"/api/v1/journeys/instances/{instance.pk}/takeover",
+                           {"action": "send", "reason": "Préfère WhatsApp", "template": "titre.relance",
+                            "channel": "whatsapp"}, content_type="application/json", **headers)
+    assert whatsapp.status_code == 200
+    from proactif.messaging.models import OutboxMessage
+
+    assert OutboxMessage.objects.get(pk=whatsapp.json()["message_id"]).policy == ["whatsapp"]
+    pigeon = client.post(f"/api/v1/journeys/instances/{instance.pk}/takeover",
+                         {"action": "send", "reason": "x", "template": "titre.relance", "channel": "pigeon"},
+                         content_type="application/json", **headers)
+    assert pigeon.status_code == 400 and "canal inconnu « pigeon »" in pigeon.json()["detail"]
     read_only = bearer(scopes=("journeys:read",))
     assert client.post(f"/api/v1/journeys/instances/{instance.pk}/takeover", {"action": "resume", "reason": "x"},
                        content_type="application/json", **read_only).status_code == 403

@@ -42,3 +42,25 @@ def test_indexes_left_dropped_by_a_killed_load_are_rebuilt_by_the_next() -> None
     assert names() == set()
     assert bulkload.restore_deferred_indexes() == len(before)
     assert names() == before
+
+
+def test_an_index_another_process_rebuilt_meanwhile_is_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers starting together each restore what a crashed load left: the one that comes second finds the
+    index built between its look-up and its CREATE, and carries on."""
+    from proactif.kernel import clock
+
+    before = names()
+    indexes = bulkload.secondary_indexes([TABLE])
+    DeferredIndex.objects.bulk_create(DeferredIndex(name=n, table=t, definition=d, dropped_at=clock.now())
+                                      for n, t, d in indexes)
+    with connection.cursor() as cursor:
+        for name, _, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+    real = bulkload.secondary_indexes
+    monkeypatch.setattr(bulkload, "secondary_indexes", lambda tables: [])  # looked before the other rebuilt them
+    with connection.cursor() as cursor:
+        for _, _, definition in indexes:
+            cursor.execute(definition)  # the other process
+    assert bulkload.restore_deferred_indexes() == len(before)
+    monkeypatch.setattr(bulkload, "secondary_indexes", real)
+    assert names() == before and DeferredIndex.objects.count() == 0

@@ -52,7 +52,7 @@ class TakeoverIn(Schema):
     action: Literal["pause", "resume", "send", "reminder", "jump", "exit"]
     reason: str
     template: str = ""
-    channel: Literal["", "preferred", "sms", "email", "push", "letter"] = ""
+    channel: str = ""  # "preferred" or a channel messaging declares (sms, email, whatsapp…)
     text: str = ""
     at: datetime | None = None
     node: str = ""

@@ -8,8 +8,14 @@ from proactif.journeys.models import JourneyInstance
 
 ACTIONS = [("pause", "Mettre en pause"), ("resume", "Reprendre"), ("send", "Envoyer un message maintenant"),
            ("reminder", "Programmer une relance"), ("jump", "Aller à une autre étape"), ("exit", "Arrêter le parcours")]
-CHANNEL_CHOICES = [("preferred", "Canal préféré de l'habitant"), ("sms", "SMS"), ("email", "E-mail"),
-                   ("letter", "Courrier")]
+
+
+def channel_choices() -> list[tuple[str, str]]:
+    """The person's preferred channel, or one of the channels messaging declares."""
+    from proactif.kernel import capabilities
+
+    return [("preferred", "Canal préféré de l'habitant"),
+            *((code, c.label[0].upper() + c.label[1:]) for code, c in capabilities.channels(sent=True).items())]
 
 
 class InstanceFilterForm(forms.Form):
@@ -29,7 +35,7 @@ class TakeoverForm(forms.Form):
     reason = forms.CharField(label="Motif", max_length=500, help_text="Visible dans l'historique du parcours",
                              widget=forms.TextInput(attrs={"class": "fr-input"}))
     template = forms.ChoiceField(label="Message", required=False, widget=forms.Select(attrs={"class": "fr-select"}))
-    channel = forms.ChoiceField(label="Canal", required=False, choices=CHANNEL_CHOICES,
+    channel = forms.ChoiceField(label="Canal", required=False, choices=channel_choices,
                                 widget=forms.Select(attrs={"class": "fr-select"}))
     text = forms.CharField(label="Texte libre (modèle « message libre »)", required=False, max_length=1000,
                            widget=forms.Textarea(attrs={"class": "fr-input", "rows": 3}))

@@ -392,6 +392,9 @@ def takeover(access: Access, instance_id: int, action: str, reason: str, *, temp
     elif action == "resume":
         resume(access, instance_id, reason)
     elif action in ("send", "reminder"):
+        if channel and channel not in ("preferred", *capabilities.channels(sent=True)):
+            raise TakeoverError(f"canal inconnu « {channel} » (preferred, "
+                                f"{', '.join(capabilities.channels(sent=True))})", field="channel")
         if not template:
             raise TakeoverError("choisissez le modèle du message", field="template")
         if action == "reminder" and (at is None or at <= clock.now()):

@@ -229,11 +229,20 @@ def restore_deferred_indexes() -> int:
     rebuilt = 0
     for index in pending:
         if index.name not in existing:
+            # Another process starting at the same moment (workers, a scheduler) may rebuild it too
             with connection.cursor() as cursor:
-                cursor.execute(index.definition)
+                cursor.execute(if_not_exists(index.definition))
             rebuilt += 1
         index.delete()
     return rebuilt
+
+
+def if_not_exists(definition: str) -> str:
+    """`CREATE [UNIQUE] INDEX name …` as `CREATE INDEX IF NOT EXISTS name …` (PostgreSQL and SQLite)."""
+    import re
+
+    return re.sub(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(?!IF\s+NOT\s+EXISTS)", r"CREATE \1INDEX IF NOT EXISTS ",
+                  definition, count=1, flags=re.IGNORECASE)
 
 
 @contextmanager

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from proactif.kernel import capabilities
 from proactif.registry import domain
 
 
@@ -9,10 +10,9 @@ class ConsentForm(forms.Form):
     purpose = forms.ChoiceField(label="Finalité", choices=[(p.code, p.label) for p in
                                                            domain.COMMUNICATION_PURPOSES.values()],
                                 widget=forms.Select(attrs={"class": "fr-select"}))
-    channel = forms.ChoiceField(label="Canal", choices=[("*", "Tous les canaux"), ("sms", "SMS"), ("email", "E-mail"),
-                                                        ("letter", "Courrier"), ("push", "Notification"),
-                                                        ("phone", "Appel")],
-                                widget=forms.Select(attrs={"class": "fr-select"}))
+    channel = forms.ChoiceField(label="Canal", choices=lambda: [("*", "Tous les canaux"), *(
+        (code, c.label[0].upper() + c.label[1:]) for code, c in capabilities.channels().items())],
+                                widget=forms.Select(attrs={"class": "fr-select"}))  # the declared channels
     decision = forms.ChoiceField(label="Décision", choices=[("granted", "Accord"), ("denied", "Refus"),
                                                             ("revoked", "Retrait")],
                                  widget=forms.Select(attrs={"class": "fr-select"}))
