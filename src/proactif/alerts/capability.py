@@ -35,8 +35,8 @@ def _install() -> None:
 
 CAPABILITY = Capability(
     name="alerts", label="Alertes",
-    personal_data=PersonalData("alertes", models=("alerts.IncidentRecipient",), export=gdpr.export,
-                               plan_erasure=gdpr.plan_erasure, erase=gdpr.erase, purge=gdpr.purge, wipe=gdpr.wipe),
+    personal_data=PersonalData.handled_by(
+        "alertes", ("alerts.IncidentRecipient",), gdpr),
     pages=(
         Pages("alertes/", "alerts", (
             route("", views.home, POLICE, "home"),

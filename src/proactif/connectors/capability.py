@@ -6,7 +6,6 @@ from proactif.kernel.capabilities import Capability, PersonalData
 
 CAPABILITY = Capability(
     name="connectors", label="Connecteurs",
-    personal_data=PersonalData("connecteurs", models=("connectors.ConnectorCall", "connectors.CachedAnswer"),
-                               export=gdpr.export, plan_erasure=gdpr.plan_erasure, erase=gdpr.erase,
-                               purge=gdpr.purge, wipe=gdpr.wipe),
+    personal_data=PersonalData.handled_by("connecteurs", ("connectors.ConnectorCall", "connectors.CachedAnswer"),
+                                          gdpr),
 )

@@ -37,8 +37,8 @@ def _install() -> None:
 
 CAPABILITY = Capability(
     name="deadlines", label="Échéances et titres",
-    personal_data=PersonalData("rendez_vous", models=("deadlines.Appointment", "deadlines.TitleRequest"),
-                               export=gdpr.export, plan_erasure=gdpr.plan_erasure, erase=gdpr.erase, wipe=gdpr.wipe),
+    personal_data=PersonalData.handled_by(
+        "rendez_vous", ("deadlines.Appointment", "deadlines.TitleRequest"), gdpr),
     pages=(
         Pages("rendez-vous/", "deadlines", (
             route("", views.agenda, DESK, "agenda"),

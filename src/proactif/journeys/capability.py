@@ -31,9 +31,8 @@ JOURNEY_PURPOSES = frozenset({"etat_civil", "information", "action_sociale", "pr
 
 CAPABILITY = Capability(
     name="journeys", label="Parcours",
-    personal_data=PersonalData(
-        "parcours", models=("journeys.JourneyInstance", "journeys.AgentTask", "journeys.JourneyEvent"),
-        export=gdpr.export, plan_erasure=gdpr.plan_erasure, erase=gdpr.erase, wipe=gdpr.wipe),
+    personal_data=PersonalData.handled_by(
+        "parcours", ("journeys.JourneyInstance", "journeys.AgentTask", "journeys.JourneyEvent"), gdpr),
     pages=(Pages("parcours/", "journeys", (
         route("", views.journeys, AGENTS, "list"),
         route("nouveau/", views.edit, EDITORS, "new"),

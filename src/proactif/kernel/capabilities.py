@@ -176,6 +176,13 @@ class PersonalData:
     fields: tuple[str, ...] = ()
     subjects: tuple[str, ...] = ()
 
+    @classmethod
+    def handled_by(cls, name: str, models: tuple[str, ...], module: Any, **more: Any) -> PersonalData:
+        """The handling a capability's GDPR module holds: its `export`, `plan_erasure` and `erase`, and its `purge`
+        and `wipe` when it has them."""
+        optional = {n: getattr(module, n) for n in ("purge", "wipe") if hasattr(module, n)}
+        return cls(name, models, module.export, module.plan_erasure, module.erase, **optional, **more)
+
 
 @dataclass(frozen=True)
 class NoPersonalData:

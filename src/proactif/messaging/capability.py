@@ -36,11 +36,9 @@ def _install() -> None:
 
 CAPABILITY = Capability(
     name="messaging", label="Messages",
-    personal_data=PersonalData(
-        "messagerie",
-        models=("messaging.OutboxMessage", "messaging.InboundMessage", "messaging.Link", "messaging.Engagement",
-                "messaging.PushSubscription", "messaging.DeliveryReceipt", "messaging.SinkMessage"),
-        export=gdpr.export, plan_erasure=gdpr.plan_erasure, erase=gdpr.erase, purge=gdpr.purge, wipe=gdpr.wipe,
+    personal_data=PersonalData.handled_by(
+        "messagerie", ("messaging.OutboxMessage", "messaging.InboundMessage", "messaging.Link", "messaging.Engagement",
+                "messaging.PushSubscription", "messaging.DeliveryReceipt", "messaging.SinkMessage"), gdpr,
         fields=("messaging.SinkMessage.recipient",)),
     pages=(
         Pages("messages/", "messaging", (

@@ -25,15 +25,13 @@ KEEPERS = agent(*REGISTRY_KEEPERS, roles=[Role.RESPONSABLE, Role.ADMIN], persona
 
 CAPABILITY = Capability(
     name="registry", label="Registre des habitants",
-    personal_data=PersonalData(
-        "registre",
-        models=("registry.Person", "registry.Household", "registry.Famille", "registry.FoyerFiscal",
-                "registry.PersonAlias", "registry.ContactPoint", "registry.ChannelPreference", "registry.Consent",
-                "registry.OptOut", "registry.Document", "registry.Resource", "registry.BenefitReceipt",
-                "registry.MonthlyResource", "registry.BenefitPayment", "registry.Merge", "registry.MergeSuggestion",
-                "registry.ImportRejection"),
-        export=gdpr.export, plan_erasure=gdpr.plan_erasure, erase=gdpr.erase, purge=gdpr.purge,
-        subjects=("registry.Person", "registry.Household"),
+    personal_data=PersonalData.handled_by(
+        "registre", ("registry.Person", "registry.Household", "registry.Famille", "registry.FoyerFiscal",
+                     "registry.PersonAlias", "registry.ContactPoint", "registry.ChannelPreference", "registry.Consent",
+                     "registry.OptOut", "registry.Document", "registry.Resource", "registry.BenefitReceipt",
+                     "registry.MonthlyResource", "registry.BenefitPayment", "registry.Merge",
+                     "registry.MergeSuggestion", "registry.ImportRejection"),
+        gdpr, subjects=("registry.Person", "registry.Household"),
         fields=("registry.ImportRejection.reason",)),  # a rejected line's reason quotes the value
     pages=(Pages("habitants/", "registry", (
         route("", views.search, RESIDENTS, "search"),

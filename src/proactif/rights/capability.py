@@ -33,8 +33,8 @@ def _install() -> None:
 
 CAPABILITY = Capability(
     name="rights", label="Accès aux droits",
-    personal_data=PersonalData("droits", models=("rights.Outreach", "rights.Assessment", "rights.HouseholdResult"),
-                               export=gdpr.export, plan_erasure=gdpr.plan_erasure, erase=gdpr.erase, wipe=gdpr.wipe),
+    personal_data=PersonalData.handled_by(
+        "droits", ("rights.Outreach", "rights.Assessment", "rights.HouseholdResult"), gdpr),
     pages=(
         Pages("droits/", "rights", (
             route("", views.runs, CCAS, "runs"),
