@@ -250,12 +250,21 @@ LOCAL_AIDS_DIR = env_opt("PROACTIF_LOCAL_AIDS_DIR", "Folder of the local aids' Y
 CONNECTOR_TIMEOUT_MS = env_int("PROACTIF_CONNECTOR_TIMEOUT_MS", 10_000, "Milliseconds to wait for an API's answer.")
 PUSH_VAPID_PRIVATE_KEY = env_opt("PROACTIF_PUSH_VAPID_PRIVATE_KEY", "VAPID private key (PEM file path) for "
                                  "Web Push; generated in $PROACTIF_HOME/vapid.pem when unset.")
+PUSH_SERVICES = env_list("PROACTIF_PUSH_SERVICES",
+                         "fcm.googleapis.com,updates.push.services.mozilla.com,web.push.apple.com,*.push.apple.com,"
+                         "*.notify.windows.com",
+                         "Hosts of the browsers' push services a subscription may point to (*.domain for subdomains)")
 PUSH_CONTACT = env_str("PROACTIF_PUSH_CONTACT", "mailto:dsi@belleroche.example",
                        "Contact given to push services in the VAPID claims.")
 LETTERS_DIR = Path(env_str("PROACTIF_LETTERS_DIR", str(HOME / "letters"),
                            "Directory of the letters (PDF) and the print batches."))
 LETTER_SENDER_ADDRESS = env_str("PROACTIF_LETTER_SENDER_ADDRESS", "Mairie de Belleroche|1 place de la Mairie|"
                                 "21999 BELLEROCHE", "Return address printed on letters, lines separated by |.")
+TEMPLATE_RENDER_MS = env_int("PROACTIF_TEMPLATE_RENDER_MS", 500,
+                             "CPU milliseconds one message may take to render; a template running longer is refused "
+                             "when saved and fails that message")
+TEMPLATE_MAX_OUTPUT_KB = env_int("PROACTIF_TEMPLATE_MAX_OUTPUT_KB", 64,
+                                 "Kilobytes of text one message may render to (the same refusal past it)")
 QUIET_HOURS = env_str("PROACTIF_QUIET_HOURS", "08:00-20:00",
                       "When non-urgent messages may go out (local time); outside, they wait.")
 QUIET_SUNDAYS = env_bool("PROACTIF_SEND_ON_SUNDAYS", False, "Allow non-urgent messages on Sundays.")

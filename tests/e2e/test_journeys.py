@@ -75,9 +75,10 @@ def test_an_agent_pauses_the_journey_and_sends_an_extra_message(new_page, renewa
     assert page.get_by_text("Message supplémentaire envoyé par un agent").first.is_visible()
     tab.assert_accessible()
     extra = OutboxMessage.objects.get(instance_id=instance.pk, trigger="agent")
-    assert extra.status == "sent" and extra.channel == "email" and "/l/" in extra.body
+    assert extra.status == "sent" and extra.channel == "email" and "[lien personnel]" in extra.body
     sinks.pump()
     assert SinkMessage.objects.filter(idempotency_key=extra.idempotency_key).count() == 1
+    assert "/l/" in SinkMessage.objects.get(idempotency_key=extra.idempotency_key).body
     tab.assert_clean()
 
 

@@ -86,7 +86,10 @@ def test_the_whole_renewal_from_alert_to_collection(sinks, agents, now) -> None:
     # The alert goes at the person's best time within Monday–Saturday 09:00–19:00
     advance_to(now, START + timedelta(days=1), sinks)
     alert = sent(person_id, "titre.alerte")
-    assert alert.channel in ("sms", "email") and "/l/" in alert.body
+    # stored with the link's mark; the resident received the signed link itself
+    assert alert.channel in ("sms", "email") and "[lien personnel]" in alert.body and "/l/" not in alert.body
+    delivered = SinkMessage.objects.get(idempotency_key=alert.idempotency_key)
+    assert "/l/" in delivered.body and "[lien personnel]" not in delivered.body
 
     # No answer in 15 days: the reminder, with a fresh signed link
     advance_to(now, START + timedelta(days=17), sinks)

@@ -19,7 +19,10 @@ from proactif.registry import services as registry
 
 # A declared namespace's loader gives, for each id, the record; a record may add root variables under
 # "_racines" (the appointment gives `pieces`, the list of documents to bring).
-PASSTHROUGH = ("lien", "texte", "pieces", "date_limite")
+PASSTHROUGH = ("texte", "pieces", "date_limite")
+# A stored message shows this in place of the resident's signed link: the link is put in at send time only, so
+# no agent reading a message (nor its row in the database) holds a working link to the resident's pages.
+LINK_MARK = "[lien personnel]"
 
 
 def attachments(context: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -72,8 +75,17 @@ def build_many(rows: list[tuple[int, dict[str, Any], registry.Reachable]]) -> di
             if key in context:
                 data[key] = context[key]
         if context.get("lien_id") is not None:
-            data["lien"] = links.url_for_id(int(context["lien_id"]))
+            data["lien"] = LINK_MARK
         if "documents" in context:
             data["documents"] = [loaded["document"][i] for i in context["documents"] if i in loaded["document"]]
         out[message_id] = data
     return out
+
+
+def link_url(context: dict[str, Any]) -> str | None:
+    """The signed link a message carries, made when it leaves (None: it carries none)."""
+    return links.url_for_id(int(context["lien_id"])) if context.get("lien_id") is not None else None
+
+
+def with_link(text: str, url: str | None) -> str:
+    return text.replace(LINK_MARK, url) if url else text

@@ -226,8 +226,9 @@ def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
         except templating.MissingData as exc:
             decision.action, decision.reason = "fail", str(exc)
             continue
-        decision.subject, decision.body = rendered.subject, rendered.body
+        decision.subject, decision.body = rendered.subject, rendered.body  # stored: the link as its mark
         decision.meta["synthetic"] = people[decision.row.person_id].synthetic
+        decision.meta["link"] = contexts.link_url(decision.row.context)
     return decisions
 
 
@@ -267,8 +268,12 @@ def send_batch(ids: list[int]) -> dict[str, int]:
 
 def _call_provider(decision: Decision) -> Result:
     row = decision.row
+    from proactif.messaging import _context as contexts
+
     meta = dict(decision.meta)
-    message = Outgoing(row.idempotency_key, decision.channel, decision.recipient, decision.subject, decision.body,
+    link = meta.pop("link", None)  # the resident's signed link goes into what leaves, never into what is stored
+    message = Outgoing(row.idempotency_key, decision.channel, decision.recipient,
+                       contexts.with_link(decision.subject, link), contexts.with_link(decision.body, link),
                        synthetic=bool(meta.pop("synthetic", False)), attempt=row.attempts, meta=meta)
     client = providers.client_for(decision.channel, row.idempotency_key, row.attempts)
     result = client.send(message)

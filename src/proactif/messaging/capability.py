@@ -25,6 +25,9 @@ from proactif.registry import services as registry
 
 AGENTS = agent(*OPERATIONAL_PURPOSES)
 READS = agent(*OPERATIONAL_PURPOSES, personal=True)
+# The outbox and a message: their service's agents, and the DPO; the sinks' inbox: also the administrator
+MESSAGES = agent(*OPERATIONAL_PURPOSES, "rgpd", personal=True)
+SINKS = agent(*OPERATIONAL_PURPOSES, "tenue_registre", personal=True)
 EDITORS = agent(*OPERATIONAL_PURPOSES, roles=[Role.RESPONSABLE])  # write templates
 SIGNED = webhook(messaging_api.verify_webhook, "HMAC-SHA256 du corps avec le secret du fournisseur "
                                                "(en-tête X-Proactif-Signature)")
@@ -42,8 +45,8 @@ CAPABILITY = Capability(
         fields=("messaging.SinkMessage.recipient",)),
     pages=(
         Pages("messages/", "messaging", (
-            route("", views.outbox, READS, "outbox"),
-            route("<int:message_id>/", views.message, READS, "message"),
+            route("", views.outbox, MESSAGES, "outbox"),
+            route("<int:message_id>/", views.message, MESSAGES, "message"),
             route("modeles/", views.templates, AGENTS, "templates"),
             route("modeles/nouveau/", views.template_edit, EDITORS, "template_new"),
             route("modeles/<int:template_id>/", views.template_show, AGENTS, "template"),
@@ -51,7 +54,7 @@ CAPABILITY = Capability(
             route("modeles/<int:template_id>/publier/", views.publish, EDITORS, "publish"),
             route("modeles/<int:template_id>/apercu/", views.preview, READS, "preview"),
             route("modeles/compteur-sms/", views.sms_counter, AGENTS, "sms_counter"),
-            route("boite-de-test/", views.sink, READS, "sink"),
+            route("boite-de-test/", views.sink, SINKS, "sink"),
             route("courriers/<int:batch_id>.<str:kind>", views.letter_batch, READS, "letters"),
         )),
         Pages("", "citoyen", (

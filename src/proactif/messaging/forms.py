@@ -9,7 +9,7 @@ LANGUAGES = [("fr", "Français"), ("en", "Anglais"), ("es", "Espagnol"), ("pt", 
 
 
 class TemplateForm(forms.Form):
-    key = forms.SlugField(label="Clé", max_length=100, allow_unicode=False,
+    key = forms.CharField(label="Clé", max_length=100,
                           help_text="Identifiant utilisé par les parcours, par exemple titre.alerte",
                           widget=forms.TextInput(attrs={"class": "fr-input", "pattern": r"[a-z0-9_.\-]+"}))
     channel = forms.ChoiceField(label="Canal", choices=CHANNELS, widget=forms.Select(attrs={"class": "fr-select"}))

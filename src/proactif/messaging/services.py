@@ -57,6 +57,7 @@ def save_template(key: str, channel: str, body: str, *, subject: str = "", langu
         raise templating.TemplateError([f"un modèle {channel} a un objet (titre)"])
     known = catalogue()
     used = templating.check(body, known) + (templating.check(subject, known) if subject else [])
+    templating.trial_render(body, known)
     now = clock.now()
     with transaction.atomic():
         draft = Template.objects.select_for_update().filter(key=key, channel=channel, language=language,
@@ -267,8 +268,15 @@ def replies_for_instance(instance_id: int) -> QuerySet[InboundMessage]:
     return InboundMessage.objects.filter(instance_id=instance_id).order_by("received_at")
 
 
-def outbox_messages(status: str = "", channel: str = "", lane: str = "") -> QuerySet[OutboxMessage]:
-    qs = OutboxMessage.objects.all()
+def service_scope(access: Access) -> str | None:
+    """Whose messages an agent reads: their service's (the texts hold what a service told a resident); the DPO
+    and the administrator (the built-in sinks of a demo) everyone's."""
+    return None if access.purpose in ("rgpd", "tenue_registre") else (access.actor.service or "")
+
+
+def outbox_messages(status: str = "", channel: str = "", lane: str = "",
+                    service: str | None = None) -> QuerySet[OutboxMessage]:
+    qs = OutboxMessage.objects.all() if service is None else OutboxMessage.objects.filter(service=service)
     if status:
         qs = qs.filter(status=status)
     if channel:
@@ -278,8 +286,11 @@ def outbox_messages(status: str = "", channel: str = "", lane: str = "") -> Quer
     return qs.order_by("-created_at", "-id")
 
 
-def sink_messages(channel: str = "", query: str = "") -> QuerySet[SinkMessage]:
+def sink_messages(channel: str = "", query: str = "", service: str | None = None) -> QuerySet[SinkMessage]:
+    """What the built-in sinks received (whole texts, live links included): a service sees the messages it sent."""
     qs = SinkMessage.objects.all()
+    if service is not None:
+        qs = qs.filter(idempotency_key__in=OutboxMessage.objects.filter(service=service).values("idempotency_key"))
     if channel:
         qs = qs.filter(channel=channel)
     if query:
@@ -325,6 +336,28 @@ def counts_by_channel_and_status(trigger: str | None = None) -> dict[str, dict[s
 
 
 valid_link = links.valid
+
+
+def push_endpoint_allowed(endpoint: str) -> bool:
+    """A subscription's endpoint is a browser push service's (PROACTIF_PUSH_SERVICES; the demo's sink too): the
+    platform never posts to a host a visitor chose."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    if len(endpoint) > 800:
+        return False
+    if settings.SINKS and endpoint.startswith(f"http://127.0.0.1:{settings.SINK_HTTP_PORT}/push/"):
+        return True
+    try:
+        parts = urlsplit(endpoint)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return False
+    if parts.scheme != "https" or parts.port not in (None, 443) or parts.username or parts.password:
+        return False
+    return any(host == allowed or (allowed.startswith("*.") and host.endswith(allowed[1:]))
+               for allowed in settings.PUSH_SERVICES)
 remember_link = links.remember  # (session, link): the browser session keeps the citizen's link
 link_in_session = links.in_session  # (session, purpose) → the valid link of that purpose opened there
 
@@ -332,7 +365,9 @@ link_in_session = links.in_session  # (session, purpose) → the valid link of t
 def read_message(access: Access, message_id: int) -> OutboxMessage:
     """One message as sent (text and recipient): a read of the person's data, logged."""
     access.require(Section.PARCOURS)
-    row = OutboxMessage.objects.get(pk=message_id)
+    service = service_scope(access)
+    row = (OutboxMessage.objects if service is None else OutboxMessage.objects.filter(service=service)).get(
+        pk=message_id)  # another service's message does not exist for this agent
     audit.record(access.actor, "view", purpose=access.purpose, person_ids=[row.person_id],
                  sections=[Section.PARCOURS.value], detail={"message": row.pk})
     return row
@@ -346,13 +381,29 @@ def record_outbox_view(access: Access, person_ids: list[int | None]) -> None:
                      sections=[Section.PARCOURS.value], detail={"list": "outbox"})
 
 
-def record_sink_view(access: Access, channel: str, query: str) -> None:
-    audit.record(access.actor, "view_sink", purpose=access.purpose,
+def _persons_of(keys: list[str]) -> list[int | None]:
+    ids = sorted(set(OutboxMessage.objects.filter(idempotency_key__in=keys).exclude(person_id=None)
+                     .values_list("person_id", flat=True)))
+    return list(ids) or [None]
+
+
+def record_sink_view(access: Access, channel: str, query: str, keys: list[str]) -> None:
+    """A page of the sinks' inbox: the residents whose messages it shows, logged."""
+    audit.record(access.actor, "view_sink", purpose=access.purpose, person_ids=_persons_of(keys),
                  sections=[Section.PARCOURS.value], detail={"channel": channel, "search": bool(query)})
 
 
-def record_letter_download(access: Access, batch_id: int) -> None:
-    audit.record(access.actor, "download_letters", purpose=access.purpose,
+def record_letter_download(access: Access, batch_id: int, manifest: Any) -> None:
+    """A batch of letters downloaded: the residents it is addressed to (its manifest's references), logged."""
+    import csv
+    from pathlib import Path
+
+    keys: list[str] = []
+    path = Path(manifest)
+    if path.is_file():
+        with path.open(encoding="utf-8", newline="") as handle:
+            keys = [row["reference"] for row in csv.DictReader(handle, delimiter=";") if row.get("reference")]
+    audit.record(access.actor, "download_letters", purpose=access.purpose, person_ids=_persons_of(keys),
                  sections=[Section.ADRESSES.value], detail={"batch": batch_id})
 
 

@@ -80,9 +80,9 @@ def push_subscribe(request: HttpRequest) -> HttpResponse:
         endpoint, p256dh, auth = str(data["endpoint"]), str(data["keys"]["p256dh"]), str(data["keys"]["auth"])
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"error": "abonnement illisible : endpoint et keys.p256dh, keys.auth attendus"}, status=400)
-    sink = f"http://127.0.0.1:{settings.SINK_HTTP_PORT}/push/"
-    if not (endpoint.startswith("https://") or (settings.SINKS and endpoint.startswith(sink))) or len(endpoint) > 800:
-        return JsonResponse({"error": "adresse du service de notification invalide"}, status=400)
+    if not services.push_endpoint_allowed(endpoint):
+        return JsonResponse({"error": "adresse du service de notification invalide : seuls les services de "
+                                      "notification des navigateurs sont acceptés"}, status=400)
     if not (set(p256dh) <= _B64URL and set(auth) <= _B64URL and 80 <= len(p256dh) <= 100 and 16 <= len(auth) <= 30):
         return JsonResponse({"error": "clés de chiffrement invalides"}, status=400)
     services.subscribe_push(person_id, endpoint, p256dh, auth)
@@ -103,7 +103,8 @@ def _mask(recipient: str) -> str:
 def outbox(request: HttpRequest) -> HttpResponse:
     form = OutboxFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    rows = services.outbox_messages(**{k: v for k, v in filters.items() if v})
+    rows = services.outbox_messages(**{k: v for k, v in filters.items() if v},
+                                    service=services.service_scope(request.access))
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     for message in page:
         message.masked = _mask(message.recipient)  # type: ignore[attr-defined]
@@ -222,8 +223,9 @@ def preview(request: HttpRequest, template_id: int) -> HttpResponse:
 def sink(request: HttpRequest) -> HttpResponse:
     channel = request.GET.get("canal", "")
     query = request.GET.get("q", "").strip()
-    page = Paginator(services.sink_messages(channel, query), 30).get_page(request.GET.get("page"))
-    services.record_sink_view(request.access, channel, query)
+    page = Paginator(services.sink_messages(channel, query, service=services.service_scope(request.access)),
+                     30).get_page(request.GET.get("page"))
+    services.record_sink_view(request.access, channel, query, [m.idempotency_key for m in page])
     prefix = "&".join(p for p in (f"canal={channel}" if channel else "", f"q={query}" if query else "") if p)
     return render(request, "messaging/sink.html", {
         "page": page, "channel": channel, "q": query, "enabled": settings.SINKS,
@@ -239,6 +241,6 @@ def letter_batch(request: HttpRequest, batch_id: int, kind: str) -> HttpResponse
     path = Path(batch.pdf if kind == "pdf" else batch.manifest)
     if not path.is_file():
         raise Http404("fichier absent")
-    services.record_letter_download(request.access, batch.pk)
+    services.record_letter_download(request.access, batch.pk, Path(batch.manifest))
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name,
                         content_type="application/pdf" if kind == "pdf" else "text/csv")
