@@ -66,8 +66,8 @@ def provider(settings):
     oidc.set_http_client(None)
 
 
-def start(client: Client, provider: FakeProvider) -> str:
-    response = client.get("/connexion/oidc/")
+def start(client: Client, provider: FakeProvider, next_url: str = "") -> str:
+    response = client.get("/connexion/oidc/", {"next": next_url} if next_url else {})
     assert response.status_code == 302
     query = parse_qs(urlparse(response["Location"]).query)
     assert query["code_challenge_method"] == ["S256"] and query["client_id"] == ["client-id"]
@@ -100,3 +100,24 @@ def test_an_identity_without_an_agent_account_is_refused(client: Client, agents:
     state = start(client, provider)
     client.get("/connexion/oidc/retour/", {"code": "abc", "state": state})
     assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize(("asked", "lands"), [
+    ("https://evil.example/phish", "/"), ("//evil.example/", "/"), ("/\\evil.example", "/"),
+    ("javascript:alert(1)", "/"), ("/habitants/?q=martin", "/habitants/?q=martin")])
+def test_the_next_address_after_proconnect_stays_on_this_site(client: Client, agents: dict, provider: FakeProvider,
+                                                                asked: str, lands: str) -> None:
+    """The probe's case: `next` went unchecked through the OIDC round trip (an open redirect after a genuine
+    login); it now gets the login page's check, at the start and again at the return."""
+    state = start(client, provider, asked)
+    response = client.get("/connexion/oidc/retour/", {"code": "abc", "state": state})
+    assert response.status_code == 302 and response["Location"] == lands
+
+
+def test_a_next_address_planted_in_an_older_session_is_checked_at_the_return(client: Client, agents: dict,
+                                                                            provider: FakeProvider) -> None:
+    state = start(client, provider)
+    session = client.session
+    session["oidc"] = {**session["oidc"], "next": "https://evil.example/"}
+    session.save()
+    assert client.get("/connexion/oidc/retour/", {"code": "abc", "state": state})["Location"] == "/"

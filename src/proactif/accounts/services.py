@@ -11,8 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from proactif.accounts.domain import (
     DEFAULT_SERVICES,
@@ -62,6 +61,7 @@ def new_password() -> str:
 
 def create_agent(email: str, password: str | None, *, service: str | None, role: Role | str = Role.AGENT,
                  first_name: str = "", last_name: str = "") -> Agent:
+    email = valid_agent_email(email)
     role = Role(role)
     svc = get_service(service) if service else None
     if role in (Role.AGENT, Role.RESPONSABLE) and svc is None:
@@ -70,6 +70,21 @@ def create_agent(email: str, password: str | None, *, service: str | None, role:
         check_password_strength(password, email)
     return Agent.objects.create_user(email, password, service=svc, role=role, first_name=first_name,
                                      last_name=last_name)
+
+
+def valid_agent_email(email: str) -> str:
+    """The address, lower-cased, or a ValueError in French: an agent logs in and is reached with it."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    normalised = (email or "").strip().lower()
+    try:  # Django's rule, as the forms apply it (internal domains such as mairie.local are accepted)
+        validate_email(normalised)
+    except ValidationError:
+        raise ValueError(f"adresse e-mail invalide « {normalised[:80]} »") from None
+    if Agent.objects.filter(email=normalised).exists():
+        raise ValueError(f"un compte existe déjà pour {normalised}")
+    return normalised
 
 
 def check_password_strength(password: str, email: str = "") -> None:
@@ -157,6 +172,13 @@ def _record_attempt(email: str, ip: str | None, success: bool, reason: str) -> N
 
 
 def authenticate_agent(email: str, password: str, ip: str | None) -> LoginResult:
+    """Check an agent's password, with throttling per address and a lockout per account.
+
+    Each password check first claims one of the account's `LOGIN_MAX_FAILURES` attempts in a single conditional
+    UPDATE (refused when the account is locked or every attempt is taken), so parallel requests cannot check more
+    passwords than the limit: the claims are counted before any password is, and the database serialises them.
+    A wrong password keeps its claim; the one using the last attempt locks the account; a right one frees them.
+    """
     now = clock.now()
     email = (email or "").strip().lower()
     window = timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
@@ -170,21 +192,16 @@ def authenticate_agent(email: str, password: str, ip: str | None) -> LoginResult
         _spend_hash_time(password)
         _record_attempt(email, ip, False, "unknown")
         return LoginResult(None, "bad_credentials")
-    if agent.locked_until and agent.locked_until > now:
+    if not _claim_attempt(agent.pk, now):
+        _spend_hash_time(password)  # a locked account answers in the same time as any other
         _record_attempt(email, ip, False, "locked")
-        return LoginResult(None, "locked", agent.locked_until.astimezone(clock.local_tz()).strftime("%H:%M"))
+        _lock_when_spent(agent.pk, now + window, now)  # every attempt taken (some may still be checking): lock
+        agent.refresh_from_db(fields=["locked_until"])
+        return LoginResult(None, "locked", _local_time(agent.locked_until))
     if not agent.check_password(password):
-        with transaction.atomic():
-            Agent.objects.filter(pk=agent.pk).update(failed_logins=F("failed_logins") + 1)
-            agent.refresh_from_db(fields=["failed_logins"])
-            if agent.failed_logins >= settings.LOGIN_MAX_FAILURES:
-                agent.locked_until = now + window
-                agent.failed_logins = 0
-                agent.save(update_fields=["locked_until", "failed_logins"])
-                log.warning("agent account locked", agent_id=agent.pk)
         _record_attempt(email, ip, False, "bad_password")
-        if agent.locked_until and agent.locked_until > now:
-            return LoginResult(None, "locked", agent.locked_until.astimezone(clock.local_tz()).strftime("%H:%M"))
+        if _lock_when_spent(agent.pk, now + window, now):
+            return LoginResult(None, "locked", _local_time(now + window))
         return LoginResult(None, "bad_credentials")
     if not agent.is_active:
         _record_attempt(email, ip, False, "inactive")
@@ -192,6 +209,30 @@ def authenticate_agent(email: str, password: str, ip: str | None) -> LoginResult
     Agent.objects.filter(pk=agent.pk).update(failed_logins=0, locked_until=None, last_login=now)
     _record_attempt(email, ip, True, "ok")
     return LoginResult(agent, "ok")
+
+
+def _open(now: Any) -> Q:
+    return Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+
+
+def _claim_attempt(agent_id: int, now: Any) -> bool:
+    """Take one of the account's attempts: false when it is locked or all of them are taken (one UPDATE)."""
+    return bool(Agent.objects.filter(pk=agent_id, failed_logins__lt=settings.LOGIN_MAX_FAILURES).filter(
+        _open(now)).update(failed_logins=F("failed_logins") + 1))
+
+
+def _lock_when_spent(agent_id: int, until: Any, now: Any) -> bool:
+    """Lock the account when all its attempts are taken, and give them back for after the lock (one UPDATE:
+    of parallel failures, one locks)."""
+    locked = Agent.objects.filter(pk=agent_id, failed_logins__gte=settings.LOGIN_MAX_FAILURES).filter(
+        _open(now)).update(locked_until=until, failed_logins=0)
+    if locked:
+        log.warning("agent account locked", agent_id=agent_id)
+    return bool(locked)
+
+
+def _local_time(moment: Any) -> str | None:
+    return moment.astimezone(clock.local_tz()).strftime("%H:%M") if moment else None
 
 
 def purge_login_attempts(older_than_days: int = 30) -> int:

@@ -6,6 +6,7 @@ from django.contrib.auth import login, logout
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -20,19 +21,19 @@ from proactif.kernel.middleware import client_ip
 log = get_logger(__name__)
 BACKEND = "proactif.accounts._backends.AgentBackend"
 
-MESSAGES = {
-    "bad_credentials": "Adresse e-mail ou mot de passe incorrect.",
-    "locked": "Ce compte est verrouillé après plusieurs mots de passe erronés. Réessayez après {until} "
-              "ou demandez à l'administrateur de le déverrouiller.",
-    "throttled": "Trop de tentatives depuis ce poste. Patientez quelques minutes avant de réessayer.",
-    "inactive": "Ce compte est désactivé. Contactez l'administrateur.",
-}
+# An unknown e-mail, a wrong password, a locked or a deactivated account get the same answer (text and status):
+# the login page does not tell who has an account nor what state it is in. The lockout still applies.
+REFUSED = ("Adresse e-mail ou mot de passe incorrect. Après {failures} erreurs, le compte est verrouillé "
+           "{minutes} minutes ; l'administrateur peut le déverrouiller.")
+THROTTLED = "Trop de tentatives depuis ce poste. Patientez quelques minutes avant de réessayer."
 
 
-def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                       require_https=request.is_secure()):
+def _next_url(request: HttpRequest, target: str | None = None) -> str:
+    """Where to go after logging in: `next` when it stays on this site, else the dashboard."""
+    if target is None:
+        target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
         return target
     return reverse(settings.LOGIN_REDIRECT_URL)
 
@@ -52,8 +53,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
             request.session.cycle_key()
             login(request, result.agent, backend=BACKEND)
             return redirect(_next_url(request))
-        error = MESSAGES[result.reason].format(until=result.locked_until_local or "")
-        status = 429 if result.reason == "throttled" else 401
+        if result.reason == "throttled":  # about this address, not about the account
+            error, status = THROTTLED, 429
+        else:
+            error = REFUSED.format(failures=settings.LOGIN_MAX_FAILURES, minutes=settings.LOGIN_LOCKOUT_MINUTES)
+            status = 401
     elif request.method == "POST":
         status = 400
     return render(request, "accounts/login.html", {
@@ -77,7 +81,7 @@ def oidc_start(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:login")
     auth = oidc.authorization_request(request.build_absolute_uri(reverse("accounts:oidc_callback")))
     request.session["oidc"] = {"state": auth.state, "nonce": auth.nonce, "verifier": auth.code_verifier,
-                               "next": request.GET.get("next", "")}
+                               "next": _next_url(request, request.GET.get("next", ""))}
     return HttpResponseRedirect(auth.url)
 
 
@@ -101,7 +105,7 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
     request.session.cycle_key()
     login(request, agent, backend=BACKEND)
     request.session["oidc_id_token"] = identity.id_token
-    return redirect(pending.get("next") or settings.LOGIN_REDIRECT_URL)
+    return redirect(_next_url(request, pending.get("next") or ""))  # checked again: the session may be older
 
 
 @require_POST
@@ -123,7 +127,6 @@ def _service_choices() -> list[tuple[str, str]]:
 @require_http_methods(["GET", "POST"])
 def agents(request: HttpRequest) -> HttpResponse:
     form = AgentForm(request.POST or None, services=_service_choices())
-    new_password = ""
     if request.method == "POST" and form.is_valid():
         new_password = services.new_password()
         try:
@@ -133,11 +136,14 @@ def agents(request: HttpRequest) -> HttpResponse:
                                           last_name=form.cleaned_data["last_name"])
         except ValueError as exc:
             form.add_error(None, str(exc))
-            new_password = ""
         else:
-            messages.success(request, f"Compte créé pour {agent.email}. Mot de passe provisoire, à transmettre "
-                                      f"de façon sûre : {new_password}")
-            return redirect("accounts:agents")
+            # Shown on this answer only, like an API key: never in the messages cookie (signed, not encrypted)
+            # nor in the session, and not cached by the browser.
+            response = render(request, "accounts/agents.html", {
+                "agents": services.list_agents(), "form": AgentForm(services=_service_choices()),
+                "now": clock.now(), "created": agent, "new_password": new_password})
+            add_never_cache_headers(response)
+            return response
     return render(request, "accounts/agents.html", {"agents": services.list_agents(), "form": form,
                                                     "now": clock.now()},
                   status=400 if request.method == "POST" else 200)
