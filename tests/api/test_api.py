@@ -104,7 +104,11 @@ def test_an_agent_session_uses_the_api_with_csrf(agents: dict) -> None:
                        HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value).status_code == 201
 
 
-def test_openapi_document_describes_the_api(client: Client) -> None:
+def test_openapi_document_describes_the_api(client: Client, agents: dict) -> None:
+    for path in ("/api/v1/openapi.json", "/api/v1/docs"):  # for the collectivité's agents, not the internet
+        anonymous = client.get(path)
+        assert anonymous.status_code == 302 and anonymous["Location"].startswith("/connexion/")
+    client.force_login(agents["communication"])
     spec = client.get("/api/v1/openapi.json").json()
     assert spec["openapi"].startswith("3.")
     assert {"/api/v1/persons", "/api/v1/persons/{person_id}", "/api/v1/imports/{kind}"} <= set(spec["paths"])

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from proactif.accounts import services as accounts
 from proactif.audit.models import AccessLog
 from proactif.registry.models import MergeSuggestion, Person
 from tests.conftest import PASSWORD
@@ -139,24 +140,39 @@ def test_an_administrator_creates_an_agent_and_a_key(client: Client, agents: dic
     logged_in(client, "admin")
     response = client.post("/administration/agents/", {"email": "nouvel.agent@test.proactif.fr",
                                                        "first_name": "Nouvel", "last_name": "Agent",
-                                                       "service": "ccas", "role": "agent"}, follow=True)
-    assert "Mot de passe provisoire" in response.content.decode()
+                                                       "service": "ccas", "role": "agent"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "Mot de passe provisoire" in page
+    password = page.split('<code id="mot-de-passe">')[1].split("</code>")[0]
+    assert accounts.authenticate_agent("nouvel.agent@test.proactif.fr", password, "10.0.0.7").ok
+    # shown once on the answer, never carried by the messages cookie (signed, not encrypted) or the session
+    assert "no-store" in response["Cache-Control"]
+    assert all(password not in morsel.value for morsel in response.cookies.values())
+    assert password not in str(dict(client.session))
+    assert password not in client.get("/administration/agents/").content.decode()
+    refused = client.post("/administration/agents/", {"email": "pas-une-adresse@", "first_name": "X",
+                                                      "last_name": "Y", "service": "ccas", "role": "agent"})
+    assert refused.status_code == 400
     response = client.post("/administration/cles-api/", {"name": "Logiciel CCAS", "service": "ccas", "kind": "test",
                                                          "scopes": ["registry:read"]})
     assert "pf_test_" in response.content.decode()
 
 
-def test_health_metrics_and_identity_css(client: Client) -> None:
-    health = client.get("/healthz").json()
+def test_health_metrics_and_identity_css(client: Client, agents: dict) -> None:
+    health = client.get("/healthz").json()  # the load balancers' probe stays public
     assert health["db"] == "ok" and health["status"] == "ok"
-    assert b"proactif_http_requests_total" in client.get("/metrics").content
+    assert client.get("/metrics").status_code == 302  # not public: the login page
+    assert logged_in(Client(), "etat_civil").get("/metrics").status_code == 403
+    assert b"proactif_http_requests_total" in logged_in(client, "admin").get("/metrics").content
     css = client.get("/identite.css").content.decode()
     assert "--background-action-high-blue-france:#1f5f7a" in css
 
 
-def test_metrics_can_require_a_token(client: Client, settings) -> None:
+def test_metrics_answer_the_scraper_bearing_the_token(client: Client, settings) -> None:
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 302  # no token configured
     settings.METRICS_TOKEN = "s3cret"
-    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics").status_code == 302
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
 
 

@@ -59,7 +59,9 @@ def build() -> NinjaAPI:
     return mount(api, capabilities.api_routers())
 
 
-CONTRACT = capabilities.public("le contrat publié de l'API (OpenAPI) et sa documentation")
+# The contract and its browsable documentation are for the agents and integrators of the collectivité, not the
+# whole internet (they map every operation an attacker could try); partners get the OpenAPI file from them.
+CONTRACT = capabilities.agent()
 OPERATIONS = ("api", "chaque opération applique la règle que sa capacité déclare")
 
 

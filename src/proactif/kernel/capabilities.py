@@ -27,11 +27,14 @@ from typing import Any, ClassVar
 class AgentRule:
     """A logged-in agent. `purposes`: the agent must work for one of them (none listed: any agent); `roles`: the
     agent's role must be one of them (none listed: any role). `personal`: the page shows residents' data, so
-    every read writes the access log (the authorization matrix checks it)."""
+    every read writes the access log (the authorization matrix checks it). `bearer_setting`: the name of a
+    setting holding a token; when it is set, a machine bearing `Authorization: Bearer <token>` gets in too (the
+    Prometheus scraper on /metrics), and a wrong token gets 401."""
 
     purposes: frozenset[str] = frozenset()
     roles: frozenset[str] = frozenset()
     personal: bool = False
+    bearer_setting: str = ""
     kind: ClassVar[str] = "agent"
 
     def allows(self, role: str, purposes: frozenset[str]) -> bool:
@@ -87,8 +90,8 @@ class PublicRule:
 Rule = AgentRule | ApiRule | SignedLinkRule | WebhookRule | PublicRule
 
 
-def agent(*purposes: str, roles: Iterable[str] = (), personal: bool = False) -> AgentRule:
-    return AgentRule(frozenset(purposes), frozenset(str(r) for r in roles), personal)
+def agent(*purposes: str, roles: Iterable[str] = (), personal: bool = False, bearer_setting: str = "") -> AgentRule:
+    return AgentRule(frozenset(purposes), frozenset(str(r) for r in roles), personal, bearer_setting)
 
 
 def api(scope: str, personal: bool = False) -> ApiRule:

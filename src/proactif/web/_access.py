@@ -5,7 +5,8 @@ route (`kernel.capabilities`). This middleware applies it before the view runs:
 
 - an agent rule: a logged-in agent (else the login page) whose role and service's purposes the rule accepts
   (else 403); the view finds `request.actor` and `request.access` (the agent acting for the purpose the page
-  accepts: the one chosen for the session when the page accepts it);
+  accepts: the one chosen for the session when the page accepts it); a rule naming a token setting also lets in
+  a request bearing that token (else 401 for a wrong one);
 - a signed-link rule: a citizen who opened a valid link of that purpose in this browser (else the page the
   declaration names, 403); the view finds `request.citizen_link`;
 - a public rule: anyone;
@@ -16,6 +17,7 @@ A route without a rule is refused (403) and logged: a declaration is missing.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -60,6 +62,12 @@ class AccessMiddleware:
 
 
 def _agent(request: HttpRequest, rule: AgentRule) -> HttpResponse | None:
+    token = getattr(settings, rule.bearer_setting, None) if rule.bearer_setting else None
+    presented = request.headers.get("Authorization", "")
+    if token and presented.startswith("Bearer "):  # a machine (the Prometheus scraper), not a browser
+        if hmac.compare_digest(presented.encode(), f"Bearer {token}".encode()):
+            return None
+        return HttpResponse("jeton invalide", status=401, content_type="text/plain; charset=utf-8")
     user = request.user
     if not user.is_authenticated:
         return HttpResponseRedirect(f"{reverse(settings.LOGIN_URL)}?next={quote(request.get_full_path())}")

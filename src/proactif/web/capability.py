@@ -1,6 +1,7 @@
 """The agent interface's frame: the dashboard, the collectivité's identity (stylesheet, logo, favicon), and the
 operators' probes (health, metrics)."""
 
+from proactif.accounts.domain import Role
 from proactif.kernel.capabilities import Capability, Nav, NoPersonalData, Pages, agent, public, route
 from proactif.web import views
 
@@ -13,9 +14,9 @@ CAPABILITY = Capability(
         route("", views.home, agent(), "home"),
         route("healthz", views.healthz, public("la sonde des répartiteurs de charge : état de la base et du courtier"),
               "healthz"),
-        route("metrics", views.metrics_view,
-              public("les métriques Prometheus ; un jeton les protège quand PROACTIF_METRICS_TOKEN est défini"),
-              "metrics"),
+        # Operators' figures (traffic, queues, failures): for an administrator's session, or the scraper bearing
+        # PROACTIF_METRICS_TOKEN — not for the whole internet.
+        route("metrics", views.metrics_view, agent(roles=[Role.ADMIN], bearer_setting="METRICS_TOKEN"), "metrics"),
         route("identite.css", views.identity_css, IDENTITY, "identity_css"),
         route("identite/logo", views.logo, IDENTITY, "logo"),
         route("favicon.svg", views.favicon, IDENTITY, "favicon"),
