@@ -37,6 +37,11 @@ CSRF_TRUSTED_ORIGINS = env_list("PROACTIF_CSRF_TRUSTED_ORIGINS", "",
                                 "behind a reverse proxy.")
 HTTPS = env_bool("PROACTIF_HTTPS", False, "Set when served over HTTPS: secure cookies, HSTS, "
                  "X-Forwarded-Proto trusted from the reverse proxy.")
+TRUSTED_PROXIES = env_int("PROACTIF_TRUSTED_PROXIES", 0, "Reverse proxies in front of the web server that append "
+                          "the client's address to X-Forwarded-For: the client is the N-th address from the right "
+                          "(0: the connection's address, the header is ignored).")
+if TRUSTED_PROXIES < 0:
+    raise ValueError("PROACTIF_TRUSTED_PROXIES must be 0 or more")
 
 INSTALLED_APPS = [
     "django.contrib.auth",

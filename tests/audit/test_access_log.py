@@ -45,3 +45,19 @@ def test_csv_export_has_one_line_per_row_and_no_personal_data() -> None:
     lines = "".join(audit.export_csv(audit.LogFilter(person_id=5))).strip().splitlines()
     assert lines[0].startswith("horodatage;acteur_type")
     assert len(lines) == 3 and all(";5;" in line for line in lines[1:])
+
+
+def test_csv_export_neutralises_formulas_in_rows_stored_before_the_request_id_check() -> None:
+    import csv
+    import io
+
+    from proactif.kernel.middleware import RequestMeta, current_request
+
+    token = current_request.set(RequestMeta('=HYPERLINK("https://evil.example","x")', "192.0.2.1"))
+    try:
+        audit.record(ACTOR, "view", purpose="etat_civil", person_ids=[7], sections=["identite"])
+    finally:
+        current_request.reset(token)
+    text = "".join(audit.export_csv(audit.LogFilter(person_id=7)))
+    row = list(csv.reader(io.StringIO(text), delimiter=";"))[1]
+    assert row[audit.CSV_COLUMNS.index("requete")] == '\'=HYPERLINK("https://evil.example","x")'

@@ -6,7 +6,6 @@ declaring, and the audit layer never imports the capabilities above it."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from django.db.models import QuerySet
 
 from proactif.accounts.domain import Actor
 from proactif.audit.models import AccessLog
-from proactif.kernel import capabilities, clock, metrics
+from proactif.kernel import capabilities, clock, csvexport, metrics
 from proactif.kernel.capabilities import ErasureItem, PersonalData
 from proactif.kernel.logging import get_logger
 from proactif.kernel.middleware import current_request
@@ -102,7 +101,7 @@ CSV_COLUMNS = ["horodatage", "acteur_type", "acteur_id", "acteur", "service", "p
 def export_csv(f: LogFilter) -> Iterator[str]:
     """Stream the filtered log as CSV (for the DPO; the export itself is logged by the caller)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
+    writer = csvexport.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     yield buffer.getvalue()
     for row in search(f).values_list("at", "actor_kind", "actor_id", "actor_label", "service", "person_id",

@@ -95,10 +95,10 @@ def import_command(kind: str, path: str, errors_path: str | None, as_json: bool)
         except (CsvFormatError, HeaderError) as exc:
             raise click.ClickException(str(exc)) from exc
     if errors_path:
-        import csv
+        from proactif.kernel import csvexport
 
         with open(errors_path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, delimiter=";")
+            writer = csvexport.writer(handle)
             writer.writerow(["ligne", "champ", "motif"])
             writer.writerows((r.line, r.field, r.reason) for r in report.rejections)
     figures = report.as_dict()

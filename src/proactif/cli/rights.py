@@ -64,14 +64,13 @@ def screen(period: str | None, benefits: str | None, export_path: str | None, ch
     Example: proactif screen --period 2026-11 --export detections.csv --json
     """
     setup()
-    import csv
     import os
     import time
 
     from django.conf import settings
 
     from proactif.cli import progress_bar
-    from proactif.kernel import clock
+    from proactif.kernel import clock, csvexport
     from proactif.rights import services as rights_services
 
     month = period or clock.today().strftime("%Y-%m")
@@ -95,7 +94,7 @@ def screen(period: str | None, benefits: str | None, export_path: str | None, ch
         raise click.ClickException(f"criblage {run.pk} en échec : {run.error}")
     if export_path:
         with open(export_path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, delimiter=";")
+            writer = csvexport.writer(handle)
             writer.writerow(["household_id", "benefit", "eligible", "receiving", "detected", "amount"])
             for household_id, benefit, eligible, receiving, detected, amount in rights_services.export_rows(run):
                 writer.writerow([household_id, benefit, int(eligible), int(receiving), int(detected), f"{amount:.2f}"])

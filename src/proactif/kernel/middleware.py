@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -24,13 +26,33 @@ current_request: ContextVar[RequestMeta | None] = ContextVar("current_request", 
 
 
 def client_ip(request: HttpRequest) -> str | None:
+    """The address the request came from. Each of the `PROACTIF_TRUSTED_PROXIES` reverse proxies in front
+    appends the address it received the request from to `X-Forwarded-For`, so the client is the N-th address
+    from the right; whatever stands left of it was written by the client and is not believed (a rotating
+    header would otherwise dodge login throttling and forge the address in the access log)."""
     from django.conf import settings
 
-    if settings.HTTPS:  # behind the reverse proxy that terminates TLS
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR")
+    remote = request.META.get("REMOTE_ADDR")
+    hops = settings.TRUSTED_PROXIES
+    if hops <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if len(forwarded) < hops:  # not through every proxy: only the connection's address is known
+        return remote
+    candidate = forwarded[-hops]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
+
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def request_id_from(header: str) -> str:
+    """The caller's `X-Request-ID` when it is a plain token (it reaches logs and the DPO's CSV export),
+    else a new one."""
+    return header if REQUEST_ID.fullmatch(header) else uuid.uuid4().hex
 
 
 class RequestContextMiddleware:
@@ -38,8 +60,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isascii() else uuid.uuid4().hex
+        request_id = request_id_from(request.headers.get("X-Request-ID", ""))
         token = current_request.set(RequestMeta(request_id, client_ip(request)))
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.monotonic()
