@@ -106,8 +106,27 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE}",
                        "Database: sqlite:///path/to/file.sqlite3 (default ./var/proactif.sqlite3) or "
                        "postgres://user:password@host:5432/name.")
 _db = dj_database_url.parse(DATABASE_URL)
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file readable by its owner only (SQLite gives its -wal and -shm files the same mode);
+    narrow an existing one that others can read. It holds the whole registry."""
+    import os
+    import stat
+
+    if str(path) in ("", ":memory:") or str(path).startswith("file:"):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # an empty file is an empty database
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077 and path.stat().st_uid == os.getuid():
+            path.chmod(mode & 0o700)
+
+
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _private_sqlite_file(Path(_db["NAME"]))
     _db["OPTIONS"] = {
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
@@ -218,17 +237,21 @@ PUBLIC_URL = env_str("PROACTIF_PUBLIC_URL", "http://127.0.0.1:8000",
                      "Public address of the site, for the links sent to citizens.")
 EMAIL_FROM = env_str("PROACTIF_EMAIL_FROM", "Ville de Belleroche <ne-pas-repondre@belleroche.example>",
                      "Sender of the e-mails sent to citizens.")
+# The sinks' ports first: the default SMTP server and SMS providers are the sinks, wherever they listen.
+SINK_SMTP_PORT = env_int("PROACTIF_SINK_SMTP_PORT", 8025, "Port of the built-in SMTP sink.")
+SINK_HTTP_PORT = env_int("PROACTIF_SINK_HTTP_PORT", 8026, "Port of the built-in SMS and push sink.")
 SMTP_HOST = env_str("PROACTIF_SMTP_HOST", "127.0.0.1", "SMTP server for e-mails (the local sink by default).")
-SMTP_PORT = env_int("PROACTIF_SMTP_PORT", 8025, "SMTP port.")
+SMTP_PORT = env_int("PROACTIF_SMTP_PORT", SINK_SMTP_PORT, "SMTP port (default: the built-in SMTP sink's).")
 SMTP_USER = env_opt("PROACTIF_SMTP_USER", "SMTP login, when the server asks for one.")
 SMTP_PASSWORD = env_opt("PROACTIF_SMTP_PASSWORD", "SMTP password.")
 SMTP_STARTTLS = env_bool("PROACTIF_SMTP_STARTTLS", False, "Use STARTTLS with the SMTP server.")
 SMS_SENDER = env_str("PROACTIF_SMS_SENDER", "BELLEROCHE", "Alphanumeric SMS sender (11 characters at most).")
 SMS_PROVIDERS = env_str(
     "PROACTIF_SMS_PROVIDERS",
-    '[{"name": "sms-a", "format": "json", "url": "http://127.0.0.1:8026/sms/json", "weight": 70, '
+    f'[{{"name": "sms-a", "format": "json", "url": "http://127.0.0.1:{SINK_HTTP_PORT}/sms/json", "weight": 70, '
     '"token": "sink-a", "secret": "receipt-secret-a"}, {"name": "sms-b", "format": "form", '
-    '"url": "http://127.0.0.1:8026/sms/form", "weight": 30, "token": "sink-b", "secret": "receipt-secret-b"}]',
+    f'"url": "http://127.0.0.1:{SINK_HTTP_PORT}/sms/form", "weight": 30, "token": "sink-b", '
+    '"secret": "receipt-secret-b"}]',
     "JSON list of SMS providers: name, format (json | form), url, weight, token, secret (signs its "
     "delivery receipts). The default points at the local sink.")
 SMS_TIMEOUT_MS = env_int("PROACTIF_SMS_TIMEOUT_MS", 5000, "Milliseconds to wait for an SMS provider's answer before "
@@ -291,8 +314,6 @@ SYNTHETIC_BEHAVIOUR = env_str("PROACTIF_SYNTHETIC_BEHAVIOUR", "auto",
                               "auto (when the registry holds synthetic residents), on or off.")
 SINKS = env_bool("PROACTIF_SINKS", True, "Run the built-in sinks (SMTP, SMS and push providers) in the web "
                  "process; turn off when real providers are configured.")
-SINK_SMTP_PORT = env_int("PROACTIF_SINK_SMTP_PORT", 8025, "Port of the built-in SMTP sink.")
-SINK_HTTP_PORT = env_int("PROACTIF_SINK_HTTP_PORT", 8026, "Port of the built-in SMS and push sink.")
 WHATSAPP_URL = env_str("PROACTIF_WHATSAPP_URL", "", "WhatsApp Cloud API messages endpoint "
                        "(https://graph.facebook.com/v21.0/PHONE_NUMBER_ID/messages); default: the built-in sink.")
 WHATSAPP_TOKEN = env_str("PROACTIF_WHATSAPP_TOKEN", "sink", "WhatsApp Cloud API access token (bearer).")
