@@ -116,6 +116,39 @@ def test_a_new_identifier_for_a_known_person_links_instead_of_duplicating(tmp_pa
     assert services.import_file("residents", str(path)).as_dict()["unchanged"] == 1
 
 
+def test_a_shared_phone_and_birth_date_under_other_names_is_a_suggestion_not_an_overwrite(
+        tmp_path: Path, keys) -> None:
+    """The probe's case: "Durand Marc" is known; another source sends "Lefevre Luc" with the same phone and birth
+    date under a new identifier. Before, the line was linked to Durand and overwrote his names; now it is a new
+    person and the pair a duplicate suggestion for an agent. A spelling variant of the same names still links."""
+    from proactif.registry.models import MergeSuggestion
+
+    path = tmp_path / "habitants.csv"
+    durand = dict(csvgen.resident_rows(1, keys)[0], id_externe="SRC1-1", nom_naissance="Durand", prenoms="Marc",
+                  sexe="M", nir="", email="", telephone="06 12 34 56 78", date_naissance="14/03/1981")
+    csvgen.write(path, [durand])
+    services.import_file("residents", str(path))
+    marc = Person.objects.get(external_id="SRC1-1")
+
+    lefevre = dict(durand, id_externe="SRC2-9", nom_naissance="Lefevre", prenoms="Luc", id_foyer="G1")
+    csvgen.write(path, [lefevre])
+    figures = services.import_file("residents", str(path)).as_dict()
+    assert (figures["created"], figures["updated"]) == (1, 0)
+    marc.refresh_from_db()
+    assert (marc.nom_naissance, marc.prenoms, marc.external_id) == ("Durand", "Marc", "SRC1-1")
+    assert not PersonAlias.objects.filter(external_id="SRC2-9").exists()
+    luc = Person.objects.get(external_id="SRC2-9")
+    assert (luc.nom_naissance, luc.prenoms) == ("Lefevre", "Luc")
+    suggestion = MergeSuggestion.objects.get(person_a_id=min(marc.pk, luc.pk), person_b_id=max(marc.pk, luc.pk))
+    assert suggestion.status == "pending" and "même téléphone" in suggestion.reasons
+    assert "noms différents" in suggestion.reasons[0]
+
+    variant = dict(durand, id_externe="SRC3-4", nom_naissance="DURAND", prenoms="Marc Antoine", id_foyer="G2")
+    csvgen.write(path, [variant])
+    assert services.import_file("residents", str(path)).as_dict()["created"] == 0
+    assert PersonAlias.objects.get(external_id="SRC3-4").person_id == marc.pk
+
+
 def test_a_file_without_the_required_columns_is_refused_whole(tmp_path: Path) -> None:
     path = tmp_path / "habitants.csv"
     path.write_text("nom;prenom\nMartin;Jean\n", encoding="utf-8")

@@ -3,7 +3,9 @@
 A line whose `id_externe` is unknown is matched deterministically before a new person is created:
 by NIR, then by identité pivot (nom de naissance, premier prénom, sexe, date de naissance), then by
 e-mail or phone together with the date of birth. A match links the new identifier to the existing
-person (as an alias) instead of creating a duplicate.
+person (as an alias) instead of creating a duplicate. An e-mail or phone and birth date shared by people
+whose names disagree (a family phone, twins) is not a match: the line becomes a new person and the pair a
+duplicate suggestion for an agent to decide — an import never overwrites one person with another.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from proactif.kernel import capabilities, clock
+from proactif.kernel.logging import get_logger
 from proactif.kernel.text import search_key
+from proactif.registry import _linkage as linkage
 from proactif.registry import domain
 from proactif.registry._csvfiles import CsvFile
 from proactif.registry._importers import Counts, ParsedLine, Rejection, changed, require_columns
@@ -23,9 +27,12 @@ from proactif.registry.models import (
     Famille,
     FoyerFiscal,
     Household,
+    MergeSuggestion,
     Person,
     PersonAlias,
 )
+
+log = get_logger(__name__)
 
 STATUS = {"": "active", "resident": "active", "résident": "active", "actif": "active", "active": "active",
           "parti": "moved_out", "demenage": "moved_out", "déménagé": "moved_out", "moved_out": "moved_out",
@@ -108,6 +115,7 @@ class ResidentImporter:
             else:
                 accepted.append(parsed)
         households = self._households(accepted, addresses, now)
+        self.suspects: dict[str, list[Person]] = {}
         matches = self._resolve(accepted)
         created_nirs: dict[str, Person] = {}
         for parsed in accepted:
@@ -137,6 +145,8 @@ class ResidentImporter:
                     person.updated_at = now
                     person.save()
                 outcome = "updated" if dirty else "unchanged"
+            if outcome == "created" and parsed.key in self.suspects:
+                self._suggest(person, d, self.suspects[parsed.key], now)
             if self._contacts(person, d, now) and outcome == "unchanged":
                 outcome = "updated"
             setattr(counts, outcome, getattr(counts, outcome) + 1)
@@ -222,10 +232,28 @@ class ResidentImporter:
                 candidates = pivots.get(key, [])
             for value in ([d["email"]] if d["email"] else []) + ([d["phone"].e164] if d["phone"] else []):
                 if not candidates:
-                    candidates = list({p.pk: p for p in by_contact.get((value, d["date_naissance"]), [])}.values())
+                    sharing = list({p.pk: p for p in by_contact.get((value, d["date_naissance"]), [])}.values())
+                    candidates = [p for p in sharing if linkage.names_agree(_record(d), _record_of(p))]
+                    others = [p for p in sharing if p not in candidates]
+                    if others:
+                        self.suspects[parsed.key] = others
             if len(candidates) == 1:
                 result[parsed.key] = (candidates[0], True)
         return result
+
+    def _suggest(self, person: Person, d: dict[str, Any], others: list[Person], now: Any) -> None:
+        """The new person and each one sharing a contact and birth date under another name: a suggestion."""
+        mine = _record(d, person.pk)
+        suggestions = []
+        for other in others:
+            result = linkage.compare(mine, _record_of(other, contacts=mine.emails | mine.phones))
+            suggestions.append(MergeSuggestion(
+                person_a_id=result.a, person_b_id=result.b, score=round(result.probability, 4),
+                reasons=["import : même contact et même date de naissance, noms différents", *result.reasons],
+                created_at=now))
+        MergeSuggestion.objects.bulk_create(suggestions, ignore_conflicts=True)
+        log.info("import: shared contact under another name, duplicate suggested", person_id=person.pk,
+                 others=[o.pk for o in others])
 
     def _contacts(self, person: Person, d: dict[str, Any], now: Any) -> bool:
         wanted = []
@@ -253,3 +281,19 @@ class ResidentImporter:
                 dirty = True
         return dirty
 
+
+
+def _record(d: dict[str, Any], person_id: int = 0) -> linkage.IdentityRecord:
+    """An import line as record linkage compares it."""
+    return linkage.IdentityRecord(
+        person_id, search_key(d["nom_naissance"]), search_key(d["nom_usage"]), search_key(d["prenoms"]), d["sexe"],
+        d["date_naissance"], d["code_insee_naissance"], d["nir"],
+        frozenset([d["email"]] if d["email"] else []), frozenset([d["phone"].e164] if d["phone"] else []))
+
+
+def _record_of(person: Person, contacts: frozenset[str] = frozenset()) -> linkage.IdentityRecord:
+    """A registered person as record linkage compares it (`contacts`: those known to be shared)."""
+    return linkage.IdentityRecord(
+        person.pk, person.nom_cle, person.usage_cle, person.prenoms_cle, person.sexe, person.date_naissance,
+        person.code_insee_naissance, person.nir, frozenset(c for c in contacts if "@" in c),
+        frozenset(c for c in contacts if "@" not in c))

@@ -141,6 +141,18 @@ def compare(x: IdentityRecord, y: IdentityRecord) -> MatchResult:
     return MatchResult(a, b, weight, odds / (1 + odds), tuple(reasons))
 
 
+def names_agree(x: IdentityRecord, y: IdentityRecord) -> bool:
+    """Same person by name: a surname (birth or usage) equal or close (one keying error), and the first first
+    name equal or close. What an importer asks before taking a shared phone or e-mail and birth date for the
+    same person: a family phone and twins' birth date are shared too ("Durand Marc" is not "Lefevre Luc")."""
+    names_x = {n for n in (x.nom_cle, x.usage_cle) if n}
+    names_y = {n for n in (y.nom_cle, y.usage_cle) if n}
+    surname = bool(names_x & names_y) or max(
+        (JaroWinkler.normalized_similarity(a, b) for a in names_x for b in names_y), default=0.0) >= 0.9
+    return surname and bool(x.prenom) and (
+        x.prenom == y.prenom or JaroWinkler.normalized_similarity(x.prenom, y.prenom) >= 0.88)
+
+
 def blocking_keys(r: IdentityRecord) -> Iterator[tuple[str, ...]]:
     if r.date_naissance:
         yield ("d", r.date_naissance.isoformat(), r.nom_cle[:1])
