@@ -174,3 +174,61 @@ def test_the_other_alert_commands_extend_approve_list_and_import(tmp_path, setti
     assert listed["incidents"][0]["recipients"] == sent["recipients"]
     imported = run("import-roadworks", str(shared_file("paris-chantiers-perturbants-75015-sample.geojson")))
     assert imported["past"] == 20 and imported["created"] == 0 and imported["rejected"] == []
+
+
+@pytest.mark.django_db
+def test_an_exercise_cap_document_is_not_public(agents, settings) -> None:
+    settings.ALERT_APPROVAL_THRESHOLD = 0
+    geo.forget_index()
+    voie = Address.objects.exclude(lon=None).values_list("voie_id", flat=True).order_by("voie_id").first()
+    real, _ = alerts.open_incident(AGENT, alerts.Draft("travaux", "Voirie", [], [voie], [], []), {"fr": "Travaux."})
+    exercise, _ = alerts.open_incident(AGENT, alerts.Draft("autre", "Exercice", [], [voie], [], [], exercise=True),
+                                       {"fr": "Exercice."})
+    anonymous = Client()
+    assert anonymous.get(f"/alertes/{real.pk}/cap/1.xml").status_code == 200
+    refused = anonymous.get(f"/alertes/{exercise.pk}/cap/1.xml")
+    missing = anonymous.get(f"/alertes/{exercise.pk}/cap/9.xml")
+    assert refused.status_code == missing.status_code == 404  # like an unknown message: no oracle
+    other = Client()
+    other.force_login(agents["ccas"])
+    assert other.get(f"/alertes/{exercise.pk}/cap/1.xml").status_code == 404
+    police = Client()
+    police.force_login(agents["police"])  # the agents running the exercise still read its documents
+    assert police.get(f"/alertes/{exercise.pk}/cap/1.xml").status_code == 200
+
+
+def cap_polygon(xml: str) -> object:
+    from shapely.geometry import Polygon
+
+    text = ET.fromstring(xml).findtext("cap:info/cap:area/cap:polygon", namespaces=NS)
+    return Polygon([(float(lon), float(lat)) for lat, lon in (pair.split(",") for pair in text.split())])
+
+
+@pytest.mark.django_db
+def test_a_single_address_alert_publishes_its_street_not_the_address(schema, settings) -> None:
+    """The probe's case: an alert aimed at one address published that address (a 30 m circle around the point,
+    and the agent's label) in CAP and Atom. What leaves is the whole street and its name."""
+    from django.db.models import Count
+    from shapely.geometry import Point
+
+    settings.ALERT_APPROVAL_THRESHOLD = 0
+    geo.forget_index()
+    voie = (Address.objects.exclude(lon=None).values("voie_id").annotate(n=Count("id"))
+            .filter(n__gte=geo.PUBLIC_MIN_ADDRESSES).order_by("-n", "voie_id").first()["voie_id"])
+    street = list(Address.objects.filter(voie_id=voie).exclude(lon=None).select_related("voie"))
+    home = street[len(street) // 2]
+    draft = alerts.Draft("coupure_eau", "Fuite", [], [], [], [home.pk], area_label=f"{home.label}, 2e étage")
+    incident, _ = alerts.open_incident(AGENT, draft, {"fr": "Fuite d'eau dans l'immeuble."})
+    xml = feeds.cap_document(incident.pk, 1)
+    schema.validate(xml)
+    published = cap_polygon(xml)
+    assert all(published.buffer(1e-6).covers(Point(a.lon, a.lat)) for a in street)  # the whole street
+    assert published.area > 10 * Point(home.lon, home.lat).buffer(0.0003).area
+    assert home.label not in xml and "2e étage" not in xml
+    assert ET.fromstring(xml).findtext("cap:info/cap:area/cap:areaDesc", namespaces=NS) == home.voie.nom
+    atom = Client().get("/alertes/flux.atom").content.decode()
+    assert home.voie.nom in atom and home.label not in atom
+
+    target = geo.Target.of(address_ids=[home.pk])  # a street of a few houses: its quartier
+    wider = geo.generalised(target, min_addresses=len(street) + 1)
+    assert wider.address_ids == [] and wider.voie_ids == [] and wider.quartier_ids == [home.quartier_id]

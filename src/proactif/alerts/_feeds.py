@@ -1,5 +1,8 @@
 """What leaves the platform about incidents for other systems: each message as a CAP 1.2 document, the Atom
-feed of active alerts (each entry links to its latest CAP document), the commune's outline for the map."""
+feed of active alerts (each entry links to its latest CAP document), the commune's outline for the map.
+
+What is published is generalised: an incident aimed at addresses is described by their streets (or their
+quartier, for a street of a few houses) — its area and its label — never by the address points themselves."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from proactif.alerts import domain
 from proactif.alerts.models import Incident, IncidentMessage
 from proactif.geo import services as geo
 from proactif.kernel import clock
+from proactif.registry import services as registry
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
@@ -30,6 +34,7 @@ def cap_url(message: IncidentMessage) -> str:
 def cap_message(message: IncidentMessage, earlier: list[IncidentMessage]) -> domain.CapMessage:
     incident = message.incident
     kind = domain.TYPES[incident.type_code]
+    area_label = public_area_label(incident)
     texts = {}
     for language in domain.LANGUAGES:
         text = message.texts.get(language)
@@ -38,32 +43,50 @@ def cap_message(message: IncidentMessage, earlier: list[IncidentMessage]) -> dom
         label = kind.label if language == "fr" else kind.label_en
         suffix = {"fr": {"fin": " — fin", "mise_a_jour": " — mise à jour"},
                   "en": {"fin": " — over", "mise_a_jour": " — update"}}[language].get(message.kind, "")
-        texts[language] = {"headline": f"{label}{suffix} : {incident.area_label}"[:160] if language == "fr"
-                           else f"{label}{suffix}: {incident.area_label}"[:160], "description": text}
+        texts[language] = {"headline": f"{label}{suffix} : {area_label}"[:160] if language == "fr"
+                           else f"{label}{suffix}: {area_label}"[:160], "description": text}
     return domain.CapMessage(
         identifier=identifier(message), sender=settings.ALERT_SENDER, sent=message.sent_at,
         status="Exercise" if incident.exercise else "Actual",
         msg_type="Alert" if message.kind == "alerte" else "Update", type_code=incident.type_code, texts=texts,
-        areas=domain.geojson_to_cap_areas(message.areas, incident.area_label or incident.title)
-        or _fallback_area(incident),
+        areas=domain.geojson_to_cap_areas(message.areas, area_label) or _fallback_area(incident, area_label),
         sender_name=settings.COLLECTIVITE_NAME, resolution=message.kind == "fin",
         references=[(settings.ALERT_SENDER, identifier(m), m.sent_at) for m in earlier],
         effective=incident.starts_at, expires=incident.ends_at, web=cap_url(message),
         contact=settings.COLLECTIVITE_PHONE)
 
 
-def _fallback_area(incident: Incident) -> list[domain.CapArea]:
-    """Streets, quartiers and addresses have no drawn shape: the convex hull of the addresses selected."""
-    hull = geo.selection_hull(dispatch.target_of(incident))
+def _fallback_area(incident: Incident, label: str) -> list[domain.CapArea]:
+    """Streets, quartiers and addresses have no drawn shape: the convex hull of the addresses selected, addresses
+    widened to their streets (or quartier)."""
+    hull = geo.selection_hull(geo.generalised(dispatch.target_of(incident)))
     if hull is None:
-        return [domain.CapArea(incident.area_label or incident.title)]
-    return domain.geojson_to_cap_areas([{"type": "Feature", "geometry": hull}], incident.area_label or incident.title)
+        return [domain.CapArea(label)]
+    return domain.geojson_to_cap_areas([{"type": "Feature", "geometry": hull}], label)
 
 
-def cap_document(incident_id: int, seq: int) -> str:
+def public_area_label(incident: Incident) -> str:
+    """The area as published: the agent's label, except for an incident aimed at addresses, described by the
+    streets and quartiers they generalise to (an agent's label would name the address)."""
+    if not incident.address_ids:
+        return incident.area_label or incident.title
+    target = geo.generalised(dispatch.target_of(incident))
+    names = registry.voie_names(target.voie_ids)
+    parts = [names[v] for v in target.voie_ids if v in names]
+    if target.quartier_ids:
+        known = {q.pk: q.nom for q in registry.quartiers()}
+        parts += [f"quartier {known[q]}" for q in target.quartier_ids if q in known]
+    if target.areas:
+        parts.append("zone tracée")
+    return ", ".join(parts)[:300] or settings.COLLECTIVITE_NAME
+
+
+def cap_document(incident_id: int, seq: int, public: bool = False) -> str:
+    """A message as CAP 1.2 XML. `public`: as the public address serves it — an exercise's documents are for
+    the agents and API clients only, and answer like an unknown message (LookupError)."""
     messages = list(IncidentMessage.objects.filter(incident_id=incident_id, seq__lte=seq).select_related(
         "incident").order_by("seq"))
-    if not messages or messages[-1].seq != seq:
+    if not messages or messages[-1].seq != seq or (public and messages[-1].incident.exercise):
         raise LookupError(f"message {seq} de l'incident {incident_id} inconnu")
     return domain.cap_xml(cap_message(messages[-1], messages[:-1]))
 
@@ -96,7 +119,7 @@ def atom_feed(now: datetime | None = None) -> str:
             continue
         entry = add(feed, "entry")
         add(entry, "id", f"urn:cap:{identifier(message)}")
-        add(entry, "title", f"{domain.TYPES[incident.type_code].label} — {incident.area_label or incident.title}")
+        add(entry, "title", f"{domain.TYPES[incident.type_code].label} — {public_area_label(incident)}")
         add(entry, "updated", message.sent_at.isoformat())
         add(entry, "link", rel="alternate", type="application/cap+xml", href=cap_url(message))
         add(entry, "summary", message.texts.get("fr", ""))

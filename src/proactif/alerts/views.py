@@ -15,6 +15,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from proactif.accounts import services as accounts
 from proactif.alerts import _feeds as feeds
 from proactif.alerts import services
 from proactif.geo import services as geo
@@ -203,8 +204,11 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
 # --- public: CAP and the Atom feed of active alerts --------------------------------------------------------
 @require_GET
 def cap(request: HttpRequest, incident_id: int, seq: int) -> HttpResponse:
+    # An exercise's documents are not published (404, like an unknown message), except to the agents running it
+    public = not (request.user.is_authenticated
+                  and accounts.actor_for_agent(request.user).can_use(services.PURPOSE))  # type: ignore[arg-type]
     try:
-        xml = feeds.cap_document(incident_id, seq)
+        xml = feeds.cap_document(incident_id, seq, public=public)
     except LookupError as exc:
         raise Http404(str(exc)) from None
     return HttpResponse(xml, content_type="application/cap+xml; charset=utf-8")

@@ -172,6 +172,42 @@ def selection_hull(target: Target) -> dict[str, Any] | None:
     return shapely.geometry.mapping(hull)  # type: ignore[no-any-return]
 
 
+PUBLIC_MIN_ADDRESSES = 5  # a published area covers at least this many address points when it can
+
+
+def generalised(target: Target, min_addresses: int = PUBLIC_MIN_ADDRESSES) -> Target:
+    """What may be published about a target (CAP, Atom): its addresses widened to their whole streets, and a
+    street of fewer than `min_addresses` points to the quartier around it — an alert about one address must not
+    point at a household. Drawn areas, streets and quartiers chosen as such stay as they are."""
+    if not target.address_ids:
+        return target
+    points = index()
+    known = np.intersect1d(np.asarray(target.address_ids, dtype=np.int64), points.ids)
+    voies = set(target.voie_ids)
+    quartiers = set(target.quartier_ids)
+    if len(known):
+        positions = points.positions_of(known)
+        streets = set(points.voies[positions].tolist())
+        around = _quartiers_at(*points.plane.to_lonlat(points.x[positions], points.y[positions])) \
+            if len(points.on_voies(streets)) < min_addresses else set()
+        if around:
+            quartiers |= around
+        else:
+            voies |= streets
+    return Target(list(target.areas), sorted(voies), sorted(quartiers), [])
+
+
+def _quartiers_at(lon: np.ndarray, lat: np.ndarray) -> set[int]:
+    import shapely
+    from shapely.geometry import shape
+
+    found: set[int] = set()
+    for feature in registry.quartier_layer()["features"]:
+        if feature.get("geometry") and shapely.contains_xy(shape(feature["geometry"]), lon, lat).any():
+            found.add(int(feature["id"]))
+    return found
+
+
 def outline() -> dict[str, Any] | None:
     """The commune's outline: the union of its quartiers (GeoJSON, lon/lat), simplified for display."""
     return _derived("outline", lambda points: _outline())  # type: ignore[no-any-return]

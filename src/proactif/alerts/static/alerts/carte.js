@@ -36,7 +36,10 @@
     style: function () { return { color: "#3a3a8c", weight: 1, fillOpacity: 0.04 }; },
     onEachFeature: function (feature, layer) {
       quartierLayers[feature.properties.id] = layer;
-      layer.bindTooltip(feature.properties.nom, { sticky: true });
+      // A name is text: Leaflet puts a string tooltip in as HTML, so it gets an element holding the text.
+      var name = document.createElement("span");
+      name.textContent = feature.properties.nom || "";
+      layer.bindTooltip(name, { sticky: true });
       layer.on("click", function () {
         if (currentMode !== "static") { return; }
         var option = quartierSelect.querySelector("option[value='" + feature.properties.id + "']");
