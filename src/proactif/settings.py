@@ -325,6 +325,48 @@ MESSENGER_URL = env_str("PROACTIF_MESSENGER_URL", "", "Messenger Send API endpoi
 MESSENGER_TOKEN = env_str("PROACTIF_MESSENGER_TOKEN", "sink", "Messenger page access token.")
 MESSENGER_TAG = env_str("PROACTIF_MESSENGER_TAG", "", "Message tag for messages outside the 24-hour window "
                         "(e.g. ACCOUNT_UPDATE); empty: `messaging_type` UPDATE.")
+WHATSAPP_APP_SECRET = env_opt("PROACTIF_WHATSAPP_APP_SECRET", "App secret of the Meta app: checks the "
+                              "X-Hub-Signature-256 of WhatsApp webhooks (unset: every call refused).")
+WHATSAPP_VERIFY_TOKEN = env_opt("PROACTIF_WHATSAPP_VERIFY_TOKEN", "Verify token given to Meta when subscribing "
+                                "the WhatsApp webhook (unset: the handshake is refused).")
+MESSENGER_APP_SECRET = env_opt("PROACTIF_MESSENGER_APP_SECRET", "App secret of the Meta app: checks the "
+                               "X-Hub-Signature-256 of Messenger webhooks (unset: every call refused).")
+MESSENGER_VERIFY_TOKEN = env_opt("PROACTIF_MESSENGER_VERIFY_TOKEN", "Verify token given to Meta when subscribing "
+                                 "the Messenger webhook (unset: the handshake is refused).")
+WEBHOOK_MAX_AGE_SECONDS = env_int("PROACTIF_WEBHOOK_MAX_AGE_SECONDS", 300, "Seconds an SMS provider's signed "
+                                  "receipt or inbound message stays valid after its X-Proactif-Timestamp; older "
+                                  "(a replay) or from the future, it is refused.")
+DEMO = env_str("PROACTIF_DEMO", "auto", "Demo mode, where the shipped SMS receipt secrets are accepted: auto "
+               "(when every SMS provider is a built-in sink on this machine), true or false (production: any "
+               "provider with a shipped or empty secret stops the start).")
+
+
+def _refuse_shipped_receipt_secrets() -> None:
+    """Anyone may read the shipped secrets: outside a demo they would let anyone forge receipts and STOPs."""
+    import json
+    from urllib.parse import urlsplit
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    if DEMO not in ("auto", "true", "false"):
+        raise ImproperlyConfigured(f"PROACTIF_DEMO must be auto, true or false, got {DEMO!r}")
+    try:
+        sms_providers = [p for p in json.loads(SMS_PROVIDERS) if isinstance(p, dict)]
+        local = all(p.get("sink", urlsplit(str(p.get("url", ""))).hostname in ("127.0.0.1", "localhost", "::1"))
+                    for p in sms_providers)
+    except (ValueError, TypeError):
+        return  # not a list of providers: the SMS adapter refuses it, with the reason
+    if DEMO == "true" or (DEMO == "auto" and local):
+        return
+    weak = [str(p.get("name")) for p in sms_providers if p.get("secret") in (None, "", *_SHIPPED_SECRETS)]
+    if weak:
+        raise ImproperlyConfigured(
+            f"PROACTIF_SMS_PROVIDERS: {', '.join(weak)} still has the shipped or an empty receipt secret outside "
+            "demo mode; give each provider a secret of its own (or set PROACTIF_DEMO=true for a demo)")
+
+
+_SHIPPED_SECRETS = ("receipt-secret-a", "receipt-secret-b")
+_refuse_shipped_receipt_secrets()
 
 # --- alerts ---------------------------------------------------------------------------------
 ALERT_APPROVAL_THRESHOLD = env_int("PROACTIF_ALERT_APPROVAL_THRESHOLD", 1000, "Residents above which an alert "

@@ -247,7 +247,8 @@ def request(actor: Actor, method: str, path: str, data: Any = None, json_body: b
     return response
 
 
-def test_every_route_answers_every_actor_as_its_declaration_says(agents, fixed_clock, capsys) -> None:
+def test_every_route_answers_every_actor_as_its_declaration_says(agents, fixed_clock, capsys, settings) -> None:
+    settings.WHATSAPP_APP_SECRET = settings.MESSENGER_APP_SECRET = "s"  # the signing provider's Meta secret
     samples = build_samples(agents)
     actors = build_actors(agents, samples)
     tally = Tally()
@@ -361,5 +362,10 @@ def fill(pattern: str, samples: dict[str, Any]) -> str:
 
 
 def signed(payload: dict[str, Any]) -> dict[str, str]:
-    body = json.dumps(payload).encode()
-    return {"HTTP_X_PROACTIF_SIGNATURE": hmac.new(b"s", body, hashlib.sha256).hexdigest()}
+    """The provider's headers: an SMS gateway's timestamped signature and Meta's, all with the secret "s"."""
+    import time
+
+    body, stamp = json.dumps(payload).encode(), str(int(time.time()))
+    return {"HTTP_X_PROACTIF_TIMESTAMP": stamp,
+            "HTTP_X_PROACTIF_SIGNATURE": hmac.new(b"s", stamp.encode() + b"." + body, hashlib.sha256).hexdigest(),
+            "HTTP_X_HUB_SIGNATURE_256": "sha256=" + hmac.new(b"s", body, hashlib.sha256).hexdigest()}

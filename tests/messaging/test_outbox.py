@@ -80,14 +80,17 @@ def test_an_sms_is_delivered_when_the_signed_receipt_comes_back(sinks, agents, n
 
 
 def test_a_receipt_with_a_wrong_signature_is_refused(sinks, client) -> None:
+    import time
+
     body = json.dumps({"reference": "x", "status": "delivered"}).encode()
+    stamp = str(int(time.time()))
     with pytest.raises(receipts.BadSignature):
-        receipts.apply_signed_receipt("sms-a", body, sign("not-the-secret", body))
+        receipts.apply_signed_receipt("sms-a", body, sign("not-the-secret", body, stamp), stamp)
     answer = client.post("/api/v1/messaging/receipts/sms-a", body, content_type="application/json",
-                         HTTP_X_PROACTIF_SIGNATURE="00")
+                         HTTP_X_PROACTIF_TIMESTAMP=stamp, HTTP_X_PROACTIF_SIGNATURE="00")
     assert answer.status_code == 401
     good = client.post("/api/v1/messaging/receipts/sms-a", body, content_type="application/json",
-                       HTTP_X_PROACTIF_SIGNATURE=sign("secret-a", body))
+                       HTTP_X_PROACTIF_TIMESTAMP=stamp, HTTP_X_PROACTIF_SIGNATURE=sign("secret-a", body, stamp))
     assert good.status_code == 200 and good.json() == {"outcome": "unknown"}
 
 

@@ -29,8 +29,15 @@ READS = agent(*OPERATIONAL_PURPOSES, personal=True)
 MESSAGES = agent(*OPERATIONAL_PURPOSES, "rgpd", personal=True)
 SINKS = agent(*OPERATIONAL_PURPOSES, "tenue_registre", personal=True)
 EDITORS = agent(*OPERATIONAL_PURPOSES, roles=[Role.RESPONSABLE])  # write templates
-SIGNED = webhook(messaging_api.verify_webhook, "HMAC-SHA256 du corps avec le secret du fournisseur "
-                                               "(en-tête X-Proactif-Signature)")
+SIGNED = webhook(messaging_api.verify_webhook, "HMAC-SHA256 de « horodatage.corps » avec le secret du fournisseur "
+                                               "(en-têtes X-Proactif-Timestamp, X-Proactif-Signature), refusé "
+                                               "au-delà de PROACTIF_WEBHOOK_MAX_AGE_SECONDS")
+WHATSAPP = webhook(messaging_api.verify_whatsapp, "HMAC-SHA256 du corps avec le secret de l'application Meta "
+                                                  "(en-tête X-Hub-Signature-256, PROACTIF_WHATSAPP_APP_SECRET)")
+MESSENGER = webhook(messaging_api.verify_messenger, "HMAC-SHA256 du corps avec le secret de l'application Meta "
+                                                    "(en-tête X-Hub-Signature-256, PROACTIF_MESSENGER_APP_SECRET)")
+HANDSHAKE = public("la vérification d'abonnement de Meta (hub.mode=subscribe) : l'opération ne renvoie "
+                   "hub.challenge que si hub.verify_token est le jeton configuré, et ne lit ni n'écrit rien d'autre")
 
 
 def _install() -> None:
@@ -68,7 +75,10 @@ CAPABILITY = Capability(
             route("notifications/abonnement/", views.push_subscribe, signed_link("*"), "push_subscribe"),
         )),
     ),
-    api=ApiRouter("/messaging", messaging_api.router, {messaging_api.receipt: SIGNED, messaging_api.inbound: SIGNED}),
+    api=ApiRouter("/messaging", messaging_api.router, {
+        messaging_api.receipt: SIGNED, messaging_api.inbound: SIGNED,
+        messaging_api.whatsapp_handshake: HANDSHAKE, messaging_api.whatsapp_events: WHATSAPP,
+        messaging_api.messenger_handshake: HANDSHAKE, messaging_api.messenger_events: MESSENGER}),
     nav=(Nav("Messages", "messaging:outbox", 50),),
     message_data=(MessageData("document", "document_id", registry.document_views,
                               ("type", "numero", "expire_le", "echeance", "delivre_le", "mois_restants")),),

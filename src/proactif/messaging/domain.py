@@ -3,11 +3,14 @@ frequency caps, channel choice. No Django, no I/O."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
+
+import phonenumbers
 
 DEFAULT_TZ = ZoneInfo("Europe/Paris")  # the callers pass the collectivité's zone (clock.local_tz())
 
@@ -209,3 +212,47 @@ def choose_channel(policy: Iterable[str], recipient: Recipient, tried: Iterable[
 def backoff(attempt: int, base_seconds: int = 30, cap_seconds: int = 3600) -> timedelta:
     """Exponential backoff for temporary failures: 30 s, 1 min, 2 min… capped at one hour."""
     return timedelta(seconds=min(cap_seconds, base_seconds * 2 ** max(0, attempt - 1)))
+
+
+# --- inbound messages: STOP, START, replies ---------------------------------------------------------------------
+# "STOP" anywhere (the opt-out word French operators honour: "merci de ne plus m'écrire STOP", "STOPSMS",
+# "stop sms", "STOP36180"), but not inside a word ("stopper", "non-stop"); the other words only to open the
+# message, where they cannot be part of an ordinary reply ("je ne veux pas arrêter le traitement")
+_STOP_ANYWHERE = re.compile(r"(?<![\w-])stop(?:\s*sms)?(?![a-z-])")
+_STOP_FIRST = re.compile(r"^(?:arret|arreter|desinscription|desinscrire|desabonnement|desabonner|unsubscribe)(?!\w)")
+_START_FIRST = re.compile(r"^(?:start|reprise)(?!\w)")
+
+
+def plain_text(text: str) -> str:
+    """`text` lower-cased, without accents, invisible characters (zero-width spaces, joiners, soft hyphens,
+    byte-order marks) or runs of spaces (non-breaking ones included): what a keyword is looked for in."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(" " if c.isspace() else c for c in decomposed if unicodedata.category(c) not in ("Cf", "Mn"))
+    return " ".join(kept.casefold().split())
+
+
+def inbound_kind(text: str) -> str:
+    """What a resident's message asks: stop (no more messages on this channel), start, or a reply."""
+    plain = plain_text(text)
+    if _STOP_ANYWHERE.search(plain) or _STOP_FIRST.match(plain):
+        return "stop"
+    if _START_FIRST.match(plain):
+        return "start"
+    return "reply"
+
+
+def phone_e164(raw: str, region: str = "FR") -> str | None:
+    """A sender's number in E.164 (how the registry keeps numbers), from what gateways send: `+33600104577`,
+    `33600104577` (the country code without its +), `0600104577`, `0033 6 00 10 45 77`. None when it is not a
+    valid phone number (an alphanumeric sender, a short code)."""
+    value = re.sub(r"[\s.()\-]", "", plain_text(raw or ""))
+    if not re.fullmatch(r"\+?[0-9]{4,17}", value):
+        return None
+    for candidate in (value,) if value.startswith("+") else (value, "+" + value):
+        try:
+            parsed = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    return None

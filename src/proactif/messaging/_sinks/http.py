@@ -28,8 +28,9 @@ from proactif.messaging._sinks.store import Received, SinkStore
 log = get_logger(__name__)
 
 
-def sign(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, timestamp: str) -> str:
+    """A gateway's signature: hex HMAC-SHA256 of `<timestamp>.<body>` (sent with `X-Proactif-Timestamp`)."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -46,8 +47,8 @@ class SinkConfig:
     receipt_delay: float = 0.5
     receipt_url: Callable[[str], str] = lambda provider: ""
     inbound_url: Callable[[str], str] = lambda provider: ""
-    direct_receipt: Callable[[str, bytes, str], None] | None = None
-    direct_inbound: Callable[[str, bytes, str], None] | None = None
+    direct_receipt: Callable[[str, bytes, str, str], None] | None = None  # (provider, body, signature, timestamp)
+    direct_inbound: Callable[[str, bytes, str, str], None] | None = None
     push_keys: dict[str, str] = field(default_factory=dict)  # subscription id → private key (base64url)
 
 
@@ -88,14 +89,16 @@ class SinkHttpServer(ThreadingHTTPServer):
 
     def _deliver(self, client: Any, kind: str, provider: str, body: bytes) -> None:
         secret = self.config.providers.get(provider, {}).get("secret", "")
-        signature = sign(secret, body)
+        timestamp = str(int(time.time()))  # signed when it leaves: a receipt queued a while is not a replay
+        signature = sign(secret, body, timestamp)
         if self.config.receipts in ("direct", "manual"):
             target = self.config.direct_receipt if kind == "receipt" else self.config.direct_inbound
             if target:
-                target(provider, body, signature)
+                target(provider, body, signature, timestamp)
         else:
             url = (self.config.receipt_url if kind == "receipt" else self.config.inbound_url)(provider)
             client.post(url, content=body, headers={"Content-Type": "application/json",
+                                                    "X-Proactif-Timestamp": timestamp,
                                                     "X-Proactif-Signature": signature})
 
     def pump(self) -> int:
