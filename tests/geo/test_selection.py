@@ -4,6 +4,7 @@ selection gives its addresses, residents and reachable contacts — from the ser
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import numpy as np
@@ -88,10 +89,48 @@ def test_several_areas_are_one_union_and_outside_areas_select_nothing(paris) -> 
     ({"type": "Polygon", "coordinates": [[[200, 48], [2.4, 48.9], [2.3, 48.9], [200, 48]]]}, "hors de la Terre"),
     ({"type": "Polygon", "coordinates": [[[2.3, 48.8], [2.4, 48.8], [2.5, 48.8], [2.3, 48.8]]]}, "sans surface"),
     ({"type": "Polygon", "coordinates": "n'importe quoi"}, "illisible"),
+    ([{"type": "Polygon"}], "non pris en charge"),  # a JSON array
+    ({"type": "Feature", "properties": {}, "geometry": [1, 2]}, "objets"),
+    ({"type": "FeatureCollection", "features": [{"type": "FeatureCollection", "features": [{}]}]}, "collections"),
+    ({"type": "Feature", "properties": {}, "geometry": {"type": "Feature", "geometry": {}}}, "géométrie"),
+    *[({"type": "Feature", "properties": {"radius": radius},
+        "geometry": {"type": "Point", "coordinates": [2.3, 48.8]}}, message)
+      for radius, message in ((float("nan"), "rayon positif"), (-5, "rayon positif"), (True, "rayon positif"),
+                              ("50", "rayon positif"), (float("inf"), "trop grand"), (1e300, "trop grand"),
+                              (10**400, "trop grand"))],
+    ({"type": "Feature", "properties": {"radius": 50}, "geometry": {"type": "Point", "coordinates": {"x": 1}}},
+     "illisible"),
 ])
 def test_bad_areas_are_refused_with_their_reason(data, message) -> None:
     with pytest.raises(domain.AreaError, match=message):
         domain.parse_area(data)
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=3),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                        st.sampled_from(["type", "coordinates", "features", "geometry", "properties", "radius"]),
+                        inner, max_size=4), max_leaves=20)
+KINDS = st.sampled_from(["Polygon", "MultiPolygon", "Feature", "FeatureCollection", "Point"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(JSON, st.fixed_dictionaries({"type": KINDS, "coordinates": JSON}),
+                 st.fixed_dictionaries({"type": st.just("Feature"), "geometry": JSON, "properties": JSON}),
+                 st.fixed_dictionaries({"type": st.just("FeatureCollection"), "features": JSON})))
+def test_any_json_is_an_area_or_an_area_error(data) -> None:
+    """Whatever a client sends as an area, the answer is an area or a reason (a 400), never another error."""
+    with contextlib.suppress(domain.AreaError):
+        domain.parse_area(data)
+
+
+def test_3d_coordinates_are_accepted_and_their_altitude_dropped() -> None:
+    flat = {"type": "Polygon", "coordinates": [[[2.3, 48.8], [2.4, 48.8], [2.4, 48.9], [2.3, 48.8]]]}
+    raised = {"type": "Polygon", "coordinates": [[[x, y, 35.0] for x, y in flat["coordinates"][0]]]}
+    [polygon] = domain.parse_area(raised)
+    assert not polygon.has_z and polygon.equals(domain.parse_area(flat)[0])
+    [circle] = domain.parse_area({"type": "Feature", "properties": {"radius": 100},
+                                  "geometry": {"type": "Point", "coordinates": [2.3, 48.85, 120]}})
+    assert circle == domain.Circle(2.3, 48.85, 100.0)
 
 
 def test_a_point_with_a_radius_is_a_circle() -> None:

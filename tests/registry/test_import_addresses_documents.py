@@ -70,3 +70,48 @@ def test_documents_are_attached_to_their_holders_with_legal_expiry(tmp_path: Pat
     assert passport.person == holder and passport.expires_on.isoformat() == "2030-03-14"
     assert Document.objects.get(external_id="D2").person == holder
     assert Document.objects.get(external_id="D6").kind == "carte_piscine"
+
+
+def _address_lines(count: int) -> list[str]:
+    return ["cle_interop;voie;numero;suffixe;code_postal;code_insee;commune;lon;lat"] + [
+        f"21999_cr12_{i:05d};Rue des Roses;{i};;21999;21999;Belleroche;4.85{i:02d};47.32" for i in range(1, count + 1)]
+
+
+def test_a_file_with_cr_only_line_ends_is_read_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "mac.csv"
+    path.write_bytes("\r".join(_address_lines(5)).encode("cp1252") + b"\r")
+    report = services.import_file("addresses", str(path)).as_dict()
+    assert report["lines"] == 5 and report["created"] == 5 and report["rejected_lines"] == 0
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_200_kb_value_rejects_its_line_and_the_run_ends(tmp_path: Path, quoted: bool) -> None:
+    from proactif.registry.models import ImportRun
+
+    lines = _address_lines(5)
+    huge = "R" * 200_000
+    lines[3] = lines[3].replace("Rue des Roses", f'"{huge}"' if quoted else huge)
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = services.import_file("addresses", str(path)).as_dict()
+    assert report["created"] == 4
+    assert report["errors"] == [{"line": 4, "field": "ligne", "reason": "valeur de plus de 131 072 caractères"}]
+    run = ImportRun.objects.get(pk=report["run_id"])
+    assert run.status == "done" and run.rejected == 1 and run.lines_total == 5
+
+
+def test_a_run_that_cannot_start_ends_failed_with_its_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from proactif.registry import _csvfiles
+    from proactif.registry.models import ImportRun
+
+    path = tmp_path / "a.csv"
+    path.write_text("\n".join(_address_lines(2)) + "\n", encoding="utf-8")
+
+    def unreadable(self: _csvfiles.CsvFile) -> None:
+        raise OSError("disque illisible")
+
+    monkeypatch.setattr(_csvfiles.CsvFile, "rows", unreadable)
+    with pytest.raises(OSError, match="disque illisible"):
+        services.import_file("addresses", str(path))
+    run = ImportRun.objects.latest("id")
+    assert run.status == "failed" and "disque illisible" in run.error

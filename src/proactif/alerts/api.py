@@ -7,23 +7,25 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from proactif.accounts.domain import Caller
 from proactif.alerts import _feeds as feeds
 from proactif.alerts import services
 from proactif.geo import services as geo
+from proactif.kernel.apischema import Input
+from proactif.kernel.ids import Id
 
 router = Router(tags=["alertes"])
 TypeCode = Literal["coupure_electricite", "coupure_eau", "inondation", "travaux", "evenement", "autre"]
 
 
-class TargetIn(Schema):
+class TargetIn(Input):
     areas: dict[str, Any] | None = None  # GeoJSON; a Point feature with `radius` (metres) is a circle
-    voies: list[int] = []
-    quartiers: list[int] = []
-    adresses: list[int] = []
+    voies: list[Id] = []
+    quartiers: list[Id] = []
+    adresses: list[Id] = []
 
 
 class AlertIn(TargetIn):
@@ -35,7 +37,7 @@ class AlertIn(TargetIn):
     exercice: bool = False
 
 
-class MessageIn(Schema):
+class MessageIn(Input):
     kind: Literal["mise_a_jour", "fin"]
     texte: str
     texte_en: str = ""
@@ -89,7 +91,7 @@ def count(request: HttpRequest, body: TargetIn) -> dict[str, Any]:
 
 
 @router.post("/", response={201: SentOut}, summary="Créer un incident et envoyer son alerte (voie urgente)")
-def send(request: HttpRequest, body: AlertIn) -> tuple[int, dict[str, Any]]:
+def send(request: HttpRequest, body: AlertIn) -> Status[dict[str, Any]]:
     who: Caller = request.auth  # type: ignore[attr-defined]
     target, features = _target(body)
     try:
@@ -99,15 +101,15 @@ def send(request: HttpRequest, body: AlertIn) -> tuple[int, dict[str, Any]]:
             {"fr": body.texte, "en": body.texte_en})
     except services.IncidentError as exc:
         raise HttpError(400, str(exc)) from None
-    return 201, result
+    return Status(201, result)
 
 
 @router.post("/{incident_id}/messages", response={201: SentOut}, summary="Mise à jour ou fin de l'incident")
-def message(request: HttpRequest, incident_id: int, body: MessageIn) -> tuple[int, dict[str, Any]]:
+def message(request: HttpRequest, incident_id: Id, body: MessageIn) -> Status[dict[str, Any]]:
     who: Caller = request.auth  # type: ignore[attr-defined]
     _exists(incident_id, who)
     try:
-        return 201, services.send(who.actor, incident_id, body.kind, {"fr": body.texte, "en": body.texte_en})
+        return Status(201, services.send(who.actor, incident_id, body.kind, {"fr": body.texte, "en": body.texte_en}))
     except services.IncidentError as exc:
         raise HttpError(400, str(exc)) from None
 
@@ -124,7 +126,7 @@ def _exists(incident_id: int, who: Caller) -> Any:
 
 
 @router.get("/{incident_id}", response=IncidentOut, summary="Un incident, ses messages et leur distribution")
-def incident(request: HttpRequest, incident_id: int) -> dict[str, Any]:
+def incident(request: HttpRequest, incident_id: Id) -> dict[str, Any]:
     item = _exists(incident_id, request.auth)  # type: ignore[attr-defined]
     stats = services.stats(item)
     return {"id": item.pk, "type": item.type_code, "title": item.title, "status": item.status,
@@ -135,7 +137,7 @@ def incident(request: HttpRequest, incident_id: int) -> dict[str, Any]:
 
 
 @router.get("/{incident_id}/cap/{seq}", summary="Un message de l'incident en CAP 1.2 (XML)")
-def cap(request: HttpRequest, incident_id: int, seq: int) -> HttpResponse:
+def cap(request: HttpRequest, incident_id: Id, seq: Id) -> HttpResponse:
     _exists(incident_id, request.auth)  # type: ignore[attr-defined]
     try:
         return HttpResponse(feeds.cap_document(incident_id, seq), content_type="application/cap+xml")

@@ -20,29 +20,45 @@ from proactif.alerts import _feeds as feeds
 from proactif.alerts import services
 from proactif.geo import services as geo
 from proactif.kernel import capabilities
+from proactif.kernel.ids import parse_id
 from proactif.registry import services as registry
 
 
 def _target(data: dict[str, Any]) -> tuple[geo.Target, list[dict[str, Any]]]:
     """The target a form or the map posts: `areas` (GeoJSON FeatureCollection), `voies`, `quartiers` (ids)."""
     features = services.features_of(data["areas"]) if data.get("areas") else []
-    return geo.Target.of(features, [int(v) for v in data.get("voies") or []],
-                         [int(q) for q in data.get("quartiers") or []],
-                         [int(a) for a in data.get("adresses") or []]), features
+    return geo.Target.of(features, _ids(data.get("voies")), _ids(data.get("quartiers")),
+                         _ids(data.get("adresses"))), features
+
+
+def _ids(values: Any) -> list[int]:
+    """Ids posted as a list (of numbers or digits): ValueError for anything else."""
+    ids = [parse_id(v) for v in values or []] if isinstance(values, list | tuple) or not values else [None]
+    if None in ids:
+        raise ValueError("identifiant invalide")
+    return [i for i in ids if i is not None]
 
 
 def _posted(request: HttpRequest) -> dict[str, Any]:
     """The posted target and texts (JSON from the map, or a form); ValueError when unreadable."""
     if request.content_type == "application/json":
-        data = json.loads(request.body or b"{}")
+        data = _json(request.body or b"{}")
         if not isinstance(data, dict):
             raise ValueError("un objet JSON est attendu")
         return data
     out: dict[str, Any] = {k: request.POST.get(k, "") for k in request.POST}
     out["voies"] = request.POST.getlist("voies")
     out["quartiers"] = request.POST.getlist("quartiers")
-    out["areas"] = json.loads(request.POST["areas"]) if request.POST.get("areas") else None
+    out["areas"] = _json(request.POST["areas"]) if request.POST.get("areas") else None
     return out
+
+
+def _json(text: str | bytes) -> Any:
+    """JSON text; ValueError when unreadable (nesting past the parser's depth included)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("imbrication trop profonde") from None
 
 
 @require_GET
@@ -175,10 +191,9 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
                 result = services.approve(access.actor, incident_id)
                 messages.success(request, f"Alerte validée et envoyée à {result['recipients']} habitants.")
             elif action == "etendre":
-                chosen = request.POST.getlist("quartiers")
-                if not all(q.isdigit() for q in chosen):
+                quartiers = [parse_id(q) for q in request.POST.getlist("quartiers")]
+                if None in quartiers:
                     raise services.IncidentError("quartier inconnu")
-                quartiers = [int(q) for q in chosen]
                 services.add_area(access.actor, incident_id, [], quartier_ids=quartiers)
                 messages.success(request, "Zone étendue : ses habitants recevront le prochain message et les "
                                           "suivants.")
@@ -186,7 +201,7 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
                 services.close(access.actor, incident_id)
                 messages.success(request, "Incident clos.")
             elif action == "traite":
-                services.mark_handled(access.actor, incident_id, int(request.POST.get("person", "0")))
+                services.mark_handled(access.actor, incident_id, parse_id(request.POST.get("person")) or 0)
             else:
                 raise services.IncidentError("action inconnue")
             return redirect("alerts:incident", incident_id=incident_id)

@@ -9,6 +9,7 @@ from ninja import Query, Router, Schema
 
 from proactif.accounts.domain import Caller
 from proactif.audit import services as audit
+from proactif.kernel.ids import Id
 
 router = Router(tags=["journal des accès"])
 
@@ -25,7 +26,7 @@ class LogRow(Schema):
 
 
 @router.get("/log", response=list[LogRow], summary="Journal des accès")
-def log(request: HttpRequest, person_id: int | None = None, since: date | None = None, until: date | None = None,
+def log(request: HttpRequest, person_id: Id | None = None, since: date | None = None, until: date | None = None,
         limit: int = Query(100, ge=1, le=1000)) -> list[object]:
     who: Caller = request.auth  # type: ignore[attr-defined]
     # A test key reads only what test keys did: never which residents the services consulted.

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
@@ -70,9 +72,10 @@ def search(f: LogFilter) -> QuerySet[AccessLog]:
         qs = qs.filter(purpose=f.purpose)
     if f.action:
         qs = qs.filter(action=f.action)
-    if f.since:
+    # The first and last days a date can hold bound nothing (and would overflow once moved to UTC).
+    if f.since and f.since > date.min:
         qs = qs.filter(at__gte=clock.local_datetime(f.since))
-    if f.until:
+    if f.until and f.until < date.max:
         qs = qs.filter(at__lt=clock.local_datetime(f.until + timedelta(days=1)))
     return qs.order_by("-at", "-id")
 
@@ -149,16 +152,27 @@ def export_person(actor: Actor, person_id: int) -> dict[str, Any]:
         "genere_le": clock.now().isoformat(),
         "responsable_de_traitement": _controller(),
     }
-    for provider in providers():
-        data[provider.name] = provider.export(person_id)
+    with _known(person_id):
+        for provider in providers():
+            data[provider.name] = provider.export(person_id)
     record(actor, "export", purpose="rgpd", person_ids=[person_id], detail={"right": "art15"})
     return data
+
+
+@contextmanager
+def _known(person_id: int) -> Iterator[None]:
+    """A person the registry does not know: LookupError (before anything is written or logged)."""
+    try:
+        yield
+    except ObjectDoesNotExist:
+        raise LookupError(f"personne {person_id} inconnue") from None
 
 
 def erasure_plan(person_id: int, seen_by: Actor | None = None) -> list[ErasureItem]:
     """What an erasure would do, capability by capability (counts of a person's data: a logged read when an
     agent sees it)."""
-    plan = [item for provider in providers() for item in provider.plan_erasure(person_id)]
+    with _known(person_id):
+        plan = [item for provider in providers() for item in provider.plan_erasure(person_id)]
     if seen_by is not None:
         record(seen_by, "view", purpose="rgpd", person_ids=[person_id], detail={"right": "erasure_plan"})
     return plan

@@ -5,7 +5,7 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -29,7 +29,7 @@ def _filter(request: HttpRequest) -> tuple[audit.LogFilter, list[str]]:
             return None
 
     person = request.GET.get("personne", "").strip()
-    if person and not person.isdigit():
+    if person and not (person.isascii() and person.isdigit() and len(person) <= 18):
         errors.append("le numéro de personne est un nombre")
         person = ""
     return audit.LogFilter(person_id=int(person) if person else None, actor=request.GET.get("acteur", "").strip(),
@@ -61,8 +61,11 @@ def log_csv(request: HttpRequest) -> StreamingHttpResponse:
 @require_http_methods(["GET", "POST"])
 def rights(request: HttpRequest) -> HttpResponse:
     raw = (request.POST.get("personne") or request.GET.get("personne") or "").strip()
-    person_id = int(raw) if raw.isdigit() and len(raw) <= 18 else None
-    plan = audit.erasure_plan(person_id, seen_by=request.actor) if person_id else []
+    person_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    try:
+        plan = audit.erasure_plan(person_id, seen_by=request.actor) if person_id else []
+    except LookupError:
+        raise Http404(f"personne {person_id} inconnue") from None
     if request.method == "POST" and person_id:
         if request.POST.get("action") == "export":
             data = audit.export_person(request.actor, person_id)

@@ -12,7 +12,12 @@ from typing import Any
 
 import click
 
+from proactif.kernel.ids import MAX_ID
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proactif.settings")
+
+# A row id (person, incident, run, key…) or a version: a number past a BIGINT is refused like a typo.
+ID = click.IntRange(1, MAX_ID)
 
 
 def setup(migrate: bool = True) -> None:
@@ -94,7 +99,39 @@ def cli_actor() -> Any:
     return system_actor(f"cli:{os.environ.get('USER', 'inconnu')}")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class UsageLine(click.ClickException):
+    """A usage error told in one line (the option and what is wrong, and where the help is); exit status 2."""
+
+    exit_code = 2
+
+
+class Commands(click.Group):
+    """The command tree, with every usage error (a bad value, a missing argument, an unknown option) told in
+    one line rather than the usage block: bad input gets one clear line, for scripts and humans alike."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # a group called alone: its help
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # a group called alone: its help
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
+
+def _one_line(exc: click.UsageError) -> UsageLine:
+    where = f" (aide : {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+    return UsageLine(" ".join(exc.format_message().split()) + where)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="proactif")
 def main() -> None:
     """Proactif — administration proactive.

@@ -7,7 +7,7 @@ import os
 
 import click
 
-from proactif.cli import emit, main, setup
+from proactif.cli import ID, emit, main, setup
 from proactif.cli.data import _new_password
 
 
@@ -82,7 +82,7 @@ def apikey_create(service: str, name: str, kind: str, scopes: tuple[str, ...]) -
 
 
 @apikey.command("revoke")
-@click.argument("key_id", type=int)
+@click.argument("key_id", type=ID)
 def apikey_revoke(key_id: int) -> None:
     """Example: proactif apikey revoke 3"""
     setup()

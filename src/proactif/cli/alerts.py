@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from proactif.cli import cli_actor, emit, main, setup
+from proactif.cli import ID, cli_actor, emit, main, setup
 from proactif.cli.geo import quartier_ids, read_areas
 
 AREA_HELP = ("GeoJSON: a Polygon or MultiPolygon, a Feature, a FeatureCollection; a Point feature with a `radius` "
@@ -21,6 +21,8 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{path} : JSON illisible ({exc})") from None
+    except RecursionError:
+        raise click.ClickException(f"{path} : JSON illisible (imbrication trop profonde)") from None
 
 
 @main.group()
@@ -31,7 +33,7 @@ def alert() -> None:
 @alert.command("send")
 @click.option("--area", "area_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=AREA_HELP)
 @click.option("--quartier", "quartiers", multiple=True, help="A quartier, by code (repeatable).")
-@click.option("--street", "streets", multiple=True, type=int, help="A voie, by id (repeatable).")
+@click.option("--street", "streets", multiple=True, type=ID, help="A voie, by id (repeatable).")
 @click.option("--type", "type_code", required=True, help="coupure_electricite, coupure_eau, inondation, travaux, "
                                                          "evenement or autre.")
 @click.option("--text", required=True, help="The message, in French.")
@@ -77,7 +79,7 @@ def _message(incident_id: int, kind: str, text: str, text_en: str, as_json: bool
 
 
 @alert.command("update")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=ID)
 @click.option("--text", required=True, help="The update, in French.")
 @click.option("--text-en", default="", help="The update in English.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -90,7 +92,7 @@ def update(incident_id: int, text: str, text_en: str, as_json: bool) -> None:
 
 
 @alert.command("resolve")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=ID)
 @click.option("--text", required=True, help="The end of the incident, in French.")
 @click.option("--text-en", default="", help="The same in English.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -103,10 +105,10 @@ def resolve(incident_id: int, text: str, text_en: str, as_json: bool) -> None:
 
 
 @alert.command("extend")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=ID)
 @click.option("--area", "area_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=AREA_HELP)
 @click.option("--quartier", "quartiers", multiple=True, help="A quartier, by code (repeatable).")
-@click.option("--street", "streets", multiple=True, type=int, help="A voie, by id (repeatable).")
+@click.option("--street", "streets", multiple=True, type=ID, help="A voie, by id (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def extend(incident_id: int, area_file: Path | None, quartiers: tuple[str, ...], streets: tuple[int, ...],
            as_json: bool) -> None:
@@ -127,7 +129,7 @@ def extend(incident_id: int, area_file: Path | None, quartiers: tuple[str, ...],
 
 
 @alert.command("approve")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=ID)
 @click.option("--by", "by", required=True, help="Who approves (another agent than the one who sent it).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def approve(incident_id: int, by: str, as_json: bool) -> None:
@@ -146,8 +148,8 @@ def approve(incident_id: int, by: str, as_json: bool) -> None:
 
 
 @alert.command("cap")
-@click.argument("incident_id", type=int)
-@click.option("--seq", type=int, default=None, help="Which message (1 = the alert; default: the latest).")
+@click.argument("incident_id", type=ID)
+@click.option("--seq", type=ID, default=None, help="Which message (1 = the alert; default: the latest).")
 def cap(incident_id: int, seq: int | None) -> None:
     """Print a message of the incident as a CAP 1.2 XML document.
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from proactif.cli import cli_actor, emit, ensure_migrated, main, progress_bar, setup
+from proactif.cli import ID, cli_actor, emit, ensure_migrated, main, progress_bar, setup
 
 
 # --- set-up ---------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def gdpr() -> None:
 
 
 @gdpr.command("export")
-@click.argument("person_id", type=int)
+@click.argument("person_id", type=ID)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def gdpr_export(person_id: int, out: str | None) -> None:
     """Everything held on a person, as JSON (logged in the access log).
@@ -164,7 +164,11 @@ def gdpr_export(person_id: int, out: str | None) -> None:
     setup()
     from proactif.audit import services as rights
 
-    data = json.dumps(rights.export_person(cli_actor(), person_id), ensure_ascii=False, indent=2, default=str)
+    try:
+        exported = rights.export_person(cli_actor(), person_id)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    data = json.dumps(exported, ensure_ascii=False, indent=2, default=str)
     if out:
         with open(out, "w", encoding="utf-8") as handle:
             handle.write(data)
@@ -173,7 +177,7 @@ def gdpr_export(person_id: int, out: str | None) -> None:
 
 
 @gdpr.command("erase")
-@click.argument("person_id", type=int)
+@click.argument("person_id", type=ID)
 @click.option("--reason", required=True, help="The request's reference and reason.")
 @click.option("--dry-run", is_flag=True, help="Show the plan without applying it.")
 @click.option("--json", "as_json", is_flag=True)
@@ -185,9 +189,12 @@ def gdpr_erase(person_id: int, reason: str, dry_run: bool, as_json: bool) -> Non
     setup()
     from proactif.audit import services as rights
 
-    if dry_run:
-        emit(as_json, {"plan": [item.__dict__ for item in rights.erasure_plan(person_id)]})
-        return
-    emit(as_json, rights.erase_person(cli_actor(), person_id, reason))
+    try:
+        if dry_run:
+            emit(as_json, {"plan": [item.__dict__ for item in rights.erasure_plan(person_id)]})
+            return
+        emit(as_json, rights.erase_person(cli_actor(), person_id, reason))
+    except (LookupError, ValueError) as exc:  # an unknown person, an empty reason
+        raise click.ClickException(str(exc)) from None
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from proactif.cli import emit, main, setup
+from proactif.cli import ID, emit, main, setup
 
 
 def read_areas(path: Path | None) -> list[dict[str, Any]]:
@@ -21,6 +21,8 @@ def read_areas(path: Path | None) -> list[dict[str, Any]]:
         return geo_services.features_of(json.loads(path.read_text(encoding="utf-8")))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{path} : GeoJSON illisible ({exc})") from None
+    except RecursionError:
+        raise click.ClickException(f"{path} : GeoJSON illisible (imbrication trop profonde)") from None
     except geo_services.AreaError as exc:
         raise click.ClickException(f"zone refusée : {exc}") from None
 
@@ -47,8 +49,8 @@ def geo() -> None:
                    "`radius` property (metres) is a circle.")
 @click.option("--circle", nargs=3, type=float, default=None, metavar="LON LAT RADIUS_M", help="A circle.")
 @click.option("--quartier", "quartiers", multiple=True, help="A quartier, by code (repeatable).")
-@click.option("--street", "streets", multiple=True, type=int, help="A voie, by id: every number of it (repeatable).")
-@click.option("--address", "addresses", multiple=True, type=int, help="An address id (repeatable).")
+@click.option("--street", "streets", multiple=True, type=ID, help="A voie, by id: every number of it (repeatable).")
+@click.option("--address", "addresses", multiple=True, type=ID, help="An address id (repeatable).")
 @click.option("--purpose", default="alertes", show_default=True, help="Whose consents count for the reach.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def select(area_file: Path | None, circle: tuple[float, float, float] | None, quartiers: tuple[str, ...],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from proactif.cli import emit, main, setup, wait_until_interrupted
+from proactif.cli import ID, emit, main, setup, wait_until_interrupted
 
 
 @main.group()
@@ -91,8 +91,8 @@ def journeys_publish(file: Path, draft: bool, as_json: bool) -> None:
 
 @journeys.command("migrate")
 @click.argument("key")
-@click.option("--to", "to_version", type=int, required=True, help="The version to move the instances to.")
-@click.option("--from", "from_version", type=int, default=None, help="Only instances of this version.")
+@click.option("--to", "to_version", type=ID, required=True, help="The version to move the instances to.")
+@click.option("--from", "from_version", type=ID, default=None, help="Only instances of this version.")
 @click.option("--map", "mapping", multiple=True, metavar="OLD=NEW", help="Where instances at step OLD go.")
 @click.option("--json", "as_json", is_flag=True)
 def journeys_migrate(key: str, to_version: int, from_version: int | None, mapping: tuple[str, ...],
@@ -114,7 +114,8 @@ def journeys_migrate(key: str, to_version: int, from_version: int | None, mappin
     try:
         moved = services.migrate_instances(key, to_version, pairs, from_version)
     except services.DefinitionError as exc:
-        raise click.ClickException("migration refusée :\n  - " + "\n  - ".join(exc.messages)) from None
+        raise click.ClickException("migration refusée :" + ("\n  - " if len(exc.messages) > 1 else " ")
+                                   + "\n  - ".join(exc.messages)) from None
     emit(as_json, {"key": key, "to_version": to_version, "moved": moved})
 
 

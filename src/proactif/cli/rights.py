@@ -6,7 +6,7 @@ import json
 
 import click
 
-from proactif.cli import emit, main, setup
+from proactif.cli import ID, emit, main, setup
 
 
 @main.group()
@@ -15,7 +15,7 @@ def rights() -> None:
 
 
 @rights.command("situation")
-@click.argument("household_id", type=int)
+@click.argument("household_id", type=ID)
 @click.option("--period", default=None, help="Month YYYY-MM (default: this month).")
 @click.option("--compute", is_flag=True, help="Also compute it with OpenFisca-France, on its own, and print the "
                                                  "monthly amount per benefit.")
@@ -31,7 +31,9 @@ def situation(household_id: int, period: str | None, compute: bool) -> None:
 
     month = period or clock.today().strftime("%Y-%m")
     try:
-        built = rights_services.situation(household_id, month)
+        built = rights_services.situation(household_id, rights_services.check_period(month))
+    except rights_services.RightsError as exc:
+        raise click.ClickException(str(exc)) from None
     except LookupError as exc:
         raise click.ClickException(f"foyer {household_id} inconnu") from exc
     if compute:
@@ -106,9 +108,9 @@ def screen(period: str | None, benefits: str | None, export_path: str | None, ch
 
 
 @rights.command("outreach")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=ID)
 @click.option("--benefit", default="", help="Only the households detected for this benefit.")
-@click.option("--quartier", type=int, default=None, help="Only this quartier (id).")
+@click.option("--quartier", type=ID, default=None, help="Only this quartier (id).")
 @click.option("--confidence", type=click.Choice(["", "haute", "moyenne", "faible"]), default="")
 @click.option("--limit", type=int, default=None, help="At most this many households.")
 @click.option("--json", "as_json", is_flag=True)
@@ -124,8 +126,8 @@ def outreach(run_id: int, benefit: str, quartier: int | None, confidence: str, l
     try:
         figures = rights_services.start_outreach(run_id, benefit=benefit, quartier=quartier, confidence=confidence,
                                                  limit=limit, started_by="cli")
-    except rights_services.RightsError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (rights_services.RightsError, LookupError) as exc:  # LookupError: an unknown run
+        raise click.ClickException(str(exc)) from None
     emit(as_json, figures)
 
 
@@ -140,7 +142,7 @@ def follow_up(as_json: bool) -> None:
 
 
 @rights.command("funnel")
-@click.option("--run", "run_id", type=int, default=None)
+@click.option("--run", "run_id", type=ID, default=None)
 @click.option("--json", "as_json", is_flag=True)
 def funnel(run_id: int | None, as_json: bool) -> None:
     """The outreach funnel and the take-up rates."""

@@ -20,6 +20,7 @@ from proactif.deadlines import domain, services
 from proactif.deadlines.forms import BookingForm, ClosureForm, CounterForm, StatusFileForm, format_hours
 from proactif.deadlines.models import Appointment, Counter, TitleRequest
 from proactif.kernel import clock
+from proactif.kernel.ids import parse_id
 from proactif.registry import services as registry
 
 KIND_LABELS = {"passeport": "passeport", "cni": "carte nationale d'identité"}
@@ -214,11 +215,8 @@ def agent_ics(request: HttpRequest, appointment_id: int) -> HttpResponse:
 def agent_booking(request: HttpRequest) -> HttpResponse:
     """An agent books for a resident (on the phone, at the desk): same agenda, same rules."""
     access = request.access
-    try:
-        person_id = int(request.GET.get("personne") or request.POST.get("personne") or 0)
-        instance_id = int(request.GET.get("parcours") or request.POST.get("parcours") or 0) or None
-    except ValueError:
-        person_id, instance_id = 0, None
+    person_id = parse_id(request.GET.get("personne") or request.POST.get("personne"))
+    instance_id = parse_id(request.GET.get("parcours") or request.POST.get("parcours"))
     if not person_id:
         raise Http404("habitant non précisé")
     names = registry.names_for(access, [person_id])

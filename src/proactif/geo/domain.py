@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 import shapely
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
+MAX_RADIUS_M = 100_000.0  # a circle wider than a département is a mistake, not a target
 TARGET_PER_CELL = 64  # points per grid cell on average: small cells for small areas, few slices for large ones
 
 
@@ -70,25 +72,31 @@ def parse_area(data: dict[str, Any]) -> list[Area]:
     kind = data.get("type") if isinstance(data, dict) else None
     if kind == "FeatureCollection":
         features = data.get("features") or []
-        if not features:
+        if not features or not isinstance(features, list):
             raise AreaError("la collection ne contient aucune zone")
+        if any(isinstance(f, dict) and f.get("type") == "FeatureCollection" for f in features):
+            raise AreaError("une collection contient des zones (Feature), pas d'autres collections")
         return [area for feature in features for area in parse_area(feature)]
     if kind == "Feature":
         geometry = data.get("geometry") or {}
-        radius = (data.get("properties") or {}).get("radius")
+        properties = data.get("properties") or {}
+        if not isinstance(geometry, dict) or not isinstance(properties, dict):
+            raise AreaError("une zone (Feature) a une géométrie et des propriétés qui sont des objets")
         if geometry.get("type") == "Point":
-            if not isinstance(radius, int | float) or radius <= 0:
-                raise AreaError("un point doit avoir un rayon positif en mètres (propriété « radius »)")
             lon, lat = _lonlat(geometry.get("coordinates"))
-            return [Circle(lon, lat, float(radius))]
+            return [Circle(lon, lat, _radius(properties.get("radius")))]
+        if geometry.get("type") in ("Feature", "FeatureCollection"):  # GeoJSON nests no further
+            raise AreaError("la géométrie d'une zone est un Polygon, un MultiPolygon ou un Point")
         return parse_area(geometry)
     if kind in ("Polygon", "MultiPolygon"):
         try:
             polygon = shape(data)
-        except (ValueError, TypeError, IndexError, AttributeError) as exc:
+        except (ValueError, TypeError, IndexError, AttributeError, KeyError, OverflowError,
+                ShapelyError) as exc:
             raise AreaError(f"polygone illisible : {exc}") from None
         if polygon.is_empty:
             raise AreaError("polygone vide")
+        polygon = shapely.force_2d(polygon)  # an altitude (3-D coordinates) says nothing about who lives there
         for x, y in _outer_coords(polygon):
             _lonlat([x, y])
         if not polygon.is_valid:
@@ -101,6 +109,20 @@ def parse_area(data: dict[str, Any]) -> list[Area]:
     raise AreaError(f"type de zone non pris en charge : {kind!r} (Polygon, MultiPolygon, ou Point avec un rayon)")
 
 
+def _radius(value: Any) -> float:
+    """A circle's radius in metres: a finite number above 0 and at most MAX_RADIUS_M."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise AreaError("un point doit avoir un rayon positif en mètres (propriété « radius »)")
+    if isinstance(value, int) and abs(value) > MAX_RADIUS_M:  # an int may be too large for a float
+        value = math.inf if value > 0 else -math.inf
+    radius = float(value)
+    if math.isnan(radius) or radius <= 0:
+        raise AreaError("un point doit avoir un rayon positif en mètres (propriété « radius »)")
+    if radius > MAX_RADIUS_M:
+        raise AreaError(f"rayon trop grand : au plus {MAX_RADIUS_M:,.0f} m".replace(",", " "))
+    return radius
+
+
 def _outer_coords(polygon: BaseGeometry) -> Iterable[tuple[float, float]]:
     for part in getattr(polygon, "geoms", [polygon]):
         yield from part.exterior.coords
@@ -109,8 +131,8 @@ def _outer_coords(polygon: BaseGeometry) -> Iterable[tuple[float, float]]:
 def _lonlat(coordinates: Any) -> tuple[float, float]:
     try:
         lon, lat = float(coordinates[0]), float(coordinates[1])
-    except (TypeError, ValueError, IndexError):
-        raise AreaError(f"coordonnées illisibles : {coordinates!r}") from None
+    except (TypeError, ValueError, IndexError, KeyError, OverflowError):
+        raise AreaError(f"coordonnées illisibles : {coordinates!r:.100}") from None
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise AreaError(f"coordonnées hors de la Terre (longitude, latitude) : {lon}, {lat}")
     return lon, lat

@@ -11,6 +11,8 @@ from ninja.errors import HttpError
 
 from proactif.accounts.domain import Caller
 from proactif.journeys import services
+from proactif.kernel.apischema import Input
+from proactif.kernel.ids import Id
 
 router = Router(tags=["parcours"])
 
@@ -48,7 +50,7 @@ class InstanceOut(Schema):
     timeline: list[TimelineOut]
 
 
-class TakeoverIn(Schema):
+class TakeoverIn(Input):
     action: Literal["pause", "resume", "send", "reminder", "jump", "exit"]
     reason: str
     template: str = ""
@@ -82,13 +84,13 @@ def _instance(request: HttpRequest, instance_id: int, purpose: str | None) -> di
 
 
 @router.get("/instances/{instance_id}", response=InstanceOut, summary="Un parcours d'habitant et sa chronologie")
-def instance(request: HttpRequest, instance_id: int, purpose: str | None = None) -> dict[str, Any]:
+def instance(request: HttpRequest, instance_id: Id, purpose: str | None = None) -> dict[str, Any]:
     """La lecture est journalisée avec la finalité invoquée."""
     return _instance(request, instance_id, purpose)
 
 
 @router.post("/instances/{instance_id}/takeover", response=TakeoverOut, summary="Intervention d'un agent")
-def takeover(request: HttpRequest, instance_id: int, body: TakeoverIn, purpose: str | None = None) -> dict[str, Any]:
+def takeover(request: HttpRequest, instance_id: Id, body: TakeoverIn, purpose: str | None = None) -> dict[str, Any]:
     """Pause, reprise, message immédiat, relance programmée, saut d'étape ou sortie — avec un motif,
     journalisé et visible dans la chronologie."""
     who: Caller = request.auth  # type: ignore[attr-defined]

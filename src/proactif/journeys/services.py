@@ -533,7 +533,9 @@ def complete_task(access: Access, task_id: int, note: str = "") -> None:
 def migrate_instances(key: str, to_version: int, mapping: dict[str, str], from_version: int | None = None) -> int:
     """Move live instances of older versions to `to_version`, mapping their current nodes (explicitly: a
     node without a mapping and absent from the new version stops the migration)."""
-    target = JourneyDefinition.objects.get(key=key, version=to_version)
+    target = JourneyDefinition.objects.filter(key=key, version=to_version).first()
+    if target is None:
+        raise DefinitionError([f"parcours « {key} » sans version {to_version}"])
     new_nodes = target.spec["nodes"]
     qs = JourneyInstance.objects.filter(journey_key=key, status__in=JourneyInstance.LIVE).exclude(
         definition=target)

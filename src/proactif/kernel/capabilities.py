@@ -430,12 +430,20 @@ def tagged(view: Callable[..., Any], rule: Rule) -> Callable[..., Any]:
 
 
 def urlpatterns() -> list[Any]:
-    from django.urls import include, path
+    from django.urls import include, path, register_converter
+    from django.urls.converters import get_converters
 
+    from proactif.kernel.ids import IdConverter
+
+    # Ids in paths are matched as `id` (at most 18 digits): a number past a BIGINT matches no route (404)
+    # instead of overflowing in the query.
+    if "id" not in get_converters():
+        register_converter(IdConverter, "id")
     patterns = []
     for capability in declared():
         for pages in capability.pages:
-            inner = [path(r.pattern, tagged(r.view, r.rule), name=r.name) for r in pages.routes]
+            inner = [path(r.pattern.replace("<int:", "<id:"), tagged(r.view, r.rule), name=r.name)
+                     for r in pages.routes]
             patterns.append(path(pages.prefix, include((inner, pages.namespace))))
     return patterns
 

@@ -19,7 +19,7 @@ from proactif.accounts.domain import Actor
 from proactif.audit import services as audit
 from proactif.kernel import clock, metrics
 from proactif.kernel.logging import get_logger
-from proactif.registry._csvfiles import CsvFile, open_csv
+from proactif.registry._csvfiles import UNREADABLE, CsvFile, open_csv
 from proactif.registry.domain import FieldError
 from proactif.registry.models import ImportRejection, ImportRun
 
@@ -162,11 +162,15 @@ def run_import(importer: Importer, path: str, *, actor: Actor, purpose: str,
                                        started_at=clock.now(), started_by=actor.label[:254])
     else:
         ImportRun.objects.filter(pk=run.pk).update(status="running", error="")
-    if run.lines_total is None:
-        run.lines_total = sum(1 for _ in csv_file.rows())
-        ImportRun.objects.filter(pk=run.pk).update(lines_total=run.lines_total)
+    try:  # the run ends "done" or "failed" with its reason, never left "running"
+        if run.lines_total is None:
+            run.lines_total = sum(1 for _ in csv_file.rows())
+            ImportRun.objects.filter(pk=run.pk).update(lines_total=run.lines_total)
+        importer.prepare(csv_file)
+    except Exception as exc:
+        _failed(run.pk, exc)
+        raise
     report = ImportReport(run.pk, importer.kind, str(path), resumed_from_line=run.lines_done)
-    importer.prepare(csv_file)
     batch: list[ParsedLine] = []
     batch_rejections: list[Rejection] = []
     seen: dict[str, int] = {}
@@ -203,6 +207,10 @@ def run_import(importer: Importer, path: str, *, actor: Actor, purpose: str,
         for line, row in csv_file.rows():
             report.lines += 1
             already_done = line <= run.lines_done
+            if UNREADABLE in row:  # a line the CSV reader could not split (a value past its size limit…)
+                if not already_done:
+                    batch_rejections.append(Rejection(line, "ligne", row[UNREADABLE]))
+                continue
             try:
                 parsed = importer.parse(line, row)
             except FieldError as exc:
@@ -228,13 +236,17 @@ def run_import(importer: Importer, path: str, *, actor: Actor, purpose: str,
             else max(last_line, run.lines_done)
         flush()
     except Exception as exc:
-        ImportRun.objects.filter(pk=run.pk).update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+        _failed(run.pk, exc)
         raise
     ImportRun.objects.filter(pk=run.pk).update(status="done", finished_at=clock.now())
     log.info("import finished", kind=importer.kind, run_id=run.pk, created=report.counts.created,
              updated=report.counts.updated, unchanged=report.counts.unchanged,
              rejected=len({r.line for r in report.rejections}))
     return report
+
+
+def _failed(run_id: int, exc: Exception) -> None:
+    ImportRun.objects.filter(pk=run_id).update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
 
 
 def changed(instance: Any, values: dict[str, Any]) -> bool:

@@ -13,6 +13,8 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from proactif.accounts.domain import Caller
+from proactif.kernel.apischema import Input
+from proactif.kernel.ids import Id
 from proactif.registry import services
 from proactif.registry._csvfiles import CsvFormatError
 from proactif.registry._importers import HeaderError
@@ -96,7 +98,7 @@ def search(request: HttpRequest, q: str = Query(..., min_length=2, max_length=20
 
 
 @router.get("/persons/{person_id}", response=PersonFileOut, summary="Dossier d'un habitant")
-def person(request: HttpRequest, person_id: int, purpose: str | None = None) -> dict[str, object]:
+def person(request: HttpRequest, person_id: Id, purpose: str | None = None) -> dict[str, object]:
     """Les rubriques renvoyées sont celles qu'ouvre la finalité ; la lecture est journalisée."""
     who: Caller = request.auth  # type: ignore[attr-defined]
     f = services.person_file(who.access(purpose), person_id)
@@ -123,7 +125,7 @@ def person(request: HttpRequest, person_id: int, purpose: str | None = None) -> 
     return out
 
 
-class ConsentIn(Schema):
+class ConsentIn(Input):
     purpose: str
     channel: str = "*"
     decision: Literal["granted", "denied", "revoked"]
@@ -137,7 +139,7 @@ class Created(Schema):
 
 
 @router.post("/persons/{person_id}/consents", response={201: Created}, summary="Enregistrer un consentement")
-def record_consent(request: HttpRequest, person_id: int, body: ConsentIn,
+def record_consent(request: HttpRequest, person_id: Id, body: ConsentIn,
                    purpose: str | None = None) -> Status[dict[str, int]]:
     who: Caller = request.auth  # type: ignore[attr-defined]
     consent = services.record_consent(who.access(purpose), person_id, purpose=body.purpose, channel=body.channel,
@@ -146,7 +148,7 @@ def record_consent(request: HttpRequest, person_id: int, body: ConsentIn,
     return Status(201, {"id": consent.pk})
 
 
-class OptOutIn(Schema):
+class OptOutIn(Input):
     purpose: str = "*"
     channel: str = "*"
     source: str
@@ -154,7 +156,7 @@ class OptOutIn(Schema):
 
 
 @router.post("/persons/{person_id}/opt-outs", response={201: Created}, summary="Enregistrer une opposition")
-def add_opt_out(request: HttpRequest, person_id: int, body: OptOutIn,
+def add_opt_out(request: HttpRequest, person_id: Id, body: OptOutIn,
                 purpose: str | None = None) -> Status[dict[str, int]]:
     who: Caller = request.auth  # type: ignore[attr-defined]
     opt_out = services.add_opt_out(who.access(purpose), person_id, purpose=body.purpose, channel=body.channel,

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from proactif.kernel import clock
+from proactif.kernel.ids import parse_id
 from proactif.registry import services as registry
 from proactif.rights import services
 
@@ -64,7 +65,7 @@ def _filters(request: Any) -> dict[str, Any]:
     quartier = data.get("quartier") or ""
     confidence = data.get("confidence") or ""
     return {"benefit": data.get("benefit") if data.get("benefit") in services.all_benefits() else "",
-            "quartier": int(quartier) if quartier.isdigit() else None,
+            "quartier": parse_id(quartier),
             "confidence": confidence if confidence in dict(CONFIDENCES) else ""}
 
 
