@@ -102,10 +102,12 @@ def test_the_http_client_keeps_its_connection_and_replaces_a_closed_one(server: 
 
 
 def test_a_silent_server_fails_the_call_within_the_timeout(server: str) -> None:
+    from proactif.messaging._channels.base import UnknownOutcome
+
     client = HttpClient(timeout=0.3)
     Handler.silent = True
     started = time.monotonic()
-    with pytest.raises(TimeoutError):
+    with pytest.raises(UnknownOutcome):  # the request left: the server may have it
         client.post(server, b"{}", {})
     assert time.monotonic() - started < 1.2
     Handler.silent = False

@@ -84,9 +84,11 @@ def letters() -> LetterClient:
     return LetterClient(Path(s.LETTERS_DIR), s.LETTER_SENDER_ADDRESS.split("|"), clock.today())
 
 
-def client_for(channel: str, key: str, attempt: int) -> ChannelClient:
+def client_for(channel: str, key: str, attempt: int, previous: str = "", unknown: bool = False) -> ChannelClient:
+    """The client of an attempt. `previous` is the provider of the message's previous attempt and `unknown`
+    whether its outcome is unknown: then this attempt goes to the same provider (SMS: never another one)."""
     if channel == "sms":
-        return sms_router().client_for(key, attempt)
+        return sms_router().client_for(key, attempt, previous, unknown)
     if channel == "email":
         return smtp()
     if channel == "push":

@@ -1,6 +1,8 @@
 """What every channel client shares (after GOV.UK Notify's clients): one `send` that times the call, logs
 it without personal data, and sorts failures into permanent (do not retry), temporary (retry later,
-maybe elsewhere) and technical (the call itself failed: retry, fail over)."""
+maybe elsewhere), technical (the request never left: retry, fail over) and unknown (the request left and no
+answer came back — a read timeout, a connection reset: the provider may have it, so it is retried only with
+the same provider and the same key)."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ class Result:
     ok: bool
     provider: str
     provider_id: str = ""
-    failure: str = ""  # permanent | temporary | technical
+    failure: str = ""  # permanent | temporary | technical | unknown
     error: str = ""
 
 
@@ -43,10 +45,16 @@ class TemporaryError(Exception):
     """The provider is busy or down (429, 5xx, 4xx SMTP): retry later, possibly elsewhere."""
 
 
+class UnknownOutcome(Exception):
+    """The request was sent (or may have been) and no answer came: the provider may have accepted it. Retry
+    only with the same provider and the same idempotency key, never elsewhere."""
+
+
 class ChannelClient:
     channel = ""
     name = ""
     is_sink = False
+    dedupes = False  # the provider delivers a key once (SMS gateways' Idempotency-Key): a resend is harmless
 
     def send(self, message: Outgoing) -> Result:
         started = time.monotonic()
@@ -61,7 +69,9 @@ class ChannelClient:
                 result = Result(False, self.name, failure="permanent", error=str(exc)[:500])
             except TemporaryError as exc:
                 result = Result(False, self.name, failure="temporary", error=str(exc)[:500])
-            except Exception as exc:  # the call itself failed: connection refused, timeout, protocol error
+            except UnknownOutcome as exc:
+                result = Result(False, self.name, failure="unknown", error=str(exc)[:500])
+            except Exception as exc:  # the call itself failed before sending: connection refused, no route
                 result = Result(False, self.name, failure="technical", error=f"{type(exc).__name__}: {exc}"[:500])
         elapsed = time.monotonic() - started
         metrics.PROVIDER_CALLS.labels(channel=self.channel, provider=self.name,

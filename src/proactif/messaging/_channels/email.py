@@ -1,8 +1,15 @@
-"""E-mail over SMTP (any server; the built-in sink by default). One connection per thread, reused."""
+"""E-mail over SMTP (any server; the built-in sink by default). One connection per thread, reused.
+
+SMTP has no idempotency key: a server that accepted a message delivers it again if it is sent again. So a
+failure is sorted by when it happened: before the message's final dot left (no connection, a reply refusing
+the sender, a recipient or the data) the server has nothing and a retry is safe; after it, while waiting for
+the server's answer (a timeout, a reset), the outcome is unknown — the outbox retries that once, with the same
+`Message-ID`, and counts it as a possible duplicate."""
 
 from __future__ import annotations
 
 import binascii
+import contextlib
 import hashlib
 import html
 import smtplib
@@ -14,7 +21,19 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
 from functools import lru_cache
 
-from proactif.messaging._channels.base import ChannelClient, Outgoing, PermanentError, TemporaryError
+from proactif.messaging._channels.base import ChannelClient, Outgoing, PermanentError, TemporaryError, UnknownOutcome
+
+
+class _Smtp(smtplib.SMTP):
+    """smtplib's client, knowing whether the message itself has left: `data()` sends it, final dot included,
+    in one `send` of bytes (commands go as text)."""
+
+    data_sent = False
+
+    def send(self, s: bytes | str) -> None:
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.data_sent = True  # from here the server may accept the message whatever we hear back
 
 
 @lru_cache(maxsize=1024)
@@ -46,19 +65,21 @@ class SmtpClient(ChannelClient):
         self.timeout = timeout
         self._local = threading.local()
 
-    def _connection(self) -> smtplib.SMTP:
+    def _connection(self) -> tuple[_Smtp, bool]:
+        """The thread's connection, and whether it was opened for this message."""
         connection = getattr(self._local, "smtp", None)
         if connection is not None:
             if time.monotonic() - getattr(self._local, "used", 0.0) < 5:
                 self._local.used = time.monotonic()
-                return connection  # type: ignore[no-any-return]  # used a moment ago: no NOOP round trip
+                return connection, False  # used a moment ago: no NOOP round trip
             try:
                 if connection.noop()[0] == 250:
                     self._local.used = time.monotonic()
-                    return connection  # type: ignore[no-any-return]
-            except smtplib.SMTPException:
+                    return connection, False
+            except (smtplib.SMTPException, OSError):
                 pass
-        connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            self._forget()
+        connection = _Smtp(self.host, self.port, timeout=self.timeout)
         if connection.sock is not None:  # commands are small writes: do not wait for the previous ACK (Nagle)
             connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._local.used = time.monotonic()
@@ -67,7 +88,13 @@ class SmtpClient(ChannelClient):
         if self.user:
             connection.login(self.user, self.password or "")
         self._local.smtp = connection
-        return connection
+        return connection, True
+
+    def _forget(self) -> None:
+        connection, self._local.smtp = getattr(self._local, "smtp", None), None
+        if connection is not None:
+            with contextlib.suppress(OSError):
+                connection.close()
 
     @staticmethod
     def build(message: Outgoing, sender: str) -> EmailMessage:
@@ -128,24 +155,34 @@ class SmtpClient(ChannelClient):
 
     def _send(self, message: Outgoing) -> str:
         wire = self.wire(message, self.sender)
-        try:
-            if wire is not None:
-                refused = self._connection().sendmail(_envelope(self.sender), [message.recipient], wire[1])
-                if refused:
-                    raise PermanentError("adresse refusée")
-                return wire[0]
-            email = self.build(message, self.sender)
-            refused = self._connection().send_message(email)
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentError(f"adresse refusée : {next(iter(exc.recipients.values()))}") from None
-        except smtplib.SMTPResponseException as exc:
-            self._local.smtp = None
-            if 400 <= exc.smtp_code < 500:
-                raise TemporaryError(f"SMTP {exc.smtp_code}") from None
-            raise PermanentError(f"SMTP {exc.smtp_code}") from None
-        except (smtplib.SMTPServerDisconnected, OSError):
-            self._local.smtp = None
-            raise
-        if refused:
-            raise PermanentError("adresse refusée")
-        return str(email["Message-ID"])
+        email = self.build(message, self.sender) if wire is None else None
+        for attempt in (1, 2):
+            try:
+                connection, fresh = self._connection()
+            except (smtplib.SMTPException, OSError) as exc:  # no connection, or refused before any message
+                self._forget()
+                raise ConnectionError(f"connexion SMTP impossible : {type(exc).__name__}: {exc}") from None
+            connection.data_sent = False
+            try:
+                if wire is not None:
+                    refused = connection.sendmail(_envelope(self.sender), [message.recipient], wire[1])
+                else:
+                    refused = connection.send_message(email)  # type: ignore[arg-type]
+            except smtplib.SMTPRecipientsRefused as exc:
+                raise PermanentError(f"adresse refusée : {next(iter(exc.recipients.values()))}") from None
+            except smtplib.SMTPResponseException as exc:  # the server answered: it refused
+                self._forget()
+                if 400 <= exc.smtp_code < 500:
+                    raise TemporaryError(f"SMTP {exc.smtp_code}") from None
+                raise PermanentError(f"SMTP {exc.smtp_code}") from None
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                self._forget()
+                if connection.data_sent:
+                    raise UnknownOutcome(f"sans réponse après l'envoi : {type(exc).__name__}: {exc}") from None
+                if not fresh and attempt == 1:
+                    continue  # a kept connection the server had closed: the message had not left, again
+                raise ConnectionError(f"SMTP interrompu avant l'envoi : {type(exc).__name__}: {exc}") from None
+            if refused:
+                raise PermanentError("adresse refusée")
+            return wire[0] if wire is not None else str(email["Message-ID"])  # type: ignore[index]
+        raise ConnectionError("SMTP interrompu avant l'envoi")  # pragma: no cover (the loop returns or raises)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlsplit
 
+from proactif.messaging._channels.base import UnknownOutcome
+
 
 @dataclass(frozen=True)
 class Response:
@@ -77,8 +79,10 @@ class HttpClient:
                 self._open.discard(connection)
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Response:
-        """POST `body`; a kept-alive connection the server closed meanwhile is replaced once (the request
-        carries its idempotency key, so a provider that did receive it delivers once)."""
+        """POST `body`. A failure before the request left (refused, unreachable, connect timeout, TLS) raises
+        `ConnectionError`: the provider has nothing. A failure after it left (read timeout, reset, no answer)
+        raises `UnknownOutcome`: the provider may have it. A kept-alive connection the server closed meanwhile
+        is replaced once — the same request with the same idempotency key, to the same provider."""
         parts = urlsplit(url)
         scheme = parts.scheme or "http"
         host = parts.hostname or "localhost"
@@ -87,25 +91,42 @@ class HttpClient:
         if parts.query:
             path = f"{path}?{parts.query}"
         key = (scheme, host, port)
+        doubt: Exception | None = None  # an earlier try left and got no answer: whatever follows, unknown
         for attempt in (1, 2):
-            connection, fresh, absolute = self._connection(scheme, host, port)
+            try:
+                connection, fresh, absolute = self._connection(scheme, host, port)
+            except OSError as exc:  # nothing was sent
+                if doubt is not None:
+                    raise UnknownOutcome(f"sans réponse ({type(doubt).__name__}), puis {type(exc).__name__}") from exc
+                raise ConnectionError(f"connexion impossible : {type(exc).__name__}: {exc}") from exc
             target = url if absolute else path
             try:
+                # one write (http.client joins headers and a bytes body): when it fails, the request did not
+                # leave whole, and a provider acts on nothing incomplete
                 connection.request("POST", target, body=body, headers={**headers, "Content-Length": str(len(body))})
+            except OSError as exc:
+                self._drop(key)
+                if not fresh and attempt == 1:
+                    continue
+                if doubt is not None:
+                    raise UnknownOutcome(f"sans réponse ({type(doubt).__name__}), puis {type(exc).__name__}") from exc
+                raise ConnectionError(f"envoi impossible : {type(exc).__name__}: {exc}") from exc
+            try:
                 response = connection.getresponse()
                 data = response.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
                 self._drop(key)
-                if fresh or attempt == 2:
-                    raise ConnectionError(f"{type(exc).__name__}: {exc}") from exc
-                continue
-            except Exception:
+                if not fresh and attempt == 1:  # the server had closed this kept-alive connection
+                    doubt = exc
+                    continue
+                raise UnknownOutcome(f"sans réponse : {type(exc).__name__}: {exc}") from exc
+            except Exception as exc:  # read timeout, protocol error: the request had left
                 self._drop(key)
-                raise
+                raise UnknownOutcome(f"sans réponse : {type(exc).__name__}: {exc}") from exc
             if response.will_close:
                 self._drop(key)
             return Response(response.status, data)
-        raise ConnectionError("no answer")  # pragma: no cover (the loop returns or raises)
+        raise UnknownOutcome("sans réponse")  # pragma: no cover (the loop returns or raises)
 
     def close(self) -> None:
         """Close every thread's connections (a thread that sends again opens a new one)."""

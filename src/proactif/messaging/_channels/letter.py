@@ -49,6 +49,7 @@ class LetterClient(ChannelClient):
     channel = "letter"
     name = "courrier"
     is_sink = True  # letters stay on this machine until a person sends the batch to the print shop
+    dedupes = True  # one file per key until the day's batch: written twice, printed once
 
     def __init__(self, folder: Path, sender_lines: list[str], today: date):
         self.folder = folder

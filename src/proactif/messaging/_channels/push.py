@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from proactif.messaging._channels.base import ChannelClient, Outgoing, PermanentError, TemporaryError
+from proactif.messaging._channels.base import ChannelClient, Outgoing, PermanentError, TemporaryError, UnknownOutcome
 
 
 def vapid_key_file(configured: str | None, home: Path) -> str:
@@ -48,6 +48,7 @@ class WebPushClient(ChannelClient):
         return bool(self.sink_prefix) and message.recipient.startswith(self.sink_prefix)
 
     def _send(self, message: Outgoing) -> str:
+        import requests
         from pywebpush import WebPushException, webpush
 
         subscription = json.loads(message.meta["subscription"])
@@ -57,6 +58,14 @@ class WebPushClient(ChannelClient):
             response = webpush(subscription_info=subscription, data=payload, vapid_private_key=self.private_key_file,
                                vapid_claims={"sub": self.contact}, timeout=10,
                                headers={"Idempotency-Key": message.key})
+        except requests.exceptions.ConnectTimeout as exc:  # nothing was sent
+            raise ConnectionError(f"connexion impossible : {exc}") from None
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ChunkedEncodingError) as exc:
+            raise UnknownOutcome(f"sans réponse : {type(exc).__name__}") from None
+        except requests.exceptions.ConnectionError as exc:  # refused before sending, or reset after it
+            if "NewConnectionError" in repr(exc) or "NameResolutionError" in repr(exc):
+                raise ConnectionError(f"connexion impossible : {type(exc).__name__}") from None
+            raise UnknownOutcome(f"sans réponse : {type(exc).__name__}") from None
         except WebPushException as exc:
             status = exc.response.status_code if exc.response is not None else 0
             if status in (404, 410):

@@ -5,8 +5,10 @@
 - `form`: POST form-encoded To/From/Body with HTTP basic auth (the shape of Twilio-like APIs); answers
   {"sid": …}.
 Both send the idempotency key in an `Idempotency-Key` header. 4xx answers are permanent (except 408 and
-429), 429 and 5xx temporary, network errors and timeouts technical. The first attempt goes to a provider
-drawn by weight (stable for a given message); a failed attempt is retried on the next provider.
+429), 429 and 5xx temporary, a connection that could not be opened technical, no answer after the request
+left (read timeout, reset) unknown. The first attempt goes to a provider drawn by weight (stable for a given
+message); after a definite refusal (an answer, or no connection) the next attempt goes to the next provider;
+after an unknown outcome it goes to the same provider with the same key, which delivers it once.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def parse_providers(raw: str) -> list[SmsProvider]:
 
 class HttpSmsClient(ChannelClient):
     channel = "sms"
+    dedupes = True  # the gateway keeps the Idempotency-Key: the same key sent twice is delivered once
 
     def __init__(self, provider: SmsProvider, sender: str, http: HttpClient):
         self.provider = provider
@@ -79,7 +82,12 @@ class HttpSmsClient(ChannelClient):
             raise TemporaryError(f"HTTP {response.status}")
         if response.status >= 400:
             raise PermanentError(f"HTTP {response.status}: {response.body[:200].decode('utf-8', 'replace')}")
-        answer: dict[str, Any] = json.loads(response.body or b"{}")
+        try:
+            answer: dict[str, Any] = json.loads(response.body or b"{}")
+        except ValueError:  # accepted (2xx) with an answer we cannot read: sent all the same, without its id
+            return ""
+        if not isinstance(answer, dict):
+            return ""
         return str(answer.get("id") or answer.get("sid") or "")
 
 
@@ -93,7 +101,7 @@ class SmsRouter:
         self._failures: dict[str, int] = {}
         self._open_until: dict[str, float] = {}
 
-    def order(self, key: str) -> list[HttpSmsClient]:
+    def order(self, key: str, healthy_only: bool = True) -> list[HttpSmsClient]:
         total = sum(c.provider.weight for c in self.clients) or 1
         point = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % total
         primary = 0
@@ -103,12 +111,25 @@ class SmsRouter:
                 break
             point -= client.provider.weight
         ordered = self.clients[primary:] + self.clients[:primary]
+        if not healthy_only:
+            return ordered
         now = time.monotonic()
         healthy = [c for c in ordered if self._open_until.get(c.name, 0) <= now]
         return healthy or ordered
 
-    def client_for(self, key: str, attempt: int) -> HttpSmsClient:
+    def client_for(self, key: str, attempt: int, previous: str = "", unknown: bool = False) -> HttpSmsClient:
+        """The provider of this attempt: the one of the previous attempt when its outcome is unknown (it may
+        have the message: only it can deliver it once); after a definite refusal, the next one after it; the
+        first attempt (or a previous provider no longer configured), the weighted order by attempt."""
+        by_name = {client.name: client for client in self.clients}
+        if unknown and previous in by_name:
+            return by_name[previous]
         ordered = self.order(key)
+        if previous in by_name:
+            everyone = self.order(key, healthy_only=False)
+            start = everyone.index(by_name[previous]) + 1
+            after = everyone[start:] + everyone[:start]
+            return next((client for client in after if client in ordered), after[0])
         return ordered[(attempt - 1) % len(ordered)]
 
     def record(self, client: HttpSmsClient, ok: bool) -> None:
