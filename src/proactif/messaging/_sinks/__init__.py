@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from proactif.kernel import database
 from proactif.kernel.logging import get_logger
 from proactif.messaging._sinks import smtp as smtp_sink
 from proactif.messaging._sinks.http import SinkConfig, SinkHttpServer
@@ -71,6 +72,7 @@ class Sinks:
 
 _running: Sinks | None = None
 _lock = threading.Lock()
+RECONNECT_SECONDS = 120.0  # how long a receipt waits for a database that went away before it is dropped
 
 
 def push_keys_file() -> Path:
@@ -101,7 +103,9 @@ def start(http_port: int, smtp_port: int, receipts: str = "http", receipt_delay:
             providers=providers, receipts=receipts, receipt_delay=receipt_delay,
             receipt_url=lambda provider: f"{base}/api/v1/messaging/receipts/{provider}",
             inbound_url=lambda provider: f"{base}/api/v1/messaging/inbound/{provider}",
-            direct_receipt=receipt_service.apply_signed_receipt, direct_inbound=receipt_service.apply_signed_inbound,
+            # applied in the receipts thread, whose connection a PostgreSQL restart closes: on a new one
+            direct_receipt=database.retrying(receipt_service.apply_signed_receipt, RECONNECT_SECONDS, "receipt"),
+            direct_inbound=database.retrying(receipt_service.apply_signed_inbound, RECONNECT_SECONDS, "inbound"),
             push_keys=load_push_keys())
         http = SinkHttpServer(("127.0.0.1", http_port), store, config)
         threading.Thread(target=http.serve_forever, name="proactif-sink-http", daemon=True).start()

@@ -106,8 +106,10 @@ def read(raw: bytes) -> tuple[str, str, str]:
 
 # --- the server ---------------------------------------------------------------------------------
 class _Session(asyncio.Protocol):
-    def __init__(self, deliver: Deliver):
+    def __init__(self, deliver: Deliver, delay: Callable[[], float] = lambda: 0.0):
         self.deliver = deliver
+        self.delay = delay  # seconds to hold the answer to a message just kept (0: none)
+        self.held: list[str] | None = None  # replies waiting for a held answer to go first
         self.buffer = b""
         self.in_data = False  # between DATA's 354 and the final "."
         self.too_large = False  # the message went past MAX_SIZE: read to its end, keep nothing, refuse it
@@ -122,6 +124,7 @@ class _Session(asyncio.Protocol):
     def data_received(self, chunk: bytes) -> None:
         self.buffer += chunk
         replies: list[str] = []
+        hold = 0.0
         while True:
             if self.in_data:
                 if not self.too_large and self.buffer.startswith(b".\r\n"):  # an empty message
@@ -136,6 +139,8 @@ class _Session(asyncio.Protocol):
                     self.too_large = self.too_large or end > MAX_SIZE
                 self.buffer, self.in_data = rest, False
                 replies.append(self._message(content))
+                if replies[-1].startswith("250"):
+                    hold = max(hold, self.delay())
                 continue
             line_end = self.buffer.find(b"\r\n")
             if line_end < 0:
@@ -149,7 +154,20 @@ class _Session(asyncio.Protocol):
             replies.append(reply)
             if reply.startswith("221"):
                 break
-        if replies and self.transport is not None:
+        if self.held is not None:  # an earlier answer is held: these follow it
+            self.held += replies
+        elif hold:  # the message is kept; its answer comes late (a client timing out does not know)
+            self.held = replies
+            asyncio.get_running_loop().call_later(hold, self._release)
+        else:
+            self._write(replies)
+
+    def _release(self) -> None:
+        replies, self.held = self.held or [], None
+        self._write(replies)
+
+    def _write(self, replies: list[str]) -> None:
+        if replies and self.transport is not None and not self.transport.is_closing():
             self.transport.write(("\r\n".join(replies) + "\r\n").encode())
             if replies[-1].startswith("221"):
                 self.transport.close()
@@ -219,14 +237,31 @@ class SmtpSink:
 
     def __init__(self, deliver: Deliver, host: str, port: int):
         self.deliver, self.host, self.port = deliver, host, port
+        self._delay = (0.0, 0)  # hold the answer `seconds` after each of the next `count` messages
+        self._delay_lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.base_events.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="proactif-sink-smtp", daemon=True)
 
+    def delay_answers(self, seconds: float, count: int = 1) -> None:
+        """Keep each of the next `count` messages, then answer it `seconds` later (tests: a relay that accepted
+        a message but whose answer comes too late, or never, for the client)."""
+        with self._delay_lock:
+            self._delay = (seconds, count)
+
+    def _next_delay(self) -> float:
+        with self._delay_lock:
+            seconds, count = self._delay
+            if count <= 0:
+                return 0.0
+            self._delay = (seconds, count - 1)
+            return seconds
+
     def start(self) -> None:
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(
-            self._loop.create_server(lambda: _Session(self.deliver), self.host, self.port, reuse_address=True),
+            self._loop.create_server(lambda: _Session(self.deliver, self._next_delay), self.host, self.port,
+                                     reuse_address=True),
             self._loop)
         self._server = future.result(10)
 

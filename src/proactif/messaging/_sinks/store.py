@@ -57,17 +57,19 @@ class SinkStore:
 
     def flush(self, own_thread: bool = False) -> int:
         """Write what was received, in one upsert: a key already written (a duplicate submission, also from
-        another sink process) adds its submissions to the row. The store's thread closes its connection
-        after each write; a caller's thread keeps its own (it may be inside a transaction)."""
+        another sink process) adds its submissions to the row. A write that fails (the database restarting)
+        puts the batch back, to be written with what arrives meanwhile at the next flush. The store's thread
+        closes its connection after each write; a caller's thread keeps its own (it may be inside a
+        transaction)."""
         from django.db import close_old_connections, connection, transaction
 
         with self._lock:
             items, self._pending = list(self._pending.values()), {}
         if not items:
             return 0
-        now = clock.now()
-        stamp = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
         try:
+            now = clock.now()
+            stamp = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO messaging_sinkmessage (channel, provider, idempotency_key, recipient, subject, body, "
@@ -76,17 +78,35 @@ class SinkStore:
                     "SET submissions = messaging_sinkmessage.submissions + excluded.submissions",
                     [(i.channel, i.provider, i.key[:200], i.recipient[:400], i.subject[:300], i.body, i.submissions,
                       stamp) for i in items])
+        except Exception:
+            self._put_back(items)
+            if own_thread:
+                connection.close()  # a connection the database dropped: the next flush opens a new one
+            raise
         finally:
             if own_thread:
                 close_old_connections()
         return len(items)
 
+    def _put_back(self, items: list[Received]) -> None:
+        with self._lock:
+            for item in items:
+                ident = (item.provider, item.key)
+                newer = self._pending.get(ident)
+                if newer is not None:
+                    item.submissions += newer.submissions
+                self._pending[ident] = item
+
     def _run(self) -> None:
-        while not self._stop.wait(self._interval or 0.1):
+        wait = self._interval or 0.1
+        while not self._stop.wait(wait):
             try:
                 self.flush(own_thread=True)
-            except Exception:
-                log.exception("sink store flush failed")
+                wait = self._interval or 0.1
+            except Exception as exc:
+                log.warning("sink store flush failed: kept for the next one", error=str(exc)[:200],
+                            pending=len(self._pending))
+                wait = min(5.0, wait * 2)  # the database is away: try again less and less often
 
     def close(self) -> None:
         self._stop.set()
