@@ -1,45 +1,48 @@
 """The outbox: persist, queue, act, sweep.
 
 1. A message is a row (`persist`) before it is a task (`dispatch` queues its id on its lane).
-2. `send_batch` claims rows still `created` and due, with a lease and a claim token, in one UPDATE; the
-   transaction ends before any provider is called.
+2. `send_batch` (in `_sending`) claims rows still `created` and due, with a lease and a claim token, in one
+   UPDATE; the transaction ends before any provider is called.
 3. At send time, per person: consents and oppositions, the channel (preferred then fallback), quiet hours
    and frequency caps (urgent bypasses both), per-service rate limits, the template rendered from the data
    as it is now. Then the provider call, with the idempotency key.
 4. Temporary failures come back later (backoff, next provider); permanent ones fall back to the next
    channel; the sweeper returns stuck rows (a worker killed mid-send) to the queue. A duplicate send after
    a crash carries the same idempotency key, which the provider uses to deliver once.
+
+When the outcome of a call is unknown, the next attempt goes to the same provider with the same key; a
+database outage is waited out without sending anything twice — see `_sending`.
 """
 
 from __future__ import annotations
 
-import uuid
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 
-from proactif.kernel import bulkload, clock
+from proactif.kernel import bulkload, clock, database
 from proactif.kernel.logging import get_logger
-from proactif.messaging import _metrics as metrics
-from proactif.messaging import _providers as providers
 from proactif.messaging import _ratelimit as ratelimit
-from proactif.messaging import _templating as templating
 from proactif.messaging import domain
-from proactif.messaging._channels.base import Outgoing, Result
-from proactif.messaging.models import OutboxMessage, PushSubscription, Template
-from proactif.registry import services as registry
+from proactif.messaging._sending import (  # noqa: F401 (the outbox's surface: sending lives in _sending)
+    MAX_ATTEMPTS,
+    Decision,
+    decide,
+    quiet_hours,
+    send_batch,
+    subscription_json,
+)
+from proactif.messaging.models import OutboxMessage
 
 log = get_logger(__name__)
 
-MAX_ATTEMPTS = 6
 DISPATCH_CHUNK = 100
-_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="proactif-send")
 
 
 @dataclass(slots=True)
@@ -97,11 +100,10 @@ def dispatch(ids: Iterable[int]) -> int:
     return len(due)
 
 
-def held_by_rate(ids: list[int]) -> list[int]:
-    """Of these messages, those the rate limit put back by a second (due again now or in a moment)."""
-    soon = clock.now() + timedelta(seconds=1)
-    return list(OutboxMessage.objects.filter(pk__any=ids, status="created", queued_at__isnull=True,
-                                             not_before__lte=soon).values_list("id", flat=True))
+def rate_slots(ids: list[int]) -> list[tuple[int, datetime]]:
+    """Of these messages, those waiting for the rate-limit second reserved for them, with that second."""
+    return list(OutboxMessage.objects.filter(pk__any=ids, status="created", rate_slot__isnull=False)
+                .values_list("id", "rate_slot"))
 
 
 def queue_ids(lane: str, ids: list[int], chunk: int = DISPATCH_CHUNK) -> None:
@@ -117,242 +119,6 @@ def enqueue(specs: Iterable[MessageSpec]) -> dict[str, int]:
     keys = persist(specs)
     transaction.on_commit(lambda: dispatch(keys.values()))
     return keys
-
-
-# --- sending --------------------------------------------------------------------------------
-@dataclass(slots=True)
-class Decision:
-    row: OutboxMessage
-    action: str  # send | defer | cancel | fail
-    channel: str = ""
-    recipient: str = ""
-    subject: str = ""
-    body: str = ""
-    not_before: datetime | None = None
-    reason: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-def _templates(keys: set[str]) -> dict[tuple[str, str, str], Template]:
-    latest: dict[tuple[str, str, str], Template] = {}
-    for template in Template.objects.filter(key__in=keys, status="published").order_by("version"):
-        latest[(template.key, template.channel, template.language)] = template
-    return latest
-
-
-def quiet_hours() -> domain.QuietHours:
-    from django.conf import settings
-
-    start, end = domain.parse_hours(settings.QUIET_HOURS)
-    return domain.QuietHours(start, end, settings.QUIET_SUNDAYS, settings.QUIET_HOLIDAYS, settings.ALSACE_MOSELLE,
-                             clock.local_tz())
-
-
-def _caps() -> domain.Caps:
-    from django.conf import settings
-
-    return domain.Caps(settings.CAP_PER_DAY, settings.CAP_PER_WEEK)
-
-
-def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
-    """What to do with each claimed message, from the data as it is now (no provider call here)."""
-    from proactif.messaging import _context as contexts
-
-    people: dict[int, registry.Reachable] = {}
-    by_purpose: dict[str, list[int]] = defaultdict(list)
-    for row in rows:
-        if row.person_id is not None:
-            by_purpose[row.purpose].append(row.person_id)
-    for purpose, person_ids in by_purpose.items():
-        people.update(registry.reachable(person_ids, purpose))
-    pushes: dict[int, PushSubscription] = {
-        s.person_id: s for s in PushSubscription.objects.filter(person_id__any=list(people), revoked_at__isnull=True)}
-    sent: dict[int, list[datetime]] = defaultdict(list)
-    for person_id, sent_at in OutboxMessage.objects.filter(
-            person_id__any=list(people), sent_at__gte=now - timedelta(days=7)).exclude(lane="urgent").values_list(
-            "person_id", "sent_at"):
-        sent[person_id].append(sent_at)
-    quiet, caps = quiet_hours(), _caps()
-    templates = _templates({row.template_key for row in rows})
-    decisions: list[Decision] = []
-    to_render: list[Decision] = []
-    for row in rows:
-        reach = people.get(row.person_id) if row.person_id is not None else None
-        if reach is None or not reach.active:
-            decisions.append(Decision(row, "cancel", reason="personne inconnue, partie ou décédée"))
-            continue
-        addresses = dict(reach.addresses)
-        if row.person_id in pushes:
-            addresses["push"] = pushes[row.person_id].endpoint
-        recipient = domain.Recipient(reach.preferences, addresses, reach.allowed)
-        channel = domain.choose_channel(row.policy, recipient, row.tried)
-        if channel is None:
-            reason = ("opposition ou consentement absent pour tous les canaux" if not reach.allowed
-                      else "aucun canal joignable" if not row.tried else "plus de canal de repli")
-            decisions.append(Decision(row, "cancel", reason=reason))
-            continue
-        urgent = row.lane == "urgent"
-        if not urgent and channel != "letter" and not quiet.allows(now):
-            decisions.append(Decision(row, "defer", not_before=quiet.next_allowed(now), reason="quiet_hours"))
-            continue
-        if not urgent:
-            release = domain.cap_release(sent[reach.person_id], now, caps)
-            if release is not None:
-                decisions.append(Decision(row, "defer", not_before=quiet.next_allowed(release), reason="cap"))
-                continue
-            sent[reach.person_id].append(now)  # a second message to the same person in this batch counts
-        template = (templates.get((row.template_key, channel, reach.langue))
-                    or templates.get((row.template_key, channel, "fr")))
-        if template is None:
-            decisions.append(Decision(row, "fail", channel=channel,
-                                      reason=f"aucun modèle publié « {row.template_key} » pour le canal {channel}"))
-            continue
-        decision = Decision(row, "send", channel=channel, recipient=addresses[channel])
-        decision.meta["template"] = template
-        if channel == "push":
-            subscription = pushes[row.person_id]
-            decision.meta["subscription"] = subscription_json(subscription)
-        elif channel == "email":
-            files = contexts.attachments(row.context)
-            if files:
-                decision.meta["attachments"] = files
-        decisions.append(decision)
-        to_render.append(decision)
-    data = contexts.build_many([(d.row.pk, d.row.context, people[d.row.person_id]) for d in to_render])
-    for decision in to_render:
-        template: Template = decision.meta.pop("template")
-        try:
-            rendered = templating.render(template.subject, template.body, data[decision.row.pk])
-        except templating.MissingData as exc:
-            decision.action, decision.reason = "fail", str(exc)
-            continue
-        decision.subject, decision.body = rendered.subject, rendered.body  # stored: the link as its mark
-        decision.meta["synthetic"] = people[decision.row.person_id].synthetic
-        decision.meta["link"] = contexts.link_url(decision.row.context)
-    return decisions
-
-
-def subscription_json(subscription: PushSubscription) -> str:
-    import json
-
-    return json.dumps({"endpoint": subscription.endpoint,
-                       "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}})
-
-
-def send_batch(ids: list[int]) -> dict[str, int]:
-    from django.conf import settings
-
-    token = uuid.uuid4().hex
-    now = clock.now()
-    lease = timedelta(seconds=settings.SEND_LEASE_SECONDS)
-    OutboxMessage.objects.filter(pk__any=ids, status="created", not_before__lte=now).update(
-        status="sending", lease_until=now + lease, claim_token=token, attempts=F("attempts") + 1, updated_at=now)
-    rows = list(OutboxMessage.objects.filter(claim_token=token, status="sending"))
-    if len(rows) < len(ids):
-        # Ids queued for a time this worker's clock has not reached (clock skew between machines): back to
-        # the sweeper at once rather than after the re-queue delay
-        OutboxMessage.objects.filter(pk__any=ids, status="created", not_before__gt=now).update(queued_at=None)
-    if not rows:
-        return {}
-    decisions = decide(rows, now)
-    sendable = [d for d in decisions if d.action == "send"]
-    granted = ratelimit.reserve_all([(d.row.service, d.channel) for d in sendable], now)
-    for decision in sendable:
-        if not granted.take(decision.row.service, decision.channel):
-            decision.action, decision.not_before, decision.reason = "defer", now + timedelta(seconds=1), "rate"
-    sendable = [d for d in decisions if d.action == "send"]
-    results = list(_pool.map(_call_provider, sendable)) if len(sendable) > 1 else [_call_provider(d)
-                                                                                  for d in sendable]
-    return _record(decisions, dict(zip([d.row.pk for d in sendable], results, strict=True)), now)
-
-
-def _call_provider(decision: Decision) -> Result:
-    row = decision.row
-    from proactif.messaging import _context as contexts
-
-    meta = dict(decision.meta)
-    link = meta.pop("link", None)  # the resident's signed link goes into what leaves, never into what is stored
-    message = Outgoing(row.idempotency_key, decision.channel, decision.recipient,
-                       contexts.with_link(decision.subject, link), contexts.with_link(decision.body, link),
-                       synthetic=bool(meta.pop("synthetic", False)), attempt=row.attempts, meta=meta)
-    client = providers.client_for(decision.channel, row.idempotency_key, row.attempts)
-    result = client.send(message)
-    providers.record_outcome(decision.channel, client, result.ok)
-    return result
-
-
-def _record(decisions: list[Decision], results: dict[int, Result], now: datetime) -> dict[str, int]:
-    figures: dict[str, int] = defaultdict(int)
-    fallbacks: list[tuple[OutboxMessage, str]] = []
-    sent: list[tuple[Any, ...]] = []
-    with transaction.atomic():
-        for decision in decisions:
-            row = decision.row
-            fields: dict[str, Any] = {"updated_at": now, "lease_until": None, "claim_token": ""}
-            if decision.action == "defer":
-                fields.update(status="created", not_before=decision.not_before, attempts=max(0, row.attempts - 1),
-                              queued_at=None)
-                metrics.DEFERRED.labels(reason=decision.reason).inc()
-            elif decision.action == "cancel":
-                fields.update(status="cancelled", error=decision.reason)
-            elif decision.action == "fail":
-                fields.update(status="failed", failure="permanent", error=decision.reason, channel=decision.channel)
-                fallbacks.append((row, decision.channel))
-            else:
-                result = results[row.pk]
-                fields.update(channel=decision.channel, recipient=decision.recipient[:400],
-                              subject=decision.subject[:300], body=decision.body, provider=result.provider)
-                if result.ok:
-                    fields.update(status="sent", sent_at=now, provider_message_id=result.provider_id[:200],
-                                  failure="", error="")
-                elif result.failure != "permanent" and row.attempts < MAX_ATTEMPTS:
-                    fields.update(status="created", not_before=now + domain.backoff(row.attempts), queued_at=None,
-                                  failure=result.failure, error=result.error)
-                    decision.action = "retry"
-                else:
-                    fields.update(status="failed", failure=result.failure, error=result.error)
-                    decision.action = "fail"
-                    fallbacks.append((row, decision.channel))
-            if fields.get("status") == "sent":
-                sent.append((row.pk, row.claim_token, decision.channel, fields["recipient"], fields["subject"],
-                             decision.body, result.provider, fields["provider_message_id"]))
-            else:
-                OutboxMessage.objects.filter(pk=row.pk, claim_token=row.claim_token).update(**fields)
-            figures[decision.action] += 1
-            if fields.get("status") in ("sent", "failed", "cancelled"):
-                metrics.MESSAGES.labels(channel=fields.get("channel") or "-", status=fields["status"]).inc()
-        _write_sent(sent, now)
-        if fallbacks:
-            figures["fallback"] += len(create_fallbacks(fallbacks))
-    return dict(figures)
-
-
-def _write_sent(sent: list[tuple[Any, ...]], now: datetime) -> None:
-    """The messages a batch sent, written in one statement (PostgreSQL) or one prepared statement; then those
-    whose delivery receipt overtook the write become delivered."""
-    from django.db import connection
-
-    if not sent:
-        return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            columns = [list(column) for column in zip(*sent, strict=True)]
-            cursor.execute(
-                "UPDATE messaging_outboxmessage AS m SET status = 'sent', sent_at = %s, updated_at = %s, "
-                "lease_until = NULL, claim_token = '', failure = '', error = '', channel = v.channel, "
-                "recipient = v.recipient, subject = v.subject, body = v.body, provider = v.provider, "
-                "provider_message_id = v.provider_id FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], "
-                "%s::text[], %s::text[], %s::text[], %s::text[]) AS v(id, token, channel, recipient, subject, body, "
-                "provider, provider_id) WHERE m.id = v.id AND m.claim_token = v.token", [now, now, *columns])
-        else:
-            stamp = connection.ops.adapt_datetimefield_value(now)
-            cursor.executemany(
-                "UPDATE messaging_outboxmessage SET status = 'sent', sent_at = %s, updated_at = %s, "
-                "lease_until = NULL, claim_token = '', failure = '', error = '', channel = %s, recipient = %s, "
-                "subject = %s, body = %s, provider = %s, provider_message_id = %s WHERE id = %s AND claim_token = %s",
-                [(stamp, stamp, c, r, s, b, p, i, pk, t) for pk, t, c, r, s, b, p, i in sent])
-    OutboxMessage.objects.filter(pk__any=[item[0] for item in sent], status="sent",
-                                 delivered_at__isnull=False).update(status="delivered")
 
 
 def create_fallbacks(failed: list[tuple[OutboxMessage, str]]) -> dict[str, int]:
@@ -394,12 +160,16 @@ def sweep() -> dict[str, int]:
 def drain(batch: int = 500, idle: Callable[[float], None] | None = None,
           progress: Callable[[dict[str, int]], None] | None = None) -> dict[str, int]:
     """Send everything due now, in this process, until nothing is due or in flight: messages deferred to
-    later (quiet hours, caps, backoff) stay for the scheduler. Rows another worker holds are waited for;
-    those of a worker that died come back when its lease ends."""
-    import time
+    later (quiet hours, caps, backoff) stay for the scheduler; those the rate limit holds for a moment are
+    waited for. Rows another worker holds are waited for; those of a worker that died come back when its
+    lease ends. A database outage is waited out (reconnecting with backoff, up to the lease)."""
+    from django.conf import settings
 
     figures: dict[str, int] = defaultdict(int)
-    while True:
+    sleep = idle or time.sleep
+
+    def step() -> float | None:
+        """One round: how long to wait before the next, None when done."""
         now = clock.now()
         figures["stuck_returned"] += _return_expired_leases(now)
         due = list(OutboxMessage.objects.filter(status="created", not_before__lte=now).order_by(
@@ -409,12 +179,24 @@ def drain(batch: int = 500, idle: Callable[[float], None] | None = None,
                 figures[action] += count
             if progress:
                 progress(dict(figures))
-            continue
+            return 0.0
         held = OutboxMessage.objects.filter(status="sending").order_by("lease_until").values_list(
             "lease_until", flat=True).first()
-        if held is None:
+        if held is not None:
+            return min(1.0, max(0.05, (held - now).total_seconds()))
+        if not clock.is_running():
+            return None
+        limited = OutboxMessage.objects.filter(status="created").filter(
+            Q(rate_slot__isnull=False) | Q(not_before__lte=now + timedelta(seconds=1))).order_by(
+            "not_before").values_list("not_before", flat=True).first()
+        return None if limited is None else min(1.0, max(0.05, (limited - now).total_seconds()))
+
+    while True:
+        wait = database.patiently(step, time.monotonic() + settings.SEND_LEASE_SECONDS, "drain")
+        if wait is None:
             return dict(figures)
-        (idle or time.sleep)(min(1.0, max(0.05, (held - now).total_seconds())))
+        if wait:
+            sleep(wait)
 
 
 def next_due() -> datetime | None:

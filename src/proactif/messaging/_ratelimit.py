@@ -1,10 +1,15 @@
 """Per-service rate limits shared by every worker: a counter per (service, channel, second) in the
-database, reserved for a whole batch in one conditional UPDATE per group."""
+database, reserved for a whole batch in one conditional UPDATE per group.
+
+Urgent messages that find this second full reserve the next seconds with room (up to `AHEAD_SECONDS`
+ahead), in order: each holds its slot, wakes when it opens and goes without reserving again — an alert
+flows at the limit instead of trying again at every sweep. Other lanes only take what this second has left
+(they never hold seconds an alert would need)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -23,26 +28,64 @@ def limits() -> dict[str, int]:
     return out
 
 
+AHEAD_SECONDS = 600
+
+
 class Grant:
-    def __init__(self, granted: dict[tuple[str, str], int]):
-        self.left = dict(granted)
+    """The seconds granted to a batch, per (service, channel): this one first, then later ones (urgent)."""
+
+    def __init__(self, slots: dict[tuple[str, str], list[tuple[datetime, int]]]):
+        self.left = {key: [list(slot) for slot in value if slot[1] > 0] for key, value in slots.items()}
+
+    def slot(self, service: str, channel: str) -> datetime | None:
+        """The second of the next message of this group, or None when nothing more was granted."""
+        slots = self.left.get((service, channel))
+        if not slots:
+            return None
+        second, count = slots[0]
+        if count <= 1:
+            slots.pop(0)
+        else:
+            slots[0][1] = count - 1
+        return second  # type: ignore[no-any-return]
 
     def take(self, service: str, channel: str) -> bool:
-        key = (service, channel)
-        if self.left.get(key, 0) <= 0:
-            return False
-        self.left[key] -= 1
-        return True
+        return self.slot(service, channel) is not None
 
 
-def reserve_all(wanted: list[tuple[str, str]], now: datetime) -> Grant:
+def reserve_all(wanted: list[tuple[str, str]], now: datetime, ahead: bool = False) -> Grant:
+    """Slots for these messages in this second; with `ahead`, the rest in the next seconds with room."""
     window = now.replace(microsecond=0)
     caps = limits()
-    granted = {}
+    granted: dict[tuple[str, str], list[tuple[datetime, int]]] = {}
     for (service, channel), count in Counter(wanted).items():
         cap = caps.get(channel)
-        granted[(service, channel)] = count if cap is None else _reserve(service, channel, window, count, cap)
+        if cap is None:
+            granted[(service, channel)] = [(window, count)]
+            continue
+        take = _reserve(service, channel, window, count, cap)
+        granted[(service, channel)] = [(window, take)]
+        if ahead and take < count:
+            granted[(service, channel)] += _reserve_ahead(service, channel, window, count - take, cap)
     return Grant(granted)
+
+
+def _reserve_ahead(service: str, channel: str, window: datetime, wanted: int, cap: int) -> list[tuple[datetime, int]]:
+    """`wanted` slots in the seconds after `window` that have room, earliest first (full ones read once)."""
+    horizon = window + timedelta(seconds=AHEAD_SECONDS)
+    used = dict(RateWindow.objects.filter(service=service, channel=channel, window__gt=window,
+                                          window__lte=horizon).values_list("window", "count"))
+    slots = []
+    moment = window
+    while wanted > 0 and moment < horizon:
+        moment += timedelta(seconds=1)
+        if used.get(moment, 0) >= cap:
+            continue
+        take = _reserve(service, channel, moment, wanted, cap)
+        if take:
+            slots.append((moment, take))
+            wanted -= take
+    return slots
 
 
 def _reserve(service: str, channel: str, window: datetime, wanted: int, cap: int) -> int:

@@ -41,7 +41,8 @@ class OutboxMessage(models.Model):
 
     STATUS = [("created", "Créé"), ("sending", "En cours d'envoi"), ("sent", "Envoyé"), ("delivered", "Distribué"),
               ("failed", "Échec"), ("cancelled", "Annulé")]
-    FAILURES = [("permanent", "Définitif"), ("temporary", "Temporaire"), ("technical", "Technique")]
+    FAILURES = [("permanent", "Définitif"), ("temporary", "Temporaire"), ("technical", "Technique"),
+                ("unknown", "Issue inconnue")]
 
     idempotency_key = models.CharField(max_length=200)  # unique: see Meta (no LIKE index to maintain)
     person_id = models.BigIntegerField(null=True)  # indexed with sent_at (outbox_person_sent_idx)
@@ -57,7 +58,11 @@ class OutboxMessage(models.Model):
     failure = models.CharField(max_length=10, choices=FAILURES, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # times sent again after an attempt whose outcome was unknown (same provider, same key): possible
+    # duplicates where the provider does not deduplicate (e-mail)
+    unknown_retries = models.PositiveSmallIntegerField(default=0)
     not_before = models.DateTimeField()
+    rate_slot = models.DateTimeField(null=True, blank=True)  # the rate-limit second reserved for it (urgent)
     lease_until = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)

@@ -6,27 +6,33 @@ import time as pytime
 from datetime import time, timedelta
 from typing import Any
 
-from proactif.kernel import clock
+from proactif.kernel import clock, database
 from proactif.kernel.executor import task
 from proactif.kernel.scheduler import periodic
 from proactif.messaging import _outbox as outbox
 
-URGENT_RATE_RETRIES = 60  # seconds an urgent task waits at most for the rate limit before the sweeper takes over
+URGENT_RATE_WAIT = 120  # seconds an urgent task waits at most for its messages' rate-limit seconds
 
 
 @task(queue="urgent")
 def send_urgent(ids: list[int]) -> dict[str, int]:
-    """An alert's messages held back by a per-service rate limit go again as soon as the limit allows — the
-    worker waits the second out — rather than at the sweeper's next pass."""
+    """An alert's messages held back by a per-service rate limit hold the next seconds with room (reserved in
+    order across workers): the task sleeps until each opens and sends its messages then, rather than leaving
+    them to the sweeper's next pass. Beyond URGENT_RATE_WAIT, the sweeper sends them when their second comes."""
     figures = dict(outbox.send_batch(ids))
-    before = len(ids)
-    for _ in range(URGENT_RATE_RETRIES):
-        held = outbox.held_by_rate(ids)
-        if not held or len(held) >= before or not clock.is_running():  # done, stuck: the sweeper's turn
+    deadline = pytime.monotonic() + URGENT_RATE_WAIT
+    while clock.is_running():  # a fixed test clock never reaches the next second
+        waiting = database.patiently(lambda: outbox.rate_slots(ids), deadline, "rate slots")
+        if not waiting:
             break
-        before = len(held)
-        pytime.sleep(1.0)
-        for action, count in outbox.send_batch(held).items():
+        now = clock.now()
+        first = min(slot for _, slot in waiting)
+        wait = (first - now).total_seconds()
+        if pytime.monotonic() + wait > deadline:
+            break
+        pytime.sleep(max(0.05, wait))
+        now = clock.now()
+        for action, count in outbox.send_batch([pk for pk, slot in waiting if slot <= now]).items():
             figures[action] = figures.get(action, 0) + count
     return figures
 
