@@ -88,3 +88,21 @@ class SinkCount:
     @property
     def duplicates(self) -> int:
         return sum(self.submissions.values()) - len(self.submissions)
+
+
+def end_other_sessions(seconds: float = 10) -> None:
+    """PostgreSQL: end the other connections to the test database (threads of this process, workers killed
+    a moment ago), so that it can be dropped at the end of the session."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+
+    def alone() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid()")
+            return int(cursor.fetchone()[0]) == 0
+
+    wait_for(alone, seconds, every=0.2)
