@@ -194,3 +194,10 @@ def test_templates_may_use_what_capabilities_declare_and_nothing_else() -> None:
         assert set(data.fields) == set(known[data.namespace])
     with pytest.raises(templating.TemplateError, match=r"champ inconnu « rendez_vous\.code_secret »"):
         templating.check("{{ rendez_vous.code_secret }}", known)
+
+
+def test_the_models_and_their_migrations_agree() -> None:
+    """A model changed without its migration would leave PostgreSQL behind SQLite's test database."""
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
