@@ -22,6 +22,7 @@ from urllib.parse import parse_qs
 # module's import lock held forever in the worker (its next `import httpx` would hang)
 import httpx
 
+from proactif.kernel import clock
 from proactif.kernel.logging import get_logger
 from proactif.messaging._sinks.store import Received, SinkStore
 
@@ -89,7 +90,8 @@ class SinkHttpServer(ThreadingHTTPServer):
 
     def _deliver(self, client: Any, kind: str, provider: str, body: bytes) -> None:
         secret = self.config.providers.get(provider, {}).get("secret", "")
-        timestamp = str(int(time.time()))  # signed when it leaves: a receipt queued a while is not a replay
+        # signed when it leaves (wall time, as the platform checks it): a receipt queued a while is not a replay
+        timestamp = str(int(clock.real_now().timestamp()))
         signature = sign(secret, body, timestamp)
         if self.config.receipts in ("direct", "manual"):
             target = self.config.direct_receipt if kind == "receipt" else self.config.direct_inbound
