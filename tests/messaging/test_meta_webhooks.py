@@ -66,9 +66,16 @@ def whatsapp(value: dict) -> dict:
         "field": "messages"}]}]}
 
 
+def message_id(text: str) -> str:
+    """Each message its own provider id, as Meta gives them (the same text: the same message, delivered again)."""
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:18]
+
+
 def whatsapp_text(text: str, wa_id: str = WA_ID) -> dict:
     return whatsapp({"contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": wa_id}],
-                     "messages": [{"from": wa_id, "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA",
+                     "messages": [{"from": wa_id, "id": f"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQz{message_id(text)}",
                                    "timestamp": "1749416383", "type": "text", "text": {"body": text}}]})
 
 
@@ -92,7 +99,7 @@ def messenger(*events: dict) -> dict:
 
 def messenger_text(text: str) -> dict:
     return messenger({"sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "timestamp": 1458692752478,
-                      "message": {"mid": "mid.1457764197618:41d102a3e1ae206a38", "text": text,
+                      "message": {"mid": f"mid.1457764197618:{message_id(text)}", "text": text,
                                   "quick_reply": {"payload": "DEVELOPER_DEFINED_PAYLOAD"}}})
 
 
@@ -259,3 +266,16 @@ def test_a_malformed_part_leaves_nothing_half_applied(client, resident) -> None:
     answer = post(client, "whatsapp", payload)
     assert answer.status_code == 400 and answer.json()["detail"] == "changes : une liste d'objets est attendue"
     assert not InboundMessage.objects.exists() and not OptOut.objects.filter(contact_value=NUMBER).exists()
+
+
+@pytest.mark.parametrize("channel", ["whatsapp", "messenger"])
+def test_a_message_delivered_twice_or_replayed_is_one_reply(client, resident, heard, channel) -> None:
+    """Meta retries a webhook it thinks failed, and a captured one can be posted again (these carry no timestamp):
+    the provider's message id makes it one reply, one event."""
+    sent("t-once", channel, "whatsapp-cloud" if channel == "whatsapp" else "messenger", WAMID,
+         NUMBER if channel == "whatsapp" else PSID, resident)
+    payload = whatsapp_text("J'arrive") if channel == "whatsapp" else messenger_text("J'arrive")
+    assert post(client, channel, payload).json() == {"received": {"reply": 1}}
+    assert post(client, channel, payload).json() == {"received": {"already": 1}}
+    assert InboundMessage.objects.filter(channel=channel).count() == 1
+    assert len([e for e in heard if e["event"] == "reply_received"]) == 1

@@ -216,3 +216,13 @@ def test_the_shipped_receipt_secrets_stop_the_start_outside_a_demo() -> None:
     own = real.replace('"receipt-secret-a"', '"k3y-of-a"').replace('"secret": ""', '"secret": "k3y-of-b"')
     assert load_settings(PROACTIF_SMS_PROVIDERS=own, PROACTIF_DEMO="false").returncode == 0
     assert "PROACTIF_DEMO must be auto, true or false" in load_settings(PROACTIF_DEMO="oui").stderr
+
+
+@pytest.mark.django_db
+def test_an_sms_the_gateway_delivers_twice_is_one_reply() -> None:
+    """A gateway retrying its call (or a replay inside the signature's window) with the message's id: one reply."""
+    payload = {"from": "0600104577", "text": "Je passe jeudi", "id": "gw-msg-7"}
+    assert receipts.apply_inbound("sms-a", payload) == "reply"
+    assert receipts.apply_inbound("sms-a", payload) == "already"
+    assert InboundMessage.objects.filter(provider_message_id="gw-msg-7").count() == 1
+    assert receipts.apply_inbound("sms-b", payload) == "reply"  # another gateway's ids are its own

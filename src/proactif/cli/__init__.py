@@ -22,8 +22,12 @@ ID = click.IntRange(1, MAX_ID)
 
 def setup(migrate: bool = True) -> None:
     import django
+    from django.core.exceptions import ImproperlyConfigured
 
-    django.setup()
+    try:
+        django.setup()  # reads the settings: a bad variable (time zone, shipped secrets…) is one line, no traceback
+    except (ImproperlyConfigured, ValueError) as exc:
+        raise click.ClickException(" ".join(str(exc).split())) from None
     if migrate:
         ensure_migrated()
 

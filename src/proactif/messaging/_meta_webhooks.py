@@ -134,7 +134,8 @@ def apply_whatsapp(payload: dict[str, Any]) -> dict[str, int]:
                     done["ignored"] += 1
                     continue
                 sender = domain.phone_e164("+" + wa_id) or "+" + wa_id  # wa_id: the number with its country code
-                done[receipts.record_inbound("whatsapp", provider, sender, text)] += 1
+                done[receipts.record_inbound("whatsapp", provider, sender, text,
+                                             provider_id=str(message.get("id") or ""))] += 1
             for status in _objects(value, "statuses"):
                 receipt = {"id": status.get("id"), "reference": status.get("biz_opaque_callback_data"),
                            "status": status.get("status"), "detail": _whatsapp_error(status)}
@@ -179,7 +180,8 @@ def apply_messenger(payload: dict[str, Any]) -> dict[str, int]:
                 if message.get("is_echo") or not isinstance(text, str):  # our own message echoed, or a sticker
                     done["ignored"] += 1
                 else:
-                    done[receipts.record_inbound("messenger", provider, psid, text)] += 1
+                    done[receipts.record_inbound("messenger", provider, psid, text,
+                                                 provider_id=str(message.get("mid") or ""))] += 1
             elif isinstance(delivery, dict):
                 mids = delivery.get("mids") or []
                 for mid in mids if isinstance(mids, list) else []:

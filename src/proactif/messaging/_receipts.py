@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from proactif.kernel import clock, events
 from proactif.kernel.logging import get_logger
@@ -140,11 +140,16 @@ def apply_inbound(provider: str, payload: dict[str, Any]) -> str:
     """An SMS from a resident. Gateways give the sender as `+336…`, `336…` or `06…`: it is matched in E.164,
     as the registry keeps numbers (an alphanumeric sender is kept as it came)."""
     raw = str(payload.get("from") or "").strip()
-    return record_inbound("sms", provider, domain.phone_e164(raw) or raw, str(payload.get("text") or ""))
+    return record_inbound("sms", provider, domain.phone_e164(raw) or raw, str(payload.get("text") or ""),
+                          provider_id=str(payload.get("id") or ""))
 
 
-def record_inbound(channel: str, provider: str, sender: str, text: str) -> str:
-    """A resident's message on `channel` from `sender` (E.164 number, Messenger id): stop, start or reply."""
+def record_inbound(channel: str, provider: str, sender: str, text: str, provider_id: str = "") -> str:
+    """A resident's message on `channel` from `sender` (E.164 number, Messenger id): stop, start or reply. The same
+    message delivered again (a provider's retry, a replayed webhook) is recognised by its id: "already"."""
+    provider_id = provider_id.strip()[:200]
+    if provider_id and InboundMessage.objects.filter(provider=provider, provider_message_id=provider_id).exists():
+        return "already"
     kind = domain.inbound_kind(text)
     now = clock.now()
     person_ids = registry.persons_with_contact(sender)
@@ -154,9 +159,14 @@ def record_inbound(channel: str, provider: str, sender: str, text: str) -> str:
     last = sent.order_by("-sent_at").first()
     person_id = last.person_id if last else (person_ids[0] if person_ids else None)
     with transaction.atomic():
-        InboundMessage.objects.create(channel=channel, provider=provider, sender=sender[:320], body=text[:2000],
-                                      kind=kind, person_id=person_id, message=last,
-                                      instance_id=last.instance_id if last else None, received_at=now)
+        try:
+            with transaction.atomic():
+                InboundMessage.objects.create(channel=channel, provider=provider, sender=sender[:320],
+                                              body=text[:2000], kind=kind, person_id=person_id, message=last,
+                                              instance_id=last.instance_id if last else None, received_at=now,
+                                              provider_message_id=provider_id)
+        except IntegrityError:  # the same message, recorded by a concurrent delivery of the webhook
+            return "already"
         if kind == "stop":
             # Pending messages are checked against the opposition when they go: none leaves on this channel.
             registry.record_citizen_opt_out(sender, channel, source=f"{channel}_stop")

@@ -94,6 +94,9 @@ class OutboxMessage(models.Model):
                          name="outbox_person_sent_idx"),
             models.Index(fields=["lease_until"], condition=Q(status="sending"), name="outbox_lease_idx"),
             models.Index(fields=["trigger", "channel", "status"], name="outbox_trigger_idx"),
+            # receipts and webhook statuses that name a message by the provider's id only (Messenger `mid`…)
+            models.Index(fields=["provider", "provider_message_id"], condition=~Q(provider_message_id=""),
+                         name="outbox_provider_id_idx"),
         ]
 
 
@@ -119,6 +122,13 @@ class InboundMessage(models.Model):
     message = models.ForeignKey(OutboxMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     instance_id = models.BigIntegerField(null=True, blank=True)
     received_at = models.DateTimeField()
+    # the provider's id of the message (WhatsApp `wamid`, Messenger `mid`, an SMS gateway's id): a webhook
+    # delivered twice, or replayed, is one reply
+    provider_message_id = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "provider_message_id"],
+                                               condition=~Q(provider_message_id=""), name="inbound_once")]
 
 
 class Link(models.Model):

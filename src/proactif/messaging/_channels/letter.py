@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import html
 import json
 from datetime import date
 from pathlib import Path
 
+from proactif.kernel import csvexport
 from proactif.messaging._channels.base import ChannelClient, Outgoing
 
 STYLE = """
@@ -83,7 +83,7 @@ def make_batch(folder: Path, stamp: str) -> tuple[Path, Path, int] | None:
     HTML(string=document(sections)).write_pdf(pdf)
     manifest = batch / f"manifeste-{stamp}.csv"
     with manifest.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, delimiter=";")
+        writer = csvexport.writer(handle)  # names and addresses come from imports: no formula reaches the print shop
         writer.writerow(["page", "reference", "destinataire", "code_postal_commune"])
         for page, name in enumerate(names, start=1):
             meta = json.loads((pending / f"{name}.json").read_text(encoding="utf-8"))
