@@ -60,7 +60,7 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     # times sent again after an attempt whose outcome was unknown (same provider, same key): possible
     # duplicates where the provider does not deduplicate (e-mail)
-    unknown_retries = models.PositiveSmallIntegerField(default=0)
+    unknown_retries = models.PositiveSmallIntegerField(default=0, db_default=0)  # raw inserts too (broadcast)
     not_before = models.DateTimeField()
     rate_slot = models.DateTimeField(null=True, blank=True)  # the rate-limit second reserved for it (urgent)
     lease_until = models.DateTimeField(null=True, blank=True)
