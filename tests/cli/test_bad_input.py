@@ -59,6 +59,7 @@ REFUSALS = [
     (["journeys", "migrate", "inconnu", "--to", "2"], "parcours « inconnu »"),
     (["journeys", "migrate", "titres-identite", "--to", HUGE], "--to"),
     (["apikey", "revoke", HUGE], "KEY_ID"),
+    (["apikey", "revoke", UNKNOWN], f"clé {UNKNOWN} inconnue ou déjà révoquée"),  # not "revoked"
 ]
 
 
