@@ -1,5 +1,5 @@
 """CAP 1.2: every message of an incident — the alert, an update, the resolution — validates against the
-OASIS schema (`../shared/data/cap-v1.2.xsd`), with one `info` per language, the areas as polygons or circles,
+OASIS schema (`data/cap-v1.2.xsd`), with one `info` per language, the areas as polygons or circles,
 the later messages referencing the earlier ones, the resolution as an Update with responseType AllClear; the
 CLI prints it and the Atom feed lists the active alerts."""
 
@@ -23,7 +23,7 @@ from proactif.cli import main
 from proactif.geo import services as geo
 from proactif.kernel import clock
 from proactif.registry.models import Address, Quartier
-from tests.conftest import shared_file
+from tests.conftest import reference_file
 
 NS = {"cap": domain.CAP_NS}
 AGENT = system_actor("police-1")
@@ -31,7 +31,7 @@ AGENT = system_actor("police-1")
 
 @pytest.fixture(scope="module")
 def schema() -> xmlschema.XMLSchema:
-    return xmlschema.XMLSchema(str(shared_file("cap-v1.2.xsd")))
+    return xmlschema.XMLSchema(str(reference_file("cap-v1.2.xsd")))
 
 
 def test_the_pure_builder_gives_valid_cap_for_every_type_and_shape(schema) -> None:
@@ -172,7 +172,7 @@ def test_the_other_alert_commands_extend_approve_list_and_import(tmp_path, setti
     listed = run("list", "--status", "active")
     assert [i["id"] for i in listed["incidents"]] == [sent["incident"]]
     assert listed["incidents"][0]["recipients"] == sent["recipients"]
-    imported = run("import-roadworks", str(shared_file("paris-chantiers-perturbants-75015-sample.geojson")))
+    imported = run("import-roadworks", str(reference_file("paris-chantiers-perturbants-75015-sample.geojson")))
     assert imported["past"] == 20 and imported["created"] == 0 and imported["rejected"] == []
 
 

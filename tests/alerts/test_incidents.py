@@ -22,7 +22,7 @@ from proactif.messaging import _receipts as receipts
 from proactif.messaging._links import token_for
 from proactif.messaging.models import Link, OutboxMessage, SinkMessage
 from proactif.registry.models import Address, ContactPoint, Household, Person, Quartier
-from tests.conftest import shared_file
+from tests.conftest import reference_file
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 30, 22, 30, tzinfo=UTC)  # late evening: urgent messages ignore the quiet hours
@@ -198,7 +198,7 @@ def test_residents_answer_by_sms_keyword_and_by_link_those_in_need_first(now, si
 
 def test_road_works_are_imported_as_scheduled_alerts_once(now, settings) -> None:
     settings.ALERT_APPROVAL_THRESHOLD = 0
-    data = json.loads(shared_file("paris-chantiers-perturbants-75015-sample.geojson").read_text(encoding="utf-8"))
+    data = json.loads(reference_file("paris-chantiers-perturbants-75015-sample.geojson").read_text(encoding="utf-8"))
     bad = {"type": "Feature", "properties": {"identifiant": "X1", "date_debut": "hier", "date_fin": "demain"},
            "geometry": data["features"][0]["geometry"]}
     data["features"].append(bad)

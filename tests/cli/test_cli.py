@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared_file
+from tests.conftest import reference_file
 from tests.registry import csvgen
 
 PROACTIF = [sys.executable, "-m", "proactif.cli"]
@@ -55,7 +55,7 @@ def test_seed_import_tick_simulate_purge(home: dict[str, str]) -> None:
     assert seeded["residents"] == 500
     refused = run(home, "seed", "--residents", "10", check=False)
     assert refused.returncode != 0 and "--reset" in refused.stderr
-    bal = figures(run(home, "import", "addresses", str(shared_file("bal-mock-21286-cocorico-fictional.csv")),
+    bal = figures(run(home, "import", "addresses", str(reference_file("bal-mock-21286-cocorico-fictional.csv")),
                       "--json"))
     assert bal["created"] > 0 and bal["rejected_lines"] == 0
     ticked = figures(run(home, "tick", "--json"))

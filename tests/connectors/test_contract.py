@@ -1,6 +1,6 @@
 """Contract tests: every request the connectors send and every answer the sandbox gives, checked against the
-published specifications (`../shared/data/api-particulier-v3.openapi.yaml`,
-`../shared/data/api-impot-particulier.swagger.json`) with openapi-core — parameters, headers, status codes,
+published specifications (`data/api-particulier-v3.openapi.yaml`,
+`data/api-impot-particulier.swagger.json`) with openapi-core — parameters, headers, status codes,
 bodies, the error format and the rate-limit answer included."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from proactif.connectors import _transport as transport
 from proactif.connectors import domain
 from proactif.connectors._sandbox import serve
 from proactif.registry.models import BenefitReceipt, FoyerFiscal, Person, Resource
-from tests.conftest import shared_file
+from tests.conftest import reference_file
 
 pytestmark = pytest.mark.django_db
 CONTEXT = domain.CallContext(purpose="rights.screening", actor="test")
@@ -76,8 +76,10 @@ def specs() -> dict[str, Any]:
     # Particulier's declares its bearer scheme with two extra keys the OpenAPI schema does not allow); the
     # DGFiP's vendor media type is JSON
     config = Config(spec_validator_cls=None, extra_media_type_deserializers={impot.MEDIA_TYPE: json.loads})
-    return {"particulier": OpenAPI.from_file_path(str(shared_file("api-particulier-v3.openapi.yaml")), config=config),
-            "impot": OpenAPI.from_file_path(str(shared_file("api-impot-particulier.swagger.json")), config=config)}
+    particulier, impot_spec = (str(reference_file(name)) for name in (
+        "api-particulier-v3.openapi.yaml", "api-impot-particulier.swagger.json"))
+    return {"particulier": OpenAPI.from_file_path(particulier, config=config),
+            "impot": OpenAPI.from_file_path(impot_spec, config=config)}
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from proactif.cli import main
 from proactif.geo import domain
-from tests.conftest import shared_file
+from tests.conftest import reference_file
 
 
 def brute_force(index: domain.PointIndex, lon: np.ndarray, lat: np.ndarray, area: domain.Area) -> np.ndarray:
@@ -32,7 +32,7 @@ def brute_force(index: domain.PointIndex, lon: np.ndarray, lat: np.ndarray, area
 @pytest.fixture(scope="module")
 def paris() -> tuple[domain.PointIndex, np.ndarray, np.ndarray, list[domain.Area]]:
     quartiers = [domain.parse_area(f)[0] for f in json.loads(
-        shared_file("quartier_paris.geojson").read_text(encoding="utf-8"))["features"]]
+        reference_file("quartier_paris.geojson").read_text(encoding="utf-8"))["features"]]
     xmin, ymin, xmax, ymax = shapely.union_all(quartiers).bounds
     rng = np.random.default_rng(4)
     lon, lat = rng.uniform(xmin, xmax, 60_000), rng.uniform(ymin, ymax, 60_000)

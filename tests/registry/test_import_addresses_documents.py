@@ -5,14 +5,14 @@ import pytest
 
 from proactif.registry import services
 from proactif.registry.models import Address, Document, Person, Voie
-from tests.conftest import shared_file
+from tests.conftest import reference_file
 from tests.registry import csvgen
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_bal_file_of_a_commune_is_imported_once_per_address() -> None:
-    path = shared_file("bal-mock-21286-cocorico-fictional.csv")
+    path = reference_file("bal-mock-21286-cocorico-fictional.csv")
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
     keys = {row["cle_interop"].lower() for row in rows}

@@ -89,11 +89,10 @@ def test_a_database_error_before_the_calls_releases_the_claims_at_once(sinks, mo
     assert set(rows.values_list("attempts", flat=True)) == {1}  # the released claims do not count as attempts
 
 
+@pytest.mark.postgres  # a dropped connection is a PostgreSQL server's act (the PostgreSQL session runs it)
 def test_a_thread_whose_connection_the_database_dropped_goes_on_with_a_new_one() -> None:
     from proactif.kernel import database
 
-    if connection.vendor != "postgresql":
-        pytest.skip("a dropped connection is a PostgreSQL server's act (the PostgreSQL session runs it)")
     outcome: dict[str, Any] = {}
     ready, dropped = threading.Event(), threading.Event()
 
@@ -188,10 +187,9 @@ class TcpProxy:
                     side.close()
 
 
+@pytest.mark.postgres  # a TCP proxy in front of PostgreSQL (the PostgreSQL session runs it)
 def test_the_database_cut_for_10_s_mid_campaign_loses_nothing_doubles_nothing_and_the_urgent_lane_resumes(
         sinks, settings, tmp_path) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("a TCP proxy in front of PostgreSQL (the PostgreSQL session runs it)")
     require(service_up("127.0.0.1", 5672), "RabbitMQ is not running on 127.0.0.1:5672")
     from proactif.kernel import celery_app, executor
     from tests.workers import database_url

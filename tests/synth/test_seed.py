@@ -4,7 +4,7 @@ from shapely.geometry import Point, shape
 from proactif.registry import services as registry
 from proactif.registry.models import Address, Person
 from proactif.synth import services as synth
-from tests.conftest import SEED_RESIDENTS, shared_file
+from tests.conftest import SEED_RESIDENTS, reference_file
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,7 @@ def test_the_seeded_commune_has_the_residents_asked_for() -> None:
 
 
 def test_addresses_lie_inside_their_quartier() -> None:
-    shared_file("quartier_paris.geojson")
+    reference_file("quartier_paris.geojson")
     polygons = {q.pk: shape(q.geometry) for q in registry.quartiers()}
     assert len(polygons) == 80
     addresses = list(Address.objects.values_list("quartier_id", "lon", "lat"))

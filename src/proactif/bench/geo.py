@@ -25,7 +25,7 @@ import shapely
 
 from proactif.bench.common import machine, postgres_server
 from proactif.geo import domain
-from proactif.kernel.config import shared_data_dir
+from proactif.kernel.config import reference_data_dir
 
 POINTS = 1_000_000
 CIRCLES = 40
@@ -38,7 +38,7 @@ DATABASE = "proactif_bench_geo"
 def run(residents: int | None = None) -> dict[str, Any]:
     count = residents or POINTS  # address points
     quartiers = [domain.parse_area(f)[0] for f in json.loads(
-        (shared_data_dir() / "quartier_paris.geojson").read_text(encoding="utf-8"))["features"]]
+        (reference_data_dir() / "quartier_paris.geojson").read_text(encoding="utf-8"))["features"]]
     xmin, ymin, xmax, ymax = shapely.union_all(quartiers).bounds
     rng = np.random.default_rng(15)
     lon, lat = rng.uniform(xmin, xmax, count), rng.uniform(ymin, ymax, count)

@@ -82,7 +82,7 @@ def import_command(kind: str, path: str, errors_path: str | None, as_json: bool)
     Every bad line is reported with its number and reason; every good line is imported.
     Re-running the same file resumes an interrupted import and changes nothing once complete.
 
-    Example: proactif import addresses ../shared/data/bal-mock-21286-cocorico-fictional.csv --json
+    Example: proactif import addresses data/bal-mock-21286-cocorico-fictional.csv --json
     """
     setup()
     from proactif.registry import services as registry

@@ -64,7 +64,7 @@ def registered_variables() -> list[Variable]:
 
 
 def project_root() -> Path:
-    """The checkout holding pyproject.toml (for node_modules and ../shared), when installed editable."""
+    """The checkout holding pyproject.toml (for node_modules and data/), when installed editable."""
     return Path(__file__).resolve().parents[3]
 
 
@@ -76,6 +76,8 @@ def home_dir() -> Path:
     return path
 
 
-def shared_data_dir() -> Path:
-    return Path(env_str("PROACTIF_SHARED_DATA", str(project_root().parent / "shared" / "data"),
-                        "Directory of the reference data files (quartier polygons…), read in place.")).resolve()
+def reference_data_dir() -> Path:
+    """The reference files the repository carries (data/: quartier polygons, API specifications, samples)."""
+    return Path(env_str("PROACTIF_REFERENCE_DATA", str(project_root() / "data"),
+                        "Directory of the reference data files (quartier polygons, API specifications, "
+                        "samples), read in place; the repository's data/ by default.")).resolve()

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 
 from proactif.kernel import bulkload, clock
-from proactif.kernel.config import env_opt, shared_data_dir
+from proactif.kernel.config import env_opt, reference_data_dir
 from proactif.kernel.logging import get_logger
 from proactif.registry import services as registry
 from proactif.synth import _geography as geography
@@ -37,9 +37,9 @@ class SeedError(Exception):
 
 def quartiers_file() -> Path | None:
     configured = env_opt("PROACTIF_QUARTIERS_FILE", "GeoJSON of the quartiers the synthetic commune is laid "
-                         "in (default: ../shared/data/quartier_paris.geojson when present, else a fictional "
+                         "in (default: data/quartier_paris.geojson when present, else a fictional "
                          "commune).")
-    path = Path(configured) if configured else shared_data_dir() / "quartier_paris.geojson"
+    path = Path(configured) if configured else reference_data_dir() / "quartier_paris.geojson"
     return path if path.is_file() else None
 
 
