@@ -61,6 +61,31 @@ def test_monthly_resources_are_imported_line_by_line_and_reimported_idempotently
     assert MonthlyResource.objects.get(person=first, month__month=10).amount == Decimal("1800.00")
 
 
+def test_a_feed_may_carry_the_gross_and_taxable_amounts_beside_the_net_one(tmp_path: Path, residents) -> None:
+    """The DSN and PASRAU declarations carry them: the benefits do not all read the same amount (the ASPA reads
+    gross pensions). Empty cells are unknown amounts, a bad one is rejected with its column, a correction updates
+    them, and they are part of the person's GDPR export."""
+    first, second, _ = residents
+    path = tmp_path / "ressources.csv"
+    path.write_text("id_personne;mois;type;montant_net_social;montant_brut;montant_imposable\n"
+                    "E000000;2026-10;retraite;1 180,50;1 300,00;1 215,60\n"
+                    "E000001;2026-10;salaire;1500;;\n"
+                    "E000001;2026-09;salaire;1500;abc;\n", encoding="utf-8")
+    report = services.import_file("resources", str(path))
+    assert [(r.line, r.field) for r in report.rejections] == [(4, "montant_brut")]
+    pension = MonthlyResource.objects.get(person=first)
+    assert (pension.amount, pension.gross_amount, pension.taxable_amount) == (
+        Decimal("1180.50"), Decimal("1300.00"), Decimal("1215.60"))
+    wage = MonthlyResource.objects.get(person=second)
+    assert (wage.gross_amount, wage.taxable_amount) == (None, None)
+    path.write_text("id_personne;mois;type;montant_net_social;montant_brut\nE000001;2026-10;salaire;1500;1925\n",
+                    encoding="utf-8")
+    assert services.import_file("resources", str(path)).counts.updated == 1
+    assert MonthlyResource.objects.get(person=second).gross_amount == Decimal("1925.00")
+    assert {"mois": "2026-10", "type": "retraite", "montant": "1180.50", "montant_brut": "1300.00",
+            "montant_imposable": "1215.60", "source": "import"} in gdpr.export(first.pk)["ressources_mensuelles"]
+
+
 def test_benefits_paid_are_imported_and_part_of_the_persons_gdpr_export_and_erasure(tmp_path: Path,
                                                                                    residents) -> None:
     first = residents[0]

@@ -1,5 +1,5 @@
-"""A household as a benefits calculation reads it: dwelling, members and their roles, resources per month,
-benefits paid — in a handful of queries."""
+"""A household as a benefits calculation reads it: dwelling, members and their roles, resources per month
+(net; gross and taxable where the source gives them), benefits paid — in a handful of queries."""
 
 from __future__ import annotations
 
@@ -26,22 +26,32 @@ def household_compositions(household_ids: list[int], months: list[date]) -> dict
         "id", "household_id", "date_naissance", "sexe", "menage_role", "famille_id", "famille_role",
         "foyer_fiscal_id", "foyer_role", "taux_incapacite"))
     ids = [m["id"] for m in everyone]
+    # person → kind → month → amount: net (every resource), gross and taxable (where the source gives them)
     resources: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    gross: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    taxable: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+
+    def known(*amounts: Any) -> list[tuple[dict[int, dict[str, dict[str, float]]], float]]:
+        return [(into, float(a)) for into, a in zip((resources, gross, taxable), amounts, strict=True) if a is not None]
+
     fed: set[tuple[int, str]] = set()  # (person, month) the monthly feeds cover
-    for person_id, month, kind, amount in MonthlyResource.objects.filter(
-            person_id__any=ids, month__in=months).values_list("person_id", "month", "kind", "amount"):
+    for person_id, month, kind, *amounts in MonthlyResource.objects.filter(
+            person_id__any=ids, month__in=months).values_list("person_id", "month", "kind", "amount", "gross_amount",
+                                                              "taxable_amount"):
         key = month.strftime("%Y-%m")
-        resources[person_id][kind][key] = resources[person_id][kind].get(key, 0.0) + float(amount)
+        for into, amount in known(*amounts):
+            into[person_id][kind][key] = into[person_id][kind].get(key, 0.0) + amount
         fed.add((person_id, key))
     calendar = [(month, month.replace(day=28), month.strftime("%Y-%m")) for month in months]
-    for person_id, kind, amount, start, end in Resource.objects.filter(person_id__any=ids).values_list(
-            "person_id", "kind", "monthly_amount", "start_on", "end_on"):
-        by_month = resources[person_id][kind]
-        monthly = float(amount)
+    for person_id, kind, start, end, *amounts in Resource.objects.filter(person_id__any=ids).values_list(
+            "person_id", "kind", "start_on", "end_on", "monthly_amount", "gross_amount", "taxable_amount"):
+        resources[person_id].setdefault(kind, {})  # a stream known, even ended: the person's resources are known
+        streams = known(*amounts)
         for month, late, key in calendar:
             running = (start is None or start <= late) and (end is None or end >= month)
             if running and (person_id, key) not in fed:
-                by_month[key] = by_month.get(key, 0.0) + monthly
+                for into, amount in streams:
+                    into[person_id][kind][key] = into[person_id][kind].get(key, 0.0) + amount
     household_of = {m["id"]: m["household_id"] for m in everyone}
     famille_household = {m["famille_id"]: m["household_id"] for m in everyone if m["famille_id"]}
     paid: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
@@ -74,6 +84,10 @@ def household_compositions(household_ids: list[int], months: list[date]) -> dict
             "fed": sorted(fed_persons[household_id]),
             "resources": {m["id"]: {kind: dict(v) for kind, v in resources[m["id"]].items()}
                           for m in members if m["id"] in resources},
+            "gross": {m["id"]: {kind: dict(v) for kind, v in gross[m["id"]].items()}
+                      for m in members if m["id"] in gross},
+            "taxable": {m["id"]: {kind: dict(v) for kind, v in taxable[m["id"]].items()}
+                        for m in members if m["id"] in taxable},
             "benefits_paid": {k: dict(v) for k, v in paid[household_id].items()},
             "benefits_receiving": dict(receiving[household_id])}
     return out

@@ -57,12 +57,14 @@ def export(person_id: int) -> dict[str, Any]:
                          "levee": _iso(o.revoked_at)} for o in p.opt_outs.all()],
         "documents": [{"type": d.kind, "numero": d.numero, "delivre_le": _iso(d.issued_on),
                        "expire_le": _iso(d.expires_on), "statut": d.status} for d in p.documents.all()],
-        "ressources": [{"type": r.kind, "montant_mensuel": str(r.monthly_amount), "depuis": _iso(r.start_on),
+        "ressources": [{"type": r.kind, "montant_mensuel": str(r.monthly_amount), "montant_brut": _text(r.gross_amount),
+                        "montant_imposable": _text(r.taxable_amount), "depuis": _iso(r.start_on),
                         "source": r.source} for r in p.resources.all()],
         "prestations": [{"prestation": b.benefit, "montant_mensuel": str(b.monthly_amount), "depuis": _iso(b.since),
                          "source": b.source}
                         for b in BenefitReceipt.objects.filter(Q(person=p) | Q(famille_id=p.famille_id or -1))],
         "ressources_mensuelles": [{"mois": r.month.strftime("%Y-%m"), "type": r.kind, "montant": str(r.amount),
+                                   "montant_brut": _text(r.gross_amount), "montant_imposable": _text(r.taxable_amount),
                                    "source": r.source} for r in p.monthly_resources.order_by("month", "kind")],
         "prestations_versees": [{"mois": b.month.strftime("%Y-%m"), "prestation": b.benefit, "montant": str(b.amount),
                                  "source": b.source} for b in p.benefit_payments.order_by("month", "benefit")],
@@ -71,6 +73,10 @@ def export(person_id: int) -> dict[str, Any]:
                               for m in _merges(person_id)],
         "doublons_suggeres": _suggestions(person_id).count(),
     }
+
+
+def _text(amount: Any) -> str | None:
+    return None if amount is None else str(amount)
 
 
 def _merges(person_id: int) -> Any:

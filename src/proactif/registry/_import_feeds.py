@@ -3,7 +3,9 @@ social » and other incomes) and the benefits paid to them.
 
 A line names the person (`id_personne` — their external id or an alias — or `nir`), the month (`mois`,
 AAAA-MM) and an amount; a line is keyed by (person, month, type) or (person, month, benefit), so importing a
-corrected feed updates the month and importing the same file twice changes nothing.
+corrected feed updates the month and importing the same file twice changes nothing. A resource line may also
+carry the gross amount (`montant_brut`) and the taxable one (`montant_imposable`), as the DSN and PASRAU
+declarations do: the benefits do not all read the same amount (the ASPA reads gross pensions and wages).
 
     id_personne;mois;type;montant_net_social        id_personne;mois;prestation;montant
     HAB-00042;2026-10;salaire;1 734,12              HAB-00042;2026-10;prime_activite;187,40
@@ -39,6 +41,7 @@ class MonthlyFeedImporter(HolderImporter):
     types: dict[str, str] = {}
     model: Any = None
     type_field = ""
+    optional_amounts: dict[str, str] = {}  # column → field, when the feed carries it
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -54,8 +57,11 @@ class MonthlyFeedImporter(HolderImporter):
             raise FieldError(self.type_column, f"{self.type_column} inconnu « {code[:30]} » "
                                                f"({', '.join(self.types)})")
         amount = domain.parse_amount(self.amount_column, row.get(self.amount_column, ""))
+        more = {field: domain.parse_amount(column, row[column]) if row.get(column, "").strip() else None
+                for column, field in self.optional_amounts.items()}
         key = f"{holder or nir}|{month.isoformat()}|{code}"
-        return ParsedLine(line, key, {"holder": holder, "nir": nir, "month": month, "code": code, "amount": amount})
+        return ParsedLine(line, key, {"holder": holder, "nir": nir, "month": month, "code": code, "amount": amount,
+                                      "more": more})
 
     def apply(self, batch: list[ParsedLine]) -> tuple[Counts, list[Rejection]]:
         counts, rejections = Counts(), []
@@ -76,13 +82,15 @@ class MonthlyFeedImporter(HolderImporter):
             row = existing.get((person_id, d["month"], d["code"]))
             if row is None:
                 row = self.model(person_id=person_id, month=d["month"], amount=d["amount"], source="import",
-                                 updated_at=now, **{self.type_field: d["code"]})
+                                 updated_at=now, **{self.type_field: d["code"]}, **d["more"])
                 existing[(person_id, d["month"], d["code"])] = row
                 to_create.append(row)
                 counts.created += 1
                 counts.touched.append(person_id)
-            elif Decimal(row.amount) != d["amount"]:
+            elif (Decimal(row.amount), *(getattr(row, f) for f in d["more"])) != (d["amount"], *d["more"].values()):
                 row.amount, row.updated_at = d["amount"], now
+                for field, value in d["more"].items():
+                    setattr(row, field, value)
                 if row.pk is not None:
                     to_update.append(row)
                 counts.updated += 1
@@ -91,7 +99,7 @@ class MonthlyFeedImporter(HolderImporter):
                 counts.unchanged += 1
         self.model.objects.bulk_create(to_create)
         if to_update:
-            self.model.objects.bulk_update(to_update, ["amount", "updated_at"])
+            self.model.objects.bulk_update(to_update, ["amount", "updated_at", *self.optional_amounts.values()])
         return counts, rejections
 
 
@@ -102,6 +110,7 @@ class MonthlyResourceImporter(MonthlyFeedImporter):
     types = dict(Resource.KINDS)
     model = MonthlyResource
     type_field = "kind"
+    optional_amounts = {"montant_brut": "gross_amount", "montant_imposable": "taxable_amount"}
 
 
 class BenefitPaymentImporter(MonthlyFeedImporter):

@@ -255,16 +255,20 @@ class Document(models.Model):
 
 
 class Resource(models.Model):
-    """A monthly income stream of a person (wages, unemployment benefit, pension…)."""
+    """A monthly income stream of a person (wages, unemployment benefit, pension…): its net amount, and its gross
+    and taxable amounts when the source gives them (the benefits do not all read the same one: the ASPA reads
+    gross pensions and wages, the RSA net ones, housing aid taxable ones)."""
 
-    KINDS = [("salaire", "Salaire net"), ("chomage", "Allocation chômage (ARE)"),
+    KINDS = [("salaire", "Salaire"), ("chomage", "Allocation chômage (ARE)"),
              ("retraite", "Pension de retraite"), ("invalidite", "Pension d'invalidité"),
              ("independant", "Revenus d'indépendant"), ("bourse", "Bourse d'études"),
              ("pension_alimentaire", "Pension alimentaire"), ("autre", "Autre")]
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="resources")
     kind = models.CharField(max_length=30, choices=KINDS)
-    monthly_amount = models.DecimalField(max_digits=10, decimal_places=2)
+    monthly_amount = models.DecimalField(max_digits=10, decimal_places=2)  # net (montant net social)
+    gross_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)  # brut
+    taxable_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)  # net imposable
     start_on = models.DateField(null=True, blank=True)
     end_on = models.DateField(null=True, blank=True)
     source = models.CharField(max_length=30, default="import")
@@ -288,13 +292,16 @@ class BenefitReceipt(models.Model):
 
 
 class MonthlyResource(models.Model):
-    """A person's resources for a month as a feed reports them (montant net social per person and month)."""
+    """A person's resources for a month as a feed reports them (montant net social per person and month; the gross
+    and taxable amounts when the feed carries them, as the DSN and PASRAU declarations do)."""
 
     KINDS = Resource.KINDS
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="monthly_resources")
     month = models.DateField()  # first day of the month
     kind = models.CharField(max_length=30, choices=KINDS)
-    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)  # montant net social
+    gross_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)  # brut
+    taxable_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)  # net imposable
     source = models.CharField(max_length=30, default="import")
     updated_at = models.DateTimeField()
 
