@@ -64,3 +64,41 @@ def test_an_index_another_process_rebuilt_meanwhile_is_not_an_error(monkeypatch:
     assert bulkload.restore_deferred_indexes() == len(before)
     monkeypatch.setattr(bulkload, "secondary_indexes", real)
     assert names() == before and DeferredIndex.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_processes_restoring_together_take_turns() -> None:
+    """Workers and a scheduler starting at the same moment after a crashed load each restore the indexes: on
+    PostgreSQL `CREATE INDEX IF NOT EXISTS` from two sessions at once can still collide, so they take turns."""
+    import threading
+
+    from django.db import connections
+
+    from proactif.kernel import clock
+
+    before = names()
+    indexes = bulkload.secondary_indexes([TABLE])
+    DeferredIndex.objects.bulk_create(DeferredIndex(name=n, table=t, definition=d, dropped_at=clock.now())
+                                      for n, t, d in indexes)
+    with connection.cursor() as cursor:
+        for name, _, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def restore() -> None:
+        try:
+            start.wait()
+            bulkload.restore_deferred_indexes()
+        except BaseException as exc:  # any failure is the test's finding
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=restore) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == [] and names() == before and DeferredIndex.objects.count() == 0

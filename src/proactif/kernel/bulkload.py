@@ -220,21 +220,37 @@ def secondary_indexes(tables: Iterable[str]) -> list[tuple[str, str, str]]:
         return [(str(n), str(t), str(d)) for n, t, d in cursor.fetchall()]
 
 
+RESTORE_LOCK = 727_001  # PostgreSQL advisory lock: one process at a time rebuilds what a load left dropped
+
+
 def restore_deferred_indexes() -> int:
-    """Rebuild every index a bulk load dropped (also those left by a load that crashed)."""
+    """Rebuild every index a bulk load dropped (also those left by a load that crashed). Processes starting
+    together (workers, schedulers) take turns: `CREATE INDEX IF NOT EXISTS` alone is not safe when two sessions
+    create the same index at the same moment on PostgreSQL."""
     from proactif.kernel.models import DeferredIndex
 
-    pending = list(DeferredIndex.objects.all())
-    existing = {name for name, _, _ in secondary_indexes({index.table for index in pending})} if pending else set()
-    rebuilt = 0
-    for index in pending:
-        if index.name not in existing:
-            # Another process starting at the same moment (workers, a scheduler) may rebuild it too
+    if not DeferredIndex.objects.exists():
+        return 0
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [RESTORE_LOCK])
+    try:
+        pending = list(DeferredIndex.objects.all())  # read again under the lock: another may have done it
+        existing = {name for name, _, _ in secondary_indexes({index.table for index in pending})} if pending \
+            else set()
+        rebuilt = 0
+        for index in pending:
+            if index.name not in existing:
+                with connection.cursor() as cursor:
+                    cursor.execute(if_not_exists(index.definition))
+                rebuilt += 1
+            index.delete()
+        return rebuilt
+    finally:
+        if postgres:
             with connection.cursor() as cursor:
-                cursor.execute(if_not_exists(index.definition))
-            rebuilt += 1
-        index.delete()
-    return rebuilt
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [RESTORE_LOCK])
 
 
 def if_not_exists(definition: str) -> str:
