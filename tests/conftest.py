@@ -22,15 +22,32 @@ SEED_RESIDENTS = 1500
 PASSWORD = "correct-horse-battery-staple-42"
 
 
+COMMITTING_MARKS = ("e2e", "integration", "reliability")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `postgres` need a PostgreSQL server's behaviour: on SQLite they are deselected (the PostgreSQL
-    session of scripts/test.sh runs them), not skipped — a skip must mean something is missing."""
+    session of scripts/test.sh runs them), not skipped — a skip must mean something is missing.
+
+    A test that commits empties the database when it ends, so it must not share a session with the tests that read
+    the seeded commune: it carries one of COMMITTING_MARKS, which scripts/test.sh runs in their own sessions."""
+    stray = [item.nodeid for item in items if commits(item) and not any(item.get_closest_marker(m)
+                                                                          for m in COMMITTING_MARKS)]
+    if stray:
+        raise pytest.UsageError("tests that commit must be marked " + " or ".join(COMMITTING_MARKS) + ": "
+                                + ", ".join(stray))
     if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         return
     chosen = [item for item in items if item.get_closest_marker("postgres") is None]
     if len(chosen) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in chosen])
         items[:] = chosen
+
+
+def commits(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool(marker and marker.kwargs.get("transaction")) or bool(fixtures & {"transactional_db", "live_server"})
 
 
 def require(condition: bool, reason: str) -> None:

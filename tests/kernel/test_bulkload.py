@@ -67,6 +67,7 @@ def test_an_index_another_process_rebuilt_meanwhile_is_not_an_error(monkeypatch:
 
 
 @pytest.mark.postgres
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_processes_restoring_together_take_turns() -> None:
     """Workers and a scheduler starting at the same moment after a crashed load each restore the indexes: on
