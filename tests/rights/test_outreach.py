@@ -83,7 +83,7 @@ def advance(now, days: int) -> None:
 
 
 def screened_run() -> int:
-    run = rights.start_run(PERIOD, benefits=["rsa", "aspa"], chunk=400, submit=False)
+    run = rights.start_run(PERIOD, benefits=["rsa", "prime_activite", "aspa"], chunk=400, submit=False)
     rights.run_locally(run.pk, workers=1)
     return run.pk
 
@@ -155,7 +155,7 @@ def test_screening_to_a_right_open_at_m_plus_3(sandbox, sinks, agents, now) -> N
 
 def test_a_refusal_ends_the_journey_and_is_honoured_by_later_screenings(sinks, agents, now) -> None:
     run_id = screened_run()
-    rights.start_outreach(run_id, benefit="aspa", limit=1)
+    rights.start_outreach(run_id, benefit="prime_activite", limit=1)
     outreach = Outreach.objects.get(run_id=run_id)
     rights.refuse(outreach.pk, source="portail")
     tick()
@@ -163,7 +163,7 @@ def test_a_refusal_ends_the_journey_and_is_honoured_by_later_screenings(sinks, a
     assert instance.status in ("completed", "exited")
     rows = screening.screen_chunk([outreach.household_id], PERIOD).rows
     assert rows and not any(r.detected for r in rows) and all(r.opposed for r in rows)
-    rights.start_outreach(screened_run(), benefit="aspa")
+    rights.start_outreach(screened_run(), benefit="prime_activite")
     assert Outreach.objects.filter(household_id=outreach.household_id).count() == 1
 
 

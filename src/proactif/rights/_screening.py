@@ -1,6 +1,7 @@
 """Screening: the households of the commune computed with OpenFisca-France by chunks — one vectorised
 simulation per chunk of households, never one per household — and the detections: eligible ∧ not receiving
-∧ amount ≥ a floor ∧ stable over two months ∧ not opposed to being informed of their rights.
+∧ amount ≥ a floor ∧ stable over two months ∧ not opposed to being informed of their rights ∧ computed from
+the amounts the benefit reads (`domain.UNRELIABLE`: an ASPA over a pension known only in net is not one).
 
 A chunk's simulation is built from the very situations `proactif rights situation` prints, merged (their ids
 are unique across households), so a household's amounts are the same computed alone or in its chunk. A
@@ -147,8 +148,6 @@ def screen_chunk(household_ids: list[int], period: str, floor: float = FLOOR,
             receiving = (RECEIVED_AS[benefit] in composition["benefits_receiving"]
                          or RECEIVED_AS[benefit] in composition["benefits_paid"])
             stable = eligible and before > 0
-            detected = (eligible and stable and not receiving and not opposed
-                        and (amount >= floor or benefit == "css_gratuite"))
             reasons: tuple[str, ...] = ()
             lacking: tuple[str, ...] = ()
             confidence = ""
@@ -156,6 +155,8 @@ def screen_chunk(household_ids: list[int], period: str, floor: float = FLOOR,
                 why, absent, confidence = domain.explain(composition, benefit, amount, before, period,
                                                          figures[household_id])
                 reasons, lacking = tuple(why), tuple(absent)
+            detected = (eligible and stable and not receiving and not opposed
+                        and (amount >= floor or benefit == "css_gratuite") and not domain.UNRELIABLE & set(lacking))
             result.rows.append(Row(household_id, benefit, eligible, receiving, detected, amount, before, stable,
                                    opposed, confidence, reasons, lacking, composition["quartier_id"]))
     return result

@@ -5,8 +5,10 @@ anyone can run the same case again in OpenFisca.
 The benefits are asked (`null`) for the period and the month before it — a detection must be stable over two
 months — and the yearly ones (chèque énergie) for the year. Known administrative inputs are given for those
 two months and the twelve before each (the RSA and the prime d'activité read the last quarter, the C2S the
-last twelve months): net wages, unemployment benefit, pensions, alimony — OpenFisca then does not rebuild them
-from gross pay (which it would take as zero). What the administration knows to be absent is given as zero
+last twelve months): wages, unemployment benefit, pensions, alimony, each as what the source gives — the net
+amount always, the gross and the taxable ones when the source has them (the benefits do not read the same one:
+`docs/rights.md` lists, per benefit, every input it reads) — so that OpenFisca does not rebuild them from gross
+pay (which it would take as zero). What the administration knows to be absent is given as zero
 (`KNOWN_ABSENT`), so that OpenFisca does not compute it from nothing: the specific solidarity allowance (ASS)
 unless the household receives it,
 work-accident annuities, higher-education grants on social criteria unless the person has a grant, the ASI,
@@ -29,21 +31,33 @@ BENEFITS: dict[str, tuple[str, str, str]] = {
     "aide_logement": ("aide_logement", "familles", "month"),
     "aspa": ("aspa", "familles", "month"),
     "aah": ("aah", "individus", "month"),
-    "cheque_energie": ("cheque_energie_montant", "menages", "year"),
+    "cheque_energie": ("cheque_energie", "menages", "year"),  # with its dwelling condition (January's status)
 }
 
-# Registry resource kinds → OpenFisca monthly inputs (net amounts, as the feeds give them)
+# Registry resource kinds → OpenFisca monthly inputs, one per amount the source may give: the net amount (every
+# feed: the « montant net social »), read by the RSA, the prime d'activité, the C2S and the AAH's quarterly
+# evaluation; the gross amount, read by the ASPA (wages and pensions, `asi_aspa_base_ressources_individu`);
+# the taxable amount, read by housing aid (last twelve months), the AAH's yearly evaluation and the chèque
+# énergie (through the reference tax income). OpenFisca computes net from gross, never gross from net: an
+# amount the source does not give is not made up here.
 RESOURCE_INPUTS = {"salaire": "salaire_net", "chomage": "chomage_net", "retraite": "retraite_nette",
                    "invalidite": "pensions_invalidite", "pension_alimentaire": "pensions_alimentaires_percues",
-                   "independant": "rpns_imposables", "bourse": "bourse_enseignement_sup"}
+                   "independant": "rpns_auto_entrepreneur_benefice", "bourse": "bourse_enseignement_sup"}
+GROSS_INPUTS = {"salaire": "salaire_de_base", "chomage": "chomage_brut", "retraite": "retraite_brute"}
+TAXABLE_INPUTS = {"salaire": "salaire_imposable", "chomage": "chomage_imposable", "retraite": "retraite_imposable"}
+# The benefits that read a kind in gross only: known in net alone, OpenFisca counts it as nothing for them
+GROSS_READ = {"aspa": ("salaire", "retraite")}
 
-# Registry resource kinds → OpenFisca taxable incomes, given for the three previous years and the months of the
-# current one (the chèque énergie reads the reference tax income of year N-2, the family benefits' resources
-# of a month of year N-1 are those of N-3, the C2S and housing aid the last twelve months): without them
-# OpenFisca would rebuild them from gross pay through the payroll and income-tax chains — and, with no gross
-# pay known, take those years as without any income
+# Yearly inputs for the three previous years (the chèque énergie reads the reference tax income of year N-2, the
+# AAH's yearly evaluation and housing aid the incomes of N-2, the family benefits' resources of a month of N-1
+# those of N-3): the taxable incomes — without them OpenFisca would rebuild them from gross pay through the
+# payroll and income-tax chains, and with no gross pay known take those years as without any income — and the
+# incomes OpenFisca has one variable for (invalidity pensions, alimony; self-employed income as taxable). Their
+# level is the current monthly one (taxable when known, else net: an estimate until the tax API's incomes feed
+# the registry).
 TAXABLE_YEARS_BACK = (3, 2, 1)
-YEARLY_INPUTS = {"salaire": "salaire_imposable", "chomage": "chomage_imposable", "retraite": "retraite_imposable"}
+YEARLY_INPUTS = {**TAXABLE_INPUTS, "invalidite": "pensions_invalidite",
+                 "pension_alimentaire": "pensions_alimentaires_percues", "independant": "rpns_imposables"}
 
 # Person variables the feeds would show when they exist: zero over the years the benefits look back on
 # (the C2S reads twelve months), unless the household's benefits or resources say otherwise
@@ -108,17 +122,10 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
         if member["taux_incapacite"]:
             person["taux_incapacite"] = {m: member["taux_incapacite"] / 100 for m in months}
         kinds = composition["resources"].get(member["id"], {})
+        gross = composition.get("gross", {}).get(member["id"], {})
+        taxable = composition.get("taxable", {}).get(member["id"], {})
         for kind, by_month in kinds.items():
-            variable = RESOURCE_INPUTS.get(kind)
-            if variable:
-                values = {m: round(by_month.get(m, 0.0), 2) for m in months}
-                person[variable] = {**person.get(variable, {}), **values}
-            yearly = YEARLY_INPUTS.get(kind)
-            known = [v for v in by_month.values() if v]
-            if yearly and known:  # the current monthly level, as the previous years' taxable income
-                level = round(12 * sum(known) / len(known), 2)
-                person[yearly] = {**{str(year - back): level for back in TAXABLE_YEARS_BACK},
-                                  **{m: round(by_month.get(m, 0.0), 2) for m in months if m[:4] == str(year)}}
+            _resource_inputs(person, kind, by_month, gross.get(kind, {}), taxable.get(kind, {}), months, year)
         for variable, unless in KNOWN_ABSENT.items():
             if unless is None or (unless not in received and unless not in kinds):
                 person[variable] = {str(year - back): 0 for back in (2, 1, 0)}
@@ -150,8 +157,10 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
     for foyer in foyers.values():
         if not foyer["declarants"]:
             foyer["declarants"].append(foyer["personnes_a_charge"].pop(0))
-    menage["statut_occupation_logement"] = {m: OCCUPATION.get(composition["statut_occupation"] or "",
-                                                              "non_renseigne") for m in asked}
+    statut = OCCUPATION.get(composition["statut_occupation"] or "", "non_renseigne")
+    # every input month (the prime d'activité deducts the housing package of each month of its quarter), and
+    # January of the screened years (the chèque énergie reads the dwelling then)
+    menage["statut_occupation_logement"] = {m: statut for m in [*months, *(f"{y}-01" for y in years)]}
     if composition["loyer"] is not None:
         menage["loyer"] = {m: composition["loyer"] for m in months}
     if composition["depcom"]:
@@ -159,6 +168,42 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
     menage[BENEFITS["cheque_energie"][0]] = {y: None for y in years}
     return {"individus": individus, "familles": familles, "foyers_fiscaux": foyers,
             "menages": {f"m{composition['id']}": menage}}
+
+
+def _resource_inputs(person: dict[str, Any], kind: str, net: dict[str, float], gross: dict[str, float],
+                     taxable: dict[str, float], months: list[str], year: int) -> None:
+    """One kind of resource of a person as OpenFisca inputs: the net amounts of every input month; the gross ones
+    where known (and zero where the person had nothing); the taxable ones of the current year's months (taxable
+    when known, else net) and the previous years' level."""
+    variable = RESOURCE_INPUTS.get(kind)
+    if variable:
+        person[variable] = {**person.get(variable, {}), **{m: round(net.get(m, 0.0), 2) for m in months}}
+    variable = GROSS_INPUTS.get(kind)
+    if variable and gross:
+        person[variable] = {**person.get(variable, {}),
+                            **{m: round(gross.get(m, 0.0), 2) for m in months if m in gross or not net.get(m)}}
+    variable = YEARLY_INPUTS.get(kind)
+    known = [v for v in (taxable or net).values() if v]
+    if variable and known:  # the current monthly level, as the previous years' income
+        level = round(12 * sum(known) / len(known), 2)
+        person[variable] = {**person.get(variable, {}), **{str(year - back): level for back in TAXABLE_YEARS_BACK}}
+        if kind in TAXABLE_INPUTS:
+            person[variable].update({m: round(taxable.get(m, net.get(m, 0.0)), 2) for m in months
+                                     if m[:4] == str(year)})
+
+
+def gross_unknown(composition: dict[str, Any], benefit: str, period: str) -> bool:
+    """Whether a parent has a resource the benefit reads in gross that is known only in net over the months it
+    reads (the quarter before each screened month): OpenFisca then counts it as nothing for that benefit."""
+    kinds = GROSS_READ.get(benefit, ())
+    quarter = previous_months(period, 4)
+    parents = [m["id"] for m in composition["members"] if m["famille_role"] != "enfant"]
+    for person in parents:
+        gross = composition.get("gross", {}).get(person, {})
+        for kind, by_month in composition["resources"].get(person, {}).items():
+            if kind in kinds and any(by_month.get(m) and m not in gross.get(kind, {}) for m in quarter):
+                return True
+    return False
 
 
 def _asked_and_past(benefit: str, asked: list[str], months: list[str], received: set[str]) -> dict[str, Any]:
@@ -228,7 +273,11 @@ MISSING = {
     "ressources_inconnues": "Adulte sans aucune ressource connue (revenus nuls ou non transmis ?)",
     "ressources_declarees": "Ressources déclarées au registre, pas issues des flux mensuels",
     "quotient_familial_estime": "Quotient familial estimé par la commune (à confirmer auprès de la CAF)",
+    "montant_brut": "Pension ou salaire connu en net seulement : la prestation se calcule sur le brut",
 }
+# What makes an amount unreliable, not only less sure: no detection then (the ASPA reads gross pensions — known
+# in net alone, OpenFisca counts them as nothing and finds the full allowance)
+UNRELIABLE = {"montant_brut"}
 CONFIDENCE = ("haute", "moyenne", "faible")
 RESOURCE_BENEFITS = {"rsa", "prime_activite", "css_gratuite", "css_participation", "aide_logement", "aspa"}
 
@@ -300,6 +349,8 @@ def explain(composition: dict[str, Any], benefit: str, amount: float, previous: 
                 break
         if composition["resources"] and not composition["fed"]:
             missing.append("ressources_declarees")
-    weight = sum(2 if code == "ressources_inconnues" else 1 for code in missing)
+    if gross_unknown(composition, benefit, period):
+        missing.append("montant_brut")
+    weight = sum(2 if code in ("ressources_inconnues", "montant_brut") else 1 for code in missing)
     confidence = CONFIDENCE[min(weight, 2)]
     return reasons, missing, confidence
