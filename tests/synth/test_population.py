@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 
 from proactif.registry import domain
+from proactif.rights import services as rights
+from proactif.synth import _claims as claims
+from proactif.synth import _law as legislation
 from proactif.synth import _population as population
 from proactif.synth import domain as facts
 from proactif.synth.services import _names
@@ -18,7 +21,8 @@ def context(seed: int = 5) -> population.Context:
     surnames, first_f, first_m = _names()
     return population.Context(seed=seed, today=TODAY, now=datetime(2026, 11, 28, 9, tzinfo=UTC),
                               address_ids=np.arange(1, 2000), surnames=surnames, first_names_f=first_f,
-                              first_names_m=first_m, postgres=False)
+                              first_names_m=first_m, postgres=False, law=legislation.read(TODAY, ("75115",)),
+                              address_codes=("75115",) * 1999)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +110,7 @@ def test_a_realistic_share_of_eligible_households_do_not_claim() -> None:
         for benefit, entry in population.generate_chunk(context(), chunk, 5000, 10**9).truth.items():
             for key, value in entry.items():
                 truth.setdefault(benefit, {"eligible": 0, "receiving": 0})[key] += value
-    for benefit in ("rsa", "css", "aspa", "prime_activite"):
+    for benefit in ("rsa", "css_gratuite", "aspa", "prime_activite", "aide_logement", "cheque_energie"):
         entry = truth[benefit]
         not_claiming = 1 - entry["receiving"] / entry["eligible"]
         assert abs(not_claiming - (1 - facts.TAKE_UP[benefit])) < 0.08, (benefit, entry)
@@ -117,14 +121,51 @@ def test_the_commune_is_cut_to_the_exact_number_of_residents() -> None:
     assert sum(1 for r in rows["person"] if r[17] == "synth") == 777
 
 
-def test_possible_claims_follow_the_rounded_bareme() -> None:
-    nobody_earns = facts.possible_claims([facts.Adult(40, 0, 0, 0)], 0, "locataire_hlm", 450.0)
-    assert round(nobody_earns["rsa"], 2) == round(facts.RSA_BASE - facts.forfait_logement(1), 2)
-    assert "aide_logement" in nobody_earns and nobody_earns["css"] == 0.0
-    retired = facts.possible_claims([facts.Adult(72, 0, 700, 0)], 0, "proprietaire", None)
-    assert round(retired["aspa"], 2) == round(facts.ASPA_SINGLE - 700, 2) and "rsa" not in retired
-    comfortable = facts.possible_claims([facts.Adult(45, 3500, 0, 0), facts.Adult(44, 2800, 0, 0)], 3,
-                                        "proprietaire", None)
-    assert comfortable == {"af": facts.AF_3}
-    disabled = facts.possible_claims([facts.Adult(35, 0, 0, 80)], 0, "loge_gratuitement", None)
-    assert round(disabled["aah"], 2) == facts.AAH_MAX
+def adult(age: int, *, wage: float = 0.0, pension: float = 0.0, taux: int = 0) -> claims.Adult:
+    """An adult with a gross monthly wage or pension, net and taxable as OpenFisca-France computes them."""
+    law = legislation.read(TODAY, ())
+    wage_net, wage_taxable = law.wages.at(wage) if wage else (0.0, 0.0)
+    pension_net, pension_taxable = law.pensions.at(pension) if pension else (0.0, 0.0)
+    return claims.Adult(age, wage_net, pension_net, wage + pension, wage_taxable + pension_taxable, wage_taxable,
+                        taux)
+
+
+def test_claims_follow_the_legislation_read_from_openfisca() -> None:
+    law = legislation.read(TODAY, ("75115",))
+    p = rights.legislation(TODAY)  # the parameter tree itself
+    assert law.rsa == p.prestations_sociales.solidarite_insertion.minima_sociaux.rsa.rsa_m.montant_de_base_du_rsa
+    assert law.zones == {"75115": "zone_1"}
+    nobody_earns = claims.claims(law, [adult(40)], 0, "proprietaire", None, "zone_1")
+    assert nobody_earns["rsa"] == pytest.approx(law.rsa * (1 - law.rsa_housing[0]))
+    assert nobody_earns["css_gratuite"] == 1.0 and "aide_logement" not in nobody_earns
+    tenant = claims.claims(law, [adult(40)], 0, "locataire_hlm", 450.0, "zone_1")
+    assert tenant["aide_logement"] > 0  # an RSA beneficiary's resources are nil for housing aid
+    assert tenant["rsa"] == pytest.approx(law.rsa - min(tenant["aide_logement"], law.rsa * law.rsa_housing[0]))
+    retired = claims.claims(law, [adult(72, pension=700)], 0, "proprietaire", None, "zone_1")
+    assert retired["aspa"] == pytest.approx(law.aspa_ceiling[0] - 700) and "rsa" not in retired
+    # the ASPA reads the gross pension: just above its ceiling in gross, nothing, whatever the net
+    assert "aspa" not in claims.claims(law, [adult(72, pension=law.aspa_ceiling[0] + 5)], 0, "proprietaire", None,
+                                       "zone_1")
+    comfortable = claims.claims(law, [adult(45, wage=4500), adult(44, wage=3600)], 3, "proprietaire", None,
+                                "zone_1")
+    assert set(comfortable) == {"af"}
+    assert comfortable["af"] == pytest.approx(law.family_base * (law.family_rates[0] + law.family_rates[1]))
+    disabled = claims.claims(law, [adult(35, taux=80)], 0, "loge_gratuitement", None, "zone_1")
+    assert disabled["aah"] == pytest.approx(law.aah)
+    assert "aah" not in claims.claims(law, [adult(35, taux=79)], 0, "loge_gratuitement", None, "zone_1")
+
+
+def test_net_and_taxable_amounts_are_those_openfisca_computes_from_gross() -> None:
+    law = legislation.read(TODAY, ())
+    month = TODAY.strftime("%Y-%m")
+    gross = (1234.0, 2750.0, 5100.0)  # between the grid's points
+    situation = {"individus": {f"p{i}": {"salaire_de_base": {month: g}} for i, g in enumerate(gross)},
+                 "familles": {f"f{i}": {"parents": [f"p{i}"]} for i in range(len(gross))},
+                 "foyers_fiscaux": {f"t{i}": {"declarants": [f"p{i}"]} for i in range(len(gross))},
+                 "menages": {f"m{i}": {"personne_de_reference": [f"p{i}"]} for i in range(len(gross))}}
+    computed = rights.calculate(situation, [("salaire_net", month), ("salaire_imposable", month)])
+    for i, g in enumerate(gross):
+        net, taxable = law.wages.at(g)
+        assert net == pytest.approx(float(computed[("salaire_net", month)][i]), abs=1.0)
+        assert taxable == pytest.approx(float(computed[("salaire_imposable", month)][i]), abs=1.0)
+    assert 0.75 < law.wages.at(2700)[0] / 2700 < 0.82  # a private-sector employee's contributions, about 22 %

@@ -66,9 +66,10 @@ def fresh_database(kind: str, name: str, keep: bool = False) -> Database:
 
 def seeded_database(kind: str, name: str, residents: int, seed: int = 1) -> Database:
     """The benchmark database `name` holding a commune of `residents` synthetic residents: kept between
-    runs, seeded again only when its size differs."""
+    runs, seeded again when its size differs or when an older generator seeded it (no ground truth)."""
     db = fresh_database(kind, name, keep=True)
-    if run_measured(["bench-probe", "count"], db).output["residents"] != residents:
+    kept = run_measured(["bench-probe", "count"], db).output
+    if kept["residents"] != residents or not kept["ground_truth"]:  # another size, or an older generator
         run_measured(["seed", "--residents", str(residents), "--seed", str(seed), "--reset"], db)
     return db
 

@@ -8,7 +8,10 @@ On the benchmark commune (PostgreSQL by default), in child processes measured fr
 2. **re-run** — the same screening with the cache: households whose inputs did not change are not computed;
 3. **reference** — the per-household path on a sample of households (each one its own simulation, built
    from its Web API situation, in one process); the ratio is the screening's households per second per
-   worker over the reference's households per second.
+   worker over the reference's households per second;
+4. **quality** — the first run against the generator's ground truth (`synth.services.detection_quality`): per
+   benefit, the agreement on eligibility between the generator's legislation and OpenFisca, and the precision
+   and recall of detection.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ def run(residents: int | None = None, database: str = "postgres") -> dict[str, A
     first = run_measured(["screen", "--period", PERIOD, "--no-cache", "--workers", str(workers)], db)
     again = run_measured(["screen", "--period", PERIOD, "--workers", str(workers)], db)
     reference = run_measured(["bench-probe", "rights-per-household", "--count", str(SAMPLE)], db).output
+    quality = run_measured(["bench-probe", "rights-quality", "--run", str(first.output["run"])], db).output
     households = first.output["households"]
     rate = households / first.seconds if first.seconds else 0.0
     per_worker = rate / workers
@@ -50,6 +54,7 @@ def run(residents: int | None = None, database: str = "postgres") -> dict[str, A
         "rerun_with_cache": {"seconds": round(again.seconds, 1), "from_cache": again.output["from_cache"],
                              "households_per_second": round(households / again.seconds, 1) if again.seconds else 0},
         "reference_per_household": reference,
+        "detection_quality": quality,
         "ratio_per_worker_vs_per_household": round(per_worker / reference["households_per_second"], 1)
         if reference["households_per_second"] else None,
         "targets": {"households": TARGET_HOUSEHOLDS, "seconds": TARGET_SECONDS, "rss_mb_per_worker": TARGET_RSS_MB,
@@ -78,3 +83,15 @@ def per_household(count: int = SAMPLE) -> dict[str, Any]:
     seconds = time.monotonic() - started
     return {"households": len(sample), "seconds": round(seconds, 2),
             "households_per_second": round(len(sample) / seconds, 3) if seconds else 0.0}
+
+
+def ground_truth() -> bool:
+    from proactif.synth import services as synth
+
+    return synth.has_ground_truth()
+
+
+def quality(run_id: int) -> dict[str, Any]:
+    from proactif.synth import services as synth
+
+    return synth.detection_quality(run_id)

@@ -36,17 +36,20 @@ def bench(name: str, residents: int | None, database: str | None, as_json: bool)
 @main.command("bench-probe", hidden=True)
 @click.argument("what", type=click.Choice(["count", "search", "journeys", "journeys-worker", "outbox-campaign",
                                            "outbox-raw", "outbox-check", "sendtime", "rights-per-household",
-                                           "alert-setup", "alert-wait", "alert-measure", "alert-bulk"]))
+                                           "rights-quality", "alert-setup", "alert-wait", "alert-measure",
+                                           "alert-bulk"]))
 @click.option("--count", default=0, type=int)
+@click.option("--run", "run_id", default=0, type=int)
 @click.option("--sms-share", default=0.5, type=float)
 @click.option("--deliver-all", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
-def bench_probe(what: str, count: int, sms_share: float, deliver_all: bool, as_json: bool) -> None:
+def bench_probe(what: str, count: int, run_id: int, sms_share: float, deliver_all: bool, as_json: bool) -> None:
     """The part of a benchmark that runs inside the measured database (used by `proactif bench`)."""
     setup()
     from proactif.bench import alert, journeys, outbox, rights, search, sendtime
 
-    probes = {"count": lambda: {"residents": search.synthetic_residents()}, "search": search.probe,
+    probes = {"count": lambda: {"residents": search.synthetic_residents(), "ground_truth": rights.ground_truth()},
+              "search": search.probe, "rights-quality": lambda: rights.quality(run_id),
               "journeys": journeys.probe, "journeys-worker": journeys.worker, "outbox-campaign": outbox.campaign,
               "outbox-raw": lambda: outbox.raw(count, sms_share), "outbox-check": outbox.check,
               "sendtime": lambda: sendtime.probe(count or sendtime.PEOPLE),

@@ -104,7 +104,8 @@ def screen(period: str | None, benefits: str | None, export_path: str | None, ch
     total = run.households_total
     emit(as_json, {"run": run.pk, "period": month, "households": total, "from_cache": run.households_cached,
                    "seconds": round(seconds, 1), "households_per_second": round(total / seconds, 1) if seconds else 0,
-                   "model": run.model_version, "benefits": run.summary, "export": export_path})
+                   "model": run.model_version, "benefits": run.summary,
+                   "beside_national": rights_services.beside_national(run.summary, total), "export": export_path})
 
 
 @rights.command("outreach")

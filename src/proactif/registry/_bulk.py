@@ -44,7 +44,8 @@ BULK_COLUMNS: dict[str, tuple[Any, tuple[str, ...]]] = {
                           "recorded_by", "proof")),
     "document": (Document, ("person_id", "kind", "numero", "issued_on", "expires_on", "status", "source",
                             "updated_at")),
-    "resource": (Resource, ("person_id", "kind", "monthly_amount", "start_on", "source")),
+    "resource": (Resource, ("person_id", "kind", "monthly_amount", "gross_amount", "taxable_amount", "start_on",
+                            "source")),
     "benefit": (BenefitReceipt, ("famille_id", "person_id", "benefit", "monthly_amount", "since", "source")),
 }
 

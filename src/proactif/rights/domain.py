@@ -278,6 +278,20 @@ MISSING = {
 # What makes an amount unreliable, not only less sure: no detection then (the ASPA reads gross pensions — known
 # in net alone, OpenFisca counts them as nothing and finds the full allowance)
 UNRELIABLE = {"montant_brut"}
+# National orders of magnitude a commune's figures are read beside: the share of households receiving the benefit
+# (France, about 30.6 million households) and its non-take-up rate, rounded, with their source. A commune's share
+# eligible is about the share receiving divided by the take-up rate; far from it, look at the inputs first.
+NATIONAL: dict[str, tuple[float, float | None, str]] = {
+    "rsa": (6.0, 34.0, "CNAF 2024 : 1,85 M foyers ; DREES 2022 : non-recours 34 %"),
+    "prime_activite": (15.0, 30.0, "CNAF 2024 : 4,6 M foyers ; DREES : non-recours environ 30 %"),
+    "css_gratuite": (8.5, 37.0, "CNAM 2023 : 5,8 M personnes (part des personnes) ; DREES : non-recours 30 à 44 %"),
+    "css_participation": (2.2, 44.0, "CNAM 2023 : 1,5 M personnes (part des personnes) ; DREES : non-recours 30 à "
+                                     "44 %"),
+    "aide_logement": (19.0, 10.0, "CNAF 2024 : 5,8 M foyers"),
+    "aspa": (2.2, 50.0, "DREES 2023 : 0,7 M allocataires, environ 4 % des 65 ans et plus ; non-recours 50 %"),
+    "aah": (4.4, None, "DREES 2023 : 1,35 M allocataires"),
+    "cheque_energie": (18.0, 20.0, "Ministère de la transition énergétique 2024 : 5,6 M ménages ; 20 % non utilisés"),
+}
 CONFIDENCE = ("haute", "moyenne", "faible")
 RESOURCE_BENEFITS = {"rsa", "prime_activite", "css_gratuite", "css_participation", "aide_logement", "aspa"}
 
@@ -354,3 +368,22 @@ def explain(composition: dict[str, Any], benefit: str, amount: float, previous: 
     weight = sum(2 if code in ("ressources_inconnues", "montant_brut") else 1 for code in missing)
     confidence = CONFIDENCE[min(weight, 2)]
     return reasons, missing, confidence
+
+
+def beside_national(summary: dict[str, dict[str, float]], households: int) -> dict[str, dict[str, Any]]:
+    """A screening's figures as shares of the households screened, beside the national orders of magnitude."""
+    out: dict[str, dict[str, Any]] = {}
+    for benefit, figures in summary.items():
+        if benefit not in NATIONAL or not households:
+            continue
+        receiving, non_take_up, source = NATIONAL[benefit]
+        eligible = figures["eligible"]
+        out[benefit] = {"eligible_percent": round(100 * eligible / households, 1),
+                        "detected_percent": round(100 * figures["detected"] / households, 1),
+                        "detected_of_eligible_percent": round(100 * figures["detected"] / eligible, 1) if eligible
+                        else None,
+                        "national_receiving_percent": receiving, "national_non_take_up_percent": non_take_up,
+                        "national_eligible_percent": round(receiving / (1 - non_take_up / 100), 1) if non_take_up
+                        else None,
+                        "source": source}
+    return out

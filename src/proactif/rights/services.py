@@ -29,6 +29,7 @@ from proactif.rights.models import Assessment, HouseholdResult, Outreach, Screen
 log = get_logger(__name__)
 
 BENEFITS = tuple(domain.BENEFITS)
+beside_national = domain.beside_national
 LocalAidError = local_aid_rules.AidError
 LABELS = {"rsa": "RSA", "prime_activite": "Prime d'activité", "css_gratuite": "Complémentaire santé solidaire",
           "css_participation": "Complémentaire santé solidaire (avec participation)",
@@ -79,6 +80,17 @@ def households_count() -> int:
 
 def model_version() -> str:
     return openfisca.model_version()
+
+
+def legislation(day: Any) -> Any:
+    """OpenFisca-France's parameter tree at a date (what the synthetic commune follows)."""
+    return openfisca.tax_benefit_system().parameters(day.isoformat())
+
+
+def calculate(situation: dict[str, Any], asked: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """The asked `(variable, period)` of a Web API situation, each an array over its entity, from one vectorised
+    simulation."""
+    return openfisca.calculate(situation, asked)
 
 
 def check_period(period: str) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 
 from proactif.kernel.text import search_key as _search_key
 from proactif.registry.domain import default_expiry, document_status_on
+from proactif.synth import _claims as claims
 from proactif.synth import domain as d
 
 HOUSEHOLDS_PER_CHUNK = 5_000
@@ -35,6 +36,8 @@ class Context:
     first_names_f: tuple[str, ...]
     first_names_m: tuple[str, ...]
     postgres: bool
+    law: claims.Law
+    address_codes: tuple[str, ...] = ()  # commune code of each address (in the order of address_ids)
     duplicate_rate: float = 0.002
 
 
@@ -48,16 +51,20 @@ class Member:
     nom_usage: str = ""
     famille_role: str = ""
     foyer_role: str = ""
-    earnings: float = 0.0
-    other: float = 0.0
+    earnings: float = 0.0  # net
+    other: float = 0.0  # net
+    gross: float = 0.0  # gross wages and pensions, invalidity pensions
+    taxable: float = 0.0
+    taxable_wages: float = 0.0  # of which wages and unemployment benefit
     taux: int = 0
     id: int = 0
+    active: bool = True  # not moved out, not deceased
 
 
 @dataclass
 class ChunkRows:
     rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
-    truth: dict[str, dict[str, int]] = field(default_factory=dict)  # benefit -> eligible / receiving
+    truth: dict[str, dict[str, int]] = field(default_factory=dict)  # benefit -> eligible / receiving (counts)
 
     def add(self, kind: str, row: tuple[Any, ...]) -> None:
         self.rows.setdefault(kind, []).append(row)
@@ -163,7 +170,9 @@ class ChunkGenerator:
         groups = max(m.group for m in members) + 1
         group_ids = [self.next_group + g for g in range(groups)]
         self.next_group += groups
-        address_id = int(self.ctx.address_ids[self.below(len(self.ctx.address_ids))])
+        at = self.below(len(self.ctx.address_ids))
+        address_id = int(self.ctx.address_ids[at])
+        code = self.ctx.address_codes[at] if self.ctx.address_codes else ""
         occupation, rent = self.housing(members)
         floor = self.between(0, 7)
         logement = "Rez-de-chaussée" if floor == 0 else f"{floor}e étage, porte {self.pick('ABCDEFG')}"
@@ -174,8 +183,10 @@ class ChunkGenerator:
             self.out.add("foyer", (gid, household_id, f"3{gid % 10**12:012d}"))
         for member in members:
             self.person(member, household_id, group_ids[member.group])
+        zone = self.ctx.law.zones.get(code, "zone_2")
         for g, gid in enumerate(group_ids):
-            self.benefits(gid, [m for m in members if m.group == g], occupation, rent)
+            self.benefits(household_id, gid, [m for m in members if m.group == g], occupation, rent, zone)
+        self.energy_cheque(household_id, group_ids[0], members, occupation)
         if rnd.random() < d.PARKING_PERMIT_HOUSEHOLD:
             holder = members[0]
             issued = self.ctx.today - timedelta(days=self.below(730))
@@ -247,6 +258,7 @@ class ChunkGenerator:
             status, changed = "moved_out", (ctx.today - timedelta(days=self.below(1100))).isoformat()
         elif r < d.MOVED_OUT + (d.DECEASED * (4 if m.age > 75 else 0.2)):
             status, changed = "deceased", (ctx.today - timedelta(days=self.below(1100))).isoformat()
+        m.active = status == "active"
         if m.role != "enfant" and m.age >= 18:
             r = rnd.random()
             m.taux = 80 if r < d.DISABILITY_80 else 50 if r < d.DISABILITY_80 + d.DISABILITY_50 else 0
@@ -354,53 +366,95 @@ class ChunkGenerator:
                                  self.dt(at), "", "{}"))
 
     def resources(self, m: Member) -> None:
-        rnd = self.rnd
-        start = (self.ctx.today - timedelta(days=self.between(30, 2999))).isoformat()
+        """A person's incomes drawn gross; their net and taxable amounts are those OpenFisca-France computes."""
+        rnd, law = self.rnd, self.ctx.law
+        # started before the year the benefits look back on: the generator takes this month as every month
+        start = (self.ctx.today - timedelta(days=self.between(400, 2999))).isoformat()
 
-        def add(kind: str, amount: float) -> None:
-            self.out.add("resource", (m.id, kind, f"{amount:.2f}", start, "synth"))
+        def add(kind: str, net: float, gross: float | None = None, taxable: float | None = None) -> None:
+            self.out.add("resource", (m.id, kind, f"{net:.2f}", None if gross is None else f"{gross:.2f}",
+                                      None if taxable is None else f"{taxable:.2f}", start, "synth"))
+
+        def paid(kind: str, grid: claims.Grid, gross: float) -> None:
+            net, taxable = grid.at(gross)
+            if kind == "salaire":
+                m.earnings += net
+            else:
+                m.other += net
+            if kind != "chomage":
+                m.gross += gross  # what the ASPA reads
+            m.taxable += taxable
+            if kind != "retraite":
+                m.taxable_wages += taxable
+            add(kind, net, gross, taxable)
 
         if m.age >= 62 and (m.age >= 65 or rnd.random() < 0.5):
-            pension = max(250.0, rnd.lognormvariate(np.log(d.MEDIAN_PENSION), d.PENSION_SIGMA))
-            m.other += pension
-            add("retraite", pension)
+            paid("retraite", law.pensions,
+                 max(300.0, rnd.lognormvariate(np.log(d.MEDIAN_GROSS_PENSION), d.PENSION_SIGMA)))
             return
         if m.role == "enfant" and m.age <= 24 and rnd.random() < d.STUDENT_18_24:
             if rnd.random() < 0.35:
-                wage = rnd.uniform(350, 900)
-                m.earnings += wage
-                add("salaire", wage)
+                paid("salaire", law.wages, rnd.uniform(450, 1150))
             if rnd.random() < 0.3:
-                grant = rnd.uniform(110, 600)
+                grant = rnd.uniform(110, 600)  # not taxable, no gross
                 m.other += grant
                 add("bourse", grant)
             return
         r = rnd.random()
-        if r < d.EMPLOYED:
-            wage = max(450.0, rnd.lognormvariate(np.log(d.MEDIAN_NET_WAGE), d.WAGE_SIGMA))
-            m.earnings += wage
-            add("salaire", wage)
-        elif r < d.EMPLOYED + d.UNEMPLOYED:
-            benefit = min(3000.0, max(850.0, rnd.lognormvariate(np.log(1250), 0.3)))
-            m.other += benefit
-            add("chomage", benefit)
+        employed = d.EMPLOYED_DISABLED_80 if m.taux >= 80 else d.EMPLOYED
+        if r < employed:
+            paid("salaire", law.wages, max(600.0, rnd.lognormvariate(np.log(d.MEDIAN_GROSS_WAGE), d.WAGE_SIGMA)))
+        elif r < employed + d.UNEMPLOYED:
+            paid("chomage", law.unemployment, min(4000.0, max(950.0, rnd.lognormvariate(
+                np.log(d.MEDIAN_GROSS_UNEMPLOYMENT), d.UNEMPLOYMENT_SIGMA))))
         if m.taux >= 50 and rnd.random() < 0.3:
-            pension = rnd.uniform(300, 900)
+            pension = rnd.uniform(300, 900)  # one amount in OpenFisca: taxable, read by the ASPA and the AAH
             m.other += pension
-            add("invalidite", pension)
+            m.gross += pension
+            m.taxable += pension
+            add("invalidite", pension, pension, pension)
 
     # --- benefits: who could claim what, and who does ------------------------------------
-    def benefits(self, famille_id: int, members: list[Member], occupation: str, rent: str | None) -> None:
-        """What the famille could claim (synthetic rules), and whether it does (DREES take-up rates)."""
-        adults = [d.Adult(m.age, m.earnings, m.other, m.taux) for m in members if m.famille_role == "parent"]
-        children = sum(1 for m in members if m.famille_role == "enfant" and m.age < 20)
-        since = (self.ctx.today - timedelta(days=self.between(60, 2499))).isoformat()
-        for benefit, amount in d.possible_claims(adults, children, occupation, float(rent) if rent else None).items():
-            self.out.count(benefit, "eligible")
-            if self.rnd.random() < d.TAKE_UP[benefit]:
-                self.out.count(benefit, "receiving")
-                amount *= self.rnd.uniform(0.97, 1.03)
-                self.out.add("benefit", (famille_id, None, benefit, f"{amount:.2f}", since, "synth"))
+    def benefits(self, household_id: int, famille_id: int, members: list[Member], occupation: str,
+                 rent: str | None, zone: str) -> None:
+        """What the famille could claim under the legislation at the seed date, and whether it does (the
+        published take-up rates): receipts in the registry, the whole decision kept as ground truth."""
+        members = [m for m in members if m.active]
+        adults = [claims.Adult(m.age, m.earnings, m.other, m.gross, m.taxable, m.taxable_wages, m.taux)
+                  for m in members if m.famille_role == "parent"]
+        children = [m for m in members if m.famille_role == "enfant"]
+        dependants = (sum(m.earnings for m in children), sum(m.other for m in children))
+        possible = claims.claims(self.ctx.law, adults, len(children), occupation, float(rent) if rent else None, zone,
+                                 dependants)
+        for benefit, amount in possible.items():
+            self.claim(household_id, famille_id, benefit, amount)
+
+    def energy_cheque(self, household_id: int, famille_id: int, members: list[Member], occupation: str) -> None:
+        """The ménage's chèque énergie (sent without a claim, to the first famille; some are not used)."""
+        members = [m for m in members if m.active]
+        if occupation == "loge_gratuitement" or not members:
+            return
+        adults = [claims.Adult(m.age, m.earnings, m.other, m.gross, m.taxable, m.taxable_wages, m.taux)
+                  for m in members if m.famille_role == "parent"]
+        yearly = claims.energy_cheque(self.ctx.law, len(members), claims.reference_income(self.ctx.law, adults))
+        if yearly > 0:
+            self.claim(household_id, famille_id, "cheque_energie", yearly / 12)
+
+    def claim(self, household_id: int, famille_id: int, benefit: str, amount: float) -> None:
+        receiving = self.rnd.random() < d.TAKE_UP[benefit]
+        paid = amount * self.rnd.uniform(0.97, 1.03) if benefit not in ("css_gratuite", "css_participation") \
+            else 0.0
+        if receiving:
+            self.out.add("benefit", (famille_id, None, d.RECEIPT.get(benefit, benefit), f"{paid:.2f}",
+                                     (self.ctx.today - timedelta(days=self.between(60, 2499))).isoformat(), "synth"))
+        if benefit == "af":
+            return  # not screened: no ground truth kept
+        self.out.count(benefit, "eligible")
+        if receiving:
+            self.out.count(benefit, "receiving")
+        per_famille = None if benefit == "cheque_energie" else famille_id  # the chèque is the ménage's
+        self.out.add("entitlement", (household_id, per_famille, benefit, True, receiving, f"{amount:.2f}",
+                                     self.ctx.today.isoformat()))
 
     # --- duplicates: the same person as another source keyed them ------------------------
     def maybe_duplicate(self, m: Member, row: tuple[Any, ...]) -> None:

@@ -1,8 +1,6 @@
-"""Facts the synthetic commune is calibrated on, and the small pure rules it applies.
-
-Shares and amounts are rounded public figures (INSEE recensement 2020–2022, DREES non-recours,
-CAF/CNAV barèmes 2025). They make the synthetic population look like a French commune; they are
-not the legislation: rights are computed by OpenFisca in the screening, not here.
+"""Facts the synthetic commune is calibrated on: rounded public figures (INSEE recensement 2020–2022, DREES,
+non-recours studies) that make the synthetic population look like a French commune. The legislation is not
+here: who could claim what is decided by `_claims` with the parameters OpenFisca-France holds at the seed date.
 """
 
 from __future__ import annotations
@@ -43,29 +41,30 @@ PASSPORT_ADULT, PASSPORT_MINOR = 0.45, 0.2
 POOL_PASS = 0.07
 PARKING_PERMIT_HOUSEHOLD = 0.06
 
-# Labour market (share of people aged 18–64 not in education).
+# Labour market (share of people aged 18–64 not in education; disabled adults at 80 % work far less, DREES).
 EMPLOYED, UNEMPLOYED = 0.72, 0.075
+EMPLOYED_DISABLED_80 = 0.2
 STUDENT_18_24 = 0.52
-MEDIAN_NET_WAGE, WAGE_SIGMA = 2100.0, 0.5
-MEDIAN_PENSION, PENSION_SIGMA = 1550.0, 0.45
-SMIC_NET = 1430.0
+# Gross monthly amounts (INSEE salaires du privé 2023, DREES retraités 2023, Unédic ARE): net and taxable ones
+# are what OpenFisca-France computes from them (`Law.wages` and the other grids), not fixed ratios.
+MEDIAN_GROSS_WAGE, WAGE_SIGMA = 2700.0, 0.5
+MEDIAN_GROSS_PENSION, PENSION_SIGMA = 1700.0, 0.4
+MEDIAN_GROSS_UNEMPLOYMENT, UNEMPLOYMENT_SIGMA = 1350.0, 0.3
 
-# Benefit amounts (monthly, 2025 barèmes rounded) and take-up (1 − non-recours, DREES).
-RSA_BASE = 646.52
-PRIME_ACTIVITE_BASE = 633.21
-AAH_MAX = 1033.32
-ASPA_SINGLE, ASPA_COUPLE = 1034.28, 1605.73
-AF_2, AF_3, AF_EXTRA = 151.05, 344.57, 193.50
-CSS_FREE_CEILING_SINGLE = 847.0
-TAKE_UP = {"rsa": 0.66, "prime_activite": 0.68, "aah": 0.9, "aspa": 0.5, "css": 0.56, "aide_logement": 0.9,
-           "af": 0.98}
+# Take-up (1 − non-recours: DREES 2022–2024 — RSA 34 %, prime d'activité 30 %, C2S 30 to 44 %, ASPA 50 %; the
+# chèque énergie is sent without a claim, about a fifth is not used; housing aid and the AAH are claimed by most
+# of those entitled, family allowances by almost all).
+TAKE_UP = {"rsa": 0.66, "prime_activite": 0.70, "css_gratuite": 0.66, "css_participation": 0.56,
+           "aide_logement": 0.9, "aspa": 0.5, "aah": 0.9, "cheque_energie": 0.8, "af": 0.98}
+# Screening benefits → the benefit a receipt names in the registry
+RECEIPT = {"css_gratuite": "css", "css_participation": "css"}
 
 # Consent decisions recorded for adults: purpose -> (P(granted), P(denied)).
 CONSENT_RATES = {"rappels_echeances": (0.16, 0.03), "alertes": (0.27, 0.01), "information": (0.22, 0.06),
                  "droits": (0.0, 0.04), "personnalisation": (0.1, 0.03)}
 VEILLE_SANTE_ELDERLY_ALONE = 0.32
 
-DISABILITY_50, DISABILITY_80 = 0.03, 0.02
+DISABILITY_50, DISABILITY_80 = 0.03, 0.04
 MOVED_OUT, DECEASED = 0.01, 0.004
 
 EMAIL_DOMAINS = ("orange.example", "gmail.example", "free.example", "laposte.example", "sfr.example",
@@ -101,93 +100,3 @@ class AgeBand:
     low: int
     high: int
     weight: float
-
-
-def rsa_forfait(adults: int, children: int) -> float:
-    """RSA montant forfaitaire by household composition (majoration 50 % for the second person,
-    30 % for the third and each further child up to the fourth person, 40 % beyond)."""
-    persons = adults + children
-    factor = 1.0
-    if persons >= 2:
-        factor += 0.5
-    if persons >= 3:
-        factor += 0.3
-    if persons >= 4:
-        factor += 0.3 if adults == 2 or persons == 4 else 0.4
-    factor += 0.4 * max(0, persons - 4)
-    return RSA_BASE * factor
-
-
-def forfait_logement(persons: int) -> float:
-    return RSA_BASE * (0.12 if persons == 1 else 0.16 if persons == 2 else 0.165)
-
-
-def allocations_familiales(children: int) -> float:
-    if children < 2:
-        return 0.0
-    if children == 2:
-        return AF_2
-    return AF_3 + AF_EXTRA * (children - 3)
-
-
-def prime_activite(earnings: float, other_resources: float, adults: int, children: int) -> float:
-    """A rounded prime d'activité: forfait + 61 % of earnings + bonus, minus resources (floored at 0)."""
-    if earnings < 0.3 * SMIC_NET or earnings > 1.8 * SMIC_NET * (1 + 0.5 * (adults - 1) + 0.3 * children):
-        return 0.0
-    forfait = PRIME_ACTIVITE_BASE * (1 + 0.5 * (adults + children - 1))
-    bonus = min(184.27, max(0.0, (earnings - 0.5 * SMIC_NET) / (0.5 * SMIC_NET)) * 184.27)
-    amount = forfait + 0.61 * earnings + bonus - earnings - other_resources
-    return max(0.0, amount)
-
-
-def css_ceiling(persons: int) -> float:
-    """Monthly resource ceiling of the free complémentaire santé solidaire."""
-    factors = {1: 1.0, 2: 1.5, 3: 1.8, 4: 2.1}
-    return CSS_FREE_CEILING_SINGLE * factors.get(persons, 2.1 + 0.4 * (persons - 4))
-
-
-@dataclass(frozen=True)
-class Adult:
-    age: int
-    earnings: float  # monthly net earned income
-    other: float  # pensions, unemployment benefit, grants
-    taux: int  # taux d'incapacité
-
-
-def possible_claims(adults: list[Adult], children: int, occupation: str, rent: float | None) -> dict[str, float]:
-    """The benefits a famille could claim, with rounded monthly amounts (0 for the CSS, a coverage)."""
-    if not adults:
-        return {}
-    earnings = sum(a.earnings for a in adults)
-    other = sum(a.other for a in adults)
-    resources = earnings + other
-    persons = len(adults) + children
-    claims: dict[str, float] = {}
-    aide_logement = 0.0
-    tenant = occupation in ("locataire", "locataire_hlm") and rent
-    if tenant and rent and resources < SMIC_NET * (1.1 + 0.35 * (persons - 1)):
-        aide_logement = min(rent * 0.75, max(0.0, 120 + 95 * persons - 0.28 * resources))
-        if aide_logement >= 15:
-            claims["aide_logement"] = aide_logement
-    if max(a.age for a in adults) >= 25 or children:
-        housed = occupation in ("proprietaire", "loge_gratuitement")
-        deduction = forfait_logement(persons) if (housed or aide_logement) else 0.0
-        rsa = rsa_forfait(len(adults), children) - resources - deduction
-        if rsa >= 6:
-            claims["rsa"] = rsa
-    pa = prime_activite(earnings, other, len(adults), children)
-    if pa >= 15:
-        claims["prime_activite"] = pa
-    for a in adults:
-        if a.taux >= 80 and 20 <= a.age < 65 and AAH_MAX - (a.earnings + a.other) > 10:
-            claims["aah"] = claims.get("aah", 0.0) + AAH_MAX - (a.earnings + a.other)
-    if all(a.age >= 65 for a in adults):
-        ceiling = ASPA_SINGLE if len(adults) == 1 else ASPA_COUPLE
-        if ceiling - resources > 10:
-            claims["aspa"] = ceiling - resources
-    af = allocations_familiales(children)
-    if af:
-        claims["af"] = af
-    if resources < css_ceiling(persons) or "rsa" in claims:
-        claims["css"] = 0.0
-    return claims

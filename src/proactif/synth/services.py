@@ -21,12 +21,16 @@ from proactif.kernel.config import env_opt, reference_data_dir
 from proactif.kernel.logging import get_logger
 from proactif.registry import services as registry
 from proactif.synth import _geography as geography
+from proactif.synth import _law as law
 from proactif.synth._population import ChunkRows, Context, generate_task
+from proactif.synth.models import Entitlement
 
 log = get_logger(__name__)
 
 LOAD_ORDER = ("household", "famille", "foyer", "person", "contact", "preference", "consent", "document",
               "resource", "benefit")
+ENTITLEMENT_COLUMNS = ("household_id", "famille_id", "benefit", "eligible", "receiving", "monthly_amount",
+                       "seeded_on")
 PERSONS_PER_HOUSEHOLD = 2.13
 HOUSEHOLDS_PER_ADDRESS = 7
 
@@ -72,8 +76,10 @@ def seed(residents: int, seed_value: int = 1, *, reset: bool = False, duplicate_
         registry.bulk_load("voie", geo.voies)
         registry.bulk_load("address", [(*row[:11], quartier_ids[specs[row[11] - 1].code], *row[12:])
                                        for row in geo.address_rows])
+    codes = tuple(str(row[7]) for row in geo.address_rows)
     ctx = Context(seed=seed_value, today=today, now=now, address_ids=geo.address_ids, surnames=surnames,
                   first_names_f=first_f, first_names_m=first_m, postgres=bulkload.vendor() == "postgresql",
+                  law=law.read(today, tuple(sorted(set(codes)))), address_codes=codes,
                   duplicate_rate=duplicate_rate)
     totals: dict[str, int] = dict.fromkeys(LOAD_ORDER, 0)
     truth: dict[str, dict[str, int]] = {}
@@ -88,6 +94,7 @@ def seed(residents: int, seed_value: int = 1, *, reset: bool = False, duplicate_
                         batch = _unique_nirs(batch, nirs)
                         done += sum(1 for row in batch if row[17] == "synth")
                     totals[kind] += registry.bulk_load(kind, batch)
+                bulkload.load_rows(Entitlement._meta.db_table, ENTITLEMENT_COLUMNS, rows.rows.get("entitlement", []))
             for benefit, entry in rows.truth.items():
                 for key, value in entry.items():
                     truth.setdefault(benefit, {"eligible": 0, "receiving": 0})[key] += value
@@ -172,3 +179,44 @@ def pyramid_shares(figures_today: date | None = None) -> dict[str, float]:
     total = len(ages) or 1
     return {f"{low}-{high}": round(sum(1 for a in ages if low <= a <= high) / total, 4)
             for (low, high) in INSEE_PYRAMID}
+
+
+def has_ground_truth() -> bool:
+    """Whether the registry's synthetic households carry the generator's decisions (seeded by this generator)."""
+    return Entitlement.objects.exists()
+
+
+def detection_quality(run_id: int) -> dict[str, dict[str, Any]]:
+    """A screening run against the generator's ground truth, per national benefit, over the households screened:
+    how often the legislation the generator applies and OpenFisca agree on who is eligible, and the precision and
+    recall of detection — a detection is right when the household is eligible and does not receive the benefit.
+    (Detection also asks for two stable months, an amount above the floor and no opposition: recall counts those
+    households as missed.)"""
+    from proactif.rights import services as rights
+
+    run = rights.get_run(run_id)
+    truth: dict[tuple[int, str], bool] = {}  # (household, benefit) → receiving; present when eligible
+    for household, benefit, receiving in Entitlement.objects.values_list("household_id", "benefit", "receiving"):
+        truth[(household, benefit)] = truth.get((household, benefit), False) or receiving
+    counts: dict[str, dict[str, int]] = {}
+    for household, benefit, eligible, _receiving, detected, _amount in rights.export_rows(run):
+        if benefit not in rights.BENEFITS:
+            continue  # local aids: the generator does not decide them
+        c = counts.setdefault(benefit, dict.fromkeys(("households", "synth_eligible", "openfisca_eligible", "agree",
+                                                      "owed", "detected", "right"), 0))
+        known = (household, benefit) in truth
+        owed = known and not truth[(household, benefit)]
+        c["households"] += 1
+        c["synth_eligible"] += known
+        c["openfisca_eligible"] += bool(eligible)
+        c["agree"] += known == bool(eligible)
+        c["owed"] += owed
+        c["detected"] += bool(detected)
+        c["right"] += bool(detected) and owed
+    return {benefit: {"households": c["households"], "synth_eligible": c["synth_eligible"],
+                      "openfisca_eligible": c["openfisca_eligible"],
+                      "eligibility_agreement": round(c["agree"] / c["households"], 3) if c["households"] else None,
+                      "owed_not_received": c["owed"], "detected": c["detected"], "detected_and_owed": c["right"],
+                      "precision": round(c["right"] / c["detected"], 3) if c["detected"] else None,
+                      "recall": round(c["right"] / c["owed"], 3) if c["owed"] else None}
+            for benefit, c in counts.items()}
