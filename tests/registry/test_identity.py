@@ -9,6 +9,7 @@ from proactif.audit.models import AccessLog
 from proactif.registry import _linkage as linkage
 from proactif.registry import services
 from proactif.registry.models import ChannelPreference, ContactPoint, Document, MergeSuggestion, Person
+from proactif.synth import _law as legislation
 from proactif.synth import _population as population
 from proactif.synth.services import _names
 
@@ -18,7 +19,8 @@ def synthetic_records(duplicate_rate: float) -> tuple[list[linkage.IdentityRecor
     surnames, first_f, first_m = _names()
     ctx = population.Context(seed=11, today=date(2026, 11, 28), now=datetime(2026, 11, 28, tzinfo=UTC),
                              address_ids=np.arange(1, 400), surnames=surnames, first_names_f=first_f,
-                             first_names_m=first_m, postgres=False, duplicate_rate=duplicate_rate)
+                             first_names_m=first_m, postgres=False, law=legislation.read(date(2026, 11, 28)),
+                             duplicate_rate=duplicate_rate)
     rows = population.generate_chunk(ctx, 0, 3000, 10**9).rows
     contacts: dict[int, set[str]] = {}
     for person_id, _kind, value, *_ in rows["contact"]:

@@ -20,6 +20,7 @@ from proactif.registry.models import MonthlyResource, OptOut, Person
 from proactif.rights import _openfisca as openfisca
 from proactif.rights import _screening as screening
 from proactif.rights import domain
+from proactif.rights import services as rights
 from proactif.rights.models import Assessment, HouseholdResult, ScreeningRun
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +106,42 @@ def test_bad_parameters_are_refused_with_the_option_named() -> None:
     result = CliRunner().invoke(main, ["screen", "--benefits", "rsa,loto", "--workers", "1"])
     assert result.exit_code == 2 and "loto" in result.output
     assert not ScreeningRun.objects.exists()
+
+
+def test_what_a_chunk_sets_to_default_is_what_openfisca_computes_alone() -> None:
+    """In a chunk's arrays a (variable, period) given for some households is an input for all of them, the others
+    getting the default (zero): for every variable OpenFisca would compute that only some households give, a few
+    households that leave it out are computed alone, and OpenFisca gives them the default too — so a household's
+    amounts are the same alone and in its chunk (the received benefits of past months are given by everyone)."""
+    system = openfisca.tax_benefit_system()
+    given: dict[tuple[str, str, str], set[str]] = {}
+    situations = {h: rights.situation(h, PERIOD) for chunk in registry.household_ids_in_chunks(10_000) for h in chunk}
+    everyone: dict[str, dict[str, int]] = {}
+    for household_id, situation in situations.items():
+        for plural, instances in situation.items():
+            for key, variables in instances.items():
+                everyone.setdefault(plural, {})[key] = household_id
+                for name, by_period in variables.items():
+                    if isinstance(by_period, dict):
+                        for period, value in by_period.items():
+                            if value is not None:
+                                given.setdefault((plural, name, period), set()).add(key)
+    lacking: dict[tuple[str, str], dict[str, set[str]]] = {}  # (plural, variable) → entity → periods left out
+    for (plural, name, period), keys in given.items():
+        if len(keys) < len(everyone[plural]) and system.get_variable(name).formulas:
+            for key in sorted(set(everyone[plural]) - keys)[:200]:
+                lacking.setdefault((plural, name), {}).setdefault(key, set()).add(period)
+    assert {name for _, name in lacking} <= {"salaire_net", "salaire_imposable", "retraite_nette", "retraite_imposable",
+                                              "chomage_net", "chomage_imposable", "chomage_brut",
+                                              "bourse_criteres_sociaux", "caah", "mva"}
+    checked = 0
+    for (plural, name), entities in sorted(lacking.items()):
+        for key in sorted(entities, key=lambda k: everyone[plural][k])[:2]:
+            situation = situations[everyone[plural][key]]
+            alone = openfisca.simulate(situation)
+            index = list(situation[plural]).index(key)
+            default = system.get_variable(name).default_value
+            for period in sorted(entities[key]):
+                assert alone.calculate_add(name, period)[index] == pytest.approx(default), (name, period, key)
+                checked += 1
+    assert checked > 0

@@ -64,13 +64,29 @@ def fresh_database(kind: str, name: str, keep: bool = False) -> Database:
     return Database(f"{server}/{database}", home, "postgresql")
 
 
+def generator_version() -> str:
+    """A digest of the synthetic commune generator's code: another version generates another commune."""
+    import hashlib
+
+    import proactif.synth
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(proactif.synth.__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def seeded_database(kind: str, name: str, residents: int, seed: int = 1) -> Database:
     """The benchmark database `name` holding a commune of `residents` synthetic residents: kept between
-    runs, seeded again when its size differs or when an older generator seeded it (no ground truth)."""
+    runs, seeded again when its size differs or when another version of the generator seeded it."""
     db = fresh_database(kind, name, keep=True)
+    marker = db.home / "seeded-by"
+    seeded_by = f"{generator_version()} seed {seed}"
     kept = run_measured(["bench-probe", "count"], db).output
-    if kept["residents"] != residents or not kept["ground_truth"]:  # another size, or an older generator
+    if kept["residents"] != residents or not kept["ground_truth"] or not marker.is_file() \
+            or marker.read_text() != seeded_by:
         run_measured(["seed", "--residents", str(residents), "--seed", str(seed), "--reset"], db)
+        marker.write_text(seeded_by)
     return db
 
 

@@ -114,6 +114,9 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
     members = composition["members"]
     received = set(composition["benefits_receiving"]) | set(composition["benefits_paid"])
     menage: dict[str, Any] = {"personne_de_reference": [], "conjoint": [], "enfants": [], "autres": []}
+    # the AAH a household receives is the most disabled adult's
+    aah_holder = max(members, key=lambda m: (m["taux_incapacite"] or 0, m["famille_role"] != "enfant"))["id"] \
+        if members else None
     for member in members:
         name = f"p{member['id']}"
         person: dict[str, Any] = {}
@@ -129,7 +132,8 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
         for variable, unless in KNOWN_ABSENT.items():
             if unless is None or (unless not in received and unless not in kinds):
                 person[variable] = {str(year - back): 0 for back in (2, 1, 0)}
-        person[BENEFITS["aah"][0]] = _asked_and_past("aah", asked, months, received)
+        person[BENEFITS["aah"][0]] = _asked_and_past("aah", asked, months, composition,
+                                                     holder=member["id"] == aah_holder)
         individus[name] = person
         famille = familles.setdefault(f"f{member['famille_id'] or 'seul' + str(member['id'])}",
                                       {"parents": [], "enfants": []})
@@ -153,7 +157,7 @@ def situation(composition: dict[str, Any], period: str) -> dict[str, Any]:
             famille["parents"].append(famille["enfants"].pop(0))
         for benefit, (variable, entity, _) in BENEFITS.items():
             if entity == "familles":
-                famille[variable] = _asked_and_past(benefit, asked, months, received)
+                famille[variable] = _asked_and_past(benefit, asked, months, composition)
     for foyer in foyers.values():
         if not foyer["declarants"]:
             foyer["declarants"].append(foyer["personnes_a_charge"].pop(0))
@@ -206,14 +210,43 @@ def gross_unknown(composition: dict[str, Any], benefit: str, period: str) -> boo
     return False
 
 
-def _asked_and_past(benefit: str, asked: list[str], months: list[str], received: set[str]) -> dict[str, Any]:
-    """A monthly benefit: asked for the screened months; for the months before, what the household received
-    — nothing, when the registry and the feeds show it does not receive it (OpenFisca would otherwise compute
-    it month by month for the resources of other benefits, as if it had been claimed)."""
-    if RECEIVED_AS[benefit] in received:
-        return dict.fromkeys(asked)
-    past = False if benefit == "css_gratuite" else 0
-    return {m: (None if m in asked else past) for m in months}
+def _asked_and_past(benefit: str, asked: list[str], months: list[str], composition: dict[str, Any],
+                    holder: bool = True) -> dict[str, Any]:
+    """A monthly benefit: asked for the screened months; for the months before, what the household received —
+    the feed's payment of the month, else the receipt's monthly amount while it runs, else nothing (OpenFisca
+    would otherwise compute it month by month for the resources of other benefits, as if it had been claimed).
+    Every household gives every past month, so that a chunk's arrays hold the same inputs as each household
+    alone (an input given for some households of a chunk is an input, zero by default, for all of them).
+    The C2S: free while the receipt's amount is nil, with participation while it is not. `holder`: for a
+    benefit of one person in the household (the AAH), whether this person is the one who receives it."""
+    received = _received_by_month(composition, RECEIVED_AS[benefit], months) if holder else {}
+    values: dict[str, Any] = {}
+    for m in months:
+        if m in asked:
+            values[m] = None
+        elif benefit == "css_gratuite":
+            values[m] = m in received and received[m] == 0
+        else:
+            values[m] = received.get(m, 0)
+    return values
+
+
+def _received_by_month(composition: dict[str, Any], key: str, months: list[str]) -> dict[str, float]:
+    """The months a benefit was received (feed payments first, else a receipt running that month) and how much."""
+    paid = composition["benefits_paid"].get(key, {})
+    receipt = composition["benefits_receiving"].get(key)
+    out: dict[str, float] = {}
+    for m in months:
+        if m in paid:
+            out[m] = round(float(paid[m]), 2)
+        elif receipt and _runs(receipt, m):
+            out[m] = round(float(receipt.get("monthly_amount") or 0.0), 2)
+    return out
+
+
+def _runs(receipt: dict[str, Any], month: str) -> bool:
+    since, until = receipt.get("since"), receipt.get("until")
+    return (since is None or since.strftime("%Y-%m") <= month) and (until is None or until.strftime("%Y-%m") >= month)
 
 
 def asked_for(period: str) -> list[tuple[str, str]]:

@@ -90,7 +90,7 @@ class Law:
     ppa_housing: tuple[float, float, float]
     ppa_minimum: float
     aah: float
-    aah_ages: tuple[int, int]  # from, until (legal retirement age)
+    aah_age: int  # from (at 80 % and more, no upper age: the retirement age bounds only the 50–79 % case)
     aah_work: tuple[float, float, float]  # SMIC share of the first band; deducted share of it, of the rest
     aspa_ceiling: tuple[float, float]  # single, couple
     aspa_maximum: tuple[float, float]
@@ -98,6 +98,7 @@ class Law:
     css_ceiling: float  # yearly, one person
     css_scale: Scale
     css_participation: float  # raise of the ceiling for the C2S with participation
+    css_contribution: tuple[tuple[int, float], ...]  # monthly contribution per person: (from age, amount)
     css_housing: tuple[tuple[float, float, float], tuple[float, float, float]]  # without, with housing aid
     family_base: float  # BMAF
     family_rates: tuple[float, float]  # two children, each one more
@@ -177,26 +178,34 @@ def housing_aid(law: Law, adults: int, children: int, rent: float, social: bool,
 
 
 def claims(law: Law, adults: list[Adult], children: int, occupation: str, rent: float | None,
-           zone: str, dependants: tuple[float, float] = (0.0, 0.0)) -> dict[str, float]:
+           zone: str, dependants: tuple[tuple[float, float], ...] = ()) -> dict[str, float]:
     """The benefits a famille could claim this month, with their monthly amounts (1.0 for the free C2S, a
-    coverage). Resources are this month's, taken as those of the months each benefit looks back on; the RSA, the
-    prime d'activité and the C2S count the dependants' net earnings and other incomes (`dependants`) too."""
+    coverage; the households' contribution for the C2S with participation). Resources are this month's, taken as
+    those of the months each benefit looks back on. `dependants`: the net earnings and other incomes of the
+    children who have some — the C2S counts them all; the RSA and the prime d'activité count a child and her
+    incomes only while they stay under the increase of the lump sum she brings (beyond it the CAF leaves her out)."""
     if not adults:
         return {}
     couple = len(adults) > 1
-    persons = len(adults) + children
-    earnings = sum(a.earnings for a in adults) + dependants[0]
-    net = earnings + sum(a.other for a in adults) + dependants[1]
+    own_earnings = sum(a.earnings for a in adults)
+    own = own_earnings + sum(a.other for a in adults)
     family = family_allowances(law, children)
     owner = occupation in ("proprietaire", "loge_gratuitement")
     tenant = occupation in ("locataire", "locataire_hlm") and rent
     out: dict[str, float] = {}
 
+    def counted(lump: float) -> tuple[int, float, float]:
+        """Children counted, their earnings and all their incomes, for a lump sum's marginal increase."""
+        kept = [d for d in dependants if d[0] + d[1] <= lump]
+        return children - (len(dependants) - len(kept)), sum(d[0] for d in kept), sum(d[0] + d[1] for d in kept)
+
     # RSA (L262-2 CASF): the lump sum less every resource, family allowances and the housing package included
+    rsa_children, _, rsa_dependants = counted(law.rsa * law.rsa_scale.beyond)
+    persons = len(adults) + rsa_children
+    net = own + rsa_dependants
     rsa_lump = law.rsa * law.rsa_scale.factor(persons)
-    rsa_package = law.rsa * law.rsa_scale.factor(min(persons, 3)) \
-        * _share(law.rsa_housing, persons)
-    rsa_age = max(a.age for a in adults) >= 25 or children > 0
+    rsa_package = law.rsa * law.rsa_scale.factor(min(persons, 3)) * _share(law.rsa_housing, persons)
+    rsa_age = max(a.age for a in adults) >= 25 or rsa_children > 0
     rsa_before_housing = rsa_lump - net - family if rsa_age else 0.0
 
     # Housing aid: resources of year N-2 (nil for an RSA beneficiary)
@@ -214,15 +223,18 @@ def claims(law: Law, adults: list[Adult], children: int, occupation: str, rent: 
             out["rsa"] = rsa
 
     # Prime d'activité (L842-3 CSS): lump sum + a share of earnings + each worker's bonus − resources
+    ppa_children, child_earnings, ppa_dependants = counted(law.ppa * law.ppa_scale.beyond)
+    earnings = own_earnings + child_earnings
     if earnings > 0:
+        persons = len(adults) + ppa_children
+        net = own + ppa_dependants
         low, high, top = law.ppa_bonus
         bonus = 0.0
         for a in adults:
             start, full = low * law.smic_hourly, high * law.smic_hourly
             bonus += min(top * law.ppa, max(0.0, top * law.ppa * (a.earnings - start) / (full - start)))
         lump = law.ppa * law.ppa_scale.factor(persons)
-        package = law.ppa * law.ppa_scale.factor(min(persons, 3)) \
-            * _share(law.ppa_housing, persons)
+        package = law.ppa * law.ppa_scale.factor(min(persons, 3)) * _share(law.ppa_housing, persons)
         package = package if owner else min(aid, package)
         ppa = lump + law.ppa_earnings * earnings + bonus - max(lump, net + family + package)
         if ppa >= law.ppa_minimum:
@@ -233,11 +245,11 @@ def claims(law: Law, adults: list[Adult], children: int, occupation: str, rent: 
     first_band, first_cut, rest_cut = law.aah_work
     aah = 0.0
     for a in adults:
-        if a.taux >= 80 and law.aah_ages[0] <= a.age < law.aah_ages[1]:
+        if a.taux >= 80 and a.age >= law.aah_age:
             band = first_band * smic_month
             work = a.earnings - first_cut * min(a.earnings, band) - rest_cut * max(0.0, a.earnings - band)
-            own = work + (a.taxable - a.taxable_wages)
-            aah += max(0.0, law.aah - own)
+            personal = work + (a.taxable - a.taxable_wages)
+            aah += max(0.0, law.aah - personal)
     if aah > 0:
         out["aah"] = aah
 
@@ -250,21 +262,28 @@ def claims(law: Law, adults: list[Adult], children: int, occupation: str, rent: 
         if aspa > 0:
             out["aspa"] = aspa
 
-    # C2S (L861-1 CSS): twelve months of net resources and the housing package against the ceilings
+    # C2S (L861-1 CSS): twelve months of net resources (the children's included) and the housing package against
+    # the ceilings
+    persons = len(adults) + children
+    net = own + sum(d[0] + d[1] for d in dependants)
     with_aid = aid > 0
     rates = law.css_housing[1 if with_aid else 0]
-    package = law.rsa * law.rsa_scale.factor(min(persons, 3)) \
-        * _share(rates, persons)
+    package = law.rsa * law.rsa_scale.factor(min(persons, 3)) * _share(rates, persons)
     yearly = 12 * (net + family + (min(aid, package) if with_aid else package if owner else 0.0))
     ceiling = law.css_ceiling * law.css_scale.factor(persons)
     if "rsa" in out or yearly <= ceiling:
         out["css_gratuite"] = 1.0
     elif yearly <= ceiling * (1 + law.css_participation):
-        out["css_participation"] = 1.0
+        out["css_participation"] = sum(contribution(law, a.age) for a in adults) + children * contribution(law, 0)
 
     if family:
         out["af"] = family
     return out
+
+
+def contribution(law: Law, age: int) -> float:
+    """A person's monthly contribution to the C2S with participation, by age."""
+    return next(amount for start, amount in reversed(law.css_contribution) if age >= start)
 
 
 def energy_cheque(law: Law, persons: int, reference: float) -> float:

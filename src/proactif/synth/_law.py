@@ -80,7 +80,7 @@ def read(day: date, depcoms: tuple[str, ...] = ()) -> Law:
                      float(ppa.pa_fl.taux_forfait_logement.foyer_2_personnes),
                      float(ppa.pa_fl.taux_forfait_logement.foyer_3_personnes)),
         ppa_minimum=float(ppa.pa_m.montant_minimum_verse),
-        aah=float(aah.montant), aah_ages=(int(aah.age_minimal), int(aah.age_legal_retraite)),
+        aah=float(aah.montant), aah_age=int(aah.age_minimal),
         aah_work=(float(aah.travail_ordinaire.tranche_smic), float(aah.travail_ordinaire.abattement_30),
                   float(aah.travail_ordinaire.abattement_sup)),
         aspa_ceiling=(float(aspa.plafond_ressources.personnes_seules) / 12,
@@ -91,6 +91,9 @@ def read(day: date, depcoms: tuple[str, ...] = ()) -> Law:
         css_ceiling=float(cs.cmu.plafond_base),
         css_scale=Scale(float(cs.cmu.coeff_p2), float(cs.cmu.coeff_p3_p4), float(cs.cmu.coeff_p5_plus)),
         css_participation=float(cs.acs.majoration_plafond_acs),
+        css_contribution=tuple((start, float(cs.css.montant.france[band])) for start, band in (
+            (0, "cmu_moins_30_ans"), (30, "cmu_30_49_ans"), (50, "cmu_50_59_ans"), (60, "cmu_60_69_ans"),
+            (70, "cmu_plus_69_ans"))),
         css_housing=((float(cs.css.forfait_logement_sans_al.taux_1p), float(cs.css.forfait_logement_sans_al.taux_2p),
                       float(cs.css.forfait_logement_sans_al.taux_3p_plus)),
                      (float(cs.css.forfait_logement_avec_al.taux_1p), float(cs.css.forfait_logement_avec_al.taux_2p),

@@ -423,7 +423,7 @@ class ChunkGenerator:
         adults = [claims.Adult(m.age, m.earnings, m.other, m.gross, m.taxable, m.taxable_wages, m.taux)
                   for m in members if m.famille_role == "parent"]
         children = [m for m in members if m.famille_role == "enfant"]
-        dependants = (sum(m.earnings for m in children), sum(m.other for m in children))
+        dependants = tuple((m.earnings, m.other) for m in children if m.earnings or m.other)
         possible = claims.claims(self.ctx.law, adults, len(children), occupation, float(rent) if rent else None, zone,
                                  dependants)
         for benefit, amount in possible.items():
@@ -442,8 +442,8 @@ class ChunkGenerator:
 
     def claim(self, household_id: int, famille_id: int, benefit: str, amount: float) -> None:
         receiving = self.rnd.random() < d.TAKE_UP[benefit]
-        paid = amount * self.rnd.uniform(0.97, 1.03) if benefit not in ("css_gratuite", "css_participation") \
-            else 0.0
+        # the C2S: nothing paid, free or with the household's contribution
+        paid = amount * self.rnd.uniform(0.97, 1.03) if benefit != "css_gratuite" else 0.0
         if receiving:
             self.out.add("benefit", (famille_id, None, d.RECEIPT.get(benefit, benefit), f"{paid:.2f}",
                                      (self.ctx.today - timedelta(days=self.between(60, 2499))).isoformat(), "synth"))
