@@ -21,7 +21,7 @@ def commune() -> None:
     install()
     if not accounts.find_agent_by_email("etat_civil@test.proactif.fr"):
         create_agents()
-    synth.seed(800, 9, reset=True, parallel=False)
+    synth.seed(800, 9, reset=True, parallel=False, duplicate_rate=0.02)  # some duplicates to review, whatever the draw
 
 
 def log_in(tab, who: str, password: str = PASSWORD) -> None:
