@@ -2,7 +2,8 @@
 # Installs everything Proactif needs from the project's own files, idempotently:
 #   - a Python >= 3.12 virtual environment in .venv with requirements.lock (Django 6 needs 3.12);
 #   - the front-end packages of package-lock.json in node_modules (npm ci);
-#   - with --browser: Debian's chromium for the Playwright tests (apt-get, once).
+#   - with --browser: the Debian packages the tests use — chromium for Playwright, grammalecte-cli for the
+#     French grammar of the messages (apt-get, once).
 # Re-running it only redoes the steps whose lock file changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,12 +71,19 @@ if [ "$(cat node_modules/.lock-hash 2>/dev/null)" != "$npm_hash" ]; then
   echo "$npm_hash" > node_modules/.lock-hash
 fi
 
-# 3. Debian's chromium for the browser tests (Playwright never downloads its own browser here)
-if [ "$want_browser" = 1 ] && ! command -v chromium >/dev/null; then
-  say "installing Debian's chromium for the browser tests"
-  sudo_cmd=""
-  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >&2
+# 3. The Debian packages the tests use: chromium (Playwright never downloads its own browser here) and
+#    grammalecte-cli (the grammar test of every message a resident receives)
+if [ "$want_browser" = 1 ]; then
+  missing=""
+  command -v chromium >/dev/null || missing="$missing chromium"
+  command -v grammalecte-cli >/dev/null || missing="$missing grammalecte-cli"
+  if [ -n "$missing" ]; then
+    say "installing Debian packages for the tests:$missing"
+    sudo_cmd=""
+    [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq >&2
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $missing >&2
+  fi
 fi
 say "ready"

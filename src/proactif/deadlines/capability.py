@@ -22,6 +22,7 @@ from proactif.kernel.capabilities import (
     signed_link,
 )
 from proactif.messaging import services as messaging
+from proactif.registry.domain import AGREEMENT_FIELDS
 
 LINK_PURPOSE = "deadlines.booking"
 DESK = agent("etat_civil", personal=True)
@@ -60,7 +61,8 @@ CAPABILITY = Capability(
     message_data=(MessageData("rendez_vous", "appointment_id", services.appointment_views,
                               ("date", "heure", "lieu", "adresse", "guichet", "numeros_predemande"),
                               services.ics_attachment, roots={"pieces": None}),  # the documents to bring
-                  MessageData("demande", "request_id", services.request_views, ("type",))),
+                  MessageData("demande", "request_id", services.request_views,
+                              ("type", *AGREEMENT_FIELDS))),
     journey_data=(JourneyData("rendez_vous", services.journey_appointments),
                   JourneyData("retrait", services.collection_deadlines)),
     events=(Event("appointment_booked", "Rendez-vous pris"), Event("appointment_cancelled", "Rendez-vous annulé"),

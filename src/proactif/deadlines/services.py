@@ -23,6 +23,7 @@ from proactif.kernel.logging import get_logger
 from proactif.kernel.text import date_fr
 from proactif.messaging import services as messaging
 from proactif.registry import services as registry
+from proactif.registry.domain import agreement
 
 log = get_logger(__name__)
 
@@ -385,7 +386,7 @@ def appointment_views(appointment_ids: list[Any]) -> dict[Any, dict[str, Any]]:
 
 def request_views(request_ids: list[Any]) -> dict[Any, dict[str, Any]]:
     labels = {"passeport": "passeport", "cni": "carte d'identité"}
-    return {r.pk: {"type": labels.get(r.kind, r.kind), "_racines": {
+    return {r.pk: {"type": labels.get(r.kind, r.kind), **agreement(r.kind), "_racines": {
         "date_limite": date_fr(r.collect_by) if r.collect_by else ""}}
         for r in TitleRequest.objects.filter(pk__in=request_ids)}
 

@@ -152,7 +152,8 @@ def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
     for decision in to_render:
         template: Template = decision.meta.pop("template")
         try:
-            rendered = templating.render(template.subject, template.body, data[decision.row.pk])
+            rendered = templating.render(template.subject, template.body, data[decision.row.pk],
+                                         channel=decision.channel)
         except templating.MissingData as exc:
             decision.action, decision.reason = "fail", str(exc)
             continue

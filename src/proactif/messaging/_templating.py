@@ -18,6 +18,8 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from proactif.messaging.domain import typeset
+
 # Placeholders a template may use: a root and its fields. A field list of None means a plain value;
 # a root whose value is a list of records gives its fields to the loop variable.
 # What every message sees, built by messaging itself; the capabilities' namespaces (`document`, `rendez_vous`,
@@ -181,14 +183,16 @@ def configure_limits(limits: Limits) -> None:
     _BoundedEnvironment.max_chars = limits.max_chars
 
 
-def render(subject: str, body: str, context: dict[str, Any], limits: Limits | None = None) -> Rendered:
-    """The subject and body with `context`; stops (LimitExceeded) past the limits' CPU time or size."""
+def render(subject: str, body: str, context: dict[str, Any], limits: Limits | None = None,
+           channel: str = "") -> Rendered:
+    """The subject and body with `context`, typeset for `channel` (French typography where the channel carries
+    Unicode: `domain.typeset`); stops (LimitExceeded) past the limits' CPU time or size."""
     limits = limits or _limits
     started = time.process_time()
     token = _deadline.set(started + limits.cpu_seconds)
     try:
-        return Rendered(_bounded(subject, context, limits, started) if subject else "",
-                        _bounded(body, context, limits, started))
+        return Rendered(typeset(_bounded(subject, context, limits, started), channel) if subject else "",
+                        typeset(_bounded(body, context, limits, started), channel))
     except UndefinedError as exc:
         raise MissingData(f"donnée manquante pour ce message : {_undefined(exc.message or '')}") from None
     except SecurityError as exc:

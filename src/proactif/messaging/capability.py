@@ -21,6 +21,7 @@ from proactif.kernel.capabilities import (
 from proactif.messaging import _gdpr as gdpr
 from proactif.messaging import api as messaging_api
 from proactif.messaging import domain, services, views
+from proactif.registry import domain as registry_domain
 from proactif.registry import services as registry
 
 AGENTS = agent(*OPERATIONAL_PURPOSES)
@@ -81,7 +82,8 @@ CAPABILITY = Capability(
         messaging_api.messenger_handshake: HANDSHAKE, messaging_api.messenger_events: MESSENGER}),
     nav=(Nav("Messages", "messaging:outbox", 50),),
     message_data=(MessageData("document", "document_id", registry.document_views,
-                              ("type", "numero", "expire_le", "echeance", "delivre_le", "mois_restants")),),
+                              ("type", "numero", "expire_le", "echeance", "delivre_le", "mois_restants",
+                               *registry_domain.AGREEMENT_FIELDS)),),
     events=(Event("link_clicked", "Lien ouvert"), Event("reply_received", "Réponse reçue")),
     channels=tuple(Channel(code, label) for code, label in domain.CHANNEL_LABELS.items()),
     reports={"messages": services.simulation_report},

@@ -21,6 +21,35 @@ CHANNELS = tuple(CHANNEL_LABELS)
 DEFAULT_ORDER = ("sms", "email", "push", "letter")
 LANES = ("urgent", "transactional", "bulk")
 
+# --- French typography ---------------------------------------------------------------------------------------
+NNBSP = "\u202f"  # the narrow no-break space French typography puts before ; : ! ? and inside « »
+TYPESET_CHANNELS = frozenset({"email", "letter", "push", "whatsapp", "messenger"})  # Unicode all the way
+_URL = re.compile(r"https?://\S+|\[lien personnel\]")
+_UNIT = re.compile(r"(?<=\d) (?=(?:h|heures?|minutes?|min|jours?|semaines?|mois|ans|km|m|cm|mm|kg|g|l|°C|€|%)\b|€|%)")
+
+
+def typeset(text: str, channel: str) -> str:
+    """A rendered text with French typography on the channels that carry Unicode: typographic apostrophes, a
+    narrow no-break space before the high punctuation and inside the guillemets, a no-break space between a number
+    and its unit (links left untouched). SMS keep
+    the plain forms, which stay in the GSM-7 alphabet (one segment holds 160 characters, not 70)."""
+    if channel not in TYPESET_CHANNELS or not text:
+        return text
+    links = _URL.findall(text)
+    parts = _URL.split(text)
+    out: list[str] = []
+    for i, part in enumerate(parts):
+        part = re.sub(r"(?<=\w)'(?=\w)", "\u2019", part)
+        part = re.sub(r"[ \u00a0]+([:;!?»])", NNBSP + r"\1", part)
+        part = re.sub(r"«[ \u00a0]+", "«" + NNBSP, part)
+        part = _UNIT.sub("\u00a0", part)  # « 18 heures », « 150 € » never split across lines
+        part = re.sub(r"(?m)^([–—]) ", "\\1\u00a0", part)  # a list's dashes keep their item
+        out.append(part)
+        if i < len(links):
+            out.append(links[i])
+    return "".join(out)
+
+
 # --- SMS: GSM 03.38 alphabet, segments ------------------------------------------------------
 GSM7_BASIC = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                  "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")

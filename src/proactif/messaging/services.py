@@ -162,7 +162,7 @@ def preview(access: Access, template_id: int, person_id: int, context: dict[str,
     data = contexts.build_many([(0, context or {}, reach)])[0]
     audit.record(access.actor, "preview", purpose=access.purpose, person_ids=[person_id],
                  sections=[Section.IDENTITE.value], detail={"template": template.pk})
-    return templating.render(template.subject, template.body, data)
+    return templating.render(template.subject, template.body, data, channel=template.channel)
 
 
 # --- sending --------------------------------------------------------------------------------

@@ -267,6 +267,17 @@ def parse_coordinate(field: str, raw: str, low: float, high: float) -> float | N
 DOCUMENT_KINDS = ("cni", "passeport", "titre_sejour", "permis_conduire", "carte_piscine",
                   "permis_stationnement", "carte_bibliotheque", "autre")
 DOCUMENT_STATUSES = ("valide", "expire", "en_renouvellement", "perdu", "vole", "annule")
+# The kinds whose name is feminine (« carte d'identité », « carte de stationnement »): messages agree with it
+FEMININE_DOCUMENTS = frozenset({"cni", "permis_stationnement", "carte_bibliotheque"})
+AGREEMENT_FIELDS = ("genre", "le", "il", "Il", "e")
+
+
+def agreement(kind: str) -> dict[str, str]:
+    """What a message needs to agree with a document's name: its gender, the object and subject pronouns standing
+    for it (« venez la retirer », « elle expire ») and the ending of a participle or adjective (« prête »)."""
+    feminine = kind in FEMININE_DOCUMENTS
+    return {"genre": "f" if feminine else "m", "le": "la" if feminine else "le", "il": "elle" if feminine else "il",
+            "Il": "Elle" if feminine else "Il", "e": "e" if feminine else ""}
 CNIE_SINCE = date(2021, 8, 2)  # the electronic identity card (10-year validity)
 
 

@@ -306,7 +306,8 @@ def document_views(document_ids: list[int], with_renewal: bool = False) -> dict[
         out[pk] = {"id": pk, "person_id": person_id, "kind": kind, "type": label[0].lower() + label[1:],
                    "numero": numero, "expire_le": date_fr(expires_on) if expires_on else "", "echeance": echeance,
                    "delivre_le": date_fr(issued_on) if issued_on else "", "mois_restants": months,
-                   "expires_on": expires_on.isoformat() if expires_on else None, "status": status}
+                   "expires_on": expires_on.isoformat() if expires_on else None, "status": status,
+                   **domain.agreement(kind)}
         if with_renewal:
             out[pk]["renouvele"] = bool(renewed)
     return out
