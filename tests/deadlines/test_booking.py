@@ -74,6 +74,22 @@ def test_cancel_and_rebook_free_the_seat_and_confirm_once(tuesday) -> None:
     assert ics.startswith("BEGIN:VCALENDAR") and "DTSTART:20261204T" in ics and moved.uid in ics
 
 
+def test_a_confirmation_still_queued_is_withdrawn_when_the_appointment_is_cancelled(tuesday) -> None:
+    """Booked at night, cancelled before the morning: the citizen gets the cancellation, never « confirmé »."""
+    from proactif.messaging.models import OutboxMessage
+
+    counter = services.ensure_default_counter()
+    slot = services.day_slots(counter, date(2026, 12, 4))[0]
+    booked = services.book(services.BookingRequest(some_person_id(), counter.pk, slot.starts_at))
+    confirmation = OutboxMessage.objects.get(idempotency_key=f"rdv:{booked.pk}:confirmation")
+    assert confirmation.status == "created"  # not sent yet
+    services.cancel(booked.pk, "portail")
+    confirmation.refresh_from_db()
+    assert confirmation.status == "cancelled" and confirmation.error == "rendez-vous annulé avant l'envoi"
+    cancellation = OutboxMessage.objects.get(idempotency_key=f"rdv:{booked.pk}:annulation")
+    assert cancellation.status == "created"
+
+
 def test_the_status_file_marks_titles_ready_or_collected_and_reports_bad_lines(tuesday, tmp_path) -> None:
     counter = services.ensure_default_counter()
     person_id = some_person_id()

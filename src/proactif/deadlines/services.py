@@ -158,6 +158,8 @@ def cancel(appointment_id: int, by: str, *, rebooking: bool = False) -> Appointm
             raise BookingError("ce rendez-vous est passé")
         Appointment.objects.filter(pk=appointment.pk).update(status="cancelled", cancelled_at=now)
         appointment.status = "cancelled"
+        # a confirmation still waiting (quiet hours, a queue) must not reach the citizen after the cancellation
+        messaging.withdraw([f"rdv:{appointment.pk}:confirmation"], "rendez-vous annulé avant l'envoi")
         if not rebooking:
             _confirm(appointment, cancelled=True)
             events.publish("appointment_cancelled", person_id=appointment.person_id,

@@ -166,6 +166,13 @@ def preview(access: Access, template_id: int, person_id: int, context: dict[str,
 
 
 # --- sending --------------------------------------------------------------------------------
+def withdraw(keys: list[str], reason: str) -> int:
+    """Cancel the messages of these idempotency keys that no sender has claimed yet (a confirmation queued for
+    the morning, its appointment cancelled in the night): the ones already sending or sent are not taken back."""
+    return OutboxMessage.objects.filter(idempotency_key__in=keys, status="created").update(status="cancelled",
+                                                                                           error=reason)
+
+
 drain = outbox.drain  # send everything due now, in this process
 persist_messages = outbox.persist  # rows only: the caller queues them after its transaction (dispatch)
 dispatch = outbox.dispatch
