@@ -50,6 +50,24 @@ def test_demo_without_serving_prepares_everything(home: dict[str, str]) -> None:
     assert again["seed"] == "registre existant conservé" and again["password"] != out["password"]
 
 
+def test_the_demo_follows_its_port_and_stops_at_once_on_a_busy_one(home: dict[str, str], tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        refused = run(home, "demo", "--port", str(port), "--residents", "50", check=False)
+        assert refused.returncode == 1 and refused.stdout == ""
+        assert refused.stderr.strip().splitlines() == [
+            f"Error: le port {port} est déjà utilisé sur 127.0.0.1 : choisissez-en un autre "
+            f"(make demo PORT={port + 1}, ou proactif demo --port {port + 1})"]
+        assert not (tmp_path / "var" / "proactif.sqlite3").exists()  # stopped before any set-up
+    out = figures(run(home, "demo", "--no-serve", "--port", "8011", "--residents", "50", "--json"))
+    assert out["url"] == "http://127.0.0.1:8011/" and out["citizen_links"] == "http://127.0.0.1:8011"
+    assert out["sinks"] == {"smtp_port": 8036, "http_port": 8037}
+
+
 def test_seed_import_tick_simulate_purge(home: dict[str, str]) -> None:
     seeded = figures(run(home, "seed", "--residents", "500", "--seed", "4", "--json"))
     assert seeded["residents"] == 500

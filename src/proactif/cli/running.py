@@ -70,14 +70,27 @@ def demo(no_serve: bool, residents: int, host: str, port: int, as_json: bool) ->
 
     Example: proactif demo --residents 20000
     """
+    if not no_serve:
+        _check_port_free(host, port)  # before minutes of set-up, not after
+    _demo_environment(host, port)
     setup()
     figures = prepare_demo(residents)
     url = f"http://{host}:{port}/"
     figures["url"] = url
+    from django.conf import settings
+
+    figures["citizen_links"] = settings.PUBLIC_URL
+    figures["sinks"] = {"smtp_port": settings.SINK_SMTP_PORT, "http_port": settings.SINK_HTTP_PORT}
     login = next(a for a in figures["agents"] if a["service"] == "etat_civil")
 
     def human() -> None:
-        click.echo(f"\nProactif est prêt : {figures['residents']:,} habitants résidents.".replace(",", " "))
+        def number(n: int) -> str:
+            return f"{n:,}".replace(",", "\u202f")
+
+        seeded = figures["seed"].get("residents") if isinstance(figures["seed"], dict) else None
+        gone = (f", sur {number(seeded)} personnes générées : {number(seeded - figures['residents'])} ont "
+                "déménagé ou sont décédées") if seeded and seeded > figures["residents"] else ""
+        click.echo(f"\nProactif est prêt : {number(figures['residents'])} habitants résidents{gone}.")
         click.echo(f"  Adresse : {url}")
         click.echo(f"  Connexion : {login['email']}  mot de passe : {figures['password']}")
         click.echo("  Autres comptes (même mot de passe) : "
@@ -89,6 +102,29 @@ def demo(no_serve: bool, residents: int, host: str, port: int, as_json: bool) ->
         from proactif.server import serve
 
         serve(host, port, workers=1, embedded_work=True)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise click.ClickException(f"le port {port} est déjà utilisé sur {host} : choisissez-en un autre "
+                                       f"(make demo PORT={port + 1}, ou proactif demo --port {port + 1})") from None
+
+
+def _demo_environment(host: str, port: int) -> None:
+    """The demo's links and sinks follow the port it serves (unless configured): the citizen links point at it,
+    and the built-in sinks listen on the port + 25 and + 26, so that two demos run side by side."""
+    import os
+
+    os.environ.setdefault("PROACTIF_PUBLIC_URL", f"http://{host}:{port}")
+    if port != 8000:
+        os.environ.setdefault("PROACTIF_SINK_SMTP_PORT", str(port + 25))
+        os.environ.setdefault("PROACTIF_SINK_HTTP_PORT", str(port + 26))
 
 
 def _collectstatic() -> None:
