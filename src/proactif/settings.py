@@ -417,6 +417,7 @@ WHITENOISE_USE_FINDERS = not (STATIC_ROOT / "staticfiles.ok").exists()
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LANGUAGE_CODE = "fr"
+FORMAT_MODULE_PATH = ["proactif.formats"]  # thousands grouped by a narrow no-break space
 LANGUAGES = [("fr", "Français"), ("en", "English")]
 TIME_ZONE = env_str("PROACTIF_TIME_ZONE", "Europe/Paris", "The collectivité's time zone (IANA name: "
                     "America/Cayenne, Indian/Reunion…): local dates, quiet hours, opening hours, reminder times.")

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from proactif.kernel.text import euros
 from proactif.messaging import _templating as templating
 from proactif.registry import domain
 from proactif.registry.models import Document
@@ -50,8 +51,8 @@ def context(kind: str = "passeport", stage: str = "alerte", exercise: bool = Fal
                        "etape": stage, "texte": "L'eau est coupée jusqu'à 18 heures. Des bouteilles sont "
                        "distribuées place de la Mairie.", "texte_en": "Water is cut until 6 pm.",
                        "zone": "Quartier Bas-Montreuil", "exercice": exercise, "numero": 1},
-            "droits": {"liste": "Prime d'activité (environ 150 € par mois) ; Complémentaire santé solidaire "
-                                "(sans participation)", "nombre": 2, "total": 150}}
+            "droits": {"liste": f"Prime d'activité (environ {euros(1150)} par mois) ; Complémentaire santé "
+                                "solidaire (sans participation)", "nombre": 2, "total": 1150}}
 
 
 def rendered() -> Iterator[tuple[str, str, str, str]]:

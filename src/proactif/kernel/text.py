@@ -35,3 +35,17 @@ def date_fr(day: date, weekday: bool = False) -> str:
     """'14 mars 2030' (or 'jeudi 14 mars 2030'); the 1st is written '1er'."""
     text = f"{'1er' if day.day == 1 else day.day} {MONTHS_FR[day.month - 1]} {day.year}"
     return f"{DAYS_FR[day.weekday()]} {text}" if weekday else text
+
+
+NNBSP, NBSP = "\u202f", "\u00a0"
+
+
+def number_fr(value: float, decimals: int = 0) -> str:
+    """« 1 620,18 »: thousands grouped by a narrow no-break space, a decimal comma (SMS turn the space plain)."""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", NNBSP).replace(".", ",")
+
+
+def euros(value: float, decimals: int = 0) -> str:
+    """« 1 620,18 € », the sign held to its number by a no-break space."""
+    return f"{number_fr(value, decimals)}{NBSP}€"

@@ -32,9 +32,12 @@ def typeset(text: str, channel: str) -> str:
     """A rendered text with French typography on the channels that carry Unicode: typographic apostrophes, a
     narrow no-break space before the high punctuation and inside the guillemets, a no-break space between a number
     and its unit (links left untouched). SMS keep
-    the plain forms, which stay in the GSM-7 alphabet (one segment holds 160 characters, not 70)."""
-    if channel not in TYPESET_CHANNELS or not text:
+    the plain forms, which stay in the GSM-7 alphabet (one segment holds 160 characters, not 70), their no-break
+    spaces made plain."""
+    if not text:
         return text
+    if channel not in TYPESET_CHANNELS:  # SMS: the no-break spaces of numbers (« 1 620 € ») become plain ones
+        return text.replace(NNBSP, " ").replace("\u00a0", " ")
     links = _URL.findall(text)
     parts = _URL.split(text)
     out: list[str] = []

@@ -18,6 +18,7 @@ from proactif.audit import services as audit
 from proactif.journeys import services as journeys
 from proactif.kernel import bulkload, clock, events, executor
 from proactif.kernel.logging import get_logger
+from proactif.kernel.text import euros
 from proactif.registry import services as registry
 from proactif.rights import _local_aids as local_aid_rules
 from proactif.rights import _openfisca as openfisca
@@ -356,8 +357,8 @@ def outreach_views(ids: list[Any]) -> dict[Any, dict[str, Any]]:
     """What the outreach messages show (`droits.liste`, `droits.total`): benefits by name and estimate."""
     out = {}
     for o in Outreach.objects.filter(pk__in=ids):
-        items = [f"{label(b['benefit'])} (environ {round(b['amount'])} € par mois)" if b["benefit"] != "css_gratuite"
-                 else label(b["benefit"]) + " (sans participation)" for b in o.benefits]
+        items = [label(b["benefit"]) + " (sans participation)" if b["benefit"] == "css_gratuite"
+                 else f"{label(b['benefit'])} (environ {euros(round(b['amount']))} par mois)" for b in o.benefits]
         out[o.pk] = {"liste": " ; ".join(items), "nombre": len(items),
                      "total": round(sum(b["amount"] for b in o.benefits if b["benefit"] != "css_gratuite"))}
     return out

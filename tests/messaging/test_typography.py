@@ -1,0 +1,30 @@
+"""French typography: numbers « 1 620,18 € » (narrow no-break space on pages, letters and e-mail, a plain space in
+SMS), typographic apostrophes and no-break spaces where the channel carries Unicode, links untouched."""
+
+from __future__ import annotations
+
+from proactif.kernel.text import NBSP, NNBSP, euros, number_fr
+from proactif.messaging import domain
+
+
+def test_numbers_are_grouped_by_a_narrow_no_break_space_with_a_decimal_comma() -> None:
+    assert number_fr(1620.18, 2) == f"1{NNBSP}620,18"
+    assert number_fr(19763) == f"19{NNBSP}763" and number_fr(7) == "7"
+    assert euros(1620.18, 2) == f"1{NNBSP}620,18{NBSP}€" and euros(150) == f"150{NBSP}€"
+
+
+def test_unicode_channels_are_typeset_and_links_left_alone() -> None:
+    text = "Rappel : l'eau revient à 18 heures ! « Tout va bien ? » https://ex.fr/l/a'b:c [lien personnel]"
+    typeset = domain.typeset(text, "email")
+    assert typeset == (f"Rappel{NNBSP}: l’eau revient à 18{NBSP}heures{NNBSP}! «{NNBSP}Tout va bien{NNBSP}?{NNBSP}» "
+                       "https://ex.fr/l/a'b:c [lien personnel]")
+    listed = domain.typeset("Pièces :\n- photo\n– justificatif", "letter")
+    assert listed == f"Pièces{NNBSP}:\n- photo\n–{NBSP}justificatif"
+
+
+def test_sms_keep_plain_forms_in_gsm7() -> None:
+    text = f"Vous pourriez avoir droit à : RSA (environ {euros(1620)} par mois). Répondez OK."
+    sms = domain.typeset(text, "sms")
+    assert sms == "Vous pourriez avoir droit à : RSA (environ 1 620 € par mois). Répondez OK."
+    assert domain.sms_length(sms).encoding == "GSM-7"
+    assert domain.typeset(text, "email").count(NNBSP) == 2  # « 1 620 » and « : »
