@@ -10,6 +10,13 @@ class Incident(models.Model):
     STATUS = [("brouillon", "Brouillon"), ("a_valider", "À valider"), ("active", "Active"),
               ("resolue", "Résolue"), ("close", "Close")]
 
+    @property
+    def type_label(self) -> str:
+        from proactif.alerts.domain import TYPES
+
+        kind = TYPES.get(self.type_code)
+        return kind.label if kind else self.type_code
+
     type_code = models.CharField(max_length=30)
     title = models.CharField(max_length=200)
     status = models.CharField(max_length=12, choices=STATUS, default="brouillon")

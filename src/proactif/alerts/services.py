@@ -287,9 +287,13 @@ def answers(access: Access, incident: Incident) -> list[dict[str, Any]]:
         reach = people.get(row["person_id"])
         row["nom"] = names.get(row["person_id"], "")
         row["telephone"] = reach.addresses.get("sms", "") if reach else ""
+        row["canal"] = ANSWER_CHANNELS.get(row["answer_channel"], row["answer_channel"])
     rows.sort(key=lambda r: (r["answer"] != "besoin_aide", r["handled_at"] is not None,
                              -(r["answered_at"].timestamp() if r["answered_at"] else 0)))
     return rows
+
+
+ANSWER_CHANNELS = {**messaging.CHANNEL_LABELS, "lien": "page de réponse", "agent": "par un agent"}
 
 
 def mark_handled(actor: Actor, incident_id: int, person_id: int) -> None:
@@ -303,6 +307,7 @@ def stats(incident: Incident) -> dict[str, Any]:
     answered = dict(IncidentRecipient.objects.filter(incident=incident).values_list("answer").annotate(
         n=Count("id")).values_list("answer", "n"))
     return {"recipients": sum(answered.values()), "channels": by_channel,
+            "delivery": messaging.labelled_counts(by_channel),
             "answers": {"en_securite": answered.get("en_securite", 0), "besoin_aide": answered.get("besoin_aide", 0)}}
 
 

@@ -34,6 +34,15 @@ class JourneyDefinition(models.Model):
 class JourneyInstance(models.Model):
     STATUS = [("active", "En cours"), ("paused", "En pause"), ("completed", "Terminé"), ("exited", "Sorti")]
     LIVE = ("active", "paused")
+    # How an instance ended, as an agent reads it; a goal or an end node names its own outcome (« titre_remis »)
+    OUTCOME_LABELS = {"termine": "", "opposition": "opposition de la personne", "boucle": "arrêté (boucle)"}
+
+    @property
+    def outcome_label(self) -> str:
+        """« titre_remis » → « titre remis »; nothing when the outcome only repeats the status (« termine »)."""
+        if self.outcome in self.OUTCOME_LABELS:
+            return self.OUTCOME_LABELS[self.outcome]
+        return self.outcome.replace("_", " ")
 
     definition = models.ForeignKey(JourneyDefinition, on_delete=models.PROTECT, related_name="instances",
                                    db_index=False)  # instances are found by journey_key (instance_subject_idx)

@@ -166,6 +166,17 @@ def preview(access: Access, template_id: int, person_id: int, context: dict[str,
 
 
 # --- sending --------------------------------------------------------------------------------
+STATUS_LABELS = dict(OutboxMessage.STATUS)
+CHANNEL_LABELS = domain.CHANNEL_LABELS
+
+
+def labelled_counts(by_channel: dict[str, dict[str, int]]) -> list[tuple[str, list[tuple[str, int]]]]:
+    """Messages by channel and status as an agent reads them (« SMS : Envoyé 180, Annulé 25 »), not as codes."""
+    return [(CHANNEL_LABELS.get(channel, channel), [(STATUS_LABELS.get(status, status), n)
+                                                     for status, n in statuses.items()])
+            for channel, statuses in by_channel.items()]
+
+
 def withdraw(keys: list[str], reason: str) -> int:
     """Cancel the messages of these idempotency keys that no sender has claimed yet (a confirmation queued for
     the morning, its appointment cancelled in the night): the ones already sending or sent are not taken back."""

@@ -343,6 +343,18 @@ class ImportRun(models.Model):
     started_by = models.CharField(max_length=254, blank=True)
     error = models.TextField(blank=True)
 
+    KIND_LABELS = {"residents": "Habitants", "addresses": "Adresses", "documents": "Titres et documents",
+                   "resources": "Ressources", "benefits": "Prestations"}
+    STATUS_LABELS = {"queued": "En attente", "running": "En cours", "done": "Terminé", "failed": "En échec"}
+
+    @property
+    def kind_label(self) -> str:
+        return self.KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def status_label(self) -> str:
+        return self.STATUS_LABELS.get(self.status, self.status)
+
     class Meta:
         ordering = ["-started_at"]
 

@@ -1,0 +1,30 @@
+"""Agent pages speak French, not codes: import kinds and statuses, incident types, delivery statuses, outcomes."""
+
+import pytest
+from django.test import Client
+
+from proactif.alerts.models import Incident
+from proactif.journeys.models import JourneyInstance
+from proactif.kernel import clock
+from proactif.messaging import services as messaging
+from proactif.registry.models import ImportRun
+from tests.web.test_pages import logged_in
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_imports_page_names_kinds_and_statuses(client: Client, agents: dict) -> None:
+    ImportRun.objects.create(kind="residents", filename="habitants.csv", sha256="0" * 64, started_at=clock.now(),
+                             status="done", created=3)
+    page = logged_in(client, "admin").get("/habitants/imports/").content.decode()
+    assert "<td>Habitants</td>" in page and "<td>Terminé</td>" in page
+    assert "<td>residents</td>" not in page and "<td>done</td>" not in page
+
+
+def test_delivery_counts_outcomes_and_incident_types_have_french_labels() -> None:
+    assert messaging.labelled_counts({"sms": {"sent": 180, "cancelled": 25}, "email": {"delivered": 3}}) == [
+        ("SMS", [("Envoyé", 180), ("Annulé", 25)]), ("e-mail", [("Distribué", 3)])]
+    assert JourneyInstance(outcome="termine").outcome_label == ""
+    assert JourneyInstance(outcome="titre_remis").outcome_label == "titre remis"
+    assert JourneyInstance(outcome="opposition").outcome_label == "opposition de la personne"
+    assert Incident(type_code="coupure_eau").type_label == "Coupure d'eau"
