@@ -28,3 +28,12 @@ def test_sms_keep_plain_forms_in_gsm7() -> None:
     assert sms == "Vous pourriez avoir droit à : RSA (environ 1 620 € par mois). Répondez OK."
     assert domain.sms_length(sms).encoding == "GSM-7"
     assert domain.typeset(text, "email").count(NNBSP) == 2  # « 1 620 » and « : »
+
+
+def test_counts_agree_with_their_noun() -> None:
+    from proactif.kernel.text import count_fr
+
+    forms = "ligne créée|lignes créées|aucune ligne créée"
+    assert [count_fr(n, forms) for n in (0, 1, 2, 1250)] == [
+        "aucune ligne créée", "1 ligne créée", "2 lignes créées", f"1{NNBSP}250 lignes créées"]
+    assert count_fr(0, "habitant|habitants") == "0 habitant"

@@ -104,7 +104,7 @@ def test_import_upload_reports_rejected_lines(client: Client, agents: dict, tmp_
     response = client.post("/habitants/imports/", {"kind": "addresses", "file": SimpleUploadedFile("a.csv", content)},
                            follow=True)
     page = response.content.decode()
-    assert "1 lignes créées" in page and "1 lignes rejetées" in page
+    assert "1 ligne créée" in page and "1 ligne rejetée" in page
     assert "clé d&#x27;interopérabilité invalide" in page and "terminé" in page
 
 

@@ -49,3 +49,13 @@ def number_fr(value: float, decimals: int = 0) -> str:
 def euros(value: float, decimals: int = 0) -> str:
     """« 1 620,18 € », the sign held to its number by a no-break space."""
     return f"{number_fr(value, decimals)}{NBSP}€"
+
+
+def count_fr(n: int, forms: str) -> str:
+    """« aucune ligne créée », « 1 ligne créée », « 1 250 lignes créées » from « ligne créée|lignes créées|aucune
+    ligne créée » (singular|plural|none; without the third form, none is « 0 » with the singular, as French has
+    it)."""
+    singular, plural, *none = forms.split("|")
+    if n == 0 and none:
+        return none[0]
+    return f"{number_fr(n)} {singular if abs(n) < 2 else plural}"

@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 
 from proactif.kernel import capabilities
+from proactif.kernel.text import count_fr
 from proactif.registry import domain
 
 register = template.Library()
@@ -52,6 +53,12 @@ def mask_nir(nir: str) -> str:
 @register.filter
 def phone_fr(e164: str) -> str:
     return domain.format_phone_national(e164)
+
+
+@register.filter
+def compte(n: int, forms: str) -> str:
+    """`run.created|compte:"ligne créée|lignes créées|aucune ligne créée"` — a count with its noun agreed."""
+    return count_fr(int(n or 0), forms)
 
 
 @register.filter
