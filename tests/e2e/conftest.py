@@ -45,6 +45,8 @@ class Page:
         page.on("console", lambda msg: self.problems.append(f"{msg.text} @ {page.url}") if msg.type == "error"
                 else None)
         page.on("pageerror", lambda error: self.problems.append(f"{error} @ {page.url}"))
+        self.dialogs: list[str] = []  # the confirmations asked before irreversible actions, accepted
+        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.accept()))
         page.on("response", lambda r: self.problems.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
 
     def goto(self, path: str) -> Any:

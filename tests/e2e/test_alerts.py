@@ -87,6 +87,8 @@ def test_an_agent_draws_an_area_and_alerts_updates_and_resolves(new_page, commun
     page.get_by_label("Message en français").fill("Coupure de courant dans votre rue jusqu'à 23 h.")
     page.get_by_role("button", name="Envoyer l'alerte").click()
     page.wait_for_url(re.compile(r"/alertes/\d+/$"))
+    assert tab.dialogs == ["Envoyer l’alerte maintenant ? Les messages partent aussitôt vers tous les habitants "
+                           "joignables de la zone."]  # asked before it went
     incident = Incident.objects.get(title="Panne transformateur")
     assert incident.status == "active"
     assert IncidentRecipient.objects.filter(incident=incident).count() == len(expected.resident_ids)
@@ -118,7 +120,7 @@ def test_an_agent_draws_an_area_and_alerts_updates_and_resolves(new_page, commun
     assert "retour prévu à 21 h" in received[1] or "retour prevu a 21 h" in received[1]
     assert ": fin" in received[2] and ("rétabli" in received[2] or "retabli" in received[2])
     page.reload()
-    assert "sms" in page.inner_text("#distribution")
+    assert "SMS\tDistribué : " in page.inner_text("#distribution")  # labels, not codes
     tab.assert_clean()
 
 

@@ -28,3 +28,13 @@ def test_delivery_counts_outcomes_and_incident_types_have_french_labels() -> Non
     assert JourneyInstance(outcome="titre_remis").outcome_label == "titre remis"
     assert JourneyInstance(outcome="opposition").outcome_label == "opposition de la personne"
     assert Incident(type_code="coupure_eau").type_label == "Coupure d'eau"
+
+
+def test_irreversible_actions_ask_first(client: Client, agents: dict) -> None:
+    """Revoking a key, cancelling an appointment, sending or closing an alert: the button carries its question,
+    which the page's script (web/confirm.js, on every page) asks before the form goes."""
+    from proactif.accounts import services as accounts
+
+    accounts.create_api_key("etat_civil", "Logiciel état civil", "live", ["registry:read"])
+    page = logged_in(client, "admin").get("/administration/cles-api/").content.decode()
+    assert 'data-confirm="Révoquer la clé « Logiciel état civil » ?' in page and "web/confirm.js" in page
