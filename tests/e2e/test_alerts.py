@@ -140,3 +140,24 @@ def test_the_map_shows_the_local_pmtiles_basemap(new_page, commune, settings, tm
     assert "Fond de test" in tab.page.inner_text(".leaflet-control-attribution")
     tab.assert_accessible()
     tab.assert_clean()  # no CSP violation, no failed request: every tile came from the local file
+
+
+def test_the_alert_form_says_when_the_session_expired(new_page, commune) -> None:
+    """The session ends while the agent writes: the form says so, nothing is sent, and the button is usable again
+    once they have logged in another tab (it used to stay disabled without a word)."""
+    tab = new_page()
+    log_in(tab, "police")
+    tab.page.wait_for_url(re.compile(r"/$"))
+    tab.goto("/alertes/")
+    tab.page.wait_for_selector("#carte[data-ready='1']", timeout=20_000)
+    page = tab.page
+    page.get_by_label("Type d'incident").select_option("coupure_eau")
+    page.get_by_label("Titre (pour les agents)").fill("Fuite rue de Paris")
+    page.get_by_label("Message en français").fill("L'eau est coupée jusqu'à 18 h.")
+    page.context.clear_cookies()  # the session is gone
+    page.get_by_role("button", name="Envoyer l'alerte").click()
+    expect(page.locator("#erreurs")).to_contain_text("Votre session a expiré", timeout=10_000)
+    assert page.get_by_role("button", name="Envoyer l'alerte").is_enabled()
+    assert not Incident.objects.filter(title="Fuite rue de Paris").exists()
+    tab.problems.clear()  # the refused request (the login page answered) is what the test provokes
+    tab.assert_accessible()

@@ -187,8 +187,13 @@
     title.textContent = "Calcul…";
     fetch(el.dataset.compter, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body: JSON.stringify(t) })
-      .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); })
+      .then(answered)
+      .catch(function () {
+        if (mine === sequence) { title.textContent = "Session expirée ou connexion coupée : reconnectez-vous pour calculer la zone"; }
+        return null;
+      })
       .then(function (res) {
+        if (res === null) { return; }
         if (mine !== sequence) { return; }
         if (!res.ok) { title.textContent = res.d.error || "Zone refusée"; return; }
         var d = res.d;
@@ -255,6 +260,23 @@
     }, 200);
   });
 
+  // --- an answer that is not the API's: the session expired (the login page came back) or the network failed
+  var EXPIRED = "Votre session a expiré ou la connexion a été coupée : rien n’a été envoyé. Reconnectez-vous " +
+    "dans un autre onglet, puis cliquez de nouveau sur « Envoyer l’alerte » (ce que vous avez saisi est conservé).";
+  function answered(r) {
+    var json = (r.headers.get("Content-Type") || "").indexOf("json") !== -1;
+    if (r.redirected || r.status === 401 || r.status === 403 || !json) { throw new Error("session"); }
+    return r.json().then(function (d) { return { ok: r.ok, d: d }; });
+  }
+  function alertBox(container, text) {
+    var div = document.createElement("div");
+    div.className = "fr-alert fr-alert--error fr-alert--sm";
+    var p = document.createElement("p");
+    p.textContent = text;
+    div.appendChild(p);
+    container.appendChild(div);
+  }
+
   // --- sending ---------------------------------------------------------------------------------
   form.addEventListener("submit", function (event) {
     event.preventDefault();
@@ -269,18 +291,15 @@
     document.getElementById("envoyer").disabled = true;
     fetch(form.action, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body: JSON.stringify(body) })
-      .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); })
+      .then(answered)
       .then(function (res) {
         if (res.ok) { window.location.href = res.d.url; return; }
         document.getElementById("envoyer").disabled = false;
-        Object.keys(res.d.errors || {}).forEach(function (k) {
-          var div = document.createElement("div");
-          div.className = "fr-alert fr-alert--error fr-alert--sm";
-          var p = document.createElement("p");
-          p.textContent = res.d.errors[k];
-          div.appendChild(p);
-          errors.appendChild(div);
-        });
+        Object.keys(res.d.errors || {}).forEach(function (k) { alertBox(errors, res.d.errors[k]); });
+      })
+      .catch(function () {
+        document.getElementById("envoyer").disabled = false;
+        alertBox(errors, EXPIRED);
       });
   });
 })();
