@@ -8,6 +8,7 @@ import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,3 +158,14 @@ def some_person_id(**filters: object) -> int:
     person = Person.objects.filter(status="active", **filters).order_by("id").first()
     assert person is not None, f"no person matching {filters} in the seeded commune"
     return int(person.pk)
+
+
+@pytest.fixture
+def test_contacts(settings: Any) -> list[str]:
+    """An exercise reaches only the configured test contacts: one synthetic resident's mobile phone."""
+    from proactif.registry.models import ContactPoint
+
+    value = ContactPoint.objects.filter(kind="phone", is_mobile=True, status="active", person__status="active",
+                                        person__source="synth").order_by("id").values_list("value", flat=True).first()
+    settings.ALERT_TEST_CONTACTS = [value]
+    return [value]

@@ -103,7 +103,7 @@ def test_alert_update_and_resolution_validate_and_chain(schema, settings) -> Non
 
 @pytest.mark.django_db
 def test_streets_and_quartiers_get_the_hull_of_their_addresses_and_the_feed_lists_active_alerts(
-        schema, settings) -> None:
+        schema, settings, test_contacts) -> None:
     settings.ALERT_APPROVAL_THRESHOLD = 0
     geo.forget_index()
     voie = Address.objects.exclude(lon=None).values_list("voie_id", flat=True).order_by("voie_id").first()
@@ -177,7 +177,7 @@ def test_the_other_alert_commands_extend_approve_list_and_import(tmp_path, setti
 
 
 @pytest.mark.django_db
-def test_an_exercise_cap_document_is_not_public(agents, settings) -> None:
+def test_an_exercise_cap_document_is_not_public(agents, settings, test_contacts) -> None:
     settings.ALERT_APPROVAL_THRESHOLD = 0
     geo.forget_index()
     voie = Address.objects.exclude(lon=None).values_list("voie_id", flat=True).order_by("voie_id").first()

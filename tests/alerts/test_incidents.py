@@ -143,6 +143,17 @@ def test_a_large_alert_waits_for_a_second_agent(now, settings) -> None:
         alerts.approve(SECOND, incident.pk)
 
 
+def test_an_exercise_without_test_contacts_is_refused_and_sends_nothing(now, settings) -> None:
+    settings.ALERT_TEST_CONTACTS = []
+    incident = power_cut(busiest_quartier(), exercise=True)
+    with pytest.raises(alerts.IncidentError, match="aucun n'est configuré — rien n'a été envoyé"):
+        alerts.send(AGENT, incident.pk, "alerte", {"fr": "Ceci est un exercice."})
+    settings.ALERT_TEST_CONTACTS = ["+33799999999"]  # held by nobody
+    with pytest.raises(alerts.IncidentError, match="aucun habitant du registre ne détient"):
+        alerts.send(AGENT, incident.pk, "alerte", {"fr": "Ceci est un exercice."})
+    assert Incident.objects.get(pk=incident.pk).status == "brouillon" and not incident.messages.exists()
+
+
 def test_an_exercise_reaches_only_the_test_contacts(now, settings) -> None:
     settings.ALERT_APPROVAL_THRESHOLD = 3  # an exercise never waits
     tester = ContactPoint.objects.filter(kind="phone", is_mobile=True, status="active").order_by("id").first()

@@ -63,7 +63,7 @@ def test_a_test_key_reads_only_synthetic_residents(client: Client) -> None:
     assert real.pk not in [p["id"] for p in found]
 
 
-def test_a_test_keys_alerts_are_always_exercises(client: Client) -> None:
+def test_a_test_keys_alerts_are_always_exercises(client: Client, test_contacts: list[str]) -> None:
     test = bearer("police_municipale", ["alerts:read", "alerts:write"], "test")
     quartier = Person.objects.filter(household__address__quartier__isnull=False).values_list(
         "household__address__quartier_id", flat=True).first()

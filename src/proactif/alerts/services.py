@@ -191,6 +191,12 @@ def _freeze(actor: Actor, incident_id: int, kind: str, texts: dict[str, str]) ->
         status = domain.next_status(incident.status, kind)
         if kind == "alerte" and not incident.approved_by:
             residents = dispatch.residents_now(incident)
+            if incident.exercise and not residents:
+                raise IncidentError(
+                    "un exercice n'est envoyé qu'aux contacts de test (PROACTIF_ALERT_TEST_CONTACTS) : "
+                    + ("aucun n'est configuré" if not settings.ALERT_TEST_CONTACTS else
+                       "aucun habitant du registre ne détient ceux qui sont configurés")
+                    + " — rien n'a été envoyé")
             if domain.needs_approval(len(residents), settings.ALERT_APPROVAL_THRESHOLD, incident.exercise):
                 incident.status, incident.pending = "a_valider", {"kind": kind, "texts": texts}
                 incident.approval_requested_by, incident.updated_at = actor.label, clock.now()
