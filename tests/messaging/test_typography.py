@@ -37,3 +37,10 @@ def test_counts_agree_with_their_noun() -> None:
     assert [count_fr(n, forms) for n in (0, 1, 2, 1250)] == [
         "aucune ligne créée", "1 ligne créée", "2 lignes créées", f"1{NNBSP}250 lignes créées"]
     assert count_fr(0, "habitant|habitants") == "0 habitant"
+
+
+def test_a_match_probability_is_never_a_round_hundred() -> None:
+    from proactif.kernel.text import probability_fr
+
+    assert [probability_fr(p) for p in (0.874, 0.99934, 0.999999)] == [
+        f"87,4{NBSP}%", f"99,93{NBSP}%", f"plus de 99,99{NBSP}%"]

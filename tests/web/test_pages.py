@@ -84,7 +84,12 @@ def test_duplicates_review_merge_and_undo(client: Client, agents: dict) -> None:
     logged_in(client, "responsable")
     assert "Examiner" in client.get("/habitants/doublons/").content.decode()
     page = client.get(f"/habitants/doublons/{suggestion.pk}/").content.decode()
-    assert "Comparer deux fiches" in page
+    assert "Comparer deux fiches" in page and "100 %" not in page and "Statut" in page
+    assert '<span class="fr-sr-only">(différent)</span>' in page or "≠" not in page  # not by colour alone
+    Person.objects.filter(pk=suggestion.person_b_id).update(status="deceased")
+    warned = client.get(f"/habitants/doublons/{suggestion.pk}/").content.decode()
+    assert f"La fiche n° {suggestion.person_b_id} a le statut « Décédé »" in warned and "data-confirm" in warned
+    Person.objects.filter(pk=suggestion.person_b_id).update(status="active")
     response = client.post(f"/habitants/doublons/{suggestion.pk}/", {
         "action": "merge", "survivor": suggestion.person_a_id, "reason": "pièce d'identité vérifiée"})
     assert response.status_code == 302

@@ -59,3 +59,12 @@ def count_fr(n: int, forms: str) -> str:
     if n == 0 and none:
         return none[0]
     return f"{number_fr(n)} {singular if abs(n) < 2 else plural}"
+
+
+def probability_fr(p: float) -> str:
+    """A match probability as a reader can tell pairs apart: « 87,4 % », « 99,93 % », « plus de 99,99 % » (never
+    « 100 % », which a probability of linkage is not)."""
+    if p >= 0.9999:
+        return f"plus de 99,99{NBSP}%"
+    digits = 2 if p >= 0.99 else 1
+    return f"{p * 100:.{digits}f}".replace(".", ",") + f"{NBSP}%"

@@ -107,7 +107,9 @@ def duplicate(request: HttpRequest, suggestion_id: int) -> HttpResponse:
                 return redirect("registry:person", person_id=survivor)
     a = services.person_file(access, suggestion.person_a_id)
     b = services.person_file(access, suggestion.person_b_id)
-    return render(request, "registry/duplicate.html", {"s": suggestion, "a": a, "b": b, "form": form},
+    departed = [f.person for f in (a, b) if f.person.status != "active"]  # warned before merging into them
+    return render(request, "registry/duplicate.html", {"s": suggestion, "a": a, "b": b, "form": form,
+                                                       "departed": departed},
                   status=400 if request.method == "POST" else 200)
 
 

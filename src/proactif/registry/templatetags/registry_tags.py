@@ -5,7 +5,7 @@ from typing import Any
 from django import template
 
 from proactif.kernel import capabilities
-from proactif.kernel.text import count_fr
+from proactif.kernel.text import count_fr, probability_fr
 from proactif.registry import domain
 
 register = template.Library()
@@ -59,6 +59,12 @@ def phone_fr(e164: str) -> str:
 def compte(n: int, forms: str) -> str:
     """`run.created|compte:"ligne créée|lignes créées|aucune ligne créée"` — a count with its noun agreed."""
     return count_fr(int(n or 0), forms)
+
+
+@register.filter
+def probabilite(p: float) -> str:
+    """A duplicate pair's match probability (« 99,93 % »), not rounded to a meaningless « 100 % »."""
+    return probability_fr(float(p or 0))
 
 
 @register.filter
