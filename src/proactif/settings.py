@@ -156,6 +156,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = ["proactif.accounts._backends.AgentBackend"]
+PASSWORD_RESET_TIMEOUT = 24 * 3600  # an agent's link to choose a new password (accounts.services.RESET_HOURS)
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "accounts:login"

@@ -34,8 +34,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 UNIQUE_NAME = "ZEPHYRINE-QUARTERON"  # the sample resident's name: any page showing it has read their data
 # Bodiless actions: their address names what they act on, so an empty body is a valid request
-ACTIONS = {"accounts:logout", "accounts:unlock", "accounts:revoke_key", "registry:unmerge", "messaging:publish",
-           "rights:inform", "portal:cancel"}
+ACTIONS = {"accounts:logout", "accounts:unlock", "accounts:revoke_key", "accounts:send_reset", "registry:unmerge",
+           "messaging:publish", "rights:inform", "portal:cancel"}
 INVALID_BODY_STATUSES = {400, 404, 405, 409, 410, 422}
 # Extra query strings for pages that read a resident only when asked to
 # (the search is by e-mail: the search box does not echo the name)
@@ -137,6 +137,7 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
         "alerts.reponse": messaging.create_link("alerts.reponse", person.pk, payload={"incident": incident.pk})[1],
     }
     key, _ = accounts.create_api_key("etat_civil", "à révoquer", "test", ["registry:read"])
+    reset = accounts.reset_link(agents["dpo"], "http://testserver")
     return {
         "person": person, "links": links,
         "kwargs": {
@@ -147,6 +148,8 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
             "household_id": person.household_id, "outreach_id": outreach.pk, "incident_id": incident.pk, "seq": 1,
             "name": "quartiers", "token": links["deadlines.booking"].rsplit("/", 1)[1],
             "registry:run_id": run.pk, "rights:run_id": screening.pk, "provider": "sms-a",
+            # an agent's one-time link to choose a password (a valid one: the page opens to anyone holding it)
+            "accounts:uidb64": reset.rsplit("/", 3)[1], "accounts:token": reset.rsplit("/", 3)[2],
         },
     }
 

@@ -21,6 +21,11 @@ CAPABILITY = Capability(
         route("finalite/", views.choose_purpose, agent(), "choose_purpose"),
         route("administration/agents/", views.agents, ADMIN, "agents"),
         route("administration/agents/<int:agent_id>/deverrouiller/", views.unlock, ADMIN, "unlock"),
+        route("administration/agents/<int:agent_id>/activation/", views.activation, ADMIN, "activation"),
+        route("administration/agents/<int:agent_id>/reinitialiser/", views.send_reset, ADMIN, "send_reset"),
+        route("connexion/nouveau-mot-de-passe/<str:uidb64>/<str:token>/", views.new_password,
+              public("le choix d'un nouveau mot de passe, ouvert par le lien à usage unique envoyé à l'agent "
+                     "(jeton signé, valable 24 heures)"), "new_password"),
         route("administration/cles-api/", views.api_keys, ADMIN, "api_keys"),
         route("administration/cles-api/<int:key_id>/revoquer/", views.revoke_key, ADMIN, "revoke_key"),
     )),),

@@ -126,6 +126,73 @@ def actor_for_agent(agent: Agent) -> Actor:
                  role=Role(agent.role), purposes=frozenset(p for p in purposes if p in PURPOSES))
 
 
+def set_agent_active(agent_id: int, active: bool, by: Agent) -> Agent:
+    """Deactivate an account (its sessions end at their next request: the session backend only restores active
+    agents) or reactivate it. An administrator does not deactivate their own account."""
+    agent = get_agent(agent_id)
+    if not active and agent.pk == by.pk:
+        raise ValueError("vous ne pouvez pas désactiver votre propre compte")
+    agent.is_active = active
+    agent.save(update_fields=["is_active"])
+    log.info("agent account " + ("reactivated" if active else "deactivated"), agent_id=agent.pk)
+    return agent
+
+
+RESET_HOURS = 24
+
+
+def reset_link(agent: Agent, base_url: str) -> str:
+    """A link to choose a new password, valid RESET_HOURS and until the password changes (Django's token: it
+    hashes the password and the last login, so it works once)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uid = urlsafe_base64_encode(force_bytes(agent.pk))
+    return f"{base_url.rstrip('/')}/connexion/nouveau-mot-de-passe/{uid}/{default_token_generator.make_token(agent)}/"
+
+
+def send_reset_link(agent_id: int, base_url: str) -> Agent:
+    """E-mail an agent a link to choose a new password (SMTP_HOST, the built-in sink in a demo). Sent at once,
+    not through the residents' outbox: the agent is waiting for it."""
+    import smtplib
+    from email.message import EmailMessage
+
+    from django.conf import settings
+
+    agent = get_agent(agent_id)
+    if not agent.is_active:
+        raise ValueError("ce compte est désactivé : réactivez-le avant d'envoyer un lien")
+    message = EmailMessage()
+    message["From"], message["To"] = settings.EMAIL_FROM, agent.email
+    message["Subject"] = "Proactif : choisissez votre mot de passe"
+    message.set_content(
+        f"Bonjour {agent.first_name},\n\nPour choisir un nouveau mot de passe, ouvrez ce lien dans les "
+        f"{RESET_HOURS} heures : {reset_link(agent, base_url)}\n\nIl ne sert qu’une fois. Si vous n’êtes pas à "
+        "l’origine de cette demande, prévenez l’administrateur de Proactif.\n")
+    with smtplib.SMTP(settings.SMTP_HOST, settings.SMTP_PORT, timeout=10) as smtp:
+        if settings.SMTP_STARTTLS:
+            smtp.starttls()
+        if settings.SMTP_USER:
+            smtp.login(settings.SMTP_USER, settings.SMTP_PASSWORD or "")
+        smtp.send_message(message)
+    log.info("password reset link sent", agent_id=agent.pk)
+    return agent
+
+
+def agent_from_reset(uidb64: str, token: str) -> Agent | None:
+    """The agent a reset link names, if the link is genuine, not used and not expired."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.http import urlsafe_base64_decode
+
+    try:
+        agent_id = int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    agent = Agent.objects.filter(pk=agent_id, is_active=True).first()
+    return agent if agent and default_token_generator.check_token(agent, token) else None
+
+
 def unlock_agent(agent_id: int) -> int:
     """Returns 1 when the agent exists, 0 otherwise."""
     return Agent.objects.filter(pk=agent_id).update(failed_logins=0, locked_until=None)

@@ -150,6 +150,63 @@ def agents(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+def activation(request: HttpRequest, agent_id: int) -> HttpResponse:
+    wanted = request.POST.get("actif")
+    if wanted not in ("0", "1"):  # say which: never deactivate by default
+        return HttpResponse("actif : 0 (désactiver) ou 1 (réactiver)", status=400, content_type="text/plain")
+    active = wanted == "1"
+    try:
+        agent = services.set_agent_active(agent_id, active, request.user)  # type: ignore[arg-type]
+    except services.Agent.DoesNotExist:
+        raise Http404("agent inconnu") from None
+    except ValueError as exc:
+        messages.error(request, str(exc).capitalize() + ".")
+    else:
+        messages.success(request, f"Compte {'réactivé' if active else 'désactivé'} : {agent.email}.")
+    return redirect("accounts:agents")
+
+
+@require_POST
+def send_reset(request: HttpRequest, agent_id: int) -> HttpResponse:
+    try:
+        agent = services.send_reset_link(agent_id, settings.PUBLIC_URL)
+    except services.Agent.DoesNotExist:
+        raise Http404("agent inconnu") from None
+    except ValueError as exc:
+        messages.error(request, str(exc).capitalize() + ".")
+    except OSError:
+        messages.error(request, "Le serveur de messagerie n'a pas répondu : aucun lien n'a été envoyé.")
+    else:
+        messages.success(request, f"Un lien pour choisir un nouveau mot de passe a été envoyé à {agent.email} "
+                                  f"(valable {services.RESET_HOURS} heures, une seule fois).")
+    return redirect("accounts:agents")
+
+
+@require_http_methods(["GET", "POST"])
+def new_password(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    agent = services.agent_from_reset(uidb64, token)
+    if agent is None:
+        return render(request, "accounts/new_password.html", {"invalid": True}, status=400)
+    error = ""
+    if request.method == "POST":
+        password, again = request.POST.get("password", ""), request.POST.get("password2", "")
+        if password != again:
+            error = "Les deux mots de passe ne sont pas identiques."
+        else:
+            try:
+                services.set_agent_password(agent, password)
+            except ValueError as exc:
+                error = str(exc).capitalize()
+            else:
+                messages.success(request, "Mot de passe enregistré : connectez-vous.")
+                return redirect("accounts:login")
+    response = render(request, "accounts/new_password.html", {"agent": agent, "error": error},
+                      status=400 if error else 200)
+    add_never_cache_headers(response)
+    return response
+
+
+@require_POST
 def unlock(request: HttpRequest, agent_id: int) -> HttpResponse:
     if not services.unlock_agent(agent_id):
         raise Http404("agent inconnu")
