@@ -26,6 +26,26 @@ def test_search_by_name_nom_first_or_prenom_first(agents: dict) -> None:
         assert person.pk in {p.pk for p in found}, query
 
 
+def test_an_exact_surname_comes_first_and_every_result_is_reachable_by_pages(agents: dict) -> None:
+    from django.db.models.functions import Length
+
+    # a surname that also begins longer ones (« Martin » and « Martinez »): the exact ones come first
+    short = (Person.objects.filter(status="active").annotate(n=Length("nom_cle")).filter(n__gte=4)
+             .values_list("nom_cle", flat=True).order_by("nom_cle"))
+    surname = next(n for n in short if Person.objects.filter(nom_cle__startswith=n).exclude(nom_cle=n).exists())
+    _, found = services.search_persons(access(agents), surname.lower())
+    exact = [p.nom_cle == surname or p.usage_cle == surname for p in found]
+    assert exact[0] and exact == sorted(exact, reverse=True), surname  # all the exact ones, then the others
+    # « ma » finds more than a page: the next pages are reachable, and each page is logged for what it shows
+    _, first, more = services.search_page(access(agents), "ma", 50, 0)
+    assert len(first) == 50 and more
+    _, second, _ = services.search_page(access(agents), "ma", 50, 50)
+    assert second and not {p.pk for p in first} & {p.pk for p in second}
+    logged = list(AccessLog.objects.filter(action="search").order_by("-id")[:len(second)])
+    assert {row.person_id for row in logged} == {p.pk for p in second}
+    assert all(row.detail["from"] == 51 for row in logged)
+
+
 def test_search_by_usage_name(agents: dict) -> None:
     person = Person.objects.exclude(nom_usage="").filter(status="active").first()
     _, found = services.search_persons(access(agents), f"{person.nom_usage} {person.prenom}")

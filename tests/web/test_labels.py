@@ -38,3 +38,12 @@ def test_irreversible_actions_ask_first(client: Client, agents: dict) -> None:
     accounts.create_api_key("etat_civil", "Logiciel état civil", "live", ["registry:read"])
     page = logged_in(client, "admin").get("/administration/cles-api/").content.decode()
     assert 'data-confirm="Révoquer la clé « Logiciel état civil » ?' in page and "web/confirm.js" in page
+
+
+def test_search_results_page_on(client: Client, agents: dict) -> None:
+    agent = logged_in(client, "etat_civil")
+    first = agent.get("/habitants/?q=ma", HTTP_HX_REQUEST="true").content.decode()
+    assert "Habitants 1 à 50 trouvés" in first and "page=2" in first and "Résultats suivants" in first
+    second = agent.get("/habitants/?q=ma&page=2", HTTP_HX_REQUEST="true").content.decode()
+    assert "Habitants 51 à" in second and "Résultats précédents" in second
+    assert agent.get("/habitants/?q=ma&page=99999999999").status_code == 200  # clamped, never an error

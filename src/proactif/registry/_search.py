@@ -78,7 +78,10 @@ def by_name(key: str, limit: int, sandbox: bool = False) -> list[Person]:
                 qs = qs.filter(prenoms_cle__contains=prenom)
             for person in qs.order_by(field, "prenoms_cle")[:limit]:
                 found.setdefault(person.pk, person)
-    return sorted(found.values(), key=lambda p: (p.nom_cle, p.prenoms_cle, p.pk))[:limit]
+    # an exact surname (birth or usage name) before the names it only begins (« Roux » before « Rousseau »)
+    return sorted(found.values(), key=lambda p: (p.nom_cle not in tokens and p.usage_cle not in tokens,
+                                                 p.usage_cle if p.usage_cle in tokens else p.nom_cle,
+                                                 p.prenoms_cle, p.pk))[:limit]
 
 
 def by_email(text: str, limit: int, sandbox: bool = False) -> list[Person]:
@@ -133,6 +136,12 @@ def by_address(key: str, limit: int, sandbox: bool = False) -> list[Person]:
     address_ids = list(addresses.values_list("id", flat=True)[:500])
     return list(_person_qs(sandbox).filter(household__address_id__in=address_ids).exclude(status="deceased")
                 .order_by("household__address__numero", "household_id", "nom_cle", "prenoms_cle")[:limit])
+
+
+def search_page(raw: str, limit: int, offset: int, sandbox: bool = False) -> tuple[SearchQuery, list[Person], bool]:
+    """One page of results (`limit` from `offset`), and whether there are more."""
+    query, persons = search(raw, offset + limit + 1, sandbox)
+    return query, persons[offset:offset + limit], len(persons) > offset + limit
 
 
 def search(raw: str, limit: int = 50, sandbox: bool = False) -> tuple[SearchQuery, list[Person]]:

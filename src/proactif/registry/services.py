@@ -53,8 +53,18 @@ from proactif.registry.models import (
 log = get_logger(__name__)
 
 __all__ = [
-    "AccessDenied", "CsvFormatError", "HeaderError", "ImportReport", "PersonFile", "dashboard_figures",
-    "import_file", "may_contact", "person_file", "record_consent", "search_persons",
+    "AccessDenied",
+    "CsvFormatError",
+    "HeaderError",
+    "ImportReport",
+    "PersonFile",
+    "dashboard_figures",
+    "import_file",
+    "may_contact",
+    "person_file",
+    "record_consent",
+    "search_page",
+    "search_persons",
 ]
 
 # Reach, figures, bulk loading and identity resolution, re-exported as the registry's public surface.
@@ -83,12 +93,23 @@ Merge = identity.Merge
 
 # --- search ---------------------------------------------------------------------------------
 def search_persons(access: Access, query: str, limit: int = 50) -> tuple[search.SearchQuery, list[Person]]:
+    parsed, persons, _ = search_page(access, query, limit, 0)
+    return parsed, persons
+
+
+SEARCH_PAGES = 20  # at most 1,000 results by pages of 50: beyond, the agent narrows the search
+
+
+def search_page(access: Access, query: str, limit: int = 50, offset: int = 0) -> (
+        tuple[search.SearchQuery, list[Person], bool]):
+    """A page of results, the persons shown logged (an agent paging on reads the next ones too)."""
     access.require(Section.IDENTITE)
-    parsed, persons = search.search(query, limit, sandbox=access.sandbox)
+    parsed, persons, more = search.search_page(query, limit, offset, sandbox=access.sandbox)
     if persons:
         audit.record(access.actor, "search", purpose=access.purpose, person_ids=[p.pk for p in persons],
-                     sections=[Section.IDENTITE.value], detail={"kind": parsed.kind, "results": len(persons)})
-    return parsed, persons
+                     sections=[Section.IDENTITE.value], detail={"kind": parsed.kind, "results": len(persons),
+                                                                "from": offset + 1})
+    return parsed, persons, more
 
 
 # --- the person file ------------------------------------------------------------------------

@@ -21,9 +21,14 @@ SEARCH_KINDS = {"name": "nom", "address": "adresse", "phone": "téléphone", "em
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
+    raw_page = request.GET.get("page", "1")
+    page = min(int(raw_page), services.SEARCH_PAGES) if raw_page.isascii() and raw_page.isdigit() and \
+        0 < len(raw_page) <= 4 and int(raw_page) > 0 else 1
     access = request.access
-    parsed, persons = services.search_persons(access, query) if query else (None, [])
-    context = {"q": query, "parsed": parsed, "persons": persons, "kind_label": SEARCH_KINDS.get(
+    parsed, persons, more = services.search_page(access, query, 50, 50 * (page - 1)) if query else (None, [], False)
+    context = {"q": query, "parsed": parsed, "persons": persons, "page": page, "first": 50 * (page - 1) + 1,
+               "last": 50 * (page - 1) + len(persons), "more": more and page < services.SEARCH_PAGES,
+               "kind_label": SEARCH_KINDS.get(
         parsed.kind, "") if parsed else "", "purposes": [(p, PURPOSES[p].label) for p in sorted(access.actor.purposes)],
         "purpose": access.purpose, "today": clock.today()}
     template = "registry/_results.html" if request.headers.get("HX-Request") else "registry/search.html"
