@@ -216,6 +216,15 @@ COLLECTIVITE_PHONE = env_str("PROACTIF_COLLECTIVITE_PHONE", "01 99 00 12 34",
                              "Telephone number given to citizens in messages, letters and the portal.")
 COLLECTIVITE_LOGO = env_opt("PROACTIF_COLLECTIVITE_LOGO", "Path of the collectivité's logo (PNG or SVG) "
                             "served at /static/identity/logo; unset shows the name only.")
+COLLECTIVITE_ADDRESS = env_str("PROACTIF_COLLECTIVITE_ADDRESS",
+                               "Hôtel de ville, 1 place de la Mairie, 99999 Belleroche",
+                               "Postal address of the collectivité (legal notice, personal-data page).")
+PUBLICATION_DIRECTOR = env_str("PROACTIF_PUBLICATION_DIRECTOR", "le maire de Belleroche",
+                               "Director of publication named in the legal notice.")
+DPO_CONTACT = env_str("PROACTIF_DPO_CONTACT", "dpo@belleroche.example",
+                      "How residents reach the data protection officer (e-mail or postal address).")
+HOSTING = env_str("PROACTIF_HOSTING", "les serveurs de la collectivité (hébergement interne)",
+                  "Who hosts the service, as the legal notice must say (name and address of the host).")
 PRIMARY_COLOR = env_str("PROACTIF_PRIMARY_COLOR", "#1f5f7a",
                         "Main colour of the interface (buttons, links); must keep 4.5:1 contrast on white.")
 STATE_IDENTITY = env_bool("PROACTIF_STATE_IDENTITY", False,

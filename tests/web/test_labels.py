@@ -47,3 +47,15 @@ def test_search_results_page_on(client: Client, agents: dict) -> None:
     second = agent.get("/habitants/?q=ma&page=2", HTTP_HX_REQUEST="true").content.decode()
     assert "Habitants 51 à" in second and "Résultats précédents" in second
     assert agent.get("/habitants/?q=ma&page=99999999999").status_code == 200  # clamped, never an error
+
+
+def test_citizen_pages_carry_the_legal_pages_not_the_agents_footer(client: Client, agents: dict) -> None:
+    for path, heading in (("/mentions-legales/", "Mentions légales"), ("/donnees-personnelles/",
+                          "Vos données personnelles"), ("/accessibilite/", "Déclaration d'accessibilité")):
+        page = Client().get(path).content.decode()
+        assert f"<h1>{heading}</h1>" in page, path
+        assert 'href="/mentions-legales/"' in page and 'href="/donnees-personnelles/"' in page
+        assert "journal des accès</p>" not in page and "accueil téléphonique" in page  # a citizen's footer
+    assert "Alertes et informations de sécurité" in Client().get("/donnees-personnelles/").content.decode()
+    agent_page = logged_in(client, "etat_civil").get("/").content.decode()
+    assert "journal des accès" in agent_page and 'href="/accessibilite/"' in agent_page

@@ -21,6 +21,12 @@ CAPABILITY = Capability(
         route("identite/logo", views.logo, IDENTITY, "logo"),
         route("favicon.svg", views.favicon, IDENTITY, "favicon"),
         route("favicon.ico", views.favicon, IDENTITY, "favicon_ico"),
+        route("mentions-legales/", views.legal_notice, public("les mentions légales, dues sur toute page publique"),
+              "legal_notice"),
+        route("donnees-personnelles/", views.personal_data, public("l'information des habitants sur leurs données "
+                                                                   "(RGPD art. 13 et 14)"), "personal_data"),
+        route("accessibilite/", views.accessibility, public("la déclaration d'accessibilité (RGAA, loi 2005-102 "
+                                                            "art. 47)"), "accessibility"),
     )),),
     nav=(Nav("Tableau de bord", "web:home", 0),),
 )

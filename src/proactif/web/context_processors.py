@@ -15,5 +15,6 @@ def identity(request: HttpRequest) -> dict[str, Any]:
         "collectivite_phone": settings.COLLECTIVITE_PHONE,
         "collectivite_logo": bool(settings.COLLECTIVITE_LOGO),
         "state_identity": settings.STATE_IDENTITY,
+        "agent_page": bool(getattr(getattr(request, "user", None), "is_authenticated", False)),
         "navigation": navigation_for(request),
     }

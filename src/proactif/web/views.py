@@ -101,3 +101,27 @@ def logo(request: HttpRequest) -> HttpResponse:
     path = Path(settings.COLLECTIVITE_LOGO)
     content_type = "image/svg+xml" if path.suffix.lower() == ".svg" else "image/png"
     return HttpResponse(path.read_bytes(), content_type=content_type)
+
+
+# --- the pages every public page links to ----------------------------------------------------------------------
+def _public_page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
+    return render(request, template, {"address": settings.COLLECTIVITE_ADDRESS, "dpo": settings.DPO_CONTACT,
+                                      "director": settings.PUBLICATION_DIRECTOR, "hosting": settings.HOSTING,
+                                      **context})
+
+
+@require_GET
+def legal_notice(request: HttpRequest) -> HttpResponse:
+    return _public_page(request, "web/legal_notice.html")
+
+
+@require_GET
+def personal_data(request: HttpRequest) -> HttpResponse:
+    from proactif.registry.domain import COMMUNICATION_PURPOSES
+
+    return _public_page(request, "web/personal_data.html", purposes=list(COMMUNICATION_PURPOSES.values()))
+
+
+@require_GET
+def accessibility(request: HttpRequest) -> HttpResponse:
+    return _public_page(request, "web/accessibility.html")
