@@ -64,3 +64,23 @@ def test_sms_keep_their_accents_in_gsm7() -> None:
         if template["channel"] == "sms":
             assert "Repondez" not in template["body"], template["key"]
     assert messaging.sms_length("Tout va bien ? Répondez OK.").encoding == "GSM-7"
+
+
+def test_every_shipped_template_previews_with_a_residents_data(agents) -> None:
+    """The preview works for every shipped template: what the person has no record of (a document, an appointment,
+    an alert) is filled with the declared examples, and said so."""
+    from proactif.accounts import services as accounts
+    from proactif.accounts.domain import access_for
+    from proactif.messaging import services as messaging
+    from proactif.messaging.models import Template
+    from tests.conftest import some_person_id
+
+    access = access_for(accounts.actor_for_agent(agents["etat_civil"]), None)
+    person_id = some_person_id()
+    shipped = Template.objects.filter(status="published")
+    assert shipped.count() > 100
+    for template in shipped:
+        rendered, examples = messaging.preview(access, template.pk, person_id)
+        assert rendered.body, (template.key, template.channel)
+        if "document." in template.body:
+            assert "document" in examples

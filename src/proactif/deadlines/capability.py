@@ -22,7 +22,7 @@ from proactif.kernel.capabilities import (
     signed_link,
 )
 from proactif.messaging import services as messaging
-from proactif.registry.domain import AGREEMENT_FIELDS
+from proactif.registry.domain import AGREEMENT_FIELDS, agreement
 
 LINK_PURPOSE = "deadlines.booking"
 DESK = agent("etat_civil", personal=True)
@@ -60,9 +60,15 @@ CAPABILITY = Capability(
                   services.person_panel),),
     message_data=(MessageData("rendez_vous", "appointment_id", services.appointment_views,
                               ("date", "heure", "lieu", "adresse", "guichet", "numeros_predemande"),
-                              services.ics_attachment, roots={"pieces": None}),  # the documents to bring
+                              services.ics_attachment, roots={"pieces": None},  # the documents to bring
+                              example={"date": "mardi 2 mars 2027", "heure": "10h00", "lieu": "Mairie",
+                                       "adresse": "1 place de la Mairie", "guichet": "Mairie",
+                                       "numeros_predemande": "AB12CD34EF",
+                                       "_racines": {"pieces": ["votre ancien titre", "une photo d'identité"]}}),
                   MessageData("demande", "request_id", services.request_views,
-                              ("type", *AGREEMENT_FIELDS))),
+                              ("type", *AGREEMENT_FIELDS),
+                              example={"type": "carte d'identité", **agreement("cni"),
+                                       "_racines": {"date_limite": "15 avril 2027"}})),
     journey_data=(JourneyData("rendez_vous", services.journey_appointments),
                   JourneyData("retrait", services.collection_deadlines)),
     events=(Event("appointment_booked", "Rendez-vous pris"), Event("appointment_cancelled", "Rendez-vous annulé"),

@@ -224,6 +224,8 @@ class MessageData:
     fields: tuple[str, ...]
     attachment: Callable[[Any], tuple[str, str, str] | None] | None = None
     roots: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
+    # Illustrative values (and `_racines`) for a template's preview when the message has no such record
+    example: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

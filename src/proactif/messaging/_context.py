@@ -89,3 +89,28 @@ def link_url(context: dict[str, Any]) -> str | None:
 
 def with_link(text: str, url: str | None) -> str:
     return text.replace(LINK_MARK, url) if url else text
+
+
+EXAMPLE_TEXT = "Votre texte, tel que l'agent l'écrira."
+
+
+def fill_examples(data: dict[str, Any], source: str) -> list[str]:
+    """For a preview: the data a template names that no message gave it — a document, an appointment, an alert —
+    filled with the example its capability declares (roots included), the link as its mark and a free text as a
+    placeholder. Returns the names filled, for the preview to say so."""
+    import re
+
+    filled = []
+    for declaration in capabilities.message_data():
+        if declaration.namespace not in data and f"{declaration.namespace}." in source and declaration.example:
+            record = dict(declaration.example)
+            for root, value in record.pop("_racines", {}).items():
+                data.setdefault(root, value)
+            data[declaration.namespace] = record
+            filled.append(declaration.namespace)
+    if "lien" not in data and re.search(r"\{\{\s*lien\b", source):
+        data["lien"] = LINK_MARK
+    if "texte" not in data and re.search(r"\{\{\s*texte\b", source):
+        data["texte"] = EXAMPLE_TEXT
+        filled.append("texte")
+    return filled

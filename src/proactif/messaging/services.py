@@ -149,8 +149,9 @@ def sms_info(text: str) -> dict[str, Any]:
 
 
 def preview(access: Access, template_id: int, person_id: int, context: dict[str, Any] | None = None) -> (
-        templating.Rendered):
-    """The template rendered with a real person's data (a read of their data: logged)."""
+        tuple[templating.Rendered, list[str]]):
+    """The template rendered with a real person's data (a read of their data: logged), and the data it names
+    that no message gave (a document, an appointment…) filled with the declared examples, listed."""
     from proactif.messaging import _context as contexts
     from proactif.registry import services as registry
 
@@ -160,9 +161,10 @@ def preview(access: Access, template_id: int, person_id: int, context: dict[str,
     if reach is None:
         raise templating.MissingData("habitant inconnu")
     data = contexts.build_many([(0, context or {}, reach)])[0]
+    examples = contexts.fill_examples(data, template.subject + "\n" + template.body)
     audit.record(access.actor, "preview", purpose=access.purpose, person_ids=[person_id],
                  sections=[Section.IDENTITE.value], detail={"template": template.pk})
-    return templating.render(template.subject, template.body, data, channel=template.channel)
+    return templating.render(template.subject, template.body, data, channel=template.channel), examples
 
 
 # --- sending --------------------------------------------------------------------------------

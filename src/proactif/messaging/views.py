@@ -208,7 +208,8 @@ def preview(request: HttpRequest, template_id: int) -> HttpResponse:
     if not form.is_valid():
         return render(request, "messaging/_preview.html", context, status=400)
     try:
-        context["rendered"] = services.preview(request.access, template_id, form.cleaned_data["person_id"])
+        context["rendered"], context["examples"] = services.preview(request.access, template_id,
+                                                                    form.cleaned_data["person_id"])
     except Template.DoesNotExist:
         raise Http404("modèle inconnu") from None
     except templating.MissingData as exc:
