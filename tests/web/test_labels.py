@@ -59,3 +59,16 @@ def test_citizen_pages_carry_the_legal_pages_not_the_agents_footer(client: Clien
     assert "Alertes et informations de sécurité" in Client().get("/donnees-personnelles/").content.decode()
     agent_page = logged_in(client, "etat_civil").get("/").content.decode()
     assert "journal des accès" in agent_page and 'href="/accessibilite/"' in agent_page
+
+
+def test_a_journeys_instances_name_their_residents(client: Client, agents: dict) -> None:
+    from proactif.journeys import services as journeys
+    from proactif.registry.models import Person
+
+    journeys.enter_due()
+    instance = journeys.instances("titres-identite", "", "").first()  # the first row of the page
+    assert instance is not None
+    person = Person.objects.get(pk=instance.person_id)
+    page = logged_in(client, "etat_civil").get("/parcours/titres-identite/").content.decode()
+    assert f'href="/habitants/{person.pk}/">' in page and (person.nom_usage or person.nom_naissance).upper() in page
+    assert f"<td>n° {person.pk}</td>" not in page

@@ -18,6 +18,7 @@ from proactif.journeys.forms import DefinitionForm, InstanceFilterForm, Takeover
 from proactif.journeys.models import AgentTask, JourneyDefinition, JourneyInstance
 from proactif.kernel import clock
 from proactif.messaging import services as messaging
+from proactif.registry import services as registry
 
 EDITORS = (Role.RESPONSABLE, Role.ADMIN)
 
@@ -50,6 +51,10 @@ def journey(request: HttpRequest, key: str) -> HttpResponse:
         rows = rows.filter(person_id=filters["person"])
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     services.log_person_list(request.access, [i.person_id for i in page], "instances")
+    try:  # the residents by name where the agent's purpose opens identities (a logged read too)
+        names = registry.names_for(request.access, [i.person_id for i in page])
+    except AccessDenied:
+        names = {}
     funnel = services.funnel(key)
     labels = dict(nodes)
     top = max([n["visited"] for n in funnel["nodes"]] + [1])
@@ -59,7 +64,7 @@ def journey(request: HttpRequest, key: str) -> HttpResponse:
         row["width"] = round(100 * row["visited"] / top)
     query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
     return render(request, "journeys/journey.html", {
-        "d": definition, "funnel": funnel, "form": form, "page": page, "labels": labels,
+        "d": definition, "funnel": funnel, "form": form, "page": page, "labels": labels, "names": names,
         "versions": services.definitions().filter(key=key).order_by("-version"),
         "query_prefix": f"{query}&" if query else "", "can_edit": request.actor.role in EDITORS,
         "messages_by_status": messaging.counts_by_channel_and_status(f"journey:{key}"[:50]),
