@@ -232,3 +232,18 @@ def test_the_web_server_answers_with_its_sinks_and_background_work_running(home:
             server.wait(20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@pytest.mark.django_db
+def test_the_demo_says_when_messages_leave_when_started_at_night_or_on_sunday() -> None:
+    from datetime import UTC, datetime
+
+    from proactif.cli.running import quiet_note
+    from proactif.kernel import clock
+
+    with clock.use(clock.FixedClock(datetime(2026, 12, 6, 15, 0, tzinfo=UTC))):  # a Sunday afternoon
+        assert quiet_note(clock.now()) == (
+            "  Heures calmes : les messages non urgents partiront le lundi 7 décembre 2026 à 08h00 "
+            "(PROACTIF_QUIET_HOURS, PROACTIF_SEND_ON_SUNDAYS) ; les alertes partent tout de suite.")
+    with clock.use(clock.FixedClock(datetime(2026, 12, 7, 10, 0, tzinfo=UTC))):  # a Monday morning
+        assert quiet_note(clock.now()) == ""

@@ -80,6 +80,9 @@ def demo(no_serve: bool, residents: int, host: str, port: int, as_json: bool) ->
     from django.conf import settings
 
     figures["citizen_links"] = settings.PUBLIC_URL
+    from proactif.kernel import clock
+
+    figures["quiet_hours"] = quiet_note(clock.now())
     figures["sinks"] = {"smtp_port": settings.SINK_SMTP_PORT, "http_port": settings.SINK_HTTP_PORT}
     login = next(a for a in figures["agents"] if a["service"] == "etat_civil")
 
@@ -92,6 +95,8 @@ def demo(no_serve: bool, residents: int, host: str, port: int, as_json: bool) ->
                 "déménagé ou sont décédées") if seeded and seeded > figures["residents"] else ""
         click.echo(f"\nProactif est prêt : {number(figures['residents'])} habitants résidents{gone}.")
         click.echo(f"  Adresse : {url}")
+        if figures.get("quiet_hours"):
+            click.echo(figures["quiet_hours"])
         click.echo(f"  Connexion : {login['email']}  mot de passe : {figures['password']}")
         click.echo("  Autres comptes (même mot de passe) : "
                    + ", ".join(a["email"] for a in figures["agents"] if a is not login))
@@ -102,6 +107,20 @@ def demo(no_serve: bool, residents: int, host: str, port: int, as_json: bool) ->
         from proactif.server import serve
 
         serve(host, port, workers=1, embedded_work=True)
+
+
+def quiet_note(now: datetime) -> str:
+    """What a newcomer starting the demo at night or on a Sunday must know: when the first messages leave."""
+    from proactif.kernel import clock
+    from proactif.kernel.text import date_fr
+    from proactif.messaging import services as messaging
+
+    at = messaging.next_sending_time(now)
+    if at is None:
+        return ""
+    local = at.astimezone(clock.local_tz())
+    return (f"  Heures calmes : les messages non urgents partiront le {date_fr(local.date(), weekday=True)} à "
+            f"{local:%Hh%M} (PROACTIF_QUIET_HOURS, PROACTIF_SEND_ON_SUNDAYS) ; les alertes partent tout de suite.")
 
 
 def _check_port_free(host: str, port: int) -> None:

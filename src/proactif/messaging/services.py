@@ -168,6 +168,14 @@ def preview(access: Access, template_id: int, person_id: int, context: dict[str,
 
 
 # --- sending --------------------------------------------------------------------------------
+def next_sending_time(moment: datetime) -> datetime | None:
+    """When non-urgent messages may next leave, if not at `moment` (quiet hours, Sundays, public holidays)."""
+    from proactif.messaging._sending import quiet_hours
+
+    allowed = quiet_hours().next_allowed(moment)
+    return None if allowed == moment else allowed
+
+
 STATUS_LABELS = dict(OutboxMessage.STATUS)
 CHANNEL_LABELS = domain.CHANNEL_LABELS
 
