@@ -106,3 +106,22 @@ def end_other_sessions(seconds: float = 10) -> None:
             return int(cursor.fetchone()[0]) == 0
 
     wait_for(alone, seconds, every=0.2)
+
+
+def campaign_commune(residents: int) -> dict[int, Any]:
+    """A fresh commune of `residents` and the campaign's template on SMS and e-mail: who may be reached for
+    reminders (person id → reach)."""
+    from proactif.kernel.install import install
+    from proactif.messaging import services as messaging
+    from proactif.registry import services as registry
+    from proactif.registry.models import Person
+    from proactif.synth import services as synth
+
+    synth.seed(residents, 3, reset=True, parallel=False)
+    install()
+    messaging.save_template("campagne.test", "sms", "Bonjour {{ personne.prenom }}, réunion publique jeudi.",
+                            publish=True)
+    messaging.save_template("campagne.test", "email", "Bonjour {{ personne.prenom }},\nréunion publique jeudi.",
+                            subject="Réunion publique", publish=True)
+    ids = list(Person.objects.filter(status="active").values_list("id", flat=True))
+    return registry.reachable(ids, "rappels_echeances")

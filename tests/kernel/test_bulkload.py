@@ -31,31 +31,30 @@ def test_indexes_are_dropped_for_the_load_and_rebuilt_after_even_on_error() -> N
 
 def test_indexes_left_dropped_by_a_killed_load_are_rebuilt_by_the_next() -> None:
     before = names()
-    indexes = bulkload.secondary_indexes([TABLE])
-    from proactif.kernel import clock
-
-    DeferredIndex.objects.bulk_create(DeferredIndex(name=n, table=t, definition=d, dropped_at=clock.now())
-                                      for n, t, d in indexes)
-    with connection.cursor() as cursor:  # the process dies here, after dropping
-        for name, _, _ in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
+    crashed_load()  # the process dies after dropping
     assert names() == set()
     assert bulkload.restore_deferred_indexes() == len(before)
     assert names() == before
 
 
-def test_an_index_another_process_rebuilt_meanwhile_is_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers starting together each restore what a crashed load left: the one that comes second finds the
-    index built between its look-up and its CREATE, and carries on."""
+def crashed_load() -> list[tuple[str, str, str]]:
+    """What a bulk load that crashed leaves: its indexes dropped and recorded to be rebuilt. Returns them."""
     from proactif.kernel import clock
 
-    before = names()
     indexes = bulkload.secondary_indexes([TABLE])
     DeferredIndex.objects.bulk_create(DeferredIndex(name=n, table=t, definition=d, dropped_at=clock.now())
                                       for n, t, d in indexes)
     with connection.cursor() as cursor:
         for name, _, _ in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
+    return indexes
+
+
+def test_an_index_another_process_rebuilt_meanwhile_is_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers starting together each restore what a crashed load left: the one that comes second finds the
+    index built between its look-up and its CREATE, and carries on."""
+    before = names()
+    indexes = crashed_load()
     real = bulkload.secondary_indexes
     monkeypatch.setattr(bulkload, "secondary_indexes", lambda tables: [])  # looked before the other rebuilt them
     with connection.cursor() as cursor:
@@ -76,15 +75,8 @@ def test_processes_restoring_together_take_turns() -> None:
 
     from django.db import connections
 
-    from proactif.kernel import clock
-
     before = names()
-    indexes = bulkload.secondary_indexes([TABLE])
-    DeferredIndex.objects.bulk_create(DeferredIndex(name=n, table=t, definition=d, dropped_at=clock.now())
-                                      for n, t, d in indexes)
-    with connection.cursor() as cursor:
-        for name, _, _ in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
+    crashed_load()
     errors: list[BaseException] = []
     start = threading.Barrier(4)
 

@@ -17,7 +17,7 @@ from django.db.models import Count
 from proactif.messaging import _outbox as outbox
 from proactif.messaging.models import OutboxMessage
 from tests.sinks import fault
-from tests.workers import kill9, log_tail, start, wait_for, worker_env
+from tests.workers import campaign_commune, kill9, log_tail, start, wait_for, worker_env
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 PER_CHANNEL = 80
@@ -26,20 +26,7 @@ HOLD = 1.5  # seconds each provider keeps its answer (the sender's SMS timeout i
 
 def messages_on_each_channel(per_channel: int = PER_CHANNEL, lane: str = "transactional") -> dict[str, list[str]]:
     """A fresh commune and `per_channel` messages on each of SMS and e-mail (one channel each, no fallback)."""
-    from proactif.kernel.install import install
-    from proactif.messaging import services as messaging
-    from proactif.registry import services as registry
-    from proactif.registry.models import Person
-    from proactif.synth import services as synth
-
-    synth.seed(400, 3, reset=True, parallel=False)
-    install()
-    messaging.save_template("campagne.test", "sms", "Bonjour {{ personne.prenom }}, réunion publique jeudi.",
-                            publish=True)
-    messaging.save_template("campagne.test", "email", "Bonjour {{ personne.prenom }},\nréunion publique jeudi.",
-                            subject="Réunion publique", publish=True)
-    ids = list(Person.objects.filter(status="active").values_list("id", flat=True))
-    reach = registry.reachable(ids, "rappels_echeances")
+    reach = campaign_commune(400)
     keys: dict[str, list[str]] = {"sms": [], "email": []}
     people = {}
     for channel in keys:

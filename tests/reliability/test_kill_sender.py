@@ -9,7 +9,7 @@ from django.db.models import Count
 
 from proactif.messaging import _outbox as outbox
 from proactif.messaging.models import OutboxMessage
-from tests.workers import SinkCount, kill9, log_tail, start, wait_for, worker_env
+from tests.workers import SinkCount, campaign_commune, kill9, log_tail, start, wait_for, worker_env
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 CAMPAIGN = 2000
@@ -18,20 +18,7 @@ BATCH = 500  # what `proactif messages send` claims at once
 
 def campaign(size: int = CAMPAIGN, lane: str = "bulk") -> list[str]:
     """A fresh commune and `size` messages to the residents reachable by e-mail or SMS."""
-    from proactif.kernel.install import install
-    from proactif.messaging import services as messaging
-    from proactif.registry import services as registry
-    from proactif.registry.models import Person
-    from proactif.synth import services as synth
-
-    synth.seed(600, 3, reset=True, parallel=False)
-    install()
-    messaging.save_template("campagne.test", "sms", "Bonjour {{ personne.prenom }}, réunion publique jeudi.",
-                            publish=True)
-    messaging.save_template("campagne.test", "email", "Bonjour {{ personne.prenom }},\nréunion publique jeudi.",
-                            subject="Réunion publique", publish=True)
-    ids = list(Person.objects.filter(status="active").values_list("id", flat=True))
-    reach = registry.reachable(ids, "rappels_echeances")
+    reach = campaign_commune(600)
     people = sorted(p for p, r in reach.items() if any(c in r.allowed and r.addresses.get(c) for c in ("sms", "email")))
     assert len(people) >= 100, len(people)
     specs = [outbox.MessageSpec(f"campagne-test:{n}", people[n % len(people)], "campagne.test", "rappels_echeances",

@@ -85,12 +85,6 @@ def per_household(count: int = SAMPLE) -> dict[str, Any]:
             "households_per_second": round(len(sample) / seconds, 3) if seconds else 0.0}
 
 
-def ground_truth() -> bool:
-    from proactif.synth import services as synth
-
-    return synth.has_ground_truth()
-
-
 def quality(run_id: int) -> dict[str, Any]:
     from proactif.synth import services as synth
 

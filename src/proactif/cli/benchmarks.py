@@ -48,7 +48,7 @@ def bench_probe(what: str, count: int, run_id: int, sms_share: float, deliver_al
     setup()
     from proactif.bench import alert, journeys, outbox, rights, search, sendtime
 
-    probes = {"count": lambda: {"residents": search.synthetic_residents(), "ground_truth": rights.ground_truth()},
+    probes = {"count": lambda: {"residents": search.synthetic_residents()},
               "search": search.probe, "rights-quality": lambda: rights.quality(run_id),
               "journeys": journeys.probe, "journeys-worker": journeys.worker, "outbox-campaign": outbox.campaign,
               "outbox-raw": lambda: outbox.raw(count, sms_share), "outbox-check": outbox.check,

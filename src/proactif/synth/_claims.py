@@ -117,7 +117,7 @@ class Adult:
     earnings: float  # net earned income, monthly
     other: float  # net pensions, unemployment benefit, grants…
     gross: float  # gross wages and pensions (what the ASPA reads)
-    taxable: float  # taxable incomes, monthly, after nothing (the 10 % allowances are applied here)
+    taxable: float  # taxable incomes, monthly (the 10 % allowances are applied by `reference_income`)
     taxable_wages: float  # of which wages and unemployment benefit (the professional allowance)
     taux: int  # taux d'incapacité
 

@@ -112,6 +112,7 @@ def read(day: date, depcoms: tuple[str, ...] = ()) -> Law:
         zones=zones_of(depcoms, day))
 
 
+@cache
 def grids(day: date) -> dict[str, Grid]:
     """Net and taxable amounts of each gross amount of `GRID`, for wages, pensions and unemployment benefit, from
     one simulation of single people (the pensions' CSG rate reads the reference income of N-2: given here as that
@@ -150,6 +151,4 @@ def zones_of(depcoms: Iterable[str], day: date) -> dict[str, str]:
                  "foyers_fiscaux": {f"t{c}": {"declarants": [f"p{c}"]} for c in codes},
                  "menages": {f"m{c}": {"personne_de_reference": [f"p{c}"], "depcom": {month: c}} for c in codes}}
     zones = rights.calculate(situation, [("zone_apl", month)])[("zone_apl", month)]
-    return {c: {1: "zone_1", 2: "zone_2", 3: "zone_3"}.get(int(getattr(z, "index", z)) if not isinstance(z, str)
-                                                           else 0, str(getattr(z, "name", z)))
-            for c, z in zip(codes, zones, strict=True)}
+    return {c: str(z) for c, z in zip(codes, zones.decode_to_str(), strict=True)}

@@ -181,11 +181,6 @@ def pyramid_shares(figures_today: date | None = None) -> dict[str, float]:
             for (low, high) in INSEE_PYRAMID}
 
 
-def has_ground_truth() -> bool:
-    """Whether the registry's synthetic households carry the generator's decisions (seeded by this generator)."""
-    return Entitlement.objects.exists()
-
-
 def detection_quality(run_id: int) -> dict[str, dict[str, Any]]:
     """A screening run against the generator's ground truth, per national benefit, over the households screened:
     how often the legislation the generator applies and OpenFisca agree on who is eligible, and the precision and
