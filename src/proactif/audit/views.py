@@ -13,6 +13,7 @@ from proactif.accounts import services as accounts
 from proactif.accounts.domain import PURPOSES
 from proactif.audit import services as audit
 from proactif.kernel import clock
+from proactif.kernel.ids import parse_id
 
 
 def _filter(request: HttpRequest) -> tuple[audit.LogFilter, list[str]]:
@@ -61,7 +62,7 @@ def log_csv(request: HttpRequest) -> StreamingHttpResponse:
 @require_http_methods(["GET", "POST"])
 def rights(request: HttpRequest) -> HttpResponse:
     raw = (request.POST.get("personne") or request.GET.get("personne") or "").strip()
-    person_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    person_id = parse_id(raw)  # « 0 », « -3 » or 19 digits are no person's number: the form says so
     try:
         plan = audit.erasure_plan(person_id, seen_by=request.actor) if person_id else []
     except LookupError:
