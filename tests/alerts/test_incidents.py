@@ -205,6 +205,14 @@ def test_residents_answer_by_sms_keyword_and_by_link_those_in_need_first(now, si
     from proactif.audit.models import AccessLog
     assert AccessLog.objects.filter(purpose="securite_publique", person_id=texted.person_id,
                                     section="contacts").exists()
+    # …and the same list as a file for the crisis cell: help first, spelt out, logged as an export
+    exported = agent.get(f"/alertes/{incident.pk}/", {"export": "csv"})
+    assert exported.status_code == 200 and exported["Content-Type"].startswith("text/csv")
+    lines = exported.content.decode().lstrip("\ufeff").splitlines()
+    assert lines[0].split(";")[:4] == ["Personne", "Réponse", "Reçue le", "Canal de la réponse"]
+    assert len(lines) == 4 and lines[1].split(";")[1] == "besoin d'aide" and ";SMS;" in lines[1]
+    assert set(AccessLog.objects.filter(action="export_list", section="contacts").values_list(
+        "person_id", flat=True)) == set(rows)
 
 
 def test_road_works_are_imported_as_scheduled_alerts_once(now, settings) -> None:

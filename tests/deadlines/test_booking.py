@@ -125,3 +125,30 @@ def test_closures_apply_to_every_counter_when_general(tuesday) -> None:
     services.remove_closure(closure.pk)
     assert not Closure.objects.filter(pk=closure.pk).exists()
     assert services.day_slots(counter, date(2026, 12, 24))
+
+
+def test_the_agenda_of_a_day_exports_its_appointments_logged_as_an_export(tuesday, agents) -> None:
+    from django.test import Client
+
+    from proactif.audit.models import AccessLog
+    from proactif.registry.models import Person
+
+    counter = services.ensure_default_counter()
+    slot = services.day_slots(counter, date(2026, 12, 3))[0]
+    people = list(Person.objects.filter(status="active").order_by("id").values_list("id", flat=True)[:2])
+    for person_id in people:
+        services.book(services.BookingRequest(person_id, counter.pk, slot.starts_at, kinds=("cni",)))
+    agent = Client()
+    agent.force_login(agents["etat_civil"])
+    page = agent.get("/rendez-vous/", {"jour": "2026-12-03", "guichet": counter.pk}).content.decode()
+    assert "2 rendez-vous" in page and "carte nationale d&#x27;identité" in page and "Exporter les 2 lignes" in page
+    response = agent.get("/rendez-vous/", {"jour": "2026-12-03", "guichet": counter.pk, "export": "csv"})
+    assert response.status_code == 200 and "rendez-vous-2026-12-03" in response["Content-Disposition"]
+    lines = response.content.decode().lstrip("\ufeff").splitlines()
+    assert lines[0] == "Heure;Habitant;Demande;Pré-demande;État" and len(lines) == 3
+    assert lines[1].startswith("08:30;")
+    assert "Renouvellement — carte nationale d'identité" in lines[1] and lines[1].endswith(";Réservé")
+    assert set(AccessLog.objects.filter(action="export_list").values_list("person_id", flat=True)) == set(people)
+    police = Client()
+    police.force_login(agents["police"])
+    assert police.get("/rendez-vous/", {"export": "csv"}).status_code == 403

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Case, Count, F, Max, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
 from proactif.accounts.domain import Access, Actor, Section
@@ -276,29 +276,37 @@ def on_reply(event: str, person_id: int | None = None, instance_id: int | None =
         record_answer(person_id, answer, "sms", note=text)
 
 
-def answers(access: Access, incident: Incident) -> list[dict[str, Any]]:
-    """Who answered, those who need help first (then the latest), with a phone number to call them back — a
-    read of their identity and contacts, logged."""
-    rows = list(IncidentRecipient.objects.filter(incident=incident).exclude(answer="").values(
-        "person_id", "answer", "answer_channel", "answered_at", "note", "handled_by", "handled_at"))
-    ids = [r["person_id"] for r in rows]
+def answer_rows(incident: Incident) -> QuerySet[IncidentRecipient]:
+    """Who answered: those who need help and are not yet handled first, then the latest answers."""
+    help_first = Case(When(answer="besoin_aide", then=Value(0)), default=Value(1))
+    return (IncidentRecipient.objects.filter(incident=incident).exclude(answer="")
+            .order_by(help_first, F("handled_at").asc(nulls_first=True), F("answered_at").desc(nulls_last=True), "pk"))
+
+
+def describe_answers(access: Access, incident: Incident, answers: list[IncidentRecipient],
+                     action: str = "view") -> list[dict[str, Any]]:
+    """The answers an agent sees (a page of them, or an export): name, answer, the phone number to call them back
+    and the channel of the answer — a read of their identity and contacts, logged."""
+    ids = [a.person_id for a in answers]
     if not ids:
         return []
     access.require(Section.CONTACTS)
-    names = registry.names_for(access, ids)
+    names = registry.names_for(access, ids, action)
     people = registry.reachable(ids, MESSAGE_PURPOSE)
-    audit.record(access.actor, "view", purpose=access.purpose, person_ids=ids, sections=[Section.CONTACTS.value],
+    audit.record(access.actor, action, purpose=access.purpose, person_ids=ids, sections=[Section.CONTACTS.value],
                  detail={"list": True, "incident": incident.pk})
-    for row in rows:
-        reach = people.get(row["person_id"])
-        row["nom"] = names.get(row["person_id"], "")
-        row["telephone"] = reach.addresses.get("sms", "") if reach else ""
-        row["canal"] = ANSWER_CHANNELS.get(row["answer_channel"], row["answer_channel"])
-    rows.sort(key=lambda r: (r["answer"] != "besoin_aide", r["handled_at"] is not None,
-                             -(r["answered_at"].timestamp() if r["answered_at"] else 0)))
+    rows = []
+    for a in answers:
+        reach = people.get(a.person_id)
+        rows.append({"person_id": a.person_id, "answer": a.answer, "answered_at": a.answered_at, "note": a.note,
+                     "handled_by": a.handled_by, "handled_at": a.handled_at, "nom": names.get(a.person_id, ""),
+                     "telephone": reach.addresses.get("sms", "") if reach else "",
+                     "reponse": ANSWER_LABELS.get(a.answer, a.answer),
+                     "canal": ANSWER_CHANNELS.get(a.answer_channel, a.answer_channel)})
     return rows
 
 
+ANSWER_LABELS = {"besoin_aide": "besoin d'aide", "en_securite": "en sécurité"}
 ANSWER_CHANNELS = {**messaging.CHANNEL_LABELS, "lien": "page de réponse", "agent": "par un agent"}
 
 

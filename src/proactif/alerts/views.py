@@ -19,7 +19,7 @@ from proactif.accounts import services as accounts
 from proactif.alerts import _feeds as feeds
 from proactif.alerts import services
 from proactif.geo import services as geo
-from proactif.kernel import capabilities
+from proactif.kernel import capabilities, tables
 from proactif.kernel.ids import parse_id
 from proactif.registry import services as registry
 
@@ -172,6 +172,17 @@ def create(request: HttpRequest) -> HttpResponse:
     return redirect("alerts:incident", incident_id=incident.pk)
 
 
+ANSWER_COLUMNS = (
+    tables.Column("personne", "Personne", value="nom"),
+    tables.Column("reponse", "Réponse", value="reponse"),
+    tables.Column("recue", "Reçue le", value="answered_at", shown=False),
+    tables.Column("canal", "Canal de la réponse", value="canal", shown=False),
+    tables.Column("telephone", "Téléphone", value="telephone"),
+    tables.Column("message", "Message", value="note"),
+    tables.Column("suivi", "Suivi", value=lambda a: f"traité par {a['handled_by']}" if a["handled_at"] else ""),
+)
+
+
 @require_http_methods(["GET", "POST"])
 def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
     access = request.access
@@ -207,8 +218,15 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
             return redirect("alerts:incident", incident_id=incident_id)
         except services.IncidentError as exc:
             error = str(exc)
-    answers = services.answers(access, item)
+    table = tables.Table(request, services.answer_rows(item), ANSWER_COLUMNS,
+                         caption="Les personnes qui ont besoin d'aide d'abord", per_page=50,
+                         export=f"reponses-incident-{item.pk}", count="réponse|réponses|aucune réponse",
+                         prepare=lambda rows, action: services.describe_answers(access, item, rows, action))
+    if table.export_requested:
+        return table.csv_response()
+    answers = table.page
     return render(request, "alerts/incident.html", {
+        "table": table,
         "incident": item, "messages_sent": services.messages_of(item), "stats": services.stats(item),
         "quartiers": registry.quartiers(),
         "answers": answers, "error": error, "type": dict(services.types()).get(item.type_code, item.type_code),

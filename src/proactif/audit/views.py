@@ -4,7 +4,6 @@ import json
 from datetime import date
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -12,8 +11,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 from proactif.accounts import services as accounts
 from proactif.accounts.domain import PURPOSES
 from proactif.audit import services as audit
-from proactif.kernel import clock
+from proactif.kernel import clock, tables
 from proactif.kernel.ids import parse_id
+
+# the CSV of the journal is `log_csv` (streamed, any size, itself logged): the table has no export of its own
+LOG_COLUMNS = (
+    tables.Column("date", "Date", sort="at"), tables.Column("acteur", "Acteur"), tables.Column("service", "Service"),
+    tables.Column("personne", "Personne"), tables.Column("finalite", "Finalité"), tables.Column("action", "Action"),
+    tables.Column("rubrique", "Rubrique"),
+)
 
 
 def _filter(request: HttpRequest) -> tuple[audit.LogFilter, list[str]]:
@@ -41,11 +47,11 @@ def _filter(request: HttpRequest) -> tuple[audit.LogFilter, list[str]]:
 @require_GET
 def log(request: HttpRequest) -> HttpResponse:
     f, errors = _filter(request)
-    page = Paginator(audit.search(f), 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    table = tables.Table(request, audit.search(f), LOG_COLUMNS, caption="Journal des accès", default_sort="-date",
+                         count="ligne|lignes|aucune ligne")
     return render(request, "audit/log.html", {
-        "page": page, "f": f, "errors": errors, "query_prefix": query.urlencode() + "&" if query else "",
+        "table": table, "f": f, "errors": errors,
+        "service_names": {service.code: service.name for service in accounts.list_services()},
         "services": accounts.list_services(), "purposes": sorted(PURPOSES.items()), "actions": audit.actions()})
 
 

@@ -42,6 +42,9 @@ class Closure(models.Model):
     reason = models.CharField(max_length=200, blank=True)
 
 
+TITLE_LABELS = {"passeport": "passeport", "cni": "carte nationale d'identité"}
+
+
 class Appointment(models.Model):
     STATUS = [("booked", "Réservé"), ("cancelled", "Annulé"), ("done", "Honoré"), ("missed", "Manqué")]
     CASES = [("renouvellement", "Renouvellement"), ("premiere", "Première demande"), ("perte_vol", "Perte ou vol"),
@@ -68,6 +71,11 @@ class Appointment(models.Model):
                                                name="one_booking_per_seat")]
         indexes = [models.Index(fields=["counter", "starts_at"], name="appointment_slot_idx")]
         ordering = ["starts_at"]
+
+    @property
+    def kinds_label(self) -> str:
+        """« passeport, carte nationale d'identité »: the titles asked, spelt out."""
+        return ", ".join(TITLE_LABELS.get(k, k) for k in self.kinds)
 
 
 class TitleRequest(models.Model):

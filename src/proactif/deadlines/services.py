@@ -193,14 +193,15 @@ class AgendaRow:
     appointments: list[Appointment]
 
 
-def agenda(access: Access, counter: Counter, day: date) -> list[AgendaRow]:
-    """A counter's day for the agents: every slot, who booked it (names: a logged read), what is free."""
+def agenda(access: Access, counter: Counter, day: date, action: str = "view") -> list[AgendaRow]:
+    """A counter's day for the agents: every slot, who booked it (names: a logged read — `action` "export_list" when
+    the day leaves as a file), what is free."""
     closed = set(Closure.objects.filter(day=day).filter(Q(counter=counter) | Q(counter__isnull=True))
                  .values_list("day", flat=True))
     grid = domain.slots(day, _openings(counter), counter.slot_minutes, counter.seats, _booked(counter, day, day),
                         closed, now=None, alsace_moselle=settings.ALSACE_MOSELLE, tz=clock.local_tz())
     booked = list(appointments_on(day, counter.pk).exclude(status="cancelled"))
-    names = registry.names_for(access, [a.person_id for a in booked])
+    names = registry.names_for(access, [a.person_id for a in booked], action)
     rows = {slot.starts_at: AgendaRow(slot.starts_at, slot.free, []) for slot in grid}
     for appointment in booked:
         appointment.name = names.get(appointment.person_id, "")  # type: ignore[attr-defined]

@@ -18,12 +18,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from proactif.accounts.domain import Role
 from proactif.deadlines import domain, services
 from proactif.deadlines.forms import BookingForm, ClosureForm, CounterForm, StatusFileForm, format_hours
-from proactif.deadlines.models import Appointment, Counter, TitleRequest
-from proactif.kernel import clock
+from proactif.deadlines.models import TITLE_LABELS, Appointment, Counter, TitleRequest
+from proactif.kernel import clock, tables
 from proactif.kernel.ids import parse_id
+from proactif.kernel.text import date_fr
 from proactif.registry import services as registry
 
-KIND_LABELS = {"passeport": "passeport", "cni": "carte nationale d'identité"}
+KIND_LABELS = TITLE_LABELS
+AGENDA_COLUMNS = (
+    tables.Column("heure", "Heure", value=lambda a: a.starts_at.astimezone(clock.local_tz()).strftime("%H:%M")),
+    tables.Column("habitant", "Habitant", value="name"),
+    tables.Column("demande", "Demande", value=lambda a: f"{a.get_case_display()} — {a.kinds_label}"),
+    tables.Column("pre_demandes", "Pré-demande"),
+    tables.Column("etat", "État", value=lambda a: a.get_status_display()),
+    tables.Column("actions", "Actions", export=False),
+)
 
 
 # --- choosing a day and a slot (shared by the citizen portal and the agents) -----------------
@@ -158,9 +167,15 @@ def agenda(request: HttpRequest) -> HttpResponse:
         day = date.fromisoformat(request.GET.get("jour", "")) if request.GET.get("jour") else clock.today()
     except ValueError:
         day = clock.today()
-    rows = services.agenda(request.access, counter, day)
+    exporting = request.GET.get(tables.EXPORT) == "csv"
+    rows = services.agenda(request.access, counter, day, tables.EXPORT_ACTION if exporting else "view")
+    table = tables.Table(request, [a for row in rows for a in row.appointments], AGENDA_COLUMNS, per_page=10_000,
+                         caption=f"{counter.name} — {date_fr(day, weekday=True)}", export=f"rendez-vous-{day}",
+                         count="rendez-vous|rendez-vous|aucun rendez-vous")
+    if table.export_requested:
+        return table.csv_response()
     return render(request, "deadlines/agenda.html", {
-        "rows": rows, "day": day, "counter": counter, "counters": services.counters(),
+        "rows": rows, "table": table, "day": day, "counter": counter, "counters": services.counters(),
         "previous": day - timedelta(days=1), "next": day + timedelta(days=1), "today": clock.today(),
         "booked": sum(len(r.appointments) for r in rows), "free": sum(r.free for r in rows),
         "figures": services.figures(), "is_manager": _is_manager(request), "now": clock.now()})

@@ -401,11 +401,20 @@ def read_message(access: Access, message_id: int) -> OutboxMessage:
     return row
 
 
-def record_outbox_view(access: Access, person_ids: list[int | None]) -> None:
-    """A page of the outbox: which residents' messages the agent saw (masked recipients), logged."""
+def template_names() -> dict[str, str]:
+    """Each template key's name as agents read it (« Rappel de rendez-vous »), from its latest version."""
+    names: dict[str, str] = {}
+    for key, name in Template.objects.exclude(name="").order_by("key", "-version").values_list("key", "name"):
+        names.setdefault(key, name)
+    return names
+
+
+def record_outbox_view(access: Access, person_ids: list[int | None], action: str = "view") -> None:
+    """A page of the outbox: which residents' messages the agent saw (masked recipients), logged (`action`
+    "export" when they leave as a file)."""
     ids = sorted({pk for pk in person_ids if pk is not None})
     if ids:
-        audit.record(access.actor, "view", purpose=access.purpose, person_ids=ids,
+        audit.record(access.actor, action, purpose=access.purpose, person_ids=ids,
                      sections=[Section.PARCOURS.value], detail={"list": "outbox"})
 
 

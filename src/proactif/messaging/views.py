@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from proactif.accounts.domain import AccessDenied, Role
-from proactif.kernel import clock
+from proactif.kernel import clock, tables
 from proactif.messaging import _templating as templating
 from proactif.messaging import services
 from proactif.messaging.forms import OutboxFilterForm, PreviewForm, TemplateForm
@@ -99,20 +99,40 @@ def _mask(recipient: str) -> str:
     return "•••" if recipient else ""
 
 
+OUTBOX_COLUMNS = (
+    tables.Column("cree", "Créé", sort="created_at", value="created_at"),
+    tables.Column("modele", "Modèle", value="template_name"),
+    tables.Column("habitant", "Habitant (n°)", value="person_id"),
+    tables.Column("canal", "Canal", value=lambda m: services.CHANNEL_LABELS.get(m.channel, m.channel)),
+    tables.Column("destinataire", "Destinataire", value="masked"),
+    tables.Column("priorite", "Priorité", value=lambda m: m.get_lane_display()),
+    tables.Column("etat", "État", value=lambda m: m.get_status_display()),
+    tables.Column("detail", "Détail", value="error"),
+)
+
+
 @require_GET
 def outbox(request: HttpRequest) -> HttpResponse:
     form = OutboxFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     rows = services.outbox_messages(**{k: v for k, v in filters.items() if v},
                                     service=services.service_scope(request.access))
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    for message in page:
-        message.masked = _mask(message.recipient)  # type: ignore[attr-defined]
-    services.record_outbox_view(request.access, [m.person_id for m in page])
-    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    access, names = request.access, services.template_names()
+
+    def prepare(messages: list[OutboxMessage], action: str) -> list[OutboxMessage]:
+        for message in messages:
+            message.masked = _mask(message.recipient)  # type: ignore[attr-defined]
+            message.template_name = names.get(message.template_key, message.template_key)  # type: ignore[attr-defined]
+        services.record_outbox_view(access, [m.person_id for m in messages], action)
+        return messages
+
+    table = tables.Table(request, rows, OUTBOX_COLUMNS, caption="File d'envoi", default_sort="-cree",
+                         export="messages", count="message|messages|aucun message", prepare=prepare)
+    if table.export_requested:
+        return table.csv_response()
     return render(request, "messaging/outbox.html", {
-        "form": form, "page": page, "stats": services.delivery_stats(), "query_prefix": f"{query}&" if query else "",
-        "statuses": OutboxMessage.STATUS, "now": clock.now()})
+        "form": form, "table": table, "stats": services.delivery_stats(), "statuses": OutboxMessage.STATUS,
+        "now": clock.now()})
 
 
 @require_GET

@@ -18,6 +18,7 @@ from proactif.accounts.domain import Access, AccessDenied, Actor, Section, syste
 from proactif.audit import services as audit
 from proactif.kernel import capabilities, clock
 from proactif.kernel.logging import get_logger
+from proactif.kernel.text import count_fr
 from proactif.registry import _bulk as bulk
 from proactif.registry import _composition as composition
 from proactif.registry import _figures as figures
@@ -530,16 +531,42 @@ def identity_fingerprint() -> str:
     return f"{people['n']}:{people['top']}:{people['at']}:{contacts['n']}:{contacts['top']}:{contacts['at']}"
 
 
-def names_for(access: Access, person_ids: list[int]) -> dict[int, str]:
-    """« Prénom NOM » of each person, for lists an agent works from (an agenda); a logged read."""
+def names_for(access: Access, person_ids: list[int], action: str = "view") -> dict[int, str]:
+    """« Prénom NOM » of each person, for lists an agent works from (an agenda); a logged read (`action`: "view",
+    or "export_list" when the list leaves as a file)."""
     access.require(Section.IDENTITE)
     ids = sorted({pk for pk in person_ids if pk is not None})
     if not ids:
         return {}
     names = {pk: f"{prenoms.split(' ')[0]} {(usage or naissance).upper()}".strip() for pk, prenoms, usage, naissance in
              Person.objects.filter(pk__any=ids).values_list("id", "prenoms", "nom_usage", "nom_naissance")}
-    audit.record(access.actor, "view", purpose=access.purpose, person_ids=list(names),
+    audit.record(access.actor, action, purpose=access.purpose, person_ids=list(names),
                  sections=[Section.IDENTITE.value], detail={"list": True})
+    return names
+
+
+def household_names(access: Access, household_ids: list[int], action: str = "view") -> dict[int, str]:
+    """« Claire MARTIN et 2 autres personnes » for each household of a list (its reference person, else its
+    eldest active member, and how many live with them); a logged read naming every member shown."""
+    access.require(Section.IDENTITE)
+    ids = sorted({pk for pk in household_ids if pk is not None})
+    if not ids:
+        return {}
+    members: dict[int, list[tuple[int, str, date | None, str]]] = {}
+    for pk, household_id, role, born, prenoms, usage, naissance in Person.objects.filter(
+            household_id__any=ids, status="active").values_list(
+            "id", "household_id", "menage_role", "date_naissance", "prenoms", "nom_usage", "nom_naissance"):
+        name = f"{prenoms.split(' ')[0]} {(usage or naissance).upper()}".strip()
+        members.setdefault(household_id, []).append((pk, role, born, name))
+    names = {}
+    for household_id, people in members.items():
+        people.sort(key=lambda m: (m[1] != "personne_de_reference", m[2] is None, m[2] or date.max))
+        others = len(people) - 1
+        names[household_id] = people[0][3] + (f" et {count_fr(others, 'autre personne|autres personnes')}"
+                                               if others else "")
+    audit.record(access.actor, action, purpose=access.purpose,
+                 person_ids=[m[0] for people in members.values() for m in people],
+                 sections=[Section.IDENTITE.value], detail={"list": True, "households": len(names)})
     return names
 
 
@@ -629,6 +656,14 @@ def household_id_of(person_id: int) -> int | None:
 
 def household_member_ids(household_id: int) -> list[int]:
     return list(Person.objects.filter(household_id=household_id, status="active").order_by("id").values_list(
+        "id", flat=True))
+
+
+def members_of_households(household_ids: list[int]) -> list[int]:
+    """The active members of many households at once (one query)."""
+    if not household_ids:
+        return []
+    return list(Person.objects.filter(household_id__any=household_ids, status="active").order_by("id").values_list(
         "id", flat=True))
 
 

@@ -283,11 +283,12 @@ def detections(run: ScreeningRun, *, benefit: str = "", quartier: int | None = N
     return qs.order_by("-amount", "household_id")
 
 
-def log_detections_view(access: Access, household_ids: list[int]) -> None:
-    """A page of detections: which households (their members) the agent saw as possibly entitled, logged."""
-    members = [pk for household_id in sorted(set(household_ids)) for pk in registry.household_member_ids(household_id)]
+def log_detections_view(access: Access, household_ids: list[int], action: str = "view") -> None:
+    """A page of detections: which households (their members) the agent saw as possibly entitled, logged
+    (`action` "export_list" when they leave as a file)."""
+    members = registry.members_of_households(sorted(set(household_ids)))
     if members:
-        audit.record(access.actor, "view", purpose=access.purpose, person_ids=members,
+        audit.record(access.actor, action, purpose=access.purpose, person_ids=members,
                      sections=[Section.PRESTATIONS.value], detail={"list": "detections"})
 
 

@@ -6,19 +6,38 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from proactif.kernel import clock
+from proactif.kernel import clock, tables
 from proactif.kernel.ids import parse_id
+from proactif.kernel.text import MONTHS_FR
 from proactif.registry import services as registry
 from proactif.rights import services
 
 CONFIDENCES = (("haute", "Haute"), ("moyenne", "Moyenne"), ("faible", "Faible"))
+OUTREACH_COLUMNS = (
+    tables.Column("date", "Informé le", sort="created_at", value="created_at"),
+    tables.Column("habitant", "Habitant", value="name"),
+    tables.Column("droits", "Droits possibles", export=False),
+    tables.Column("etat", "État", value=lambda o: o.get_status_display()),
+    tables.Column("suivi", "Suivi du recours", export=False),
+    tables.Column("actions", "Actions", export=False),
+)
+NO_AMOUNT = ("css_gratuite",)  # a health cover, not a monthly sum
+DETECTION_COLUMNS = (
+    tables.Column("foyer", "Foyer", value="household_name"),
+    tables.Column("prestation", "Prestation", sort="benefit", value="benefit_label"),
+    tables.Column("montant", "Montant estimé (€ par mois)", sort="amount", numeric=True,
+                  value=lambda a: None if a.benefit in NO_AMOUNT else a.amount),
+    tables.Column("precedent", "Mois précédent (€)", sort="previous_amount", numeric=True,
+                  value=lambda a: None if a.benefit in NO_AMOUNT else a.previous_amount),
+    tables.Column("quartier", "Quartier", value="quartier_name"),
+    tables.Column("confiance", "Confiance", value="confidence_label"),
+)
 
 
 @require_http_methods(["GET", "POST"])
@@ -49,12 +68,30 @@ def run(request: HttpRequest, run_id: int) -> HttpResponse:
     except LookupError:
         raise Http404("criblage inconnu") from None
     filters = _filters(request)
-    page = Paginator(services.detections(screening_run, **filters), 50).get_page(request.GET.get("page"))
-    services.log_detections_view(request.access, [a.household_id for a in page])
+    access = request.access
     quartiers = {q.pk: q.nom for q in registry.quartiers()}
+    labels = services.labels()
+    confidences = dict(CONFIDENCES)
+
+    def prepare(rows: list[Any], action: str) -> list[Any]:
+        household_ids = [a.household_id for a in rows]
+        services.log_detections_view(access, household_ids, action)
+        names = registry.household_names(access, household_ids, action)
+        for a in rows:
+            a.household_name = names.get(a.household_id) or f"Foyer n° {a.household_id}"
+            a.benefit_label, a.confidence_label = labels.get(a.benefit, a.benefit), confidences.get(a.confidence, "")
+            a.quartier_name = quartiers.get(a.quartier_id, "")
+        return rows
+
+    table = tables.Table(request, services.detections(screening_run, **filters), DETECTION_COLUMNS,
+                         caption="Foyers détectés", default_sort="-montant", export=f"detections-{screening_run.pk}",
+                         count="détection|détections|aucune détection", prepare=prepare)
+    if table.export_requested:
+        return table.csv_response()
     summary = [(b, services.label(b), screening_run.summary.get(b, {})) for b in screening_run.benefits]
     return render(request, "rights/run.html", {
-        "run": screening_run, "summary": summary, "page": page, "filters": filters, "quartiers": quartiers,
+        "run": screening_run, "summary": summary, "table": table, "page": table.page, "filters": filters,
+        "quartiers": quartiers,
         "labels": services.labels(), "confidences": CONFIDENCES, "query": request.GET.urlencode(),
         "funnel": services.funnel(screening_run.pk),
         "benefits": [(b, services.label(b)) for b in screening_run.benefits]})
@@ -93,6 +130,9 @@ def household(request: HttpRequest, run_id: int, household_id: int) -> HttpRespo
         data = services.explanation(access, run_id, household_id)
     except LookupError as exc:
         raise Http404(str(exc)) from None
+    data["household_name"] = registry.household_names(access, [household_id]).get(household_id, "")
+    year, month = (int(x) for x in data["run"].period.split("-"))
+    data["period_label"] = f"{MONTHS_FR[month - 1]} {year}"
     return render(request, "rights/household.html", data)
 
 
@@ -116,11 +156,19 @@ def outreaches(request: HttpRequest) -> HttpResponse:
             messages.error(request, str(exc))
         return redirect(f"{reverse('rights:outreaches')}?statut={request.POST.get('statut', '')}")
     status = request.GET.get("statut", "")
-    page = Paginator(services.outreaches(status), 50).get_page(request.GET.get("page"))
-    names = registry.names_for(access, [o.person_id for o in page])
+
+    def prepare(rows: list[Any], action: str) -> list[Any]:
+        names = registry.names_for(access, [o.person_id for o in rows], action)
+        for o in rows:
+            o.name = names.get(o.person_id, "")
+        return rows
+
+    table = tables.Table(request, services.outreaches(status), OUTREACH_COLUMNS, caption="Foyers accompagnés",
+                         default_sort="-date", count="foyer accompagné|foyers accompagnés|aucun foyer accompagné",
+                         prepare=prepare)
     return render(request, "rights/outreaches.html", {
-        "page": page, "status": status, "statuses": services.OUTREACH_STATUSES,
-        "names": names, "labels": services.labels(), "funnel": services.funnel()})
+        "table": table, "status": status, "statuses": services.OUTREACH_STATUSES,
+        "labels": services.labels(), "funnel": services.funnel()})
 
 
 @require_GET

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import template
 
+from proactif.accounts.domain import PURPOSES, SECTION_LABELS, Section
 from proactif.kernel import capabilities
 from proactif.kernel.text import count_fr, probability_fr
 from proactif.registry import domain
@@ -16,7 +17,8 @@ ACTIONS = {"view": "consultation", "search": "résultat de recherche", "change":
            "reject_duplicate": "doublon écarté", "api_view": "consultation (API)",
            "preview": "aperçu d'un message", "journey_takeover": "intervention sur un parcours",
            "view_sink": "boîte de test des messages", "download_letters": "téléchargement des courriers",
-           "book": "prise de rendez-vous", "title_status": "suivi d'un titre"}
+           "book": "prise de rendez-vous", "title_status": "suivi d'un titre",
+           "export_list": "export d'une liste (CSV)", "export_log": "export du journal des accès"}
 
 
 @register.filter
@@ -40,6 +42,20 @@ def decision_label(code: str) -> str:
 @register.filter
 def action_label(code: str) -> str:
     return ACTIONS.get(code, code)
+
+
+@register.filter
+def purpose_label(code: str) -> str:
+    purpose = PURPOSES.get(code)
+    return purpose.label if purpose else code
+
+
+@register.filter
+def section_label(code: str) -> str:
+    try:
+        return SECTION_LABELS[Section(code)]
+    except ValueError:
+        return code
 
 
 @register.filter
