@@ -148,6 +148,7 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
             "household_id": person.household_id, "outreach_id": outreach.pk, "incident_id": incident.pk, "seq": 1,
             "name": "quartiers", "token": links["deadlines.booking"].rsplit("/", 1)[1],
             "registry:run_id": run.pk, "rights:run_id": screening.pk, "provider": "sms-a",
+            "registry:kind": "habitants",  # a sample file of the import page
             # an agent's one-time link to choose a password (a valid one: the page opens to anyone holding it)
             "accounts:uidb64": reset.rsplit("/", 3)[1], "accounts:token": reset.rsplit("/", 3)[2],
         },

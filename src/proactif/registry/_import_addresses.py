@@ -10,7 +10,16 @@ from proactif.kernel import clock
 from proactif.kernel.text import search_key
 from proactif.registry import domain
 from proactif.registry._csvfiles import CsvFile
-from proactif.registry._importers import Counts, HeaderError, ParsedLine, Rejection, changed, require_columns
+from proactif.registry._importers import (
+    Column,
+    Counts,
+    HeaderError,
+    ParsedLine,
+    Rejection,
+    changed,
+    require_columns,
+    required_of,
+)
 from proactif.registry.domain import FieldError
 from proactif.registry.models import Address, Quartier, Voie
 
@@ -30,6 +39,24 @@ FORMATS: dict[str, dict[str, str]] = {
                  "complement": "complement", "numero": "numero", "suffixe": "suffixe", "lon": "lon", "lat": "lat",
                  "position": "", "code_postal": "code_postal"},
 }
+
+REQUIRED_FIELDS = ("key", "insee", "voie", "numero")  # in every format
+
+# The Proactif format, as the import page lists it and its sample file holds it (BAL and BAN files are read as
+# published)
+COLUMNS = (
+    Column("cle_interop", "clé d'interopérabilité : INSEE_voie_numéro (comme dans la BAL), unique dans le fichier",
+           ("75056_exemple_00001", "75056_exemple_00003"), required=True),
+    Column("code_insee", "code INSEE de la commune (5 caractères)", ("75056", "75056"), required=True),
+    Column("commune", "nom de la commune", ("Paris", "Paris")),
+    Column("voie", "nom de la voie", ("Rue de l'Exemple", "Rue de l'Exemple"), required=True),
+    Column("complement", "lieu-dit ou complément", ("", "")),
+    Column("numero", "numéro dans la voie (nombre entier) ; vide pour un lieu-dit", ("1", "3"), required=True),
+    Column("suffixe", "bis, ter, a, b…", ("", "bis")),
+    Column("code_postal", "code postal (5 chiffres)", ("75015", "75015")),
+    Column("lon", "longitude en degrés décimaux (WGS 84)", ("2.2945", "2.2951")),
+    Column("lat", "latitude en degrés décimaux (WGS 84)", ("48.8422", "48.8424")),
+)
 
 
 class QuartierLocator:
@@ -55,11 +82,12 @@ class QuartierLocator:
 class AddressImporter:
     kind = "addresses"
     section = ""  # address points are not personal data
-    required_columns: tuple[str, ...] = ()
+    columns = COLUMNS
+    required_columns = required_of(COLUMNS)  # in the Proactif format; BAL and BAN have theirs (check_header)
 
     def __init__(self) -> None:
         self.format = "proactif"
-        self.columns = FORMATS["proactif"]
+        self.names = FORMATS["proactif"]
         self.chosen_lines: dict[str, int] = {}
         self.locator: QuartierLocator | None = None
 
@@ -73,14 +101,15 @@ class AddressImporter:
         else:
             raise HeaderError("format d'adresses non reconnu : BAL 1.3 (cle_interop;…;voie_nom;…), "
                               "BAN (id;…;nom_voie;…) ou Proactif (cle_interop;voie;numero;…)")
-        self.columns = FORMATS[self.format]
-        require_columns(header, [c for k, c in self.columns.items() if c and k in ("key", "insee", "voie", "numero")])
+        self.names = FORMATS[self.format]
+        require_columns(header, [self.names[k] for k in REQUIRED_FIELDS])
 
     def prepare(self, csv_file: CsvFile) -> None:
-        """Choose, for each address key, the line with the best position."""
+        """Choose, for each address key, the line with the best position. A format without positions lists an
+        address once: a key found twice there is a line in error (rejected as such), not another position."""
         best: dict[str, tuple[int, int]] = {}
-        key_col, pos_col = self.columns["key"], self.columns["position"]
-        for line, row in csv_file.rows():
+        key_col, pos_col = self.names["key"], self.names["position"]
+        for line, row in csv_file.rows() if pos_col else ():
             key = row.get(key_col, "").strip().lower()
             rank = POSITION_RANK.get(row.get(pos_col, "").strip().lower(), 9) if pos_col else 0
             if key and (key not in best or rank < best[key][0]):
@@ -89,7 +118,7 @@ class AddressImporter:
         self.locator = QuartierLocator()
 
     def parse(self, line: int, row: dict[str, str]) -> ParsedLine | None:
-        c = self.columns
+        c = self.names
         key = domain.clean_cle_interop(c["key"], row.get(c["key"], ""))
         if self.chosen_lines.get(key, line) != line:
             return None  # another position of the same address was preferred

@@ -9,13 +9,16 @@ from __future__ import annotations
 from proactif.kernel import clock
 from proactif.registry import domain
 from proactif.registry._importers import (
+    Column,
     Counts,
     HolderImporter,
     ParsedLine,
     Rejection,
     changed,
     find_holders,
+    holder_columns,
     parse_holder,
+    required_of,
     unknown_holder,
 )
 from proactif.registry.domain import FieldError
@@ -25,10 +28,26 @@ ALIASES = {"passport": "passeport", "carte_identite": "cni", "carte nationale d'
            "titre de séjour": "titre_sejour", "permis": "permis_conduire"}
 
 
+COLUMNS = (
+    Column("id_externe", "identifiant du titre dans le logiciel source (64 caractères au plus), unique dans le "
+                         "fichier", ("EXEMPLE-TITRE-1", "EXEMPLE-TITRE-2"), required=True),
+    *holder_columns("du titulaire"),
+    Column("type", ", ".join(domain.DOCUMENT_KINDS), ("passeport", "cni"), required=True),
+    Column("numero", "numéro du titre (passeport : 2 chiffres, 2 lettres, 5 chiffres ; CNI : 9 caractères, ou 12 "
+                     "chiffres avant 2021)", ("19AB12345", "X4RTBPFW4")),
+    Column("date_delivrance", "date JJ/MM/AAAA ou AAAA-MM-JJ, pas dans le futur", ("2019-03-14", "02/09/2023"),
+           required=True),
+    Column("date_expiration", "date JJ/MM/AAAA ou AAAA-MM-JJ ; vide : calculée selon la durée de validité légale",
+           ("2029-03-13", "")),
+    Column("statut", f"{', '.join(domain.DOCUMENT_STATUSES)} (valide si vide)", ("valide", "")),
+)
+
+
 class DocumentImporter(HolderImporter):
     kind = "documents"
     section = "documents"
-    required_columns = ("id_externe", "type", "date_delivrance")
+    columns = COLUMNS
+    required_columns = required_of(COLUMNS)
 
     def parse(self, line: int, row: dict[str, str]) -> ParsedLine | None:
         external_id = row.get("id_externe", "").strip()

@@ -19,12 +19,15 @@ from typing import Any
 from proactif.kernel import clock
 from proactif.registry import domain
 from proactif.registry._importers import (
+    Column,
     Counts,
     HolderImporter,
     ParsedLine,
     Rejection,
     find_holders,
+    holder_columns,
     parse_holder,
+    required_of,
     unknown_holder,
 )
 from proactif.registry.domain import FieldError
@@ -42,10 +45,11 @@ class MonthlyFeedImporter(HolderImporter):
     model: Any = None
     type_field = ""
     optional_amounts: dict[str, str] = {}  # column → field, when the feed carries it
+    columns: tuple[Column, ...] = ()
 
     @property
     def required_columns(self) -> tuple[str, ...]:
-        return ("mois", self.type_column, self.amount_column)
+        return required_of(self.columns)
 
     def parse(self, line: int, row: dict[str, str]) -> ParsedLine | None:
         holder, nir = parse_holder(row, "personne")
@@ -103,6 +107,10 @@ class MonthlyFeedImporter(HolderImporter):
         return counts, rejections
 
 
+MONTH = Column("mois", "mois AAAA-MM ou MM/AAAA, passé ou en cours", ("2025-10", "10/2025"), required=True)
+AMOUNT = "montant mensuel en euros : 1234,56 ou 1234.56"
+
+
 class MonthlyResourceImporter(MonthlyFeedImporter):
     kind = "resources"
     type_column = "type"
@@ -111,6 +119,11 @@ class MonthlyResourceImporter(MonthlyFeedImporter):
     model = MonthlyResource
     type_field = "kind"
     optional_amounts = {"montant_brut": "gross_amount", "montant_imposable": "taxable_amount"}
+    columns = (*holder_columns("de la personne"), MONTH,
+               Column("type", ", ".join(types), ("salaire", "bourse"), required=True),
+               Column("montant_net_social", f"{AMOUNT} (montant net social)", ("1 734,12", "105.00"), required=True),
+               Column("montant_brut", f"{AMOUNT} (brut)", ("2 210,00", "")),
+               Column("montant_imposable", f"{AMOUNT} (net imposable)", ("1 805,37", "")))
 
 
 class BenefitPaymentImporter(MonthlyFeedImporter):
@@ -121,3 +134,6 @@ class BenefitPaymentImporter(MonthlyFeedImporter):
     types = dict(BenefitReceipt.BENEFITS)
     model = BenefitPayment
     type_field = "benefit"
+    columns = (*holder_columns("de la personne"), MONTH,
+               Column("prestation", ", ".join(types), ("prime_activite", "af"), required=True),
+               Column("montant", AMOUNT, ("187,40", "141.99"), required=True))

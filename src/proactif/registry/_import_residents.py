@@ -18,7 +18,7 @@ from proactif.kernel.text import search_key
 from proactif.registry import _linkage as linkage
 from proactif.registry import domain
 from proactif.registry._csvfiles import CsvFile
-from proactif.registry._importers import Counts, ParsedLine, Rejection, changed, require_columns
+from proactif.registry._importers import Column, Counts, ParsedLine, Rejection, changed, require_columns, required_of
 from proactif.registry.domain import FieldError
 from proactif.registry.models import (
     Address,
@@ -46,10 +46,42 @@ PERSON_FIELDS = ["nom_naissance", "nom_usage", "prenoms", "sexe", "date_naissanc
                  "household_id", "menage_role", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_role"]
 
 
+DATE = "date JJ/MM/AAAA ou AAAA-MM-JJ"
+COLUMNS = (
+    Column("id_externe", "identifiant de la personne dans le logiciel source (64 caractères au plus), unique dans "
+                         "le fichier", ("EXEMPLE-0001", "EXEMPLE-0002"), required=True),
+    Column("nom_naissance", "nom de naissance", ("EXEMPLE", "EXEMPLE"), required=True),
+    Column("nom_usage", "nom d'usage, s'il diffère", ("MARTIN", "")),
+    Column("prenoms", "prénoms, séparés par des espaces", ("Camille Marie", "Léo"), required=True),
+    Column("sexe", "F ou M", ("F", "M"), required=True),
+    Column("date_naissance", DATE, ("14/03/1984", "2015-09-02"), required=True),
+    Column("code_insee_naissance", "code INSEE de la commune de naissance (5 caractères)", ("75115", "")),
+    Column("lieu_naissance", "commune ou pays de naissance, en clair", ("Paris 15e", "")),
+    Column("nir", "NIR à 15 caractères, clé comprise, cohérent avec le sexe et l'année de naissance",
+           (domain.nir_with_key("2840375115123"), "")),
+    Column("email", "adresse électronique", ("camille.exemple@example.org", "")),
+    Column("telephone", "numéro de téléphone, national ou international", ("06 12 34 56 78", "")),
+    Column("adresse_postale", "adresse de courrier, si ce n'est pas celle du logement : lignes séparées par | "
+                              "(6 au plus, 38 caractères chacune)",
+           ("CAMILLE MARTIN|BOITE POSTALE 12|75015 PARIS", "")),
+    Column("canaux", "canaux préférés dans l'ordre, séparés par > (sms, email, letter, push…)", ("sms>email", "")),
+    Column("id_foyer", "identifiant du foyer : les personnes qui vivent ensemble ont le même",
+           ("FOYER-EXEMPLE-1", "FOYER-EXEMPLE-1")),
+    Column("role_menage", "personne_de_reference (si vide), conjoint, enfant ou autre",
+           ("personne_de_reference", "enfant")),
+    Column("cle_interop", "clé d'interopérabilité de l'adresse du logement (déjà importée)",
+           ("75056_exemple_00001", "75056_exemple_00001")),
+    Column("logement", "précision sur le logement (bâtiment, étage…)", ("Bât. A, 3e étage", "")),
+    Column("statut", "resident (si vide), parti ou decede", ("resident", "")),
+    Column("date_statut", f"{DATE} : date du départ ou du décès", ("", "")),
+)
+
+
 class ResidentImporter:
     kind = "residents"
     section = "identite"
-    required_columns = ("id_externe", "nom_naissance", "prenoms", "sexe", "date_naissance")
+    columns = COLUMNS
+    required_columns = required_of(COLUMNS)
 
     def check_header(self, header: list[str]) -> None:
         require_columns(header, self.required_columns)

@@ -9,6 +9,8 @@ nothing the second time.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -55,8 +57,48 @@ class Rejection:
     reason: str
 
 
+@dataclass(frozen=True)
+class Column:
+    """A column an importer reads. The import page lists these and the sample file is written from them, so what
+    an agent is told and what the importer checks are the same thing; a test parses the sample files and checks
+    that an importer reads no other column."""
+
+    name: str
+    format: str  # what a value looks like, as the agent reads it
+    examples: tuple[str, ...]  # one value per line of the sample file ("" leaves it empty)
+    required: bool = False  # the header must have it (and a line must fill it, unless `format` says otherwise)
+    either: str = ""  # required unless this other column is there instead (id_personne or nir)
+
+    @property
+    def example(self) -> str:
+        return next((value for value in self.examples if value), "")
+
+    @property
+    def requirement(self) -> str:
+        """« oui », « non », « oui, ou nir »: what the import page says."""
+        if self.either:
+            return f"oui, ou {self.either}"
+        return "oui" if self.required else "non"
+
+
+def required_of(columns: Iterable[Column]) -> tuple[str, ...]:
+    return tuple(c.name for c in columns if c.required)
+
+
+def sample_csv(columns: Iterable[Column]) -> str:
+    """The sample file of an import: the header, then one line per example — UTF-8 with a BOM (so a spreadsheet
+    reads the accents), semicolons, CR LF, as the files agents export."""
+    columns = list(columns)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([c.name for c in columns])
+    writer.writerows(zip(*(c.examples for c in columns), strict=True))
+    return "\ufeff" + out.getvalue()
+
+
 class Importer(Protocol):
     kind: str
+    columns: tuple[Column, ...]  # what the import page lists and the sample file holds
     required_columns: tuple[str, ...]
     section: str  # the section of a person's file the import writes (access log); "" for none
 
@@ -81,6 +123,15 @@ def require_columns(header: list[str], required: Iterable[str]) -> None:
 
 
 HOLDER_COLUMNS = ("id_personne", "nir")
+
+
+def holder_columns(whose: str) -> tuple[Column, Column]:
+    """The two columns that name the person a line is about (either is enough), for the import page; `whose`:
+    « du titulaire », « de la personne »."""
+    return (Column("id_personne", f"identifiant externe {whose} (son id_externe du fichier des habitants)",
+                   ("EXEMPLE-0001", "EXEMPLE-0002"), either="nir"),
+            Column("nir", "NIR à 15 caractères (clé comprise), si l'identifiant manque", ("", ""),
+                   either="id_personne"))
 
 
 def check_holder_columns(header: list[str]) -> None:
@@ -139,7 +190,7 @@ class ImportReport:
     resumed_from_line: int = 0
     counts: Counts = field(default_factory=Counts)
     rejections: list[Rejection] = field(default_factory=list)
-    skipped: int = 0  # lines deliberately not applied (extra positions of the same address…)
+    skipped: int = 0  # lines deliberately not applied (another position of an address already read)
 
     def as_dict(self, max_errors: int = 1000) -> dict[str, Any]:
         return {
@@ -173,14 +224,19 @@ def run_import(importer: Importer, path: str, *, actor: Actor, purpose: str,
     report = ImportReport(run.pk, importer.kind, str(path), resumed_from_line=run.lines_done)
     batch: list[ParsedLine] = []
     batch_rejections: list[Rejection] = []
+    batch_skipped = 0
     seen: dict[str, int] = {}
     last_line = 1
 
     def flush() -> None:
-        nonlocal batch, batch_rejections
+        """Apply the batch and commit, in one transaction, its rows, its rejections and the run's figures — each
+        line read counted once, in one of created, updated, unchanged, rejected or skipped (the report's lines
+        read are their sum, so its figures cannot disagree)."""
+        nonlocal batch, batch_rejections, batch_skipped
         with transaction.atomic():
             counts, apply_rejections = importer.apply(batch) if batch else (Counts(), [])
             rejections = batch_rejections + apply_rejections
+            rejected = len({r.line for r in rejections})
             ImportRejection.objects.bulk_create(
                 ImportRejection(run_id=run.pk, line=r.line, field=r.field[:100], reason=r.reason[:500])
                 for r in rejections)
@@ -189,23 +245,28 @@ def run_import(importer: Importer, path: str, *, actor: Actor, purpose: str,
                              sections=[importer.section], detail={"import_run": run.pk})
             ImportRun.objects.filter(pk=run.pk).update(
                 lines_done=last_line, created=run.created + counts.created, updated=run.updated + counts.updated,
-                unchanged=run.unchanged + counts.unchanged, rejected=run.rejected + len({r.line for r in rejections}))
+                unchanged=run.unchanged + counts.unchanged, rejected=run.rejected + rejected,
+                skipped=run.skipped + batch_skipped)
         run.created += counts.created
         run.updated += counts.updated
         run.unchanged += counts.unchanged
-        run.rejected += len({r.line for r in rejections})
+        run.rejected += rejected
+        run.skipped += batch_skipped
         report.counts.add(counts)
         report.rejections.extend(rejections)
+        report.skipped += batch_skipped
         for outcome, value in (("created", counts.created), ("updated", counts.updated),
-                               ("unchanged", counts.unchanged), ("rejected", len(rejections))):
+                               ("unchanged", counts.unchanged), ("rejected", rejected), ("skipped", batch_skipped)):
             metrics.IMPORT_ROWS.labels(kind=importer.kind, outcome=outcome).inc(value)
-        batch, batch_rejections = [], []
+        batch, batch_rejections, batch_skipped = [], [], 0
         if on_progress:
             on_progress(last_line)
 
+    last_read = 1
     try:
         for line, row in csv_file.rows():
             report.lines += 1
+            last_read = line
             already_done = line <= run.lines_done
             if UNREADABLE in row:  # a line the CSV reader could not split (a value past its size limit…)
                 if not already_done:
@@ -218,7 +279,7 @@ def run_import(importer: Importer, path: str, *, actor: Actor, purpose: str,
                     batch_rejections.append(Rejection(line, exc.field, exc.reason))
                 continue
             if parsed is None:
-                report.skipped += 1
+                batch_skipped += 0 if already_done else 1
                 continue
             if parsed.key in seen:
                 if not already_done:
@@ -232,13 +293,14 @@ def run_import(importer: Importer, path: str, *, actor: Actor, purpose: str,
             last_line = line
             if len(batch) >= batch_size:
                 flush()
-        last_line = max(last_line, run.lines_done, *(r.line for r in batch_rejections)) if batch_rejections \
-            else max(last_line, run.lines_done)
+        last_line = max(last_read, run.lines_done)  # the whole file is read: resuming would start past its end
         flush()
     except Exception as exc:
         _failed(run.pk, exc)
         raise
     ImportRun.objects.filter(pk=run.pk).update(status="done", finished_at=clock.now())
+    if run.lines_total is not None and run.lines_read != run.lines_total:
+        log.warning("import figures disagree", run_id=run.pk, lines_total=run.lines_total, lines_read=run.lines_read)
     log.info("import finished", kind=importer.kind, run_id=run.pk, created=report.counts.created,
              updated=report.counts.updated, unchanged=report.counts.unchanged,
              rejected=len({r.line for r in report.rejections}))

@@ -42,6 +42,7 @@ CAPABILITY = Capability(
         route("fusions/<int:merge_id>/annuler/", views.unmerge, KEEPERS, "unmerge"),
         route("imports/", views.imports, KEEPERS, "imports"),
         route("imports/<int:run_id>/", views.import_run, KEEPERS, "import_run"),
+        route("imports/exemple-<slug:kind>.csv", views.import_sample, KEEPERS, "import_sample"),
     )),),
     api=ApiRouter("/", registry_api.router, {
         registry_api.search: api("registry:read", personal=True),

@@ -34,6 +34,10 @@ class MergeForm(forms.Form):
         self.fields["survivor"].choices = [(pair[0], f"Fiche n° {pair[0]}"), (pair[1], f"Fiche n° {pair[1]}")]
 
 
+# The sample file of each kind the page imports, by the name its address gives it (exemple-habitants.csv)
+SAMPLE_FILES = {"addresses": "adresses", "residents": "habitants", "documents": "titres"}
+
+
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(label="Contenu du fichier", choices=[
         ("addresses", "Adresses (BAL 1.3, BAN ou CSV Proactif)"), ("residents", "Habitants"),

@@ -340,6 +340,7 @@ class ImportRun(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)  # another position of an address already read (BAL)
     started_by = models.CharField(max_length=254, blank=True)
     error = models.TextField(blank=True)
 
@@ -359,8 +360,14 @@ class ImportRun(models.Model):
         ordering = ["-started_at"]
 
     @property
-    def lines_processed(self) -> int:
-        return max(0, self.lines_done - 1)
+    def lines_read(self) -> int:
+        """Data lines read so far (blank lines and the header are not lines of data): each is counted once, in
+        one outcome, so the report's figures add up by construction; `lines_total` is counted the same way."""
+        return self.created + self.updated + self.unchanged + self.rejected + self.skipped
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in ("queued", "running")
 
 
 class ImportRejection(models.Model):

@@ -11,8 +11,8 @@ from proactif.accounts.domain import PURPOSES, AccessDenied
 from proactif.kernel import clock
 from proactif.registry import domain, services
 from proactif.registry._csvfiles import CsvFormatError
-from proactif.registry._importers import HeaderError
-from proactif.registry.forms import ConsentForm, ImportForm, MergeForm
+from proactif.registry._importers import HeaderError, sample_csv
+from proactif.registry.forms import SAMPLE_FILES, ConsentForm, ImportForm, MergeForm
 from proactif.registry.models import Person
 
 SEARCH_KINDS = {"name": "nom", "address": "adresse", "phone": "téléphone", "email": "e-mail"}
@@ -132,6 +132,13 @@ def unmerge(request: HttpRequest, merge_id: int) -> HttpResponse:
 
 
 # --- imports --------------------------------------------------------------------------------
+def _import_kinds() -> list[dict[str, object]]:
+    """What each kind of file the page imports holds: its columns and its sample file (the same definitions the
+    importer checks a file against)."""
+    return [{"kind": kind, "label": label, "columns": services.IMPORTERS[kind].columns,
+             "sample": SAMPLE_FILES[kind]} for kind, label in ImportForm.base_fields["kind"].choices]  # type: ignore[attr-defined]
+
+
 @require_http_methods(["GET", "POST"])
 def imports(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -145,18 +152,32 @@ def imports(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Fichier reçu : l'import se poursuit en arrière-plan.")
             return redirect("registry:import_run", run_id=run.pk)
-    return render(request, "registry/imports.html", {"form": form, "runs": services.import_runs()},
+    return render(request, "registry/imports.html", {"form": form, "runs": services.import_runs(),
+                                                     "kinds": _import_kinds()},
                   status=400 if request.method == "POST" else 200)
 
 
 @require_GET
+def import_sample(request: HttpRequest, kind: str) -> HttpResponse:
+    """The sample file of a kind of import, written from the columns its importer reads."""
+    by_name = {name: code for code, name in SAMPLE_FILES.items()}
+    if kind not in by_name:
+        raise Http404("pas de fichier d'exemple de ce nom")
+    response = HttpResponse(sample_csv(services.IMPORTERS[by_name[kind]].columns),
+                            content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="exemple-{kind}.csv"'
+    return response
+
+
+@require_GET
 def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The report of an import. While the run goes on, the page asks for the whole report again every 2 s — its
+    figures and its rejected lines, read together, so they never come from two moments."""
     try:
         run = services.import_run(run_id)
     except services.ImportRun.DoesNotExist:
         raise Http404("import inconnu") from None
     page = Paginator(run.rejections.all(), 100).get_page(request.GET.get("page"))
     services.log_import_report_view(request.access, run.pk)  # rejected lines quote the file's values
-    template = "registry/_import_progress.html" if request.headers.get("HX-Request") else "registry/import_run.html"
+    template = "registry/_import_report.html" if request.headers.get("HX-Request") else "registry/import_run.html"
     return render(request, template, {"run": run, "page": page})
-
