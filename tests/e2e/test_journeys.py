@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from proactif.kernel import clock
+from proactif.messaging.domain import citizen_links
 from proactif.messaging.models import OutboxMessage, SinkMessage
 from tests.conftest import create_agents
 from tests.e2e.test_agent_journey import log_in
@@ -47,9 +48,10 @@ def renewal(sinks, settings):
     return JourneyInstance.objects.get(person_id=person_id, journey_key="titres-identite"), passport
 
 
-def test_an_agent_pauses_the_journey_and_sends_an_extra_message(new_page, renewal, sinks) -> None:
+def test_an_agent_pauses_the_journey_and_sends_an_extra_message(new_page, renewal, sinks, settings) -> None:
     instance, _ = renewal
     tab = new_page()
+    settings.PUBLIC_URL = tab.base_url  # the links of the messages sent from now on lead to this server, as in a demo
     log_in(tab, "etat_civil")
     tab.goto("/parcours/titres-identite/")
     tab.assert_accessible()
@@ -78,7 +80,19 @@ def test_an_agent_pauses_the_journey_and_sends_an_extra_message(new_page, renewa
     assert extra.status == "sent" and extra.channel == "email" and "[lien personnel]" in extra.body
     sinks.pump()
     assert SinkMessage.objects.filter(idempotency_key=extra.idempotency_key).count() == 1
-    assert "/l/" in SinkMessage.objects.get(idempotency_key=extra.idempotency_key).body
+    received = SinkMessage.objects.get(idempotency_key=extra.idempotency_key)
+    assert "/l/" in received.body
+
+    # the resident's way in two clicks: the inbox, the link whole in it, the page the resident sees
+    tab.goto("/messages/")
+    page.get_by_role("link", name="Boîte de test").click()  # Messages → Boîte de test, as the README says
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=1, name="Boîte de test").is_visible()
+    tab.assert_accessible()
+    url = citizen_links(received.body)[0]
+    page.get_by_role("link", name=url, exact=True).click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Prendre rendez-vous à la mairie").is_visible()
     tab.assert_clean()
 
 

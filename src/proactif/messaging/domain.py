@@ -25,6 +25,9 @@ LANES = ("urgent", "transactional", "bulk")
 NNBSP = "\u202f"  # the narrow no-break space French typography puts before ; : ! ? and inside « »
 TYPESET_CHANNELS = frozenset({"email", "letter", "push", "whatsapp", "messenger"})  # Unicode all the way
 _URL = re.compile(r"https?://\S+|\[lien personnel\]")
+# A citizen link as a message carries it: the public address, /l/ and the signed token (b62 id, timestamp,
+# signature) — a full stop or a bracket after it is the sentence's, not the link's
+_CITIZEN_LINK = re.compile(r"https?://[^\s<>\"'\[\]]+?/l/[A-Za-z0-9_:-]+")
 _UNIT = re.compile(r"(?<=\d) (?=(?:h|heures?|minutes?|min|jours?|semaines?|mois|ans|km|m|cm|mm|kg|g|l|°C|€|%)\b|€|%)")
 
 
@@ -74,6 +77,11 @@ class SmsLength:
     segments: int
     per_segment: int
     offending: tuple[str, ...]  # characters that force UCS-2
+
+
+def citizen_links(text: str) -> list[str]:
+    """The citizen links a sent message holds (`…/l/<signed token>`), whole, each once, in their order."""
+    return list(dict.fromkeys(_CITIZEN_LINK.findall(text or "")))
 
 
 def sms_length(text: str) -> SmsLength:
