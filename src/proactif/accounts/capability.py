@@ -2,7 +2,7 @@
 
 from proactif.accounts import services, views
 from proactif.accounts.domain import Role
-from proactif.kernel.capabilities import Capability, Nav, NoPersonalData, Pages, agent, public, route
+from proactif.kernel.capabilities import Capability, HomeBlock, Nav, NoPersonalData, Pages, agent, public, route
 
 ADMIN = agent(roles=[Role.ADMIN])
 
@@ -29,6 +29,7 @@ CAPABILITY = Capability(
         route("administration/cles-api/", views.api_keys, ADMIN, "api_keys"),
         route("administration/cles-api/<int:key_id>/revoquer/", views.revoke_key, ADMIN, "revoke_key"),
     )),),
+    home=(HomeBlock("Comptes et clés", "accounts:agents", "accounts/_home.html", services.home_accounts, 80),),
     nav=(Nav("Agents", "accounts:agents", 90), Nav("Clés d'API", "accounts:api_keys", 91)),
     install=services.ensure_default_services,
 )

@@ -41,6 +41,19 @@ def ensure_default_services() -> int:
     return created
 
 
+def home_accounts(access: Any) -> dict[str, Any]:
+    """The administrator's home block: agents active and deactivated, accounts locked now, API keys in use, those
+    expiring within 30 days."""
+    from proactif.accounts.models import Agent, ApiKey
+
+    now = clock.now()
+    keys = ApiKey.objects.filter(revoked_at__isnull=True).exclude(expires_at__lt=now)
+    return {"active": Agent.objects.filter(is_active=True).count(),
+            "inactive": Agent.objects.filter(is_active=False).count(),
+            "locked": Agent.objects.filter(locked_until__gt=now).count(), "keys": keys.count(),
+            "expiring": keys.filter(expires_at__lt=now + timedelta(days=30)).count()}
+
+
 def list_services() -> QuerySet[Service]:
     return Service.objects.all()
 

@@ -9,6 +9,7 @@ from proactif.alerts import services, views
 from proactif.kernel.capabilities import (
     ApiRouter,
     Capability,
+    HomeBlock,
     LinkTarget,
     Listener,
     MessageData,
@@ -65,6 +66,7 @@ CAPABILITY = Capability(
                   frozenset({services.PURPOSE})),
             Scope("alerts:write", "Envoyer une alerte, une mise à jour ou la fin d'un incident",
                   frozenset({services.PURPOSE}))),
+    home=(HomeBlock("Incidents et alertes", "alerts:home", "alerts/_home.html", services.home_incidents, 5),),
     nav=(Nav("Alertes", "alerts:home", 45),),
     message_data=(MessageData("alerte", "alerte_message_id", services.message_views,
                               ("type", "type_en", "titre", "etape", "texte", "texte_en", "zone", "exercice",

@@ -7,9 +7,10 @@ oppositions and the channel (preferred, then fallback) are decided when each mes
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from proactif.alerts.models import Incident, IncidentMessage, IncidentRecipient
 from proactif.audit import services as audit
 from proactif.geo import services as geo
 from proactif.kernel import clock
+from proactif.kernel.charts import Chart, Series
 from proactif.kernel.logging import get_logger
 from proactif.messaging import services as messaging
 from proactif.registry import services as registry
@@ -274,6 +276,44 @@ def on_reply(event: str, person_id: int | None = None, instance_id: int | None =
     answer = domain.safety_answer(text)
     if answer:
         record_answer(person_id, answer, "sms", note=text)
+
+
+def home_incidents(access: Access) -> dict[str, Any]:
+    """The home page's block: the incidents awaiting a second agent's approval (this agent cannot approve their
+    own), the active ones, and who among their recipients still needs help."""
+    waiting = list(Incident.objects.filter(status="a_valider").order_by("created_at")[:5])
+    active = list(Incident.objects.filter(status="active").order_by("-created_at")[:5])
+    need_help = IncidentRecipient.objects.filter(incident__status="active", answer="besoin_aide",
+                                                 handled_at__isnull=True).count()
+    return {"waiting": waiting, "active": active, "need_help": need_help,
+            "me": access.actor.label if access else ""}
+
+
+def answers_chart(incident: Incident) -> Chart:
+    """The answers received since the first message, cumulated by hour (by day past two days), one line per
+    answer — « en sécurité » plain with dots, « besoin d'aide » dashed with triangles."""
+    answered = list(IncidentRecipient.objects.filter(incident=incident, answered_at__isnull=False).exclude(
+        answer="").values_list("answered_at", "answer"))
+    first = IncidentMessage.objects.filter(incident=incident).order_by("sent_at").values_list(
+        "sent_at", flat=True).first()
+    title = "Réponses reçues depuis le premier message"
+    if not answered or first is None:
+        return Chart(f"reponses-{incident.pk}", title, (), ())
+    tz = clock.local_tz()
+    start = min(first, *(at for at, _ in answered)).astimezone(tz).replace(minute=0, second=0, microsecond=0)
+    end = max(at for at, _ in answered).astimezone(tz)
+    step = timedelta(hours=1) if end - start <= timedelta(hours=48) else timedelta(days=1)
+    buckets = int((end - start) / step) + 1
+    counts = {answer: [0] * buckets for answer in ANSWER_LABELS}
+    for at, answer in answered:
+        if answer in counts:
+            counts[answer][int((at.astimezone(tz) - start) / step)] += 1
+    labels = tuple((start + i * step).strftime("%d/%m %Hh" if step < timedelta(days=1) else "%d/%m")
+                   for i in range(buckets))
+    series = tuple(Series(ANSWER_LABELS[answer], tuple(itertools.accumulate(counts[answer])))
+                   for answer in ("en_securite", "besoin_aide"))
+    return Chart(f"reponses-{incident.pk}", title, labels, series, unit="réponses cumulées",
+                 label_header="Heure" if step < timedelta(days=1) else "Jour")
 
 
 def answer_rows(incident: Incident) -> QuerySet[IncidentRecipient]:

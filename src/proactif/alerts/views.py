@@ -226,7 +226,7 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
         return table.csv_response()
     answers = table.page
     return render(request, "alerts/incident.html", {
-        "table": table,
+        "table": table, "answers_chart": services.answers_chart(item),
         "incident": item, "messages_sent": services.messages_of(item), "stats": services.stats(item),
         "quartiers": registry.quartiers(),
         "answers": answers, "error": error, "type": dict(services.types()).get(item.type_code, item.type_code),

@@ -3,7 +3,18 @@
 from proactif.accounts.domain import Role
 from proactif.audit import api as audit_api
 from proactif.audit import services, views
-from proactif.kernel.capabilities import ApiRouter, Capability, Nav, Pages, PersonalData, Scope, agent, api, route
+from proactif.kernel.capabilities import (
+    ApiRouter,
+    Capability,
+    HomeBlock,
+    Nav,
+    Pages,
+    PersonalData,
+    Scope,
+    agent,
+    api,
+    route,
+)
 
 DPO = agent("rgpd", roles=[Role.DPO], personal=True)
 
@@ -20,5 +31,6 @@ CAPABILITY = Capability(
     api=ApiRouter("/audit", audit_api.router, {audit_api.log: api("audit:read", personal=True)}),
     scopes=(Scope("audit:read", "Lire le journal des accès (délégué à la protection des données)",
                   frozenset({"rgpd"})),),
+    home=(HomeBlock("Journal des accès", "audit:log", "audit/_home.html", services.home_watch, 70),),
     nav=(Nav("Journal des accès", "audit:log", 80), Nav("Droits RGPD", "audit:rights", 81)),
 )

@@ -10,12 +10,12 @@ import io
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from proactif.accounts.domain import Actor
 from proactif.audit.models import AccessLog
@@ -113,6 +113,20 @@ def export_csv(f: LogFilter) -> Iterator[str]:
         buffer.truncate()
         writer.writerow([row[0].astimezone(clock.local_tz()).isoformat(), *row[1:]])
         yield buffer.getvalue()
+
+
+def home_watch(access: Any) -> dict[str, Any]:
+    """The DPO's home block: the reads logged today, the lists exported as files this week and by whom, the
+    GDPR exports and erasures of the month."""
+    now = clock.now()
+    today = datetime.combine(clock.today(), datetime.min.time(), tzinfo=clock.local_tz())
+    week, month = now - timedelta(days=7), now - timedelta(days=30)
+    exports = (AccessLog.objects.filter(at__gte=week, action__in=("export_list", "export_log"))
+               .values_list("actor_label").annotate(n=Count("request_id", distinct=True)).order_by("-n")
+               .values_list("actor_label", "n"))
+    return {"today": AccessLog.objects.filter(at__gte=today).count(), "exports": list(exports[:5]),
+            "rights": AccessLog.objects.filter(at__gte=month, action="export").values("person_id").distinct().count(),
+            "erasures": AccessLog.objects.filter(at__gte=month, action="erase").values("person_id").distinct().count()}
 
 
 def purge_older_than(days: int) -> int:

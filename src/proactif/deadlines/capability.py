@@ -10,6 +10,7 @@ from proactif.journeys import services as journeys
 from proactif.kernel.capabilities import (
     Capability,
     Event,
+    HomeBlock,
     JourneyData,
     LinkTarget,
     MessageData,
@@ -55,6 +56,7 @@ CAPABILITY = Capability(
             route("<int:appointment_id>.ics", views.portal_ics, CITIZEN, "ics"),
         )),
     ),
+    home=(HomeBlock("Rendez-vous du jour", "deadlines:agenda", "deadlines/_home.html", services.home_day, 20),),
     nav=(Nav("Rendez-vous", "deadlines:agenda", 30),),
     panels=(Panel(Section.DOCUMENTS, "Rendez-vous et demandes de titres", "deadlines/_person_panel.html",
                   services.person_panel),),

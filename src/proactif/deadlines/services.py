@@ -430,6 +430,21 @@ def figures() -> dict[str, Any]:
     }
 
 
+def home_day(access: Access) -> dict[str, Any]:
+    """The home page's block: today's appointments at every counter, by state, and the next one; the titles to
+    hand over (counts, no names)."""
+    now = clock.now()
+    today = appointments_on(clock.today()).exclude(status="cancelled")
+    states = dict(Tally(today.values_list("status", flat=True)))
+    upcoming = today.filter(status="booked", starts_at__gte=now).order_by("starts_at").values_list(
+        "starts_at", flat=True).first()
+    return {"total": sum(states.values()), "to_come": today.filter(status="booked", starts_at__gte=now).count(),
+            "done": states.get("done", 0), "missed": states.get("missed", 0),
+            "next_at": upcoming.astimezone(clock.local_tz()) if upcoming else None,
+            "to_collect": TitleRequest.objects.filter(status="prete").count(),
+            "in_production": TitleRequest.objects.filter(status="deposee").count()}
+
+
 def person_panel(person_id: int) -> dict[str, Any]:
     """What the person file shows of a resident's appointments and title requests."""
     return {"appointments": list(person_appointments(person_id)[:10]),

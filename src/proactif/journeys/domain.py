@@ -19,6 +19,8 @@ import yaml
 
 DEFAULT_TZ = ZoneInfo("Europe/Paris")  # the engine passes the collectivité's zone (clock.local_tz())
 NODE_TYPES = ("send", "wait", "wait_for_event", "branch", "task", "goal", "end")
+NODE_TYPE_LABELS = {"send": "message", "wait": "attente", "wait_for_event": "attente d'un événement",
+                    "branch": "aiguillage", "task": "tâche d'agent", "goal": "objectif", "end": "fin"}
 CHANNEL_CHOICES = ("preferred", "any")  # besides the channels messaging declares
 ENTRY_TYPES = ("date", "event", "segment")
 DAY_NAMES = {"lun": 0, "mar": 1, "mer": 2, "jeu": 3, "ven": 4, "sam": 5, "dim": 6,

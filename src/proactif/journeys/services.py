@@ -514,6 +514,14 @@ def open_tasks(service: str | None) -> QuerySet[AgentTask]:
     return qs.filter(service=service) if service else qs
 
 
+def home_tasks(access: Access) -> dict[str, Any]:
+    """The home page's block: the service's open tasks, how many are late, the five most urgent (no names)."""
+    tasks = open_tasks(access.actor.service)
+    now = clock.now()
+    return {"open": tasks.count(), "late": tasks.filter(due_at__lt=now).count(), "now": now,
+            "next": list(tasks.values("title", "due_at")[:5])}
+
+
 def complete_task(access: Access, task_id: int, note: str = "") -> None:
     now = clock.now()
     with transaction.atomic():

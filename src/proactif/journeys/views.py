@@ -13,10 +13,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from proactif.accounts.domain import AccessDenied, Role
-from proactif.journeys import services
+from proactif.journeys import domain, services
 from proactif.journeys.forms import DefinitionForm, InstanceFilterForm, TakeoverForm, TaskForm
 from proactif.journeys.models import AgentTask, JourneyDefinition, JourneyInstance
-from proactif.kernel import clock
+from proactif.kernel import clock, tables
 from proactif.messaging import services as messaging
 from proactif.registry import services as registry
 
@@ -60,7 +60,8 @@ def journey(request: HttpRequest, key: str) -> HttpResponse:
     top = max([n["visited"] for n in funnel["nodes"]] + [1])
     for row in funnel["nodes"]:
         row["label"] = labels.get(row["node"], row["node"])
-        row["type"] = definition.spec["nodes"][row["node"]]["type"] if row["node"] in definition.spec["nodes"] else ""
+        kind = definition.spec["nodes"][row["node"]]["type"] if row["node"] in definition.spec["nodes"] else ""
+        row["type"] = domain.NODE_TYPE_LABELS.get(kind, kind)
         row["width"] = round(100 * row["visited"] / top)
     query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
     return render(request, "journeys/journey.html", {
@@ -155,6 +156,19 @@ TAKEOVER_DONE = {"pause": "Parcours mis en pause : aucun message ne partira avan
                  "exit": "Parcours arrêté."}
 
 
+TASK_COLUMNS = (
+    tables.Column("echeance", "Échéance", sort="due_at"), tables.Column("tache", "Tâche"),
+    tables.Column("habitant", "Habitant"), tables.Column("parcours", "Parcours"),
+    tables.Column("clore", "Clore", export=False),
+)
+
+TASK_COLUMNS = (
+    tables.Column("echeance", "Échéance", sort="due_at"), tables.Column("tache", "Tâche"),
+    tables.Column("habitant", "Habitant"), tables.Column("parcours", "Parcours"),
+    tables.Column("clore", "Clore", export=False),
+)
+
+
 @require_http_methods(["GET", "POST"])
 def tasks(request: HttpRequest) -> HttpResponse:
     actor = request.actor
@@ -171,7 +185,20 @@ def tasks(request: HttpRequest) -> HttpResponse:
                 return redirect("journeys:tasks")
         else:
             messages.error(request, "Tâche non close : indiquez la tâche et le compte rendu.")
-    page = Paginator(services.open_tasks(actor.service), 30).get_page(request.GET.get("page"))
-    services.log_person_list(request.access, [t.person_id for t in page], "tasks")
-    return render(request, "journeys/tasks.html", {"page": page, "form": TaskForm(), "now": clock.now()},
+    access = request.access
+
+    def prepare(tasks: list[AgentTask], action: str) -> list[AgentTask]:
+        services.log_person_list(access, [t.person_id for t in tasks], "tasks")
+        try:  # the residents by name where the agent's purpose opens identities (a logged read too)
+            names = registry.names_for(access, [t.person_id for t in tasks], action)
+        except AccessDenied:
+            names = {}
+        for t in tasks:
+            t.name = names.get(t.person_id, "")  # type: ignore[attr-defined]
+        return tasks
+
+    table = tables.Table(request, services.open_tasks(actor.service), TASK_COLUMNS, per_page=30,
+                         caption="Tâches à faire, les plus urgentes d'abord", default_sort="echeance",
+                         count="tâche à faire|tâches à faire|aucune tâche à faire", prepare=prepare)
+    return render(request, "journeys/tasks.html", {"table": table, "form": TaskForm(), "now": clock.now()},
                   status=400 if request.method == "POST" else 200)

@@ -202,6 +202,19 @@ class Nav:
 
 
 @dataclass(frozen=True)
+class HomeBlock:
+    """A block of the agents' home page — a service's tasks, the day's appointments, the incidents awaiting
+    approval: `template` filled with `build(access) → dict`, under `title`, shown to whoever the rule of the page
+    it leads to (`url_name`) lets in and acting for the purpose that page would give them; by `order`."""
+
+    title: str
+    url_name: str
+    template: str
+    build: Callable[[Any], dict[str, Any]]
+    order: int = 50
+
+
+@dataclass(frozen=True)
 class Panel:
     """A part of the person file: `template` with `build(person_id)`, for purposes that open `section`."""
 
@@ -282,6 +295,7 @@ class Capability:
     api: ApiRouter | None = None
     scopes: tuple[Scope, ...] = ()
     nav: tuple[Nav, ...] = ()
+    home: tuple[HomeBlock, ...] = ()
     panels: tuple[Panel, ...] = ()
     message_data: tuple[MessageData, ...] = ()
     journey_data: tuple[JourneyData, ...] = ()
@@ -413,6 +427,16 @@ def nav() -> list[tuple[Nav, Rule]]:
     if missing:
         raise DeclarationError(f"navigation entries open undeclared pages: {', '.join(missing)}")
     return [(n, by_name[n.url_name]) for n in entries]
+
+
+def home_blocks() -> list[tuple[HomeBlock, Rule]]:
+    """The home page's blocks in order, each with the rule of the page it leads to."""
+    by_name = {f"{p.namespace}:{r.name}": r.rule for c in declared() for p in c.pages for r in p.routes if r.name}
+    blocks = sorted((b for c in declared() for b in c.home), key=lambda b: b.order)
+    missing = [b.url_name for b in blocks if b.url_name not in by_name]
+    if missing:
+        raise DeclarationError(f"home blocks lead to undeclared pages: {', '.join(missing)}")
+    return [(b, by_name[b.url_name]) for b in blocks]
 
 
 def api_routers() -> list[ApiRouter]:

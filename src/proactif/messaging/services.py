@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -13,6 +13,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from proactif.accounts.domain import Access, Section
 from proactif.audit import services as audit
 from proactif.kernel import clock
+from proactif.kernel.charts import Chart, Series
 from proactif.messaging import _broadcast as broadcast
 from proactif.messaging import _links as links
 from proactif.messaging import _outbox as outbox
@@ -349,6 +350,37 @@ def delivery_stats() -> dict[str, Any]:
                       for (p, c), v in sorted(providers.items())],
         "deferred_now": OutboxMessage.objects.filter(status="created", not_before__gt=clock.now()).count(),
     }
+
+
+def deliveries_chart(service: str | None, days: int = 14) -> Chart:
+    """Messages sent per day and channel over the last `days` days (the service's own, or everyone's)."""
+    from django.db.models.functions import TruncDate
+
+    tz = clock.local_tz()
+    first = clock.today() - timedelta(days=days - 1)
+    qs = OutboxMessage.objects.filter(sent_at__gte=datetime.combine(first, datetime.min.time(), tzinfo=tz))
+    if service is not None:
+        qs = qs.filter(service=service)
+    counts: dict[str, Counter[date]] = defaultdict(Counter)
+    for day, channel, n in qs.annotate(day=TruncDate("sent_at", tzinfo=tz)).values_list("day", "channel").annotate(
+            n=Count("id")).values_list("day", "channel", "n"):
+        counts[channel][day] += n
+    dates = [first + timedelta(days=i) for i in range(days)]
+    series = tuple(Series(CHANNEL_LABELS.get(channel, channel), tuple(by_day.get(d, 0) for d in dates))
+                   for channel, by_day in sorted(counts.items(), key=lambda kv: -sum(kv[1].values())))
+    return Chart("envois-par-canal", f"Messages envoyés par canal, {days} derniers jours",
+                 tuple(f"{d.day}/{d.month:02d}" for d in dates), series, unit="messages", label_header="Jour")
+
+
+def home_deliveries(access: Access) -> dict[str, Any]:
+    """The home page's block: the chart of the messages sent, and the failures of the last seven days."""
+    service = service_scope(access)
+    week = clock.now() - timedelta(days=7)
+    qs = OutboxMessage.objects.filter(updated_at__gte=week)
+    if service is not None:
+        qs = qs.filter(service=service)
+    return {"chart": deliveries_chart(service), "failed": qs.filter(status="failed").count(),
+            "waiting": qs.filter(status="created").count()}
 
 
 def counts_by_channel_and_status(trigger: str | None = None) -> dict[str, dict[str, int]]:

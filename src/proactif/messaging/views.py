@@ -132,6 +132,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
         return table.csv_response()
     return render(request, "messaging/outbox.html", {
         "form": form, "table": table, "stats": services.delivery_stats(), "statuses": OutboxMessage.STATUS,
+        "chart": services.deliveries_chart(services.service_scope(access)),
         "now": clock.now()})
 
 

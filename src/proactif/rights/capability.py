@@ -7,6 +7,7 @@ from proactif.journeys import services as journeys
 from proactif.kernel.capabilities import (
     Capability,
     Event,
+    HomeBlock,
     LinkTarget,
     MessageData,
     Nav,
@@ -49,6 +50,7 @@ CAPABILITY = Capability(
             route("", views.portal, signed_link(LINK_PURPOSE, refusal="rights/portal_no_link.html"), "home"),
         )),
     ),
+    home=(HomeBlock("Droits à examiner", "rights:runs", "rights/_home.html", services.home_review, 30),),
     nav=(Nav("Droits", "rights:runs", 40),),
     message_data=(MessageData("droits", "outreach_id", services.outreach_views, ("liste", "nombre", "total"),
                               example={"liste": "Prime d'activité (environ 150 € par mois)", "nombre": 1,

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 
 from proactif.accounts.domain import Access, Section
 from proactif.audit import services as audit
 from proactif.journeys import services as journeys
 from proactif.kernel import bulkload, clock, events, executor
+from proactif.kernel.charts import Chart, Series
 from proactif.kernel.logging import get_logger
 from proactif.kernel.text import euros
 from proactif.registry import services as registry
@@ -290,6 +291,33 @@ def log_detections_view(access: Access, household_ids: list[int], action: str = 
     if members:
         audit.record(access.actor, action, purpose=access.purpose, person_ids=members,
                      sections=[Section.PRESTATIONS.value], detail={"list": "detections"})
+
+
+def quartier_chart(run: ScreeningRun) -> Chart:
+    """The households detected per quartier in a run, the most first (a bar each; the data table beside)."""
+    names = {q.pk: q.nom for q in registry.quartiers()}
+    rows = (Assessment.objects.filter(run=run, detected=True).values_list("quartier_id")
+            .annotate(n=Count("household_id", distinct=True)).values_list("quartier_id", "n"))
+    ordered = sorted(((names.get(q, "sans quartier"), n) for q, n in rows), key=lambda r: (-r[1], r[0]))
+    return Chart(f"criblage-{run.pk}-quartiers", "Foyers détectés par quartier", tuple(r[0] for r in ordered),
+                 (Series("Foyers détectés", tuple(r[1] for r in ordered)),), kind="bar", horizontal=True,
+                 unit="foyers", label_header="Quartier")
+
+
+def home_review(access: Access) -> dict[str, Any]:
+    """The home page's block: the latest finished screening (its detections, those not yet informed), the
+    households to follow up (informed, a claim to check), a run still going."""
+    latest = ScreeningRun.objects.filter(status="done").order_by("-finished_at", "-pk").first()
+    running = ScreeningRun.objects.filter(
+        status__in=("queued", "running")).order_by("-pk").first()
+    detected = informed = 0
+    if latest is not None:
+        detected = Assessment.objects.filter(run=latest, detected=True).values("household_id").distinct().count()
+        informed = Outreach.objects.filter(run=latest).count()
+    statuses = dict(Counter(Outreach.objects.values_list("status", flat=True)))
+    return {"latest": latest, "running": running, "detected": detected, "to_inform": max(detected - informed, 0),
+            "to_follow": statuses.get("informe", 0) + statuses.get("rdv_demande", 0),
+            "claims": statuses.get("demande", 0)}
 
 
 def explanation(access: Access, run_id: int, household_id: int) -> dict[str, Any]:

@@ -91,6 +91,7 @@ def run(request: HttpRequest, run_id: int) -> HttpResponse:
     summary = [(b, services.label(b), screening_run.summary.get(b, {})) for b in screening_run.benefits]
     return render(request, "rights/run.html", {
         "run": screening_run, "summary": summary, "table": table, "page": table.page, "filters": filters,
+        "quartier_chart": services.quartier_chart(screening_run) if screening_run.status == "done" else None,
         "quartiers": quartiers,
         "labels": services.labels(), "confidences": CONFIDENCES, "query": request.GET.urlencode(),
         "funnel": services.funnel(screening_run.pk),

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
@@ -15,6 +16,28 @@ from proactif import __version__
 from proactif.kernel import clock, metrics
 from proactif.registry import services as registry
 from proactif.web._identity import stylesheet
+
+
+def _home_blocks(request: HttpRequest) -> list[dict[str, Any]]:
+    """The blocks capabilities declare for the home page that this agent's role and purposes open, each built for
+    the purpose the page it leads to would give them."""
+    from proactif.accounts import services as accounts
+    from proactif.accounts.domain import Access
+    from proactif.kernel import capabilities
+    from proactif.kernel.capabilities import AgentRule
+
+    actor = request.actor  # type: ignore[attr-defined]
+    chosen = request.session.get(accounts.SESSION_PURPOSE)
+    blocks = []
+    for block, rule in capabilities.home_blocks():
+        if not (isinstance(rule, AgentRule) and rule.allows(actor.role, actor.purposes)):
+            continue
+        purpose = rule.purpose_for(actor.purposes, chosen)
+        data = block.build(Access(actor, purpose) if purpose else None)
+        if data is not None:
+            blocks.append({"title": block.title, "url": reverse(block.url_name), "template": block.template,
+                           "data": data})
+    return blocks
 
 
 @require_GET
@@ -30,6 +53,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "today": clock.today(),
         "simulated": clock.system_clock().offset().total_seconds() > 0,
         "computed_at": datetime.fromisoformat(figures["computed_at"]).astimezone(clock.local_tz()),
+        "blocks": _home_blocks(request),
     }
     return render(request, "web/home.html", context)
 

@@ -3,7 +3,12 @@
   "use strict";
   var source = document.getElementById("pyramide-donnees");
   var canvas = document.getElementById("pyramide");
-  if (!source || !canvas || typeof Chart === "undefined") { return; }
+  if (!source || !canvas || typeof window.withChart === "undefined") { return; }
+  window.withChart(function () { draw(source, canvas); });
+})();
+
+function draw(source, canvas) {
+  "use strict";
   var bands = JSON.parse(source.textContent);
   var style = getComputedStyle(document.documentElement);
   var primary = style.getPropertyValue("--background-action-high-blue-france").trim() || "#1f5f7a";
@@ -27,4 +32,4 @@
       } } } }
     }
   });
-})();
+}
