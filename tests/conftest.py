@@ -169,3 +169,10 @@ def test_contacts(settings: Any) -> list[str]:
                                         person__source="synth").order_by("id").values_list("value", flat=True).first()
     settings.ALERT_TEST_CONTACTS = [value]
     return [value]
+
+
+def fr(text: str) -> str:
+    """`text` as French typography puts it on a page (`web._typography`): what page assertions compare with."""
+    from proactif.web._typography import typeset_html
+
+    return typeset_html(text)

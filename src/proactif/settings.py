@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "proactif.web._typography.TypographyMiddleware",  # French typography on every HTML page
     "proactif.web._access.AccessMiddleware",
 ]
 

@@ -204,7 +204,8 @@ def test_residents_answer_by_sms_keyword_and_by_link_those_in_need_first(now, si
     assert rows[0] == texted.person_id and len(rows) == 3
     chart = response.context["answers_chart"]  # cumulated answers, one line per answer, its table beside
     assert [s.label for s in chart.series] == ["en sécurité", "besoin d'aide"]
-    assert (chart.series[0].data[-1], chart.series[1].data[-1]) == (2, 1) and "Voir les valeurs" in response.content.decode()
+    assert (chart.series[0].data[-1], chart.series[1].data[-1]) == (2, 1)
+    assert "Voir les valeurs" in response.content.decode()
     from proactif.audit.models import AccessLog
     assert AccessLog.objects.filter(purpose="securite_publique", person_id=texted.person_id,
                                     section="contacts").exists()

@@ -10,7 +10,7 @@ import pytest
 from proactif.deadlines import domain, services
 from proactif.deadlines.models import Appointment, Closure, TitleRequest
 from proactif.kernel import clock
-from tests.conftest import some_person_id
+from tests.conftest import fr, some_person_id
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +141,7 @@ def test_the_agenda_of_a_day_exports_its_appointments_logged_as_an_export(tuesda
     agent = Client()
     agent.force_login(agents["etat_civil"])
     page = agent.get("/rendez-vous/", {"jour": "2026-12-03", "guichet": counter.pk}).content.decode()
-    assert "2 rendez-vous" in page and "carte nationale d&#x27;identité" in page and "Exporter les 2 lignes" in page
+    assert "2 rendez-vous" in page and fr("carte nationale d&#x27;identité") in page and "Exporter les 2 lignes" in page
     response = agent.get("/rendez-vous/", {"jour": "2026-12-03", "guichet": counter.pk, "export": "csv"})
     assert response.status_code == 200 and "rendez-vous-2026-12-03" in response["Content-Disposition"]
     lines = response.content.decode().lstrip("\ufeff").splitlines()

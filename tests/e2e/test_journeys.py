@@ -62,7 +62,7 @@ def test_an_agent_pauses_the_journey_and_sends_an_extra_message(new_page, renewa
 
     page.locator("label", has_text="Mettre en pause").click()
     page.get_by_label("Motif").fill("L'habitant est à l'étranger jusqu'en janvier")
-    page.get_by_role("button", name="Valider l'intervention").click()
+    page.get_by_role("button", name="Valider l’intervention").click()
     page.wait_for_load_state()
     assert page.get_by_text("Mis en pause par un agent").first.is_visible()
     instance.refresh_from_db()
@@ -72,7 +72,7 @@ def test_an_agent_pauses_the_journey_and_sends_an_extra_message(new_page, renewa
     page.get_by_label("Motif").fill("Renvoi du lien à sa demande")
     page.get_by_label("Message", exact=True).select_option("titre.relance")
     page.get_by_label("Canal").select_option("email")
-    page.get_by_role("button", name="Valider l'intervention").click()
+    page.get_by_role("button", name="Valider l’intervention").click()
     page.wait_for_load_state()
     assert page.get_by_text("Message supplémentaire envoyé par un agent").first.is_visible()
     tab.assert_accessible()
@@ -116,7 +116,7 @@ def test_a_citizen_books_an_appointment_through_the_signed_link(new_page, renewa
     page.get_by_label("Numéro de pré-demande ANTS").fill("12ab34cd5")  # nine characters: refused
     page.get_by_role("button", name="Confirmer le rendez-vous").click()
     page.wait_for_load_state()
-    assert page.get_by_text("Le rendez-vous n'est pas pris").is_visible()
+    assert page.get_by_text("Le rendez-vous n’est pas pris").is_visible()
     assert all("HTTP 400" in p or "status of 400" in p for p in tab.problems)  # the form answered 400, as it should
     tab.problems.clear()
     tab.assert_accessible()

@@ -14,6 +14,7 @@ from django.test import Client
 from proactif.kernel import clock
 from proactif.messaging import domain, services
 from proactif.messaging.models import OutboxMessage, SinkMessage
+from tests.conftest import fr
 from tests.sinks import reachable_person
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,7 @@ def test_the_inbox_gives_the_citizen_link_whole_and_it_leads_to_the_citizens_pag
     opened = police.get(urlsplit(url).path)
     assert opened.status_code == 302
     citizen = police.get(opened["Location"])
-    assert citizen.status_code == 200 and "Comment allez-vous ?" in citizen.content.decode()
+    assert citizen.status_code == 200 and fr("Comment allez-vous ?") in citizen.content.decode()
 
 
 def test_only_the_sending_service_and_the_administrator_see_the_link(agents) -> None:

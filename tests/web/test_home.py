@@ -18,6 +18,7 @@ from proactif.audit.models import AccessLog
 from proactif.kernel import capabilities, clock
 from proactif.messaging.models import OutboxMessage
 from proactif.registry.models import Person, Quartier
+from tests.conftest import fr
 
 pytestmark = pytest.mark.django_db
 
@@ -64,8 +65,8 @@ def test_the_police_sees_the_incident_awaiting_approval_and_who_asked(agents, se
     result = alerts.send(system_actor("police-1"), incident.pk, "alerte", {"fr": "Coupure d'eau."})
     assert result.get("approval_required") or Incident.objects.get(pk=incident.pk).status == "a_valider"
     html = home(agents, "police")
-    assert "1 incident attend une validation" in html and "Coupure d&#x27;eau rue Lecourbe" in html
-    assert "Coupure d&#x27;eau</" in html or "Coupure d&#x27;eau," in html  # the type spelt out, not coupure_eau
+    assert "1 incident attend une validation" in html and fr("Coupure d&#x27;eau rue Lecourbe") in html
+    assert fr("Coupure d&#x27;eau,") in html  # the type spelt out, not coupure_eau
     assert "coupure_eau" not in html
 
 

@@ -15,7 +15,7 @@ from proactif.deadlines.models import Appointment
 from proactif.kernel import clock
 from proactif.messaging import services as messaging
 from proactif.messaging.models import Template
-from tests.conftest import PASSWORD, some_person_id
+from tests.conftest import PASSWORD, fr, some_person_id
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def test_a_journey_definition_with_problems_is_refused_with_every_problem(respon
     response = responsable.post("/parcours/titres-identite/modifier/", {"source": broken, "action": "publish"})
     page = response.content.decode()
     assert response.status_code == 400
-    assert "étape inconnue « attente_reponce »" in page and "durée illisible « 15 »" in page
+    assert fr("étape inconnue « attente_reponce »") in page and fr("durée illisible « 15 »") in page
     fixed = source.replace("timeout: 15 days", "timeout: 21 days")
     response = responsable.post("/parcours/titres-identite/modifier/", {"source": fixed, "action": "publish"})
     assert response.status_code == 302
@@ -98,7 +98,7 @@ def test_the_agenda_marks_an_appointment_done_and_the_title_desk_imports_a_statu
         path.write_text("pre_demande;statut\nAB12CD34EF;pret\nINCONNU123;pret\n", encoding="utf-8")
         with path.open("rb") as handle:
             page = agent.post("/rendez-vous/titres/", {"action": "import", "file": handle}).content.decode()
-        assert "<td>3</td><td>pre_demande</td><td>aucune demande en cours pour « INCONNU123 »</td>" in page
+        assert fr("<td>3</td><td>pre_demande</td><td>aucune demande en cours pour « INCONNU123 »</td>") in page
         assert "<td>2</td>" not in page  # line 2 was applied: the title is ready
 
 

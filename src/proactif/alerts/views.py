@@ -218,6 +218,8 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
             return redirect("alerts:incident", incident_id=incident_id)
         except services.IncidentError as exc:
             error = str(exc)
+    if request.method == "GET" and request.GET.get("live"):  # the part that refreshes itself: no one named
+        return render(request, "alerts/_delivery.html", {"incident": item, "stats": services.stats(item)})
     table = tables.Table(request, services.answer_rows(item), ANSWER_COLUMNS,
                          caption="Les personnes qui ont besoin d'aide d'abord", per_page=50,
                          export=f"reponses-incident-{item.pk}", count="réponse|réponses|aucune réponse",

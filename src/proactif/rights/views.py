@@ -67,6 +67,8 @@ def run(request: HttpRequest, run_id: int) -> HttpResponse:
         screening_run = services.get_run(run_id)
     except LookupError:
         raise Http404("criblage inconnu") from None
+    if request.GET.get("live"):  # the part that refreshes itself while the run goes on: no one named
+        return render(request, "rights/_progress.html", {"run": screening_run})
     filters = _filters(request)
     access = request.access
     quartiers = {q.pk: q.nom for q in registry.quartiers()}
