@@ -23,13 +23,13 @@ from tests.conftest import fr
 pytestmark = pytest.mark.django_db
 
 BLOCKS = {"Tâches de mon service", "Rendez-vous du jour", "Incidents et alertes", "Droits à examiner",
-          "Distribution des messages", "Journal des accès", "Comptes et clés"}
-EXPECTED = {
-    "etat_civil": {"Tâches de mon service", "Rendez-vous du jour", "Distribution des messages"},
-    "ccas": {"Tâches de mon service", "Droits à examiner", "Distribution des messages"},
-    "police": {"Tâches de mon service", "Incidents et alertes", "Distribution des messages"},
+          "Distribution des messages", "Boîte de test", "Journal des accès", "Comptes et clés"}
+EXPECTED = {  # with the built-in sinks on (the demo, the tests): the inbox for the sending services and the admin
+    "etat_civil": {"Tâches de mon service", "Rendez-vous du jour", "Distribution des messages", "Boîte de test"},
+    "ccas": {"Tâches de mon service", "Droits à examiner", "Distribution des messages", "Boîte de test"},
+    "police": {"Tâches de mon service", "Incidents et alertes", "Distribution des messages", "Boîte de test"},
     "dpo": {"Journal des accès", "Distribution des messages"},
-    "admin": {"Comptes et clés"},
+    "admin": {"Comptes et clés", "Boîte de test"},
 }
 
 
@@ -84,3 +84,8 @@ def test_the_deliveries_chart_has_its_data_table_and_counts_the_service_own_mess
     cells = re.findall(r"<td>(\d+)</td>", table)
     assert sum(int(c) for c in cells) == 4  # état civil's four, not the CCAS's fifth
     assert "<th scope=\"col\">SMS</th>" in table and "<th scope=\"col\">e-mail</th>" in table
+
+
+def test_without_the_built_in_sinks_there_is_no_inbox_block(agents, settings) -> None:
+    settings.SINKS = False
+    assert "Boîte de test" not in headings(home(agents, "admin"))

@@ -383,6 +383,19 @@ def home_deliveries(access: Access) -> dict[str, Any]:
             "waiting": qs.filter(status="created").count()}
 
 
+def home_sinks(access: Access) -> dict[str, Any] | None:
+    """The home block of the built-in sinks (a demo, a test platform): what they caught per channel, the latest
+    message's time; none when the sinks do not run (production)."""
+    from django.conf import settings
+
+    if not settings.SINKS:
+        return None
+    caught = sink_messages(service=service_scope(access))
+    per_channel = dict(caught.values_list("channel").annotate(n=Count("id")).values_list("channel", "n"))
+    return {"per_channel": [(CHANNEL_LABELS.get(c, c), n) for c, n in sorted(per_channel.items())],
+            "total": sum(per_channel.values())}
+
+
 def counts_by_channel_and_status(trigger: str | None = None) -> dict[str, dict[str, int]]:
     """Messages per channel and status, for one trigger (`journey:titres-identite`) or all."""
     qs = OutboxMessage.objects.all()
