@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import require
 
@@ -66,6 +68,19 @@ class Page:
     def assert_accessible(self) -> None:
         violations = self.axe()
         assert violations == [], violations
+
+    def wider_than_viewport(self) -> list[str]:
+        return list(self.page.evaluate((Path(__file__).parent / "wider_than_viewport.js").read_text(encoding="utf-8")))
+
+    def assert_fits(self) -> None:
+        """The page is no wider than the viewport (charts resize a frame after the viewport changes: wait a
+        little for the layout to settle, then measure and name what sticks out)."""
+        fits = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        with contextlib.suppress(PlaywrightTimeout):
+            self.page.wait_for_function(fits, timeout=3000)
+        width = self.page.evaluate("document.documentElement.scrollWidth")
+        viewport = self.page.evaluate("document.documentElement.clientWidth")
+        assert width <= viewport, (width, self.wider_than_viewport())
 
     def assert_clean(self) -> None:
         assert self.problems == [], self.problems

@@ -24,6 +24,7 @@
           var fresh = document.createElement("div");
           fresh.innerHTML = html;
           region.innerHTML = fresh.innerHTML;
+          if (window.proactifTables) { window.proactifTables(); }
           var summary = fresh.querySelector("[data-live-summary]");
           if (announce && summary && announce.textContent !== summary.textContent) {
             announce.textContent = summary.textContent;
