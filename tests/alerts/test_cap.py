@@ -17,6 +17,7 @@ from django.test import Client
 
 from proactif.accounts.domain import system_actor
 from proactif.alerts import _feeds as feeds
+from proactif.alerts import _reach as reach
 from proactif.alerts import domain
 from proactif.alerts import services as alerts
 from proactif.cli import main
@@ -138,9 +139,11 @@ def test_alert_send_from_the_command_line(tmp_path, settings) -> None:
                                        "--text", "Coupure jusqu'à 18 h", "--json"])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output.strip().splitlines()[-1])
-    expected = geo.select(geo.Target(quartier_ids=[quartier.pk]), "alertes")
-    assert printed["recipients"] == len(expected.resident_ids) > 0
-    assert printed["reachable"] == expected.reachable and printed["incident"] > 0
+    residents = geo.residents(geo.Target(quartier_ids=[quartier.pk]))
+    expected = reach.reach_exact(geo.Target(quartier_ids=[quartier.pk]), "coupure_electricite")
+    assert printed["recipients"] == len(residents) == expected.residents > 0
+    assert printed["reachable"] == expected.channels and "letter" not in printed["reachable"]  # not for a power cut
+    assert printed["unreachable"] == expected.unreachable and printed["incident"] > 0
     update = CliRunner().invoke(main, ["alert", "update", str(printed["incident"]), "--text", "Fin à 19 h", "--json"])
     assert json.loads(update.output.strip().splitlines()[-1])["seq"] == 2
     bad = CliRunner().invoke(main, ["alert", "send", "--area", str(area), "--type", "tornade", "--text", "x"])

@@ -53,11 +53,19 @@ class SentOut(Schema):
     exercise: bool = False
 
 
+class CountIn(TargetIn):
+    type: TypeCode = "autre"  # the alert's type decides its channels (by post only for what is announced ahead)
+    exercice: bool = False  # an exercise reaches the test contacts only
+
+
 class CountOut(Schema):
     addresses: int
     residents: int
-    reachable: dict[str, int]
-    unreachable: int
+    reachable: dict[str, int]  # channel → messages that would leave on it now
+    unreachable: int  # messages that would be cancelled: no channel open to the resident
+    reasons: dict[str, int]  # why they would be cancelled
+    failed: dict[str, int]  # channel → messages that would fail there, every channel tried
+    fell_back: dict[str, int]  # channel → messages that would fail there (no template), then go on another
     streets: list[dict[str, Any]]
 
 
@@ -82,12 +90,12 @@ def _target(body: TargetIn) -> tuple[geo.Target, list[dict[str, Any]]]:
     return geo.Target.of(features, body.voies, body.quartiers, body.adresses), features
 
 
-@router.post("/count", response=CountOut, summary="Ce qu'une zone atteint : adresses, habitants, canaux")
-def count(request: HttpRequest, body: TargetIn) -> dict[str, Any]:
+@router.post("/count", response=CountOut, summary="Ce qu'une alerte atteindrait : adresses, habitants, canaux")
+def count(request: HttpRequest, body: CountIn) -> dict[str, Any]:
     target, _ = _target(body)
     if target.is_empty():
         raise HttpError(400, "aucune zone choisie : areas, voies, quartiers ou adresses")
-    return services.preview(target).summary()
+    return services.preview(target, body.type, body.exercice).summary()
 
 
 @router.post("/", response={201: SentOut}, summary="Créer un incident et envoyer son alerte (voie urgente)")

@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from proactif.accounts.domain import Access, Actor, Section
 from proactif.alerts import _dispatch as dispatch
 from proactif.alerts import _feeds as feeds
+from proactif.alerts import _reach as reach
 from proactif.alerts import domain
 from proactif.alerts.models import Incident, IncidentMessage, IncidentRecipient
 from proactif.audit import services as audit
@@ -131,8 +132,15 @@ def add_area(actor: Actor, incident_id: int, features: Sequence[dict[str, Any]],
     return incident
 
 
-def preview(target: geo.Target) -> geo.Selection:
-    return geo.select(target, MESSAGE_PURPOSE)
+Reach = reach.Reach
+
+
+def preview(target: geo.Target, type_code: str = "autre", exercise: bool = False) -> Reach:
+    """What sending an alert of this type to the target would do now, per channel — the send's own decisions
+    (the map's live count, the API's and the CLI's). An exercise reaches the test contacts only."""
+    if exercise:
+        return reach.reach_exact(target, type_code, dispatch.exercise_contacts())
+    return reach.reach(target, type_code)
 
 
 def _locked(incident_id: int) -> Incident:

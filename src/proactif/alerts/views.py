@@ -76,14 +76,18 @@ def _home(request: HttpRequest, status: int = 200) -> HttpResponse:
 
 @require_POST
 def count(request: HttpRequest) -> JsonResponse:
-    """The live count while drawing: addresses, residents, reachable per channel, streets selected."""
+    """The live count while drawing: addresses, residents, and what the send would do for them now — per
+    channel the messages that would leave on it, those cancelled and why — for the alert's type (its channels)
+    and, for an exercise, the test contacts; the streets selected."""
     try:
-        target, _ = _target(_posted(request))
-    except (ValueError, KeyError, TypeError, geo.AreaError) as exc:
+        data = _posted(request)
+        target, _ = _target(data)
+        if target.is_empty():
+            return JsonResponse({"error": "Aucune zone choisie"}, status=400)
+        reach = services.preview(target, str(data.get("type") or "autre"), bool(data.get("exercice")))
+    except (ValueError, KeyError, TypeError, geo.AreaError) as exc:  # IncidentError (unknown type) included
         return JsonResponse({"error": str(exc)}, status=400)
-    if target.is_empty():
-        return JsonResponse({"error": "Aucune zone choisie"}, status=400)
-    return JsonResponse(services.preview(target).summary())
+    return JsonResponse(reach.summary())
 
 
 @require_GET

@@ -8,11 +8,11 @@ from typing import Any
 
 
 def _benchmarks() -> dict[str, Callable[..., dict[str, Any]]]:
-    from proactif.bench import alert, geo, journeys, outbox, rights, search, seed, sendtime
+    from proactif.bench import alert, count, geo, journeys, outbox, rights, search, seed, sendtime
 
     return {"seed": seed.run, "search": search.run, "journeys": journeys.run, "outbox": outbox.run,
             "sendtime": sendtime.run, "rights": rights.run, "geo": geo.run,
-            "alert": alert.run}
+            "alert": alert.run, "count": count.run}
 
 
 def run_benchmark(name: str, **options: Any) -> dict[str, Any]:

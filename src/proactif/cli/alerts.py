@@ -63,9 +63,9 @@ def send(area_file: Path | None, quartiers: tuple[str, ...], streets: tuple[int,
     except services.IncidentError as exc:
         raise click.ClickException(str(exc)) from None
     queued = round(time.monotonic() - started, 3)  # every message written and queued
-    selection = services.preview(services.target_of(incident))
-    emit(as_json, {**result, "queued_seconds": queued, "addresses": len(selection.address_ids),
-                   "reachable": selection.reachable, "unreachable": selection.unreachable})
+    reach = services.preview(services.target_of(incident), type_code, exercise)
+    emit(as_json, {**result, "queued_seconds": queued, "addresses": reach.addresses,
+                   "reachable": reach.channels, "unreachable": reach.unreachable})
 
 
 def _message(incident_id: int, kind: str, text: str, text_en: str, as_json: bool) -> None:

@@ -17,7 +17,8 @@ from proactif.cli import emit, main, setup
 def bench(name: str, residents: int | None, database: str | None, as_json: bool) -> None:
     """Measure a capability at a realistic size, beside a reference measured in the same run.
 
-    Benchmarks: seed, search, journeys, outbox, sendtime, rights, geo (--residents: address points), alert.
+    Benchmarks: seed, search, journeys, outbox, sendtime, rights, geo (--residents: address points), alert,
+    count (the alerts map's live count; sqlite by default).
 
     Example: proactif bench seed --residents 1000000 --database postgres --json
     """
@@ -37,7 +38,7 @@ def bench(name: str, residents: int | None, database: str | None, as_json: bool)
 @click.argument("what", type=click.Choice(["count", "search", "journeys", "journeys-worker", "outbox-campaign",
                                            "outbox-raw", "outbox-check", "sendtime", "rights-per-household",
                                            "rights-quality", "alert-setup", "alert-wait", "alert-measure",
-                                           "alert-bulk"]))
+                                           "alert-bulk", "count-live"]))
 @click.option("--count", default=0, type=int)
 @click.option("--run", "run_id", default=0, type=int)
 @click.option("--sms-share", default=0.5, type=float)
@@ -47,6 +48,7 @@ def bench_probe(what: str, count: int, run_id: int, sms_share: float, deliver_al
     """The part of a benchmark that runs inside the measured database (used by `proactif bench`)."""
     setup()
     from proactif.bench import alert, journeys, outbox, rights, search, sendtime
+    from proactif.bench import count as live_count
 
     probes = {"count": lambda: {"residents": search.synthetic_residents()},
               "search": search.probe, "rights-quality": lambda: rights.quality(run_id),
@@ -55,7 +57,8 @@ def bench_probe(what: str, count: int, run_id: int, sms_share: float, deliver_al
               "sendtime": lambda: sendtime.probe(count or sendtime.PEOPLE),
               "rights-per-household": lambda: rights.per_household(count or rights.SAMPLE),
               "alert-setup": lambda: alert.setup(count or alert.BULK), "alert-wait": lambda: alert.wait_sent(count),
-              "alert-measure": lambda: alert.measure(count, deliver_all), "alert-bulk": alert.bulk_figures}
+              "alert-measure": lambda: alert.measure(count, deliver_all), "alert-bulk": alert.bulk_figures,
+              "count-live": live_count.probe}
     emit(True, probes[what]())
 
 

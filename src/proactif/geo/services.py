@@ -133,11 +133,17 @@ def select(target: Target, purpose: str = "alertes") -> Selection:
     people = registry.residents_at(addresses.tolist())
     reach = registry.reachable_channels(people, purpose)
     per_channel: Counter[str] = Counter(channel for channels in reach.values() for channel in channels)
-    voies: Counter[int] = Counter(points.voies[points.positions_of(addresses)].tolist())
-    names = registry.voie_names(list(voies))
     return Selection(addresses.tolist(), people, dict(sorted(per_channel.items())),
-                     sum(1 for r in people if not reach.get(r)),
-                     sorted(((v, names.get(v, ""), n) for v, n in voies.items()), key=lambda t: t[1]))
+                     sum(1 for r in people if not reach.get(r)), streets_of(addresses, points))
+
+
+def streets_of(addresses: np.ndarray, points: domain.PointIndex | None = None) -> list[tuple[int, str, int]]:
+    """The streets of these addresses (ids the index holds): (voie id, name, addresses), by name."""
+    points = points or index()
+    voies, counts = np.unique(points.voies[points.positions_of(addresses)], return_counts=True)
+    names = registry.voie_names(voies.tolist())
+    return sorted(((v, names.get(v, ""), n) for v, n in zip(voies.tolist(), counts.tolist(), strict=True)),
+                  key=lambda t: t[1])
 
 
 def streets_matching(text: str, limit: int = 20) -> list[tuple[int, str]]:

@@ -38,8 +38,14 @@ from proactif.messaging import _ratelimit as ratelimit
 from proactif.messaging import _templating as templating
 from proactif.messaging import domain
 from proactif.messaging._channels.base import ChannelClient, Outgoing, Result
+from proactif.messaging._plan import (  # noqa: F401 (quiet_hours: the outbox's)
+    GONE,
+    has_template,
+    load_inputs,
+    next_step,
+    quiet_hours,
+)
 from proactif.messaging.models import OutboxMessage, PushSubscription, Template
-from proactif.registry import services as registry
 
 log = get_logger(__name__)
 
@@ -63,82 +69,40 @@ class Decision:
     rate_slot: datetime | None = None  # deferred to the rate-limit second reserved for it
 
 
-def _templates(keys: set[str]) -> dict[tuple[str, str, str], Template]:
-    latest: dict[tuple[str, str, str], Template] = {}
-    for template in Template.objects.filter(key__in=keys, status="published").order_by("version"):
-        latest[(template.key, template.channel, template.language)] = template
-    return latest
-
-
-def quiet_hours() -> domain.QuietHours:
-    from django.conf import settings
-
-    start, end = domain.parse_hours(settings.QUIET_HOURS)
-    return domain.QuietHours(start, end, settings.QUIET_SUNDAYS, settings.QUIET_HOLIDAYS, settings.ALSACE_MOSELLE,
-                             clock.local_tz())
-
-
-def _caps() -> domain.Caps:
-    from django.conf import settings
-
-    return domain.Caps(settings.CAP_PER_DAY, settings.CAP_PER_WEEK)
-
-
 def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
     """What to do with each claimed message, from the data as it is now (no provider call here)."""
     from proactif.messaging import _context as contexts
 
-    people: dict[int, registry.Reachable] = {}
     by_purpose: dict[str, list[int]] = defaultdict(list)
     for row in rows:
         if row.person_id is not None:
             by_purpose[row.purpose].append(row.person_id)
-    for purpose, person_ids in by_purpose.items():
-        people.update(registry.reachable(person_ids, purpose))
-    pushes: dict[int, PushSubscription] = {
-        s.person_id: s for s in PushSubscription.objects.filter(person_id__any=list(people), revoked_at__isnull=True)}
-    sent: dict[int, list[datetime]] = defaultdict(list)
-    for person_id, sent_at in OutboxMessage.objects.filter(
-            person_id__any=list(people), sent_at__gte=now - timedelta(days=7)).exclude(lane="urgent").values_list(
-            "person_id", "sent_at"):
-        sent[person_id].append(sent_at)
-    quiet, caps = quiet_hours(), _caps()
-    templates = _templates({row.template_key for row in rows})
+    inputs = load_inputs(by_purpose, {row.template_key for row in rows}, now)
+    people, pushes = inputs.people, inputs.pushes
     decisions: list[Decision] = []
     to_render: list[Decision] = []
     for row in rows:
         reach = people.get(row.person_id) if row.person_id is not None else None
         if reach is None or not reach.active:
-            decisions.append(Decision(row, "cancel", reason="personne inconnue, partie ou décédée"))
+            decisions.append(Decision(row, "cancel", reason=GONE))
             continue
-        addresses = dict(reach.addresses)
-        if row.person_id in pushes:
-            addresses["push"] = pushes[row.person_id].endpoint
-        recipient = domain.Recipient(reach.preferences, addresses, reach.allowed)
-        channel = domain.choose_channel(row.policy, recipient, row.tried)
-        if channel is None:
-            reason = ("opposition ou consentement absent pour tous les canaux" if not reach.allowed
-                      else "aucun canal joignable" if not row.tried else "plus de canal de repli")
-            decisions.append(Decision(row, "cancel", reason=reason))
+        recipient, addresses = inputs.recipient(reach)
+        key, langue = row.template_key, reach.langue
+        step = next_step(row.policy, row.tried, row.lane, recipient, has_template(inputs.templates, key, langue), now,
+                         inputs.quiet, inputs.caps, inputs.sent[reach.person_id])
+        if step.action == "defer":
+            decisions.append(Decision(row, "defer", not_before=step.not_before, reason=step.reason))
             continue
-        urgent = row.lane == "urgent"
-        if not urgent and channel != "letter" and not quiet.allows(now):
-            decisions.append(Decision(row, "defer", not_before=quiet.next_allowed(now), reason="quiet_hours"))
+        if step.action == "cancel":
+            decisions.append(Decision(row, "cancel", reason=step.reason))
             continue
-        if not urgent:
-            release = domain.cap_release(sent[reach.person_id], now, caps)
-            if release is not None:
-                decisions.append(Decision(row, "defer", not_before=quiet.next_allowed(release), reason="cap"))
-                continue
-            sent[reach.person_id].append(now)  # a second message to the same person in this batch counts
-        template = (templates.get((row.template_key, channel, reach.langue))
-                    or templates.get((row.template_key, channel, "fr")))
-        if template is None:
+        channel = step.channel
+        if step.action == "fail":
             decisions.append(Decision(row, "fail", channel=channel,
                                       reason=f"aucun modèle publié « {row.template_key} » pour le canal {channel}"))
             continue
         decision = Decision(row, "send", channel=channel, recipient=addresses[channel])
-        decision.meta["template"] = template
+        decision.meta["template"] = inputs.template(key, channel, langue)
         if channel == "push":
             subscription = pushes[row.person_id]
             decision.meta["subscription"] = subscription_json(subscription)

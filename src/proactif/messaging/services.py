@@ -17,6 +17,7 @@ from proactif.kernel.charts import Chart, Series
 from proactif.messaging import _broadcast as broadcast
 from proactif.messaging import _links as links
 from proactif.messaging import _outbox as outbox
+from proactif.messaging import _plan as plans
 from proactif.messaging import _sendtime as sendtime
 from proactif.messaging import _templating as templating
 from proactif.messaging import domain
@@ -37,6 +38,12 @@ create_link = links.create
 create_links = links.create_many
 Broadcast = broadcast.Broadcast
 send_to_many = broadcast.send
+# What the send would decide, asked ahead (previews): for persons, or for reach profiles (live counts)
+Step = plans.Step
+plan = plans.plan
+plan_profiles = plans.plan_profiles
+push_subscribers = plans.push_subscribers
+push_stamp = plans.push_stamp
 link_token = links.token_for
 LinkRequest = links.LinkRequest
 open_link = links.open_link

@@ -5,6 +5,7 @@ for a communication purpose. A handful of queries per batch, whatever its size."
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -62,6 +63,32 @@ def postal_lines(address: PostalAddress | None, nom_complet: str, civilite: str)
     return "\n".join(lines[:6])
 
 
+# --- the rules every way of reading reach shares (`reachable` person by person, `reach_profiles` in bulk) ----
+def contact_use(kind: str, is_mobile: bool) -> str | None:
+    """What a contact point serves: an e-mail address, a mobile number (SMS), postal lines, a Messenger id —
+    a landline serves none of the channels."""
+    if kind == "phone":
+        return "sms" if is_mobile else None
+    return kind if kind in ("email", "postal", "messenger") else None
+
+
+def channel_addresses(contacts: dict[str, str], preferences: Sequence[str], letter: str) -> dict[str, str]:
+    """The address of each channel a person can be written on, from their contacts by use (the latest of each),
+    their preferred channels and their letter's address block (empty: no known address)."""
+    addresses = {k: v for k, v in contacts.items() if k in ("sms", "email", "messenger")}
+    if "sms" in addresses and "whatsapp" in preferences:  # WhatsApp on the mobile they asked it on
+        addresses["whatsapp"] = addresses["sms"]
+    if letter:
+        addresses["letter"] = letter
+    return addresses
+
+
+def allowed_channels(purpose: str, decisions: dict[tuple[str, str], str],
+                     rules: Sequence[domain.OptOutRule]) -> frozenset[str]:
+    """The channels the consents (latest decisions) and oppositions leave open for the purpose."""
+    return frozenset(c for c in capabilities.channels(sent=True) if domain.may_contact(purpose, c, decisions, rules))
+
+
 def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
     persons = Person.objects.filter(pk__any=person_ids).values_list(  # tuples: no model instance per person
         "id", "prenoms", "nom_naissance", "nom_usage", "sexe", "langue", "date_naissance", "source", "status",
@@ -72,22 +99,17 @@ def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
     for person_id, kind, value, mobile in ContactPoint.objects.filter(
             person_id__any=person_ids, status="active").order_by("created_at").values_list(
             "person_id", "kind", "value", "is_mobile"):
-        if kind == "email":
-            contacts[person_id]["email"] = value
-        elif kind == "phone" and mobile:
-            contacts[person_id]["sms"] = value
-        elif kind == "postal":
-            contacts[person_id]["postal"] = value
-        elif kind == "messenger":
-            contacts[person_id]["messenger"] = value
+        use = contact_use(kind, mobile)
+        if use:
+            contacts[person_id][use] = value
     preferences: dict[int, list[str]] = defaultdict(list)
     for person_id, channel in ChannelPreference.objects.filter(person_id__any=person_ids).order_by(
             "person_id", "rank").values_list("person_id", "channel"):
         preferences[person_id].append(channel)
     events: dict[int, list[domain.ConsentEvent]] = defaultdict(list)
     for person_id, p, channel, decision, at in Consent.objects.filter(
-            person_id__any=person_ids, purpose=purpose).values_list("person_id", "purpose", "channel", "decision",
-                                                                   "recorded_at"):
+            person_id__any=person_ids, purpose=purpose).order_by("recorded_at", "id").values_list(
+            "person_id", "purpose", "channel", "decision", "recorded_at"):
         events[person_id].append(domain.ConsentEvent(p, channel, decision, at))
     values = {v for c in contacts.values() for k, v in c.items() if k in ("sms", "email")}
     rules: dict[Any, list[domain.OptOutRule]] = defaultdict(list)
@@ -98,8 +120,7 @@ def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
     out = {}
     # most people have neither a decision for the purpose nor an opposition: their channels are the purpose's
     # default, computed once rather than per person and channel
-    channels = tuple(capabilities.channels(sent=True))
-    by_default = frozenset(c for c in channels if domain.may_contact(purpose, c, {}, []))
+    by_default = allowed_channels(purpose, {}, [])
     for (pid, prenoms, nom_naissance, nom_usage, sexe, langue, born, source, status, address_id, logement, numero,
          suffixe, voie, complement, code_postal, commune) in persons:
         civilite = "Madame" if sexe == "F" else "Monsieur"
@@ -107,19 +128,13 @@ def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
         prenom = prenoms.split(" ")[0] if prenoms else ""
         address = PostalAddress(logement or "", numero, suffixe or "", voie or "", complement or "", code_postal or "",
                                 commune or "") if address_id else None
-        addresses = {k: v for k, v in contacts[pid].items() if k in ("sms", "email", "messenger")}
-        if "sms" in addresses and "whatsapp" in preferences[pid]:  # WhatsApp on the mobile they asked it on
-            addresses["whatsapp"] = addresses["sms"]
         letter = contacts[pid].get("postal")
         full = f"{prenom} {nom.upper()}".strip()
         letter = f"{civilite} {full}"[:38] + "\n" + letter if letter else postal_lines(address, full, civilite)
-        if letter:
-            addresses["letter"] = letter
+        addresses = channel_addresses(contacts[pid], preferences[pid], letter)
         own_rules = rules[pid] + [r for k, v in addresses.items() if k in ("sms", "email") for r in rules.get(v, [])]
         if pid in events or own_rules:
-            decisions = domain.current_decisions(events[pid])
-            allowed = frozenset(channel for channel in channels
-                                if domain.may_contact(purpose, channel, decisions, own_rules))
+            allowed = allowed_channels(purpose, domain.current_decisions(events[pid]), own_rules)
         else:
             allowed = by_default
         out[pid] = Reachable(pid, prenom, nom, civilite, langue or "fr", born, source == "synth", status == "active",

@@ -25,6 +25,7 @@ from proactif.registry import _figures as figures
 from proactif.registry import _identity as identity
 from proactif.registry import _places as places
 from proactif.registry import _reach as reach
+from proactif.registry import _reach_bulk as reach_bulk
 from proactif.registry import _sandbox as sandbox
 from proactif.registry import _search as search
 from proactif.registry import _segments as segments
@@ -71,6 +72,10 @@ __all__ = [
 # Reach, figures, bulk loading and identity resolution, re-exported as the registry's public surface.
 Reachable = reach.Reachable
 reachable = reach.reachable
+ReachProfile = reach_bulk.ReachProfile
+ReachProfiles = reach_bulk.ReachProfiles
+reach_profiles = reach_bulk.reach_profiles  # every resident's reach, in bulk (live counts)
+reach_stamp = reach_bulk.reach_stamp
 compute_figures = figures.compute_figures
 refresh_figures = figures.refresh_figures
 dashboard_figures = figures.dashboard_figures

@@ -1,6 +1,6 @@
 /* The alerts map: base layers from the platform's GeoJSON (no tiles from the internet), drawing with
    terra-draw (polygons, circles, editing), quartiers chosen by click or in the form, streets by search, and a
-   live count of residents and reachable contacts while the target changes. */
+   live count of residents and of what the send would do for them (per channel) while the target changes. */
 (function () {
   "use strict";
   var el = document.getElementById("carte");
@@ -166,9 +166,18 @@
   }
 
   // --- the live count --------------------------------------------------------------------------
-  // the channels messaging declares (data-canaux), the letter with what it serves in an alert
+  // the channels messaging declares (data-canaux); the count is what the send would do now for the alert's type
+  // (a letter only for what is announced days ahead) — per channel the messages that would leave on it
   var CHANNELS = JSON.parse(el.dataset.canaux || "{}");
-  CHANNELS.letter = "courrier postal (seulement pour les travaux et événements annoncés)";
+  CHANNELS.letter = "courrier postal";
+  var NNBSP = "\u202f";  // French typography: a narrow no-break space before the colon
+  function number(n) { return n.toLocaleString("fr-FR"); }
+  function item(list, text) {
+    var li = document.createElement("li");
+    li.textContent = text;
+    list.appendChild(li);
+    return li;
+  }
   var pending = null, sequence = 0;
   function refresh() {
     Object.keys(quartierLayers).forEach(function (id) {
@@ -185,6 +194,8 @@
       title.textContent = "Aucune zone choisie"; list.innerHTML = ""; return;
     }
     title.textContent = "Calcul…";
+    t.type = form.type.value;
+    t.exercice = form.exercice.checked;
     fetch(el.dataset.compter, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body: JSON.stringify(t) })
       .then(answered)
@@ -197,17 +208,27 @@
         if (mine !== sequence) { return; }
         if (!res.ok) { title.textContent = res.d.error || "Zone refusée"; return; }
         var d = res.d;
-        title.textContent = d.residents.toLocaleString("fr-FR") + " habitants, " +
-          d.addresses.toLocaleString("fr-FR") + " adresses";
+        title.textContent = (t.exercice ? "Exercice" + NNBSP + ": " + number(d.residents) + " contacts de test" :
+          number(d.residents) + (d.residents > 1 ? " habitants, " : " habitant, ") + number(d.addresses) +
+          (d.addresses > 1 ? " adresses" : " adresse"));
         list.innerHTML = "";
         Object.keys(d.reachable).forEach(function (c) {
-          var li = document.createElement("li");
-          li.textContent = "Joignables par " + (CHANNELS[c] || c) + " : " + d.reachable[c].toLocaleString("fr-FR");
-          list.appendChild(li);
+          item(list, "Message par " + (CHANNELS[c] || c) + NNBSP + ": " + number(d.reachable[c]));
         });
-        var li = document.createElement("li");
-        li.textContent = "Sans canal ouvert : " + d.unreachable.toLocaleString("fr-FR");
-        list.appendChild(li);
+        var none = item(list, "Sans canal ouvert, message annulé" + NNBSP + ": " + number(d.unreachable));
+        var reasons = Object.keys(d.reasons || {});
+        if (reasons.length) {
+          none.textContent += " (" + reasons.map(function (r) {
+            return r + NNBSP + ": " + number(d.reasons[r]);
+          }).join(" ; ") + ")";
+        }
+        Object.keys(d.fell_back || {}).forEach(function (c) {
+          item(list, "Aucun modèle publié pour " + (CHANNELS[c] || c) + ", message envoyé par le canal suivant" +
+            NNBSP + ": " + number(d.fell_back[c]));
+        });
+        Object.keys(d.failed || {}).forEach(function (c) {
+          item(list, "Échec faute de modèle publié (" + (CHANNELS[c] || c) + ")" + NNBSP + ": " + number(d.failed[c]));
+        });
         var streetList = document.getElementById("rues-selection");
         streetList.innerHTML = "";
         d.streets.forEach(function (s) {
@@ -219,6 +240,8 @@
       });
   }
   quartierSelect.addEventListener("change", refresh);
+  form.type.addEventListener("change", refresh);  // the type decides the channels (a letter or not)
+  form.exercice.addEventListener("change", refresh);  // an exercise reaches the test contacts only
 
   // --- streets ---------------------------------------------------------------------------------
   function renderStreets() {
