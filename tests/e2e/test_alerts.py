@@ -85,9 +85,18 @@ def test_an_agent_draws_an_area_and_alerts_updates_and_resolves(new_page, commun
     page.get_by_label("Type d’incident").select_option("coupure_electricite")
     page.get_by_label("Titre (pour les agents)").fill("Panne transformateur")
     page.get_by_label("Message en français").fill("Coupure de courant dans votre rue jusqu'à 23 h.")
+    # before it goes: each channel's message as residents will receive it, the SMS with its length and segments
+    sms = page.locator("#apercu-messages [data-canal='sms']")
+    expect(sms.locator("pre")).to_contain_text("Coupure de courant dans votre rue jusqu'à 23 h.", timeout=10_000)
+    expect(sms).to_contain_text("Encodage GSM-7")
+    expect(sms).to_contain_text("SMS par habitant")
+    assert page.inner_text("#apercu-etat").startswith("SMS en GSM-7")  # said once to screen readers
+    preview = sms.locator("pre").inner_text()
+    expect(page.locator("#apercu-messages [data-canal='email'] pre")).to_contain_text("jusqu’à 23")  # typeset
+    tab.assert_accessible()
     page.get_by_role("button", name="Envoyer l’alerte").click()
     page.wait_for_url(re.compile(r"/alertes/\d+/$"))
-    assert tab.dialogs == ["Envoyer l’alerte maintenant ? Les messages partent aussitôt vers tous les habitants "
+    assert tab.dialogs == ["Envoyer l’alerte maintenant\u202f? Les messages partent aussitôt vers tous les habitants "
                            "joignables de la zone."]  # asked before it went
     incident = Incident.objects.get(title="Panne transformateur")
     assert incident.status == "active"
@@ -117,6 +126,8 @@ def test_an_agent_draws_an_area_and_alerts_updates_and_resolves(new_page, commun
     received = [m for m in SinkMessage.objects.filter(recipient=phone).order_by("id").values_list("body", flat=True)]
     assert len(received) == 3, received
     assert "Coupure de courant dans votre rue" in received[0] and "/l/" in received[0]
+    link = re.search(r"/l/(\S+)", received[0]).group(1)  # the resident's own link where the preview showed X's
+    assert received[0] == preview.replace("X" * len(link), link)  # the SMS as the form showed it
     assert "retour prévu à 21 h" in received[1] or "retour prevu a 21 h" in received[1]
     assert ": fin" in received[2] and ("rétabli" in received[2] or "retabli" in received[2])
     page.reload()

@@ -42,6 +42,7 @@ CAPABILITY = Capability(
         Pages("alertes/", "alerts", (
             route("", views.home, POLICE, "home"),
             route("compter/", views.count, POLICE, "count"),
+            route("messages/", views.messages_preview, POLICE, "messages"),
             route("rues/", views.streets, POLICE, "streets"),
             route("couches/<str:name>.json", views.layers, POLICE, "layer"),
             route("fond.pmtiles", views.basemap, POLICE, "basemap"),

@@ -74,6 +74,16 @@ def needs_approval(recipients: int, threshold: int, exercise: bool) -> bool:
     return not exercise and threshold > 0 and recipients > threshold
 
 
+def message_view(type_code: str, title: str, kind: str, texts: dict[str, str], zone: str, exercise: bool,
+                 seq: int) -> dict[str, Any]:
+    """The `alerte` namespace a message's templates read: its type, stage, texts (English falls back on French),
+    area and number."""
+    incident_type = TYPES[type_code]
+    return {"type": incident_type.label, "type_en": incident_type.label_en, "titre": title, "etape": kind,
+            "texte": texts.get("fr", ""), "texte_en": texts.get("en") or texts.get("fr", ""), "zone": zone,
+            "exercice": exercise, "numero": seq}
+
+
 def safety_answer(text: str) -> str | None:
     """'OK' / 'AIDE' (and their English forms) as the first word of an SMS reply → the resident's answer."""
     words = text.strip().upper().split()

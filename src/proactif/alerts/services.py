@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 
 from proactif.accounts.domain import Access, Actor, Section
 from proactif.alerts import _dispatch as dispatch
+from proactif.alerts import _examples as examples
 from proactif.alerts import _feeds as feeds
 from proactif.alerts import _reach as reach
 from proactif.alerts import domain
@@ -247,14 +248,15 @@ def close(actor: Actor, incident_id: int) -> Incident:
 # --- what residents receive, and what they answer ---------------------------------------------------------
 def message_views(message_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The `alerte` namespace of a message's template: type, stage, texts, area, times."""
-    out = {}
-    for m in IncidentMessage.objects.filter(pk__any=message_ids).select_related("incident"):
-        kind = domain.TYPES[m.incident.type_code]
-        out[m.pk] = {"type": kind.label, "type_en": kind.label_en, "titre": m.incident.title,
-                     "etape": m.kind, "texte": m.texts.get("fr", ""),
-                     "texte_en": m.texts.get("en") or m.texts.get("fr", ""),
-                     "zone": m.incident.area_label, "exercice": m.incident.exercise, "numero": m.seq}
-    return out
+    return {m.pk: domain.message_view(m.incident.type_code, m.incident.title, m.kind, m.texts, m.incident.area_label,
+                                      m.incident.exercise, m.seq)
+            for m in IncidentMessage.objects.filter(pk__any=message_ids).select_related("incident")}
+
+
+def message_examples(draft: Draft, texts: dict[str, str]) -> list[examples.ChannelExample]:
+    """The alert's message on each of its channels as a resident will receive it, before it goes."""
+    return examples.channel_examples(draft.type_code, draft.title.strip(),
+                                     draft.area_label or _label(draft) or examples.NO_AREA, draft.exercise, texts)
 
 
 def record_answer(person_id: int, answer: str, channel: str, note: str = "",

@@ -67,8 +67,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _home(request: HttpRequest, status: int = 200) -> HttpResponse:
+    types = services.types()
     return render(request, "alerts/home.html", {
-        "incidents": services.incidents(), "types": services.types(), "quartiers": registry.quartiers(),
+        "incidents": services.incidents(), "types": types, "quartiers": registry.quartiers(),
+        "examples": services.message_examples(services.Draft(types[0][0], "", [], [], [], []), {}),
         "basemap": bool(settings.MAP_PMTILES), "basemap_attribution": settings.MAP_ATTRIBUTION,
         "channel_labels": json.dumps({code: c.label for code, c in capabilities.channels(sent=True).items()})},
         status=status)
@@ -88,6 +90,31 @@ def count(request: HttpRequest) -> JsonResponse:
     except (ValueError, KeyError, TypeError, geo.AreaError) as exc:  # IncidentError (unknown type) included
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse(reach.summary())
+
+
+@require_POST
+def messages_preview(request: HttpRequest) -> HttpResponse:
+    """The alert's message on each of its channels as residents will receive it (an HTML fragment the form
+    shows while the agent writes): the form's type, title, texts, area and exercise box."""
+    error, found, data = "", [], {}
+    try:
+        data = _posted(request)
+        try:
+            target, features = _target(data)
+        except (ValueError, KeyError, TypeError, geo.AreaError):
+            target, features = geo.Target(), []  # the area's name only: its own errors are the count's
+        if not data.get("type"):
+            raise ValueError("type d’incident manquant")
+        draft = services.Draft(str(data["type"]), str(data.get("titre") or ""), features,
+                               target.voie_ids, target.quartier_ids, target.address_ids,
+                               exercise=bool(data.get("exercice")))
+        found = services.message_examples(draft, {"fr": str(data.get("texte") or ""),
+                                                  "en": str(data.get("texte_en") or "")})
+    except ValueError as exc:  # an unknown type, unreadable JSON, a template that cannot render
+        error = str(exc)
+    return render(request, "alerts/_messages.html", {
+        "examples": found, "error": error, "written": bool(str(data.get("texte") or "").strip())},
+        status=400 if error else 200)
 
 
 @require_GET

@@ -15,6 +15,7 @@ from proactif.audit import services as audit
 from proactif.kernel import clock
 from proactif.kernel.charts import Chart, Series
 from proactif.messaging import _broadcast as broadcast
+from proactif.messaging import _example as example_messages
 from proactif.messaging import _links as links
 from proactif.messaging import _outbox as outbox
 from proactif.messaging import _plan as plans
@@ -44,6 +45,9 @@ plan = plans.plan
 plan_profiles = plans.plan_profiles
 push_subscribers = plans.push_subscribers
 push_stamp = plans.push_stamp
+# A message as a resident will receive it, before it goes (an example resident, a link of the real length)
+Example = example_messages.Example
+render_examples = example_messages.render_examples
 link_token = links.token_for
 LinkRequest = links.LinkRequest
 open_link = links.open_link

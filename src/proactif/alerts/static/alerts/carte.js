@@ -186,6 +186,8 @@
     });
     clearTimeout(pending);
     pending = setTimeout(count, 150);
+    form.dataset.cible = JSON.stringify(target());  // the area's name in the messages (messages.js)
+    form.dispatchEvent(new Event("cible"));
   }
   function count() {
     var t = target(), mine = ++sequence;
