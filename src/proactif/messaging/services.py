@@ -105,7 +105,14 @@ def load_templates(path: Any, author: str = "système") -> int:
     import yaml
 
     changed = 0
-    for item in yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []:
+    items = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    names: dict[str, str] = {}  # a key's name, given once for all its channels (« Rendez-vous confirmé »)
+    for item in items:
+        if item.get("name"):
+            names.setdefault(item["key"], item["name"])
+    for key, name in names.items():  # what agents read in lists: named even where the text did not change
+        Template.objects.filter(key=key, name="").update(name=name)
+    for item in items:
         language = item.get("language", "fr")
         current = Template.objects.filter(key=item["key"], channel=item["channel"], language=language,
                                           status="published").first()
@@ -114,7 +121,7 @@ def load_templates(path: Any, author: str = "système") -> int:
         if current and current.created_by != author:
             continue  # an agent changed it since: their version stays
         save_template(item["key"], item["channel"], item["body"], subject=item.get("subject", ""), language=language,
-                      name=item.get("name", ""), author=author, publish=True)
+                      name=names.get(item["key"], ""), author=author, publish=True)
         changed += 1
     return changed
 
