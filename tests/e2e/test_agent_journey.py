@@ -56,7 +56,7 @@ def test_search_open_a_file_and_the_dpo_sees_who_read_it(new_page, commune) -> N
 
     dpo = new_page()
     log_in(dpo, "dpo")
-    dpo.page.get_by_role("link", name="Journal des accès").click()
+    dpo.page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Journal des accès").click()
     dpo.page.get_by_label("N° de personne").fill(str(person.pk))
     dpo.page.get_by_role("button", name="Filtrer").click()
     row = dpo.page.locator("tbody tr", has_text="etat_civil@test.proactif.fr").first

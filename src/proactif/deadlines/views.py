@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,10 +20,19 @@ from proactif.deadlines.forms import BookingForm, ClosureForm, CounterForm, Stat
 from proactif.deadlines.models import TITLE_LABELS, Appointment, Counter, TitleRequest
 from proactif.kernel import clock, tables
 from proactif.kernel.ids import parse_id
-from proactif.kernel.text import date_fr
+from proactif.kernel.text import count_fr, date_fr
 from proactif.registry import services as registry
 
 KIND_LABELS = TITLE_LABELS
+TITLE_COLUMNS = (
+    tables.Column("deposee", "Déposée le", sort="created_at", value="created_at"),
+    tables.Column("habitant", "Habitant", value="name"),
+    tables.Column("titre", "Titre", value=lambda r: KIND_LABELS.get(r.kind, r.kind)),
+    tables.Column("pre_demande", "Pré-demande", value="pre_demande"),
+    tables.Column("etat", "État", value=lambda r: r.get_status_display()),
+    tables.Column("retrait", "À retirer avant le", sort="collect_by", value="collect_by", shown=False),
+    tables.Column("action", "Action", export=False),
+)
 AGENDA_COLUMNS = (
     tables.Column("heure", "Heure", value=lambda a: a.starts_at.astimezone(clock.local_tz()).strftime("%H:%M")),
     tables.Column("habitant", "Habitant", value="name"),
@@ -192,7 +200,8 @@ def appointment_action(request: HttpRequest, appointment_id: int) -> HttpRespons
     try:
         if action == "done":
             created = services.mark_done(appointment.pk, request.actor.label)
-            messages.success(request, f"Dépôt enregistré : {len(created)} demande(s) de titre suivie(s).")
+            messages.success(request, "Dépôt enregistré : " + count_fr(
+                len(created), "demande de titre suivie|demandes de titre suivies|aucune demande de titre suivie") + ".")
         elif action == "missed":
             services.mark_missed(appointment.pk)
             messages.success(request, "Rendez-vous noté manqué : l'habitant sera relancé.")
@@ -272,13 +281,21 @@ def titles(request: HttpRequest) -> HttpResponse:
             return HttpResponseBadRequest("demande ou action inconnue", content_type="text/plain; charset=utf-8")
         return redirect(f"{reverse('deadlines:titles')}?statut={request.POST.get('statut', '')}")
     status = request.GET.get("statut", "")
-    page = Paginator(services.requests(status), 50).get_page(request.GET.get("page"))
-    names = registry.names_for(access, [r.person_id for r in page])
-    for row in page:
-        row.name = names.get(row.person_id, "")  # type: ignore[attr-defined]
+
+    def prepare(rows: list[TitleRequest], action: str) -> list[TitleRequest]:
+        names = registry.names_for(access, [r.person_id for r in rows], action)
+        for row in rows:
+            row.name = names.get(row.person_id, "")  # type: ignore[attr-defined]
+        return rows
+
+    table = tables.Table(request, services.requests(status), TITLE_COLUMNS, caption="Demandes de titres",
+                         default_sort="-deposee", export="demandes-de-titres",
+                         count="demande|demandes|aucune demande", prepare=prepare)
+    if table.export_requested:
+        return table.csv_response()
     return render(request, "deadlines/titles.html", {
-        "page": page, "status": status, "statuses": TitleRequest.STATUS, "form": form, "report": report,
-        "query_prefix": f"statut={status}&" if status else "", "kind_labels": KIND_LABELS,
+        "table": table, "status": status, "statuses": TitleRequest.STATUS, "form": form, "report": report,
+        "kind_labels": KIND_LABELS,
         "is_manager": _is_manager(request)}, status=400 if request.method == "POST" and report is None else 200)
 
 
@@ -320,8 +337,11 @@ def _import_status(request: HttpRequest, form: StatusFileForm) -> services.Statu
         return None
     finally:
         path.unlink(missing_ok=True)
-    messages.success(request, f"{report.lines} ligne(s) : {report.ready} titre(s) prêt(s), {report.collected} "
-                              f"remis, {report.unchanged} inchangé(s), {len(report.errors or [])} rejetée(s).")
+    messages.success(request, f"{count_fr(report.lines, 'ligne|lignes|aucune ligne')} : "
+                              f"{count_fr(report.ready, 'titre prêt|titres prêts|aucun titre prêt')}, "
+                              f"{count_fr(report.collected, 'remis|remis')}, "
+                              f"{count_fr(report.unchanged, 'inchangé|inchangés')}, "
+                              f"{count_fr(len(report.errors or []), 'rejetée|rejetées')}.")
     return report
 
 

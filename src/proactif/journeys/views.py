@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -40,6 +39,13 @@ def journeys(request: HttpRequest) -> HttpResponse:
         "can_edit": request.actor.role in EDITORS})
 
 
+INSTANCE_COLUMNS = (
+    tables.Column("parcours", "Parcours"), tables.Column("habitant", "Habitant"), tables.Column("etape", "Étape"),
+    tables.Column("etat", "État"), tables.Column("reveil", "Prochain réveil", sort="next_wake_at"),
+    tables.Column("entree", "Entré le", sort="entered_at"), tables.Column("version", "Version"),
+)
+
+
 @require_GET
 def journey(request: HttpRequest, key: str) -> HttpResponse:
     definition = _definition(request, key)
@@ -49,12 +55,20 @@ def journey(request: HttpRequest, key: str) -> HttpResponse:
     rows = services.instances(key, filters.get("node") or "", filters.get("status") or "")
     if filters.get("person"):
         rows = rows.filter(person_id=filters["person"])
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    services.log_person_list(request.access, [i.person_id for i in page], "instances")
-    try:  # the residents by name where the agent's purpose opens identities (a logged read too)
-        names = registry.names_for(request.access, [i.person_id for i in page])
-    except AccessDenied:
-        names = {}
+    access = request.access
+
+    def prepare(instances: list[JourneyInstance], action: str) -> list[JourneyInstance]:
+        services.log_person_list(access, [i.person_id for i in instances], "instances")
+        try:  # the residents by name where the agent's purpose opens identities (a logged read too)
+            names = registry.names_for(access, [i.person_id for i in instances], action)
+        except AccessDenied:
+            names = {}
+        for i in instances:
+            i.name = names.get(i.person_id, "")  # type: ignore[attr-defined]
+        return instances
+
+    table = tables.Table(request, rows, INSTANCE_COLUMNS, caption="Parcours de ces habitants",
+                         default_sort="-entree", count="parcours|parcours|aucun parcours", prepare=prepare)
     funnel = services.funnel(key)
     labels = dict(nodes)
     top = max([n["visited"] for n in funnel["nodes"]] + [1])
@@ -63,11 +77,10 @@ def journey(request: HttpRequest, key: str) -> HttpResponse:
         kind = definition.spec["nodes"][row["node"]]["type"] if row["node"] in definition.spec["nodes"] else ""
         row["type"] = domain.NODE_TYPE_LABELS.get(kind, kind)
         row["width"] = round(100 * row["visited"] / top)
-    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
     return render(request, "journeys/journey.html", {
-        "d": definition, "funnel": funnel, "form": form, "page": page, "labels": labels, "names": names,
+        "d": definition, "funnel": funnel, "form": form, "table": table, "labels": labels,
         "versions": services.definitions().filter(key=key).order_by("-version"),
-        "query_prefix": f"{query}&" if query else "", "can_edit": request.actor.role in EDITORS,
+        "can_edit": request.actor.role in EDITORS,
         "messages_by_status": messaging.counts_by_channel_and_status(f"journey:{key}"[:50]),
         "statuses": messaging.OUTBOX_STATUSES})
 

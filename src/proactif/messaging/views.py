@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -241,17 +240,29 @@ def preview(request: HttpRequest, template_id: int) -> HttpResponse:
 
 
 # --- test inbox (sinks) and letters ---------------------------------------------------------
+SINK_COLUMNS = (
+    tables.Column("recu", "Reçu le", sort="received_at"), tables.Column("canal", "Canal"),
+    tables.Column("prestataire", "Prestataire"), tables.Column("destinataire", "Destinataire"),
+    tables.Column("message", "Message"), tables.Column("envois", "Reçu"),
+)
+
+
 @require_GET
 def sink(request: HttpRequest) -> HttpResponse:
     channel = request.GET.get("canal", "")
     query = request.GET.get("q", "").strip()
-    page = Paginator(services.sink_messages(channel, query, service=services.service_scope(request.access)),
-                     30).get_page(request.GET.get("page"))
-    services.record_sink_view(request.access, channel, query, [m.idempotency_key for m in page])
-    prefix = "&".join(p for p in (f"canal={channel}" if channel else "", f"q={query}" if query else "") if p)
+    access = request.access
+
+    def prepare(rows: list[Any], action: str) -> list[Any]:
+        services.record_sink_view(access, channel, query, [m.idempotency_key for m in rows])
+        return rows
+
+    table = tables.Table(request, services.sink_messages(channel, query, service=services.service_scope(access)),
+                         SINK_COLUMNS, per_page=30, caption="Messages reçus par les prestataires intégrés",
+                         default_sort="-recu", count="message reçu|messages reçus|aucun message reçu", prepare=prepare)
     return render(request, "messaging/sink.html", {
-        "page": page, "channel": channel, "q": query, "enabled": settings.SINKS,
-        "query_prefix": f"{prefix}&" if prefix else "", "letters": LetterBatch.objects.order_by("-created_at")[:20],
+        "table": table, "channel": channel, "q": query, "enabled": settings.SINKS,
+        "letters": LetterBatch.objects.order_by("-created_at")[:20],
         "sink_stats": services.sink_stats()})
 
 

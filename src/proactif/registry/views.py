@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -8,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from proactif.accounts.domain import PURPOSES, AccessDenied
-from proactif.kernel import clock
+from proactif.kernel import clock, tables
 from proactif.registry import domain, services
 from proactif.registry._csvfiles import CsvFormatError
 from proactif.registry._importers import HeaderError, sample_csv
@@ -77,13 +79,26 @@ def record_consent(request: HttpRequest, person_id: int) -> HttpResponse:
 
 
 # --- duplicates -----------------------------------------------------------------------------
+DUPLICATE_COLUMNS = (
+    tables.Column("a", "Fiche A"), tables.Column("b", "Fiche B"),
+    tables.Column("probabilite", "Probabilité", sort="score"), tables.Column("indices", "Indices"),
+    tables.Column("action", "Action", export=False),
+)
+
 @require_GET
 def duplicates(request: HttpRequest) -> HttpResponse:
-    page = Paginator(services.pending_suggestions(), 25).get_page(request.GET.get("page"))
+    access = request.access
     merges = services.recent_merges(20)
-    services.log_list_view(request.access, [pk for s in page for pk in (s.person_a_id, s.person_b_id)]
-                           + [m.survivor_id for m in merges], "duplicates")
-    return render(request, "registry/duplicates.html", {"page": page, "merges": merges})
+
+    def prepare(rows: list[Any], action: str) -> list[Any]:
+        services.log_list_view(access, [pk for s in rows for pk in (s.person_a_id, s.person_b_id)]
+                               + [m.survivor_id for m in merges], "duplicates")
+        return rows
+
+    table = tables.Table(request, services.pending_suggestions(), DUPLICATE_COLUMNS, per_page=25,
+                         caption="Paires à examiner", prepare=prepare,
+                         count="paire à examiner|paires à examiner|aucune paire à examiner")
+    return render(request, "registry/duplicates.html", {"table": table, "merges": merges})
 
 
 @require_http_methods(["GET", "POST"])

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from proactif.kernel import clock, tables
 from proactif.kernel.ids import parse_id
-from proactif.kernel.text import MONTHS_FR
+from proactif.kernel.text import MONTHS_FR, count_fr
 from proactif.registry import services as registry
 from proactif.rights import services
 
@@ -120,9 +120,10 @@ def inform(request: HttpRequest, run_id: int) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("rights:run", run_id=run_id)
     else:
-        messages.success(request, f"{figures.get('started', 0)} foyer(s) informé(s) ; "
-                                  f"{figures.get('already_followed', 0)} déjà suivi(s), "
-                                  f"{figures.get('opposed_or_gone', 0)} opposé(s) ou parti(s).")
+        started = count_fr(figures.get("started", 0), "foyer informé|foyers informés|aucun foyer informé")
+        followed = count_fr(figures.get("already_followed", 0), "déjà suivi|déjà suivis")
+        gone = count_fr(figures.get("opposed_or_gone", 0), "opposé ou parti|opposés ou partis")
+        messages.success(request, f"{started[0].upper()}{started[1:]} ; {followed}, {gone}.")
     return redirect("rights:run", run_id=run_id)
 
 
