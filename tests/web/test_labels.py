@@ -1,11 +1,15 @@
 """Agent pages speak French, not codes: import kinds and statuses, incident types, delivery statuses, outcomes."""
 
+import re
+
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from proactif.alerts.models import Incident
 from proactif.journeys.models import JourneyInstance
-from proactif.kernel import clock
+from proactif.kernel import capabilities, clock
+from proactif.kernel.capabilities import AgentRule
 from proactif.messaging import services as messaging
 from proactif.registry.models import ImportRun
 from tests.conftest import fr
@@ -73,3 +77,41 @@ def test_a_journeys_instances_name_their_residents(client: Client, agents: dict)
     page = logged_in(client, "etat_civil").get("/parcours/titres-identite/").content.decode()
     assert f'href="/habitants/{person.pk}/">' in page and (person.nom_usage or person.nom_naissance).upper() in page
     assert f"<td>n° {person.pk}</td>" not in page
+
+
+# Codes an agent is meant to read: the import files' column names (the format a file must follow), the templates'
+# keys and placeholders (what a template author writes), a status file's column named in its error report.
+CODES_SHOWN_ON_PURPOSE = {"/habitants/imports/": "column names of the import formats",
+                          "/messages/modeles/": "template keys", "/messages/modeles/nouveau/": "placeholders",
+                          "/rendez-vous/titres/": "the status file's columns"}
+CODE = re.compile(r"\b(?:[a-z]+_[a-z_]+|None|True|False|pending|cancelled|failed|sent|delivered|queued|running|done|"
+                  r"draft|published|closed)\b")
+
+
+def test_no_agent_page_shows_codes_or_english(agents: dict) -> None:
+    """Every agent page without parameters, opened by the first role its rule lets in: its visible text (scripts,
+    form fields and verbatim blocks aside, e-mail addresses removed) holds no code nor English status word."""
+    from proactif.accounts import services as accounts
+
+    seen = 0
+    for capability in capabilities.declared():
+        for pages in capability.pages:
+            for route in pages.routes:
+                if not (isinstance(route.rule, AgentRule) and route.name) or "<" in route.pattern:
+                    continue
+                url = reverse(f"{pages.namespace}:{route.name}")
+                if url in CODES_SHOWN_ON_PURPOSE:
+                    continue
+                who = next((a for a in agents.values()
+                            if route.rule.allows(a.role, accounts.actor_for_agent(a).purposes)), None)
+                client = Client()
+                client.force_login(who)
+                response = client.get(url)
+                if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
+                    continue
+                html = re.sub(r"<(script|style|samp|pre|code|textarea|select)\b.*?</\1>", " ",
+                              response.content.decode(), flags=re.S)
+                text = re.sub(r"\S+@\S+", " ", re.sub(r"<[^>]+>", " ", html))
+                assert not CODE.findall(text), (url, CODE.findall(text)[:10])
+                seen += 1
+    assert seen >= 18, seen  # the pages without parameters, forms and lists alike
