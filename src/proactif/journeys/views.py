@@ -3,6 +3,7 @@ timeline with the takeover actions, the task inbox, and new versions of a defini
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -39,6 +40,23 @@ def journeys(request: HttpRequest) -> HttpResponse:
         "can_edit": request.actor.role in EDITORS})
 
 
+def _named(access: Any, list_name: str) -> Callable[[list[Any], str], list[Any]]:
+    """A table's `prepare` for rows about residents (instances, tasks): the list logged, and each row's `name`
+    where the agent's purpose opens identities (a logged read too; empty otherwise)."""
+
+    def prepare(rows: list[Any], action: str) -> list[Any]:
+        services.log_person_list(access, [r.person_id for r in rows], list_name)
+        try:
+            names = registry.names_for(access, [r.person_id for r in rows], action)
+        except AccessDenied:
+            names = {}
+        for row in rows:
+            row.name = names.get(row.person_id, "")
+        return rows
+
+    return prepare
+
+
 INSTANCE_COLUMNS = (
     tables.Column("parcours", "Parcours"), tables.Column("habitant", "Habitant"), tables.Column("etape", "Étape"),
     tables.Column("etat", "État"), tables.Column("reveil", "Prochain réveil", sort="next_wake_at"),
@@ -55,20 +73,9 @@ def journey(request: HttpRequest, key: str) -> HttpResponse:
     rows = services.instances(key, filters.get("node") or "", filters.get("status") or "")
     if filters.get("person"):
         rows = rows.filter(person_id=filters["person"])
-    access = request.access
-
-    def prepare(instances: list[JourneyInstance], action: str) -> list[JourneyInstance]:
-        services.log_person_list(access, [i.person_id for i in instances], "instances")
-        try:  # the residents by name where the agent's purpose opens identities (a logged read too)
-            names = registry.names_for(access, [i.person_id for i in instances], action)
-        except AccessDenied:
-            names = {}
-        for i in instances:
-            i.name = names.get(i.person_id, "")  # type: ignore[attr-defined]
-        return instances
-
     table = tables.Table(request, rows, INSTANCE_COLUMNS, caption="Parcours de ces habitants",
-                         default_sort="-entree", count="parcours|parcours|aucun parcours", prepare=prepare)
+                         default_sort="-entree", count="parcours|parcours|aucun parcours",
+                         prepare=_named(request.access, "instances"))
     funnel = services.funnel(key)
     labels = dict(nodes)
     top = max([n["visited"] for n in funnel["nodes"]] + [1])
@@ -198,20 +205,9 @@ def tasks(request: HttpRequest) -> HttpResponse:
                 return redirect("journeys:tasks")
         else:
             messages.error(request, "Tâche non close : indiquez la tâche et le compte rendu.")
-    access = request.access
-
-    def prepare(tasks: list[AgentTask], action: str) -> list[AgentTask]:
-        services.log_person_list(access, [t.person_id for t in tasks], "tasks")
-        try:  # the residents by name where the agent's purpose opens identities (a logged read too)
-            names = registry.names_for(access, [t.person_id for t in tasks], action)
-        except AccessDenied:
-            names = {}
-        for t in tasks:
-            t.name = names.get(t.person_id, "")  # type: ignore[attr-defined]
-        return tasks
-
     table = tables.Table(request, services.open_tasks(actor.service), TASK_COLUMNS, per_page=30,
                          caption="Tâches à faire, les plus urgentes d'abord", default_sort="echeance",
-                         count="tâche à faire|tâches à faire|aucune tâche à faire", prepare=prepare)
+                         count="tâche à faire|tâches à faire|aucune tâche à faire",
+                         prepare=_named(request.access, "tasks"))
     return render(request, "journeys/tasks.html", {"table": table, "form": TaskForm(), "now": clock.now()},
                   status=400 if request.method == "POST" else 200)

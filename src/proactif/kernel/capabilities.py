@@ -419,24 +419,24 @@ def reports() -> dict[str, Callable[[], Any]]:
     return {name: build for c in declared() for name, build in c.reports.items()}
 
 
+def _with_rules(entries: Iterable[Any], what: str) -> list[tuple[Any, Rule]]:
+    """Entries naming a page (`url_name`) in their `order`, each with the rule of that page."""
+    by_name = {f"{p.namespace}:{r.name}": r.rule for c in declared() for p in c.pages for r in p.routes if r.name}
+    ordered = sorted(entries, key=lambda e: e.order)
+    missing = [e.url_name for e in ordered if e.url_name not in by_name]
+    if missing:
+        raise DeclarationError(f"{what} lead to undeclared pages: {', '.join(missing)}")
+    return [(e, by_name[e.url_name]) for e in ordered]
+
+
 def nav() -> list[tuple[Nav, Rule]]:
     """Navigation entries in order, each with the rule of the page it opens."""
-    by_name = {f"{p.namespace}:{r.name}": r.rule for c in declared() for p in c.pages for r in p.routes if r.name}
-    entries = sorted((n for c in declared() for n in c.nav), key=lambda n: n.order)
-    missing = [n.url_name for n in entries if n.url_name not in by_name]
-    if missing:
-        raise DeclarationError(f"navigation entries open undeclared pages: {', '.join(missing)}")
-    return [(n, by_name[n.url_name]) for n in entries]
+    return _with_rules((n for c in declared() for n in c.nav), "navigation entries")
 
 
 def home_blocks() -> list[tuple[HomeBlock, Rule]]:
     """The home page's blocks in order, each with the rule of the page it leads to."""
-    by_name = {f"{p.namespace}:{r.name}": r.rule for c in declared() for p in c.pages for r in p.routes if r.name}
-    blocks = sorted((b for c in declared() for b in c.home), key=lambda b: b.order)
-    missing = [b.url_name for b in blocks if b.url_name not in by_name]
-    if missing:
-        raise DeclarationError(f"home blocks lead to undeclared pages: {', '.join(missing)}")
-    return [(b, by_name[b.url_name]) for b in blocks]
+    return _with_rules((b for c in declared() for b in c.home), "home blocks")
 
 
 def api_routers() -> list[ApiRouter]:
