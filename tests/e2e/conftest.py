@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import require
 
@@ -72,12 +71,20 @@ class Page:
     def wider_than_viewport(self) -> list[str]:
         return list(self.page.evaluate((Path(__file__).parent / "wider_than_viewport.js").read_text(encoding="utf-8")))
 
+    def wait_until(self, expression: str, timeout: float = 5.0) -> bool:
+        """Poll `expression` with page.evaluate (Playwright's wait_for_function evaluates its predicate with eval,
+        which the pages' CSP rightly forbids) until it is true or `timeout` seconds pass."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.page.evaluate(expression):
+                return True
+            time.sleep(0.1)
+        return False
+
     def assert_fits(self) -> None:
         """The page is no wider than the viewport (charts resize a frame after the viewport changes: wait a
         little for the layout to settle, then measure and name what sticks out)."""
-        fits = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-        with contextlib.suppress(PlaywrightTimeout):
-            self.page.wait_for_function(fits, timeout=3000)
+        self.wait_until("document.documentElement.scrollWidth <= document.documentElement.clientWidth", 3.0)
         width = self.page.evaluate("document.documentElement.scrollWidth")
         viewport = self.page.evaluate("document.documentElement.clientWidth")
         assert width <= viewport, (width, self.wider_than_viewport())

@@ -48,8 +48,8 @@ def test_each_role_has_its_home_page(new_page, commune, who) -> None:  # noqa: F
     blocks = tab.page.locator("section[aria-labelledby^='bloc-'] h3").all_inner_texts()
     assert blocks == HOME_BLOCKS[who]
     if "Distribution des messages" in blocks:  # the chart is drawn, and its values are a table away
-        tab.page.wait_for_function("() => { const c = document.getElementById('envois-par-canal');"
-                                   " return c && c.width > 0 && window.Chart !== undefined; }")
+        assert tab.wait_until("(() => { const c = document.getElementById('envois-par-canal');"
+                              " return !!c && c.width > 0 && window.Chart !== undefined; })()", 15.0)
         tab.page.get_by_text("Voir les valeurs (messages envoyés par canal, 14 derniers jours)").click()
         assert tab.page.get_by_role("columnheader", name="SMS").is_visible()
     tab.assert_accessible()

@@ -81,13 +81,16 @@ def test_a_table_without_an_export_name_offers_none() -> None:
     assert not t.export_requested and t.export_url() == ""
 
 
+ERRORS = {0: "=cmd|' /C calc'!A0", 1: "550 5.1.1 <habitant1@exemple.fr> refusé"}  # a formula; an address
+
+
 def outbox_rows(n: int, service: str) -> list[OutboxMessage]:
     now = clock.now()
     people = list(Person.objects.filter(status="active").values_list("id", flat=True)[:n])
     return OutboxMessage.objects.bulk_create([OutboxMessage(
         idempotency_key=f"table-test-{i}", person_id=pk, service=service, purpose="information",
         channel="email", recipient=f"habitant{i}@exemple.fr", template_key="test.message", status="failed",
-        error="=cmd|' /C calc'!A0" if i == 0 else "", not_before=now, created_at=now - timedelta(minutes=i),
+        error=ERRORS.get(i, ""), not_before=now, created_at=now - timedelta(minutes=i),
         updated_at=now) for i, pk in enumerate(people)])
 
 
@@ -105,6 +108,7 @@ def test_the_outbox_exports_its_filtered_rows_logged_naming_the_persons(agents) 
     lines = list(csv.reader(io.StringIO(response.content.decode().lstrip("\ufeff")), delimiter=";"))
     assert len(lines) == 61 and lines[0][:3] == ["Créé", "Modèle", "Habitant (n°)"]
     assert lines[1][7].startswith("'=") and "habitant0@" not in response.content.decode()  # masked recipients
+    assert lines[2][7] == "550 5.1.1 <•••> refusé"  # a provider's error quoting the address: masked as well
     logged = set(AccessLog.objects.filter(action=tables.EXPORT_ACTION, actor_label="etat_civil@test.proactif.fr")
                  .values_list("person_id", flat=True))
     assert logged == {m.person_id for m in rows}

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Count, F, Max, QuerySet, Value, When
+from django.db.models import Case, Count, F, Max, Min, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
 from proactif.accounts.domain import Access, Actor, Section
@@ -291,39 +291,45 @@ def on_reply(event: str, person_id: int | None = None, instance_id: int | None =
 def home_incidents(access: Access) -> dict[str, Any]:
     """The home page's block: the incidents awaiting a second agent's approval (this agent cannot approve their
     own), the active ones, and who among their recipients still needs help."""
-    waiting = list(Incident.objects.filter(status="a_valider").order_by("created_at")[:5])
-    active = list(Incident.objects.filter(status="active").order_by("-created_at")[:5])
+    waiting = Incident.objects.filter(status="a_valider").order_by("created_at")
+    active = Incident.objects.filter(status="active").order_by("-created_at")
     need_help = IncidentRecipient.objects.filter(incident__status="active", answer="besoin_aide",
                                                  handled_at__isnull=True).count()
-    return {"waiting": waiting, "active": active, "need_help": need_help,
+    return {"waiting": list(waiting[:5]), "waiting_count": waiting.count(), "active": list(active[:5]),
+            "active_count": active.count(), "need_help": need_help,
             "me": access.actor.label if access else ""}
 
 
 def answers_chart(incident: Incident) -> Chart:
     """The answers received since the first message, cumulated by hour (by day past two days), one line per
-    answer — « en sécurité » plain with dots, « besoin d'aide » dashed with triangles."""
-    answered = list(IncidentRecipient.objects.filter(incident=incident, answered_at__isnull=False).exclude(
-        answer="").values_list("answered_at", "answer"))
-    first = IncidentMessage.objects.filter(incident=incident).order_by("sent_at").values_list(
+    answer — « en sécurité » plain with dots, « besoin d'aide » dashed with triangles. Counted by the database,
+    bucket by bucket (an incident may have 100,000 recipients)."""
+    from django.db.models.functions import TruncDay, TruncHour
+
+    answered = IncidentRecipient.objects.filter(incident=incident, answered_at__isnull=False).exclude(answer="")
+    span = answered.aggregate(first=Min("answered_at"), last=Max("answered_at"))
+    sent = IncidentMessage.objects.filter(incident=incident).order_by("sent_at").values_list(
         "sent_at", flat=True).first()
     title = "Réponses reçues depuis le premier message"
-    if not answered or first is None:
+    if span["first"] is None or sent is None:
         return Chart(f"reponses-{incident.pk}", title, (), ())
     tz = clock.local_tz()
-    start = min(first, *(at for at, _ in answered)).astimezone(tz).replace(minute=0, second=0, microsecond=0)
-    end = max(at for at, _ in answered).astimezone(tz)
-    step = timedelta(hours=1) if end - start <= timedelta(hours=48) else timedelta(days=1)
-    buckets = int((end - start) / step) + 1
+    hourly = span["last"] - min(sent, span["first"]) <= timedelta(hours=48)
+    step, trunc = (timedelta(hours=1), TruncHour) if hourly else (timedelta(days=1), TruncDay)
+    start = min(sent, span["first"]).astimezone(tz).replace(minute=0, second=0, microsecond=0)
+    if not hourly:
+        start = start.replace(hour=0)
+    buckets = int((span["last"].astimezone(tz) - start) / step) + 1
     counts = {answer: [0] * buckets for answer in ANSWER_LABELS}
-    for at, answer in answered:
+    for at, answer, n in answered.annotate(bucket=trunc("answered_at", tzinfo=tz)).values_list(
+            "bucket", "answer").annotate(n=Count("id")).values_list("bucket", "answer", "n"):
         if answer in counts:
-            counts[answer][int((at.astimezone(tz) - start) / step)] += 1
-    labels = tuple((start + i * step).strftime("%d/%m %Hh" if step < timedelta(days=1) else "%d/%m")
-                   for i in range(buckets))
+            counts[answer][min(buckets - 1, max(0, int((at.astimezone(tz) - start) / step)))] += n
+    labels = tuple((start + i * step).strftime("%d/%m %Hh" if hourly else "%d/%m") for i in range(buckets))
     series = tuple(Series(ANSWER_LABELS[answer], tuple(itertools.accumulate(counts[answer])))
                    for answer in ("en_securite", "besoin_aide"))
     return Chart(f"reponses-{incident.pk}", title, labels, series, unit="réponses cumulées",
-                 label_header="Heure" if step < timedelta(days=1) else "Jour")
+                 label_header="Heure" if hourly else "Jour")
 
 
 def answer_rows(incident: Incident) -> QuerySet[IncidentRecipient]:

@@ -43,6 +43,7 @@ class AccessLog(models.Model):
         indexes = [
             models.Index(fields=["person_id", "at"]),
             models.Index(fields=["actor_kind", "actor_id", "at"]),
+            models.Index(fields=["action", "at"], name="accesslog_action_at_idx"),  # exports of the week (DPO)
         ]
         ordering = ["-at", "-id"]
 

@@ -337,11 +337,11 @@ def _import_status(request: HttpRequest, form: StatusFileForm) -> services.Statu
         return None
     finally:
         path.unlink(missing_ok=True)
-    messages.success(request, f"{count_fr(report.lines, 'ligne|lignes|aucune ligne')} : "
-                              f"{count_fr(report.ready, 'titre prêt|titres prêts|aucun titre prêt')}, "
-                              f"{count_fr(report.collected, 'remis|remis')}, "
-                              f"{count_fr(report.unchanged, 'inchangé|inchangés')}, "
-                              f"{count_fr(len(report.errors or []), 'rejetée|rejetées')}.")
+    parts = (count_fr(report.ready, "titre prêt|titres prêts|aucun titre prêt"),
+             count_fr(report.collected, "titre remis|titres remis|aucun titre remis"),
+             count_fr(report.unchanged, "ligne sans effet|lignes sans effet|aucune ligne sans effet"),
+             count_fr(len(report.errors or []), "ligne rejetée|lignes rejetées|aucune ligne rejetée"))
+    messages.success(request, f"{count_fr(report.lines, 'ligne|lignes|aucune ligne')} : {', '.join(parts)}.")
     return report
 
 

@@ -580,8 +580,11 @@ def log_person_list(access: Access, person_ids: list[int], what: str) -> None:
 
 def person_panel(person_id: int) -> dict[str, Any]:
     """What the person file shows of a resident's journeys and latest messages."""
-    return {"instances": list(person_instances(person_id)[:10]),
-            "messages": list(messaging.person_messages(person_id)[:10])}
+    names = messaging.template_names()
+    messages = list(messaging.person_messages(person_id)[:10])
+    for m in messages:
+        m.template_name = names.get(m.template_key, m.template_key)
+    return {"instances": list(person_instances(person_id)[:10]), "messages": messages}
 
 
 def simulation_report() -> dict[str, Any]:

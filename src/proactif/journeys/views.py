@@ -182,12 +182,6 @@ TASK_COLUMNS = (
     tables.Column("clore", "Clore", export=False),
 )
 
-TASK_COLUMNS = (
-    tables.Column("echeance", "Échéance", sort="due_at"), tables.Column("tache", "Tâche"),
-    tables.Column("habitant", "Habitant"), tables.Column("parcours", "Parcours"),
-    tables.Column("clore", "Clore", export=False),
-)
-
 
 @require_http_methods(["GET", "POST"])
 def tasks(request: HttpRequest) -> HttpResponse:

@@ -29,7 +29,7 @@ from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from proactif.kernel import clock, csvexport
-from proactif.kernel.text import count_fr
+from proactif.kernel.text import count_fr, number_fr
 
 SORT, PAGE, EXPORT = "tri", "page", "export"
 EXPORT_ACTION = "export_list"  # the access log's action for rows that left as a file (`prepare(rows, action)`)
@@ -175,13 +175,24 @@ class Table:
     def export_url(self) -> str:
         return self.url(**{EXPORT: "csv", PAGE: None}) if self.export_name else ""
 
+    @property
+    def exportable(self) -> bool:
+        """Within the export's limit (beyond it the button says to filter first)."""
+        return self.total <= EXPORT_LIMIT
+
+    def export_label(self) -> str:
+        """« Exporter la ligne », « Exporter les 1 234 lignes (CSV) » — the rows the filters select."""
+        if self.total == 1:
+            return "Exporter la ligne (CSV)"
+        return f"Exporter les {number_fr(self.total)} lignes (CSV)"
+
     def csv_response(self) -> HttpResponse:
         """Every row the filters select, in the order shown, through `prepare` (which logs the read naming the
         persons), as a `;`-separated UTF-8 file with a BOM (what French spreadsheets open without asking)."""
         rows = list(self.rows[:EXPORT_LIMIT + 1]) if isinstance(self.rows, QuerySet) else list(self.rows)
         if len(rows) > EXPORT_LIMIT:
-            return HttpResponse(f"Plus de {EXPORT_LIMIT:,} lignes : affinez les filtres avant d'exporter.".replace(
-                ",", " "), status=400, content_type="text/plain; charset=utf-8")
+            return HttpResponse(f"Plus de {number_fr(EXPORT_LIMIT)} lignes : affinez les filtres avant d'exporter.",
+                                status=400, content_type="text/plain; charset=utf-8")
         rows = self.prepare(rows, EXPORT_ACTION)
         exported = [c for c in self.columns if c.export]
         buffer = io.StringIO()

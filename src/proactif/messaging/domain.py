@@ -31,6 +31,16 @@ _CITIZEN_LINK = re.compile(r"https?://[^\s<>\"'\[\]]+?/l/[A-Za-z0-9_:-]+")
 _UNIT = re.compile(r"(?<=\d) (?=(?:h|heures?|minutes?|min|jours?|semaines?|mois|ans|km|m|cm|mm|kg|g|l|°C|€|%)\b|€|%)")
 
 
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d{8,15}|0\d(?:[ .-]?\d{2}){4})(?!\w)")  # E.164, national
+
+
+def redact_contacts(text: str) -> str:
+    """A provider's error as a list may show it: the e-mail addresses and phone numbers it quotes (an SMTP
+    refusal names the address, an SMS gateway the number) replaced by « ••• » — the list masks recipients."""
+    return _PHONE.sub("•••", _EMAIL.sub("•••", text or ""))
+
+
 def typeset(text: str, channel: str) -> str:
     """A rendered text with French typography on the channels that carry Unicode: typographic apostrophes, a
     narrow no-break space before the high punctuation and inside the guillemets, a no-break space between a number

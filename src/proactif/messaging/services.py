@@ -397,8 +397,11 @@ def home_deliveries(access: Access) -> dict[str, Any]:
     qs = OutboxMessage.objects.filter(updated_at__gte=week)
     if service is not None:
         qs = qs.filter(service=service)
+    waiting = OutboxMessage.objects.filter(status="created")
+    if service is not None:
+        waiting = waiting.filter(service=service)
     return {"chart": deliveries_chart(service), "failed": qs.filter(status="failed").count(),
-            "waiting": qs.filter(status="created").count()}
+            "waiting": waiting.count()}
 
 
 def home_sinks(access: Access) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from proactif.accounts.domain import AccessDenied, Role
 from proactif.kernel import clock, tables
 from proactif.messaging import _templating as templating
 from proactif.messaging import services
+from proactif.messaging.domain import redact_contacts
 from proactif.messaging.forms import OutboxFilterForm, PreviewForm, TemplateForm
 from proactif.messaging.models import LetterBatch, OutboxMessage, Template
 
@@ -106,7 +107,7 @@ OUTBOX_COLUMNS = (
     tables.Column("destinataire", "Destinataire", value="masked"),
     tables.Column("priorite", "Priorité", value=lambda m: m.get_lane_display()),
     tables.Column("etat", "État", value=lambda m: m.get_status_display()),
-    tables.Column("detail", "Détail", value="error"),
+    tables.Column("detail", "Détail", value="detail"),
 )
 
 
@@ -121,6 +122,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
     def prepare(messages: list[OutboxMessage], action: str) -> list[OutboxMessage]:
         for message in messages:
             message.masked = _mask(message.recipient)  # type: ignore[attr-defined]
+            message.detail = redact_contacts(message.error)  # type: ignore[attr-defined]
             message.template_name = names.get(message.template_key, message.template_key)  # type: ignore[attr-defined]
         services.record_outbox_view(access, [m.person_id for m in messages], action)
         return messages

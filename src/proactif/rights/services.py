@@ -19,7 +19,7 @@ from proactif.journeys import services as journeys
 from proactif.kernel import bulkload, clock, events, executor
 from proactif.kernel.charts import Chart, Series
 from proactif.kernel.logging import get_logger
-from proactif.kernel.text import euros
+from proactif.kernel.text import MONTHS_FR, euros
 from proactif.registry import services as registry
 from proactif.rights import _local_aids as local_aid_rules
 from proactif.rights import _openfisca as openfisca
@@ -284,6 +284,11 @@ def detections(run: ScreeningRun, *, benefit: str = "", quartier: int | None = N
     return qs.order_by("-amount", "household_id")
 
 
+def detected_households(run: ScreeningRun, **filters: Any) -> int:
+    """How many households the filtered detections concern (a household may be detected for several benefits)."""
+    return detections(run, **filters).values("household_id").distinct().count()
+
+
 def log_detections_view(access: Access, household_ids: list[int], action: str = "view") -> None:
     """A page of detections: which households (their members) the agent saw as possibly entitled, logged
     (`action` "export_list" when they leave as a file)."""
@@ -291,6 +296,12 @@ def log_detections_view(access: Access, household_ids: list[int], action: str = 
     if members:
         audit.record(access.actor, action, purpose=access.purpose, person_ids=members,
                      sections=[Section.PRESTATIONS.value], detail={"list": "detections"})
+
+
+def period_label(period: str) -> str:
+    """« novembre 2026 » for "2026-11"."""
+    year, month = (int(x) for x in period.split("-"))
+    return f"{MONTHS_FR[month - 1]} {year}"
 
 
 def quartier_chart(run: ScreeningRun) -> Chart:
@@ -310,12 +321,15 @@ def home_review(access: Access) -> dict[str, Any]:
     latest = ScreeningRun.objects.filter(status="done").order_by("-finished_at", "-pk").first()
     running = ScreeningRun.objects.filter(
         status__in=("queued", "running")).order_by("-pk").first()
-    detected = informed = 0
+    detected = to_inform = 0
     if latest is not None:
-        detected = Assessment.objects.filter(run=latest, detected=True).values("household_id").distinct().count()
-        informed = Outreach.objects.filter(run=latest).count()
-    statuses = dict(Counter(Outreach.objects.values_list("status", flat=True)))
-    return {"latest": latest, "running": running, "detected": detected, "to_inform": max(detected - informed, 0),
+        households = Assessment.objects.filter(run=latest, detected=True).values("household_id").distinct()
+        detected = households.count()
+        to_inform = households.exclude(household_id__in=Outreach.objects.values("household_id")).count()
+    statuses = dict(Outreach.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    return {"latest": latest, "running": running, "detected": detected, "to_inform": to_inform,
+            "latest_month": period_label(latest.period) if latest else "",
+            "running_month": period_label(running.period) if running else "",
             "to_follow": statuses.get("informe", 0) + statuses.get("rdv_demande", 0),
             "claims": statuses.get("demande", 0)}
 

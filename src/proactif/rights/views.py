@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from proactif.kernel import clock, tables
 from proactif.kernel.ids import parse_id
-from proactif.kernel.text import MONTHS_FR, count_fr
+from proactif.kernel.text import count_fr
 from proactif.registry import services as registry
 from proactif.rights import services
 
@@ -92,7 +92,8 @@ def run(request: HttpRequest, run_id: int) -> HttpResponse:
         return table.csv_response()
     summary = [(b, services.label(b), screening_run.summary.get(b, {})) for b in screening_run.benefits]
     return render(request, "rights/run.html", {
-        "run": screening_run, "summary": summary, "table": table, "page": table.page, "filters": filters,
+        "run": screening_run, "summary": summary, "table": table, "filters": filters,
+        "households": services.detected_households(screening_run, **filters),
         "quartier_chart": services.quartier_chart(screening_run) if screening_run.status == "done" else None,
         "quartiers": quartiers,
         "labels": services.labels(), "confidences": CONFIDENCES, "query": request.GET.urlencode(),
@@ -135,8 +136,7 @@ def household(request: HttpRequest, run_id: int, household_id: int) -> HttpRespo
     except LookupError as exc:
         raise Http404(str(exc)) from None
     data["household_name"] = registry.household_names(access, [household_id]).get(household_id, "")
-    year, month = (int(x) for x in data["run"].period.split("-"))
-    data["period_label"] = f"{MONTHS_FR[month - 1]} {year}"
+    data["period_label"] = services.period_label(data["run"].period)
     return render(request, "rights/household.html", data)
 
 

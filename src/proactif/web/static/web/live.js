@@ -18,7 +18,20 @@
     function refresh() {
       if (paused || document.hidden) { return; }
       fetch(region.getAttribute("data-live-url"), { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (response) {
+          if (response.redirected || response.status === 401 || response.status === 403) {
+            stop();  // the session has expired (the login page) or the page is no longer open to this agent
+            if (announce) {
+              announce.textContent = "Actualisation arrêtée : votre session a expiré. Rechargez la page après vous être reconnecté.";
+            }
+            var notice = document.createElement("p");
+            notice.className = "fr-alert fr-alert--warning fr-alert--sm";
+            notice.textContent = "Actualisation arrêtée : votre session a expiré. Rechargez la page après vous être reconnecté.";
+            region.parentNode.insertBefore(notice, region);
+            return null;
+          }
+          return response.ok ? response.text() : null;
+        })
         .then(function (html) {
           if (html === null) { return; }
           var fresh = document.createElement("div");
