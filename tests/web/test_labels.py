@@ -115,3 +115,20 @@ def test_no_agent_page_shows_codes_or_english(agents: dict) -> None:
                 assert not CODE.findall(text), (url, CODE.findall(text)[:10])
                 seen += 1
     assert seen >= 18, seen  # the pages without parameters, forms and lists alike
+
+
+def test_the_resident_file_shows_no_codes(agents: dict) -> None:
+    """The page agents read most, with its consents, oppositions and journeys, for each purpose that opens it."""
+    from proactif.registry.models import Consent, OptOut, Person
+
+    person = Person.objects.filter(status="active", documents__isnull=False, household__isnull=False).first()
+    Consent.objects.create(person=person, purpose="information", channel="*", decision="granted", source="agent",
+                           recorded_at=clock.now(), text_version=1)
+    OptOut.objects.create(person=person, purpose="information", channel="sms", source="sms", created_at=clock.now())
+    for who in ("etat_civil", "ccas", "admin"):
+        client = Client()
+        client.force_login(agents[who])
+        page = client.get(f"/habitants/{person.pk}/").content.decode()
+        html = re.sub(r"<(script|style|samp|pre|code|textarea|select)\b.*?</\1>", " ", page, flags=re.S)
+        text = re.sub(r"\S+@\S+", " ", re.sub(r"<[^>]+>", " ", html))
+        assert not CODE.findall(text), (who, CODE.findall(text)[:10])

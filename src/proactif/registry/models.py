@@ -141,6 +141,14 @@ class Person(models.Model):
     def prenom(self) -> str:
         return self.prenoms.split(" ")[0] if self.prenoms else ""
 
+    SOURCE_LABELS = {"synth": "commune synthétique", "import": "import", "agent": "saisie d'un agent",
+                     "api": "API", "portail": "portail"}
+
+    @property
+    def source_label(self) -> str:
+        """Where the record comes from, as an agent reads it (« commune synthétique », not `synth`)."""
+        return self.SOURCE_LABELS.get(self.source, self.source)
+
     @property
     def display_name(self) -> str:
         nom = self.nom_usage or self.nom_naissance

@@ -51,6 +51,13 @@ def purpose_label(code: str) -> str:
 
 
 @register.filter
+def communication_purpose(code: str) -> str:
+    """A message purpose as residents and agents read it (« Rappels d'échéances »), not its code."""
+    spec = domain.COMMUNICATION_PURPOSES.get(code)
+    return spec.label if spec else code
+
+
+@register.filter
 def section_label(code: str) -> str:
     try:
         return SECTION_LABELS[Section(code)]
