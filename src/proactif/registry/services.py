@@ -480,7 +480,8 @@ def import_runs(limit: int = 50) -> QuerySet[ImportRun]:
 
 
 def import_run(run_id: int) -> ImportRun:
-    return ImportRun.objects.prefetch_related("rejections").get(pk=run_id)
+    """A run; its rejected lines are read page by page by whoever shows them (a large file rejects thousands)."""
+    return ImportRun.objects.get(pk=run_id)
 
 
 # --- places: what geo-targeting reads --------------------------------------------------------
