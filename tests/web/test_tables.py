@@ -76,6 +76,21 @@ def test_the_export_holds_every_filtered_row_without_formulas() -> None:
     assert seen == [(131, tables.EXPORT_ACTION)]
 
 
+def test_an_export_beyond_the_limit_is_refused_and_the_page_says_to_filter(monkeypatch) -> None:
+    from django.template.loader import render_to_string
+
+    monkeypatch.setattr(tables, "EXPORT_LIMIT", 100)
+    t = tables.Table(RequestFactory().get("/liste/?export=csv"), ROWS, COLUMNS, caption="Liste", export="liste")
+    response = t.csv_response()
+    assert response.status_code == 400 and "Plus de 100 lignes" in response.content.decode()
+    assert not t.exportable
+    html = render_to_string("web/includes/datatable.html", {"table": t, "body": ""})
+    assert "affinez les filtres pour exporter" in html and "export=csv" not in html
+    one = tables.Table(RequestFactory().get("/liste/"), ROWS[:1], COLUMNS, caption="Une", export="liste")
+    assert one.export_label() == "Exporter la ligne (CSV)"
+    assert t.export_label() == "Exporter les 130 lignes (CSV)"
+
+
 def test_a_table_without_an_export_name_offers_none() -> None:
     t = table("?export=csv")
     assert not t.export_requested and t.export_url() == ""

@@ -23,11 +23,10 @@ from proactif.kernel.ids import parse_id
 from proactif.kernel.text import count_fr, date_fr
 from proactif.registry import services as registry
 
-KIND_LABELS = TITLE_LABELS
 TITLE_COLUMNS = (
     tables.Column("deposee", "Déposée le", sort="created_at", value="created_at"),
     tables.Column("habitant", "Habitant", value="name"),
-    tables.Column("titre", "Titre", value=lambda r: KIND_LABELS.get(r.kind, r.kind)),
+    tables.Column("titre", "Titre", value=lambda r: TITLE_LABELS.get(r.kind, r.kind)),
     tables.Column("pre_demande", "Pré-demande", value="pre_demande"),
     tables.Column("etat", "État", value=lambda r: r.get_status_display()),
     tables.Column("retrait", "À retirer avant le", sort="collect_by", value="collect_by", shown=False),
@@ -98,13 +97,13 @@ def portal(request: HttpRequest) -> HttpResponse:
     changing = current is not None and (request.GET.get("changer") or request.POST.get("changer"))
     context: dict[str, Any] = {"prenom": registry.first_name(person_id), "document": document,
                                "appointment": current, "requests": services.open_requests(person_id),
-                               "kind_labels": KIND_LABELS, "changing": changing}
+                               "kind_labels": TITLE_LABELS, "changing": changing}
     if current is not None and not changing:
         context["pieces"] = domain.documents_to_bring(current.case, current.kinds)
         return render(request, "deadlines/portal.html", context)
     counter = _counter(request)
     kind = (document or {}).get("kind")
-    initial = {"case": "renouvellement", "kinds": [kind] if kind in KIND_LABELS else ["passeport"]}
+    initial = {"case": "renouvellement", "kinds": [kind] if kind in TITLE_LABELS else ["passeport"]}
     if current is not None:
         initial = {"case": current.case, "kinds": current.kinds, "pre_demandes": ", ".join(current.pre_demandes)}
     data = None
@@ -295,7 +294,7 @@ def titles(request: HttpRequest) -> HttpResponse:
         return table.csv_response()
     return render(request, "deadlines/titles.html", {
         "table": table, "status": status, "statuses": TitleRequest.STATUS, "form": form, "report": report,
-        "kind_labels": KIND_LABELS,
+        "kind_labels": TITLE_LABELS,
         "is_manager": _is_manager(request)}, status=400 if request.method == "POST" and report is None else 200)
 
 

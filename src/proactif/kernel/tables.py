@@ -16,7 +16,7 @@ the export's (`prepare(rows, "view" | EXPORT_ACTION)`). Sorting takes only the c
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -123,8 +123,10 @@ class Table:
         return f"{page.start_index()} à {page.end_index()} sur {self.count_text()}"
 
     def url(self, **changes: Any) -> str:
-        """This page's URL with `changes` to its query (None removes a parameter); filters are kept."""
+        """This page's URL with `changes` to its query (None removes a parameter); filters are kept, a request
+        for the file is not (a link to sort or page shows the page)."""
         query = self.request.GET.copy()
+        query.pop(EXPORT, None)
         for name, value in changes.items():
             query.pop(name, None)
             if value is not None:
@@ -223,8 +225,3 @@ def _cell(value: Any) -> Any:
         return ", ".join(str(v) for v in value)
     return value
 
-
-def exported_ids(rows: Iterable[Any], attribute: str = "person_id") -> list[int]:
-    """The person ids of rows (models or dicts), for the access log of a page or an export."""
-    ids = (row.get(attribute) if isinstance(row, dict) else getattr(row, attribute, None) for row in rows)
-    return sorted({pk for pk in ids if pk is not None})

@@ -408,3 +408,9 @@ def may_contact(purpose: str, channel: str, decisions: dict[tuple[str, str], str
     if spec.rule == "opt_in":
         return decision == "granted"
     return True
+
+
+def short_name(prenoms: str, nom_usage: str, nom_naissance: str) -> str:
+    """« Claire MARTIN »: the first given name and the name in use, as agents' lists show a person."""
+    first = prenoms.split(" ")[0] if prenoms else ""
+    return f"{first} {(nom_usage or nom_naissance).upper()}".strip()

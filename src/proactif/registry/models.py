@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from proactif.registry.domain import short_name
+
 
 class Quartier(models.Model):
     """An administrative neighbourhood (polygon in GeoJSON, WGS84)."""
@@ -151,8 +153,7 @@ class Person(models.Model):
 
     @property
     def display_name(self) -> str:
-        nom = self.nom_usage or self.nom_naissance
-        return f"{self.prenom} {nom.upper()}".strip()
+        return short_name(self.prenoms, self.nom_usage, self.nom_naissance)
 
     def __str__(self) -> str:
         return self.display_name

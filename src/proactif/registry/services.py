@@ -544,7 +544,7 @@ def names_for(access: Access, person_ids: list[int], action: str = "view") -> di
     ids = sorted({pk for pk in person_ids if pk is not None})
     if not ids:
         return {}
-    names = {pk: f"{prenoms.split(' ')[0]} {(usage or naissance).upper()}".strip() for pk, prenoms, usage, naissance in
+    names = {pk: domain.short_name(prenoms, usage, naissance) for pk, prenoms, usage, naissance in
              Person.objects.filter(pk__any=ids).values_list("id", "prenoms", "nom_usage", "nom_naissance")}
     audit.record(access.actor, action, purpose=access.purpose, person_ids=list(names),
                  sections=[Section.IDENTITE.value], detail={"list": True})
@@ -562,11 +562,10 @@ def household_names(access: Access, household_ids: list[int], action: str = "vie
     for pk, household_id, role, born, prenoms, usage, naissance in Person.objects.filter(
             household_id__any=ids, status="active").values_list(
             "id", "household_id", "menage_role", "date_naissance", "prenoms", "nom_usage", "nom_naissance"):
-        name = f"{prenoms.split(' ')[0]} {(usage or naissance).upper()}".strip()
-        members.setdefault(household_id, []).append((pk, role, born, name))
+        members.setdefault(household_id, []).append((pk, role, born, domain.short_name(prenoms, usage, naissance)))
     names = {}
     for household_id, people in members.items():
-        people.sort(key=lambda m: (m[1] != "personne_de_reference", m[2] is None, m[2] or date.max))
+        people.sort(key=lambda m: _reference_first(m[1], m[2]))
         others = len(people) - 1
         names[household_id] = people[0][3] + (f" et {count_fr(others, 'autre personne|autres personnes')}"
                                                if others else "")
@@ -649,11 +648,13 @@ def reference_person(household_id: int) -> int | None:
     """Whom a household is written to: its reference person, else its eldest active member."""
     members = list(Person.objects.filter(household_id=household_id, status="active").values_list(
         "id", "menage_role", "date_naissance"))
-    for pk, role, _ in members:
-        if role == "personne_de_reference":
-            return pk
-    dated = sorted(members, key=lambda m: (m[2] is None, m[2] or date.max))
-    return dated[0][0] if dated else None
+    ordered = sorted(members, key=lambda m: _reference_first(m[1], m[2]))
+    return ordered[0][0] if ordered else None
+
+
+def _reference_first(role: str, born: date | None) -> tuple[bool, bool, date]:
+    """A household's members in the order they are written to: its reference person, then the eldest."""
+    return role != "personne_de_reference", born is None, born or date.max
 
 
 def household_id_of(person_id: int) -> int | None:
