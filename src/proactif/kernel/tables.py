@@ -61,10 +61,6 @@ class Column:
         return attrgetter(name)(row)
 
 
-class TableError(ValueError):
-    pass
-
-
 class Table:
     """The rows of one list, in the order and page the request asks for."""
 
