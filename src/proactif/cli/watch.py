@@ -1,0 +1,83 @@
+"""Watch over vulnerable people: one command per task under `proactif watch`."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import click
+
+from proactif.cli import emit, main
+from proactif.watch.news2 import BAND_LABELS, LABELS, MAX_SCORE, UNITS, News2, ObservationError, Observations, score
+
+
+@main.group()
+def watch() -> None:
+    """Watch over vulnerable people: early warning scores and what follows them."""
+
+
+class Measure(click.ParamType):
+    """A measured value as typed at a French keyboard or a US one (37,5 or 37.5), kept exact as a Decimal; whether
+    it suits the parameter (whole, in range) is the domain's call, so the message is the same everywhere."""
+
+    name = "nombre"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        try:
+            number = Decimal(str(value).strip().replace(",", "."))
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():
+            option = param.opts[0] if param is not None else "valeur"
+            raise click.UsageError(f"{option} — « {value} » n'est pas un nombre", ctx)
+        return number
+
+
+# --- NEWS2 ---------------------------------------------------------------------------------------
+
+# An Observations field → the option that carries it, to name the option in an error
+NEWS2_OPTIONS = {"respiration_rate": "--rr", "spo2": "--spo2", "spo2_scale": "--scale", "oxygen": "--oxygen",
+                 "systolic_bp": "--sbp", "pulse": "--hr", "consciousness": "--acvpu", "temperature": "--temp"}
+
+
+@watch.command("news2")
+@click.option("--rr", required=True, type=Measure(), help="Respiration rate, per minute.")
+@click.option("--spo2", required=True, type=Measure(), help="Oxygen saturation, %.")
+@click.option("--scale", type=click.Choice(["1", "2"]), default="1", show_default=True,
+              help="SpO2 scale: 2 only for hypercapnic respiratory failure, on a clinician's decision.")
+@click.option("--oxygen", is_flag=True, help="On supplemental oxygen (default: air).")
+@click.option("--sbp", required=True, type=Measure(), help="Systolic blood pressure, mmHg.")
+@click.option("--hr", required=True, type=Measure(), help="Pulse, per minute.")
+@click.option("--acvpu", required=True, metavar="A|C|V|P|U",
+              help="Consciousness: Alert, new Confusion, Voice, Pain, Unresponsive (any case).")
+@click.option("--temp", required=True, type=Measure(), help="Temperature, °C, decimals allowed (37.5 or 37,5).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def news2(rr: Decimal, spo2: Decimal, scale: str, oxygen: bool, sbp: Decimal, hr: Decimal, acvpu: str,
+          temp: Decimal, as_json: bool) -> None:
+    """Compute the NEWS2 (Royal College of Physicians, 2017) of one set of vital signs: each parameter's points,
+    the aggregate score 0–20 and the clinical risk band (low, low-medium, medium, high). Needs no database.
+    A score prompts someone to look; it is not a diagnosis (an emergency is the SAMU's, 15).
+
+    Example: proactif watch news2 --rr 22 --spo2 95 --sbp 105 --hr 112 --acvpu A --temp 38.4 --json
+    """
+    try:
+        result = score(Observations(respiration_rate=rr, spo2=spo2, spo2_scale=int(scale), oxygen=oxygen,
+                                    systolic_bp=sbp, pulse=hr, consciousness=acvpu, temperature=temp))
+    except ObservationError as exc:
+        raise click.UsageError(f"{NEWS2_OPTIONS[exc.field]} — {exc}") from None
+    emit(as_json, result.as_dict(), lambda: _print_news2(result))
+
+
+def _print_news2(result: News2) -> None:
+    click.echo(f"NEWS2 : {result.score} sur {MAX_SCORE} — risque clinique {BAND_LABELS[result.band]}")
+    for name, parameter in result.parameters.items():
+        label = LABELS[name] + (f" (échelle {result.spo2_scale})" if name == "spo2" else "")
+        if name == "air_or_oxygen":
+            value = "oxygène" if parameter.value == "oxygen" else "air"
+        else:
+            value = str(parameter.value).replace(".", ",") + (f" {UNITS[name]}" if name in UNITS else "")
+        points = "point" if parameter.points < 2 else "points"
+        click.echo(f"  {label:<32} {value:<16} {parameter.points} {points}")
+    click.echo("Un score n'est pas un diagnostic : en cas d'urgence vitale, appelez le 15 (SAMU).")
