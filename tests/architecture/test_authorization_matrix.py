@@ -1,5 +1,6 @@
-"""The authorization matrix, generated from the declarations: every route and API operation × every demo role,
-citizen link and API key kind (live, test).
+"""The authorization matrix, generated from the declarations: every route and API operation × every demo role
+(and, for a service with several purposes, its agent acting for each: a page kept for one purpose opens to that
+one only), citizen link and API key kind (live, test).
 
 - a denial is checked fully: the login page for an anonymous visitor of an agent page, 403 for an agent the
   rule does not let in or a visitor without the signed link, 401 without credentials on the API, 403 with a
@@ -49,6 +50,7 @@ class Actor:
     client: Client
     role: str | None = None  # agents
     purposes: frozenset[str] = frozenset()
+    chosen: str | None = None  # the purpose chosen for the session (None: the agent's default one)
     link_purpose: str | None = None  # citizens who opened a signed link
     token: str | None = None  # API keys
     scopes: frozenset[str] = frozenset()
@@ -176,6 +178,16 @@ def build_actors(agents: dict[str, Any], samples: dict[str, Any]) -> list[Actor]
         caller = accounts.session_caller(agent)
         actors.append(Actor(f"agent {key} ({agent.role})", client, role=str(actor.role), purposes=actor.purposes,
                             session_scopes=caller.scopes, kind="agent"))
+        for chosen in sorted(actor.purposes - {actor.default_purpose()}):
+            # acting for another purpose of their service than their default one: pages kept for a purpose
+            # (exclusive rules) open to one and not to the other
+            client = Client()
+            client.force_login(agent)
+            session = client.session
+            session[accounts.SESSION_PURPOSE] = chosen
+            session.save()
+            actors.append(Actor(f"agent {key} ({agent.role}, au titre de {chosen})", client, role=str(actor.role),
+                                purposes=actor.purposes, chosen=chosen, session_scopes=caller.scopes, kind="agent"))
     for purpose, url in samples["links"].items():
         client = Client()
         assert client.get(url.replace("http://127.0.0.1:8000", "")).status_code == 302
@@ -198,7 +210,7 @@ def web_allows(rule: Any, actor: Actor) -> bool | str:
     if isinstance(rule, AgentRule):
         if actor.kind != "agent":
             return "login"
-        return rule.allows(actor.role or "", actor.purposes)
+        return rule.admits(actor.role or "", actor.purposes, actor.chosen)
     if isinstance(rule, SignedLinkRule):
         return actor.kind == "citizen" and rule.link_purpose in ("*", actor.link_purpose)
     raise AssertionError(f"a web page with a {rule.kind} rule")

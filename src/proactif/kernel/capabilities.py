@@ -29,18 +29,28 @@ class AgentRule:
     agent's role must be one of them (none listed: any role). `personal`: the page shows residents' data, so
     every read writes the access log (the authorization matrix checks it). `bearer_setting`: the name of a
     setting holding a token; when it is set, a machine bearing `Authorization: Bearer <token>` gets in too (the
-    Prometheus scraper on /metrics), and a wrong token gets 401."""
+    Prometheus scraper on /metrics), and a wrong token gets 401. `exclusive`: working for one of `purposes` is
+    not enough, the agent must be acting for it — the purpose chosen for the session, or when none is, their
+    default one (`acting_purpose`): a CCAS agent working under « action sociale » does not open the register of
+    vulnerable people, kept for « prévention santé », until they switch."""
 
     purposes: frozenset[str] = frozenset()
     roles: frozenset[str] = frozenset()
     personal: bool = False
     bearer_setting: str = ""
+    exclusive: bool = False
     kind: ClassVar[str] = "agent"
 
     def allows(self, role: str, purposes: frozenset[str]) -> bool:
         if self.roles and role not in self.roles:
             return False
         return not self.purposes or bool(self.purposes & purposes)
+
+    def admits(self, role: str, purposes: frozenset[str], chosen: str | None = None) -> bool:
+        """`allows`, and for an exclusive page, the agent acting for one of its purposes."""
+        if not self.allows(role, purposes):
+            return False
+        return not self.exclusive or acting_purpose(purposes, chosen) in self.purposes
 
     def purpose_for(self, purposes: frozenset[str], chosen: str | None = None) -> str | None:
         """The purpose an agent acts for on this page: the one chosen for the session if the page accepts it,
@@ -90,8 +100,19 @@ class PublicRule:
 Rule = AgentRule | ApiRule | SignedLinkRule | WebhookRule | PublicRule
 
 
-def agent(*purposes: str, roles: Iterable[str] = (), personal: bool = False, bearer_setting: str = "") -> AgentRule:
-    return AgentRule(frozenset(purposes), frozenset(str(r) for r in roles), personal, bearer_setting)
+def acting_purpose(purposes: frozenset[str], chosen: str | None = None) -> str | None:
+    """The purpose an agent working for `purposes` acts for: the one chosen for the session when it is one of
+    theirs, else their default, the first in alphabetical order (`accounts.domain.Actor.default_purpose`)."""
+    if chosen in purposes:
+        return chosen
+    return min(purposes) if purposes else None
+
+
+def agent(*purposes: str, roles: Iterable[str] = (), personal: bool = False, bearer_setting: str = "",
+          exclusive: bool = False) -> AgentRule:
+    if exclusive and not purposes:
+        raise ValueError("an exclusive page names the purposes it is kept for")
+    return AgentRule(frozenset(purposes), frozenset(str(r) for r in roles), personal, bearer_setting, exclusive)
 
 
 def api(scope: str, personal: bool = False) -> ApiRule:

@@ -6,7 +6,8 @@ route (`kernel.capabilities`). This middleware applies it before the view runs:
 - an agent rule: a logged-in agent (else the login page) whose role and service's purposes the rule accepts
   (else 403); the view finds `request.actor` and `request.access` (the agent acting for the purpose the page
   accepts: the one chosen for the session when the page accepts it); a rule naming a token setting also lets in
-  a request bearing that token (else 401 for a wrong one);
+  a request bearing that token (else 401 for a wrong one); an exclusive rule also wants the agent acting for
+  one of its purposes (else 403 with a page offering to switch, when their service has it);
 - a signed-link rule: a citizen who opened a valid link of that purpose in this browser (else the page the
   declaration names, 403); the view finds `request.citizen_link`;
 - a public rule: anyone;
@@ -29,8 +30,8 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from proactif.accounts import services as accounts
-from proactif.accounts.domain import Access
-from proactif.kernel.capabilities import AgentRule, PublicRule, SignedLinkRule
+from proactif.accounts.domain import PURPOSES, Access
+from proactif.kernel.capabilities import AgentRule, PublicRule, SignedLinkRule, acting_purpose
 from proactif.kernel.logging import get_logger
 from proactif.messaging import services as messaging
 
@@ -75,6 +76,24 @@ def _agent(request: HttpRequest, rule: AgentRule) -> HttpResponse | None:
     request.actor = actor  # type: ignore[attr-defined]
     if not rule.allows(actor.role, actor.purposes):
         raise PermissionDenied("Cette page relève d'un autre service ou d'un autre rôle.")
-    purpose = rule.purpose_for(actor.purposes, request.session.get(accounts.SESSION_PURPOSE))
+    chosen = request.session.get(accounts.SESSION_PURPOSE)
+    if not rule.admits(actor.role, actor.purposes, chosen):
+        return _other_purpose(request, rule, actor.purposes, acting_purpose(actor.purposes, chosen))
+    purpose = rule.purpose_for(actor.purposes, chosen)
     request.access = Access(actor, purpose) if purpose else None  # type: ignore[attr-defined]
     return None
+
+
+def _other_purpose(request: HttpRequest, rule: AgentRule, purposes: frozenset[str], acting: str | None) -> (
+        HttpResponse):
+    """An exclusive page asked while acting for another purpose: 403, the purposes the page is kept for, the one
+    the agent acts for, and a button to switch to each of the page's purposes their service has."""
+    def label(code: str | None) -> str:
+        return PURPOSES[code].label if code in PURPOSES else str(code or "")
+
+    kept = sorted(rule.purposes)
+    log.info("exclusive page refused to another purpose", path=request.path, acting=acting)
+    return render(request, "web/finalite_reservee.html", {
+        "kept": [label(code) for code in kept], "acting": label(acting),
+        "switches": [(code, label(code)) for code in kept if code in purposes], "next": request.get_full_path(),
+    }, status=403)

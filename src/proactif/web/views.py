@@ -20,7 +20,8 @@ from proactif.web._identity import stylesheet
 
 def _home_blocks(request: HttpRequest) -> list[dict[str, Any]]:
     """The blocks capabilities declare for the home page that this agent's role and purposes open, each built for
-    the purpose the page it leads to would give them."""
+    the purpose the page it leads to would give them; a block leading to an exclusive page shows only while the
+    agent acts for its purpose (its navigation entry stays: the agent may switch)."""
     from proactif.accounts import services as accounts
     from proactif.accounts.domain import Access
     from proactif.kernel import capabilities
@@ -30,7 +31,7 @@ def _home_blocks(request: HttpRequest) -> list[dict[str, Any]]:
     chosen = request.session.get(accounts.SESSION_PURPOSE)
     blocks = []
     for block, rule in capabilities.home_blocks():
-        if not (isinstance(rule, AgentRule) and rule.allows(actor.role, actor.purposes)):
+        if not (isinstance(rule, AgentRule) and rule.admits(actor.role, actor.purposes, chosen)):
             continue
         purpose = rule.purpose_for(actor.purposes, chosen)
         data = block.build(Access(actor, purpose) if purpose else None)
