@@ -142,12 +142,13 @@ def advance(limit: int = BATCH, now: datetime | None = None, ids: list[int] | No
             spec = spec_of(definition_id)
             data = contexts.load(spec, instances)
             refused = contexts.refused(spec, instances)
+            sending_day = messaging.sending_days(spec["purpose"])  # its purpose's declared sending rules, if any
             for instance in instances:
                 state = domain.InstanceState(instance.pk, instance.person_id, instance.node, instance.status,
                                              instance.steps, instance.pending_event, instance.waiting_for,
                                              instance.context, list(instance.inbox or []), instance.timeout_at)
                 outcome = domain.step(spec, state, now, data[instance.pk], contexts.evaluate,
-                                      opted_out=instance.person_id in refused, sending_day=messaging.sending_day,
+                                      opted_out=instance.person_id in refused, sending_day=sending_day,
                                       tz=clock.local_tz())
                 outcomes.append((instance, spec, outcome))
         created, message_ids = apply(outcomes, now)

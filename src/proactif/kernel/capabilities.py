@@ -300,6 +300,18 @@ class Channel:
 
 
 @dataclass(frozen=True)
+class Sending:
+    """How messages of a communication purpose meet the send-time rules: `hours()` → "HH:MM-HH:MM" local (the
+    window they may leave in, instead of PROACTIF_QUIET_HOURS), `every_day` (Sundays and public holidays
+    included), `capped` (False: the per-person frequency caps neither hold them back nor count them)."""
+
+    purpose: str
+    hours: Callable[[], str]
+    every_day: bool = False
+    capped: bool = True
+
+
+@dataclass(frozen=True)
 class LinkTarget:
     """Where a signed citizen link of `purpose` leads once checked (a URL name)."""
 
@@ -324,6 +336,7 @@ class Capability:
     listeners: tuple[Listener, ...] = ()
     channels: tuple[Channel, ...] = ()
     link_targets: tuple[LinkTarget, ...] = ()
+    sending: tuple[Sending, ...] = ()  # send-time rules of a communication purpose (one declaration per purpose)
     reports: Mapping[str, Callable[[], Any]] = field(default_factory=dict)  # end of a simulation
     install: Callable[[], Any] | None = None  # reference data, idempotent, after the migrations
     # what runs beside the server or a simulation in this process (the built-in sinks): `alongside(simulation)`
@@ -382,6 +395,7 @@ def _check(capabilities: list[Capability]) -> None:
     unique("journey namespace", (j.namespace for c in capabilities for j in c.journey_data))
     unique("link purpose", (t.purpose for c in capabilities for t in c.link_targets))
     unique("URL namespace", (p.namespace for c in capabilities for p in c.pages))
+    unique("sending rule of the purpose", (r.purpose for c in capabilities for r in c.sending))
     unique("personal data name", (c.personal_data.name for c in capabilities
                                   if isinstance(c.personal_data, PersonalData)))
     events = {e.code for c in capabilities for e in c.events}
@@ -430,6 +444,16 @@ def journey_data() -> dict[str, JourneyData]:
 
 def panels() -> list[Panel]:
     return [p for c in declared() for p in c.panels]
+
+
+def sending_rules() -> dict[str, Sending]:
+    """The send-time rules capabilities declare, by communication purpose."""
+    return {r.purpose: r for c in declared() for r in c.sending}
+
+
+def sending(purpose: str) -> Sending | None:
+    """The send-time rules of messages of `purpose`, when a capability declares them (else the settings')."""
+    return sending_rules().get(purpose)
 
 
 def link_target(purpose: str) -> str | None:

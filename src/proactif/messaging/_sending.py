@@ -88,8 +88,9 @@ def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
             continue
         recipient, addresses = inputs.recipient(reach)
         key, langue = row.template_key, reach.langue
+        quiet, limits = inputs.sending(row.purpose)
         step = next_step(row.policy, row.tried, row.lane, recipient, has_template(inputs.templates, key, langue), now,
-                         inputs.quiet, inputs.caps, inputs.sent[reach.person_id])
+                         quiet, limits, inputs.sent[reach.person_id])
         if step.action == "defer":
             decisions.append(Decision(row, "defer", not_before=step.not_before, reason=step.reason))
             continue

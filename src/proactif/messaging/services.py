@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -187,11 +187,10 @@ def preview(access: Access, template_id: int, person_id: int, context: dict[str,
 
 
 # --- sending --------------------------------------------------------------------------------
-def next_sending_time(moment: datetime) -> datetime | None:
-    """When non-urgent messages may next leave, if not at `moment` (quiet hours, Sundays, public holidays)."""
-    from proactif.messaging._sending import quiet_hours
-
-    allowed = quiet_hours().next_allowed(moment)
+def next_sending_time(moment: datetime, purpose: str | None = None) -> datetime | None:
+    """When non-urgent messages (of `purpose`: its declared sending rules) may next leave, if not at `moment`
+    (quiet hours, Sundays, public holidays)."""
+    allowed = plans.quiet_hours(purpose).next_allowed(moment)
     return None if allowed == moment else allowed
 
 
@@ -220,8 +219,14 @@ dispatch = outbox.dispatch
 
 def sending_day(day: date) -> bool:
     """Whether non-urgent messages go out at all on `day` (not a Sunday or public holiday, as configured)."""
-    quiet = outbox.quiet_hours()
-    return quiet.allows(datetime.combine(day, quiet.start, quiet.tz))
+    return sending_days()(day)
+
+
+def sending_days(purpose: str | None = None) -> Callable[[date], bool]:
+    """Whether non-urgent messages of `purpose` go out at all on a day: its declared sending rules (every day, or
+    not), else the settings' — the rules read once, for a batch of journeys asking day after day."""
+    quiet = plans.quiet_hours(purpose)
+    return lambda day: quiet.allows(datetime.combine(day, quiet.start, quiet.tz))
 
 
 def send(specs: Iterable[MessageSpec]) -> dict[str, int]:
