@@ -1,9 +1,11 @@
 """A capability declared for one test, beside the installed ones: the rules messaging and journeys find through
-`kernel.capabilities` (sending rules, contact bases, recipients) before the capability that will hold them
-(watch) exists."""
+`kernel.capabilities` (sending rules, contact bases), whatever the installed capabilities declare
+for the same purposes or codes — theirs give way to the test's, or are withdrawn."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,13 +13,20 @@ import pytest
 from proactif.kernel import capabilities
 from proactif.kernel.capabilities import Capability, NoPersonalData
 
+KEYS = {"sending": "purpose", "contact_bases": "purpose"}  # what each is declared for
 
-def declare(monkeypatch: pytest.MonkeyPatch, **declarations: Any) -> Capability:
-    """Add a capability holding `declarations` (Capability's fields: sending=…, contact_bases=…) to the declared
-    ones, for the rest of the test; checked like the installed ones (`DeclarationError` on a conflict)."""
+
+def declare(monkeypatch: pytest.MonkeyPatch, withdrawn: Iterable[str] = (), **declarations: Any) -> Capability:
+    """For the rest of the test, a capability holding `declarations` (Capability's fields: sending=…,
+    contact_bases=…) is declared; the installed capabilities' declarations for the same purposes or
+    codes, and for those `withdrawn`, are not. Checked like the installed ones (`DeclarationError`)."""
     test = Capability(name="essai", label="Capacité d'essai", personal_data=NoPersonalData("une capacité de test"),
                       **declarations)
-    every = (*capabilities.declared(), test)
+    taken = set(withdrawn) | {getattr(item, KEYS[name]) for name, items in declarations.items() if name in KEYS
+                              for item in items}
+    installed = [replace(c, **{name: tuple(item for item in getattr(c, name) if getattr(item, key) not in taken)
+                               for name, key in KEYS.items()}) for c in capabilities.declared()]
+    every = (*installed, test)
     capabilities._check(list(every))
     monkeypatch.setattr(capabilities, "declared", lambda: every)
     return test

@@ -312,6 +312,16 @@ class Sending:
 
 
 @dataclass(frozen=True)
+class ContactBasis:
+    """The legal basis of a communication purpose that a capability holds (the register of vulnerable people for
+    `veille_sante`): `holders(person_ids)` → those it covers now. Checked at send time like a consent."""
+
+    purpose: str
+    label: str
+    holders: Callable[[list[int]], set[int]]
+
+
+@dataclass(frozen=True)
 class LinkTarget:
     """Where a signed citizen link of `purpose` leads once checked (a URL name)."""
 
@@ -337,6 +347,7 @@ class Capability:
     channels: tuple[Channel, ...] = ()
     link_targets: tuple[LinkTarget, ...] = ()
     sending: tuple[Sending, ...] = ()  # send-time rules of a communication purpose (one declaration per purpose)
+    contact_bases: tuple[ContactBasis, ...] = ()  # who a "declared" communication purpose may reach
     reports: Mapping[str, Callable[[], Any]] = field(default_factory=dict)  # end of a simulation
     install: Callable[[], Any] | None = None  # reference data, idempotent, after the migrations
     # what runs beside the server or a simulation in this process (the built-in sinks): `alongside(simulation)`
@@ -396,6 +407,7 @@ def _check(capabilities: list[Capability]) -> None:
     unique("link purpose", (t.purpose for c in capabilities for t in c.link_targets))
     unique("URL namespace", (p.namespace for c in capabilities for p in c.pages))
     unique("sending rule of the purpose", (r.purpose for c in capabilities for r in c.sending))
+    unique("contact basis of the purpose", (b.purpose for c in capabilities for b in c.contact_bases))
     unique("personal data name", (c.personal_data.name for c in capabilities
                                   if isinstance(c.personal_data, PersonalData)))
     events = {e.code for c in capabilities for e in c.events}
@@ -454,6 +466,11 @@ def sending_rules() -> dict[str, Sending]:
 def sending(purpose: str) -> Sending | None:
     """The send-time rules of messages of `purpose`, when a capability declares them (else the settings')."""
     return sending_rules().get(purpose)
+
+
+def contact_basis(purpose: str) -> ContactBasis | None:
+    """The basis a capability holds for a "declared" communication purpose (None: nobody may be reached for it)."""
+    return next((b for c in declared() for b in c.contact_bases if b.purpose == purpose), None)
 
 
 def link_target(purpose: str) -> str | None:

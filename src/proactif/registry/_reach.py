@@ -1,6 +1,8 @@
 """How each person can be reached, loaded in bulk for messaging at send time: names for the greeting,
 addresses per channel, preferred channels, and which channels the consents and oppositions leave open
-for a communication purpose. A handful of queries per batch, whatever its size."""
+for a communication purpose — for a "declared" purpose, the persons its declared basis holds (a register kept
+by a capability, `kernel.capabilities.ContactBasis`), nobody else. A handful of queries per batch, whatever its
+size."""
 
 from __future__ import annotations
 
@@ -84,9 +86,23 @@ def channel_addresses(contacts: dict[str, str], preferences: Sequence[str], lett
 
 
 def allowed_channels(purpose: str, decisions: dict[tuple[str, str], str],
-                     rules: Sequence[domain.OptOutRule]) -> frozenset[str]:
-    """The channels the consents (latest decisions) and oppositions leave open for the purpose."""
-    return frozenset(c for c in capabilities.channels(sent=True) if domain.may_contact(purpose, c, decisions, rules))
+                     rules: Sequence[domain.OptOutRule], held: bool = False) -> frozenset[str]:
+    """The channels the consents (latest decisions) and oppositions leave open for the purpose (`held`: the person
+    is on the list its declared basis keeps)."""
+    return frozenset(c for c in capabilities.channels(sent=True)
+                     if domain.may_contact(purpose, c, decisions, rules, held))
+
+
+def held_by_basis(purpose: str, person_ids: list[int]) -> set[int]:
+    """Of these persons, those the basis declared for a "declared" purpose holds now (none without a declaration:
+    no basis, no message); for any other purpose, none (its rule does not ask)."""
+    spec = domain.COMMUNICATION_PURPOSES.get(purpose)
+    if spec is None or spec.rule != "declared":
+        return set()
+    basis = capabilities.contact_basis(purpose)
+    if basis is None:
+        return set()
+    return set(basis.holders(list(person_ids))) & set(person_ids)
 
 
 def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
@@ -117,10 +133,11 @@ def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
             Q(person_id__any=person_ids) | Q(contact_value__any=list(values))).values_list(
             "person_id", "contact_value", "purpose", "channel"):
         rules[person_id if person_id else value].append(domain.OptOutRule(p, channel))
+    held = held_by_basis(purpose, person_ids)
     out = {}
     # most people have neither a decision for the purpose nor an opposition: their channels are the purpose's
-    # default, computed once rather than per person and channel
-    by_default = allowed_channels(purpose, {}, [])
+    # default (held by its basis or not), computed once rather than per person and channel
+    by_default = {on: allowed_channels(purpose, {}, [], on) for on in (False, True)}
     for (pid, prenoms, nom_naissance, nom_usage, sexe, langue, born, source, status, address_id, logement, numero,
          suffixe, voie, complement, code_postal, commune) in persons:
         civilite = "Madame" if sexe == "F" else "Monsieur"
@@ -134,9 +151,9 @@ def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
         addresses = channel_addresses(contacts[pid], preferences[pid], letter)
         own_rules = rules[pid] + [r for k, v in addresses.items() if k in ("sms", "email") for r in rules.get(v, [])]
         if pid in events or own_rules:
-            allowed = allowed_channels(purpose, domain.current_decisions(events[pid]), own_rules)
+            allowed = allowed_channels(purpose, domain.current_decisions(events[pid]), own_rules, pid in held)
         else:
-            allowed = by_default
+            allowed = by_default[pid in held]
         out[pid] = Reachable(pid, prenom, nom, civilite, langue or "fr", born, source == "synth", status == "active",
                              tuple(preferences[pid]), addresses, allowed)
     return out

@@ -340,14 +340,17 @@ def document_status_on(status: str, expires_on: date | None, day: date) -> str:
 
 
 # --- consents and oppositions ---------------------------------------------------------------
-ConsentRule = Literal["opt_in", "opt_out"]
+ConsentRule = Literal["opt_in", "opt_out", "declared"]
 
 
 @dataclass(frozen=True)
 class CommunicationPurpose:
     code: str
     label: str
-    rule: ConsentRule  # opt_in: needs a granted consent; opt_out: allowed unless refused
+    # opt_in: needs a granted consent; opt_out: allowed unless refused; declared: only to the persons a
+    # capability's declared basis holds (`kernel.capabilities.ContactBasis`: a register), never against an
+    # opposition or a refusal — a consent recorded for it is no basis, so none is offered to agents
+    rule: ConsentRule
     basis: str
 
 
@@ -362,9 +365,15 @@ COMMUNICATION_PURPOSES: dict[str, CommunicationPurpose] = {p.code: p for p in [
                          "Consentement (RGPD art. 6-1-a)"),
     CommunicationPurpose("personnalisation", "Personnalisation du site de la ville", "opt_in",
                          "Consentement (RGPD art. 6-1-a, lignes directrices CNIL)"),
-    CommunicationPurpose("veille_sante", "Veille des personnes vulnérables (canicule, grand froid)", "opt_in",
-                         "Consentement explicite (RGPD art. 9-2-a), art. L121-6-1 CASF"),
+    CommunicationPurpose("veille_sante", "Veille des personnes vulnérables (canicule, grand froid)", "declared",
+                         "Inscription au registre des personnes vulnérables (art. L121-6-1 et R121-2 et suivants "
+                         "CASF)"),
 ]}
+
+
+def consent_purposes() -> list[CommunicationPurpose]:
+    """The purposes a person's consent or refusal may be recorded for: not those whose basis a capability holds."""
+    return [p for p in COMMUNICATION_PURPOSES.values() if p.rule != "declared"]
 
 
 @dataclass(frozen=True)
@@ -392,8 +401,9 @@ def current_decisions(events: Iterable[ConsentEvent]) -> dict[tuple[str, str], s
 
 
 def may_contact(purpose: str, channel: str, decisions: dict[tuple[str, str], str],
-                opt_outs: Iterable[OptOutRule]) -> bool:
-    """Whether a message for `purpose` may go out on `channel`, checked at send time."""
+                opt_outs: Iterable[OptOutRule], held: bool = False) -> bool:
+    """Whether a message for `purpose` may go out on `channel`, checked at send time; `held`: the person is on the
+    list a declared basis keeps (a "declared" purpose's only way in)."""
     for rule in opt_outs:
         if rule.purpose in ("*", purpose) and rule.channel in ("*", channel):
             return False
@@ -405,6 +415,8 @@ def may_contact(purpose: str, channel: str, decisions: dict[tuple[str, str], str
     spec = COMMUNICATION_PURPOSES.get(purpose)
     if spec is None:
         raise ValueError(f"unknown communication purpose {purpose!r}")
+    if spec.rule == "declared":
+        return held
     if spec.rule == "opt_in":
         return decision == "granted"
     return True

@@ -7,8 +7,7 @@ from proactif.registry import domain
 
 
 class ConsentForm(forms.Form):
-    purpose = forms.ChoiceField(label="Finalité", choices=[(p.code, p.label) for p in
-                                                           domain.COMMUNICATION_PURPOSES.values()],
+    purpose = forms.ChoiceField(label="Finalité", choices=[(p.code, p.label) for p in domain.consent_purposes()],
                                 widget=forms.Select(attrs={"class": "fr-select"}))
     channel = forms.ChoiceField(label="Canal", choices=lambda: [("*", "Tous les canaux"), *(
         (code, c.label[0].upper() + c.label[1:]) for code, c in capabilities.channels().items())],
