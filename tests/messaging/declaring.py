@@ -1,5 +1,5 @@
 """A capability declared for one test, beside the installed ones: the rules messaging and journeys find through
-`kernel.capabilities` (sending rules, contact bases), whatever the installed capabilities declare
+`kernel.capabilities` (sending rules, contact bases, recipients), whatever the installed capabilities declare
 for the same purposes or codes — theirs give way to the test's, or are withdrawn."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import pytest
 from proactif.kernel import capabilities
 from proactif.kernel.capabilities import Capability, NoPersonalData
 
-KEYS = {"sending": "purpose", "contact_bases": "purpose"}  # what each is declared for
+KEYS = {"sending": "purpose", "contact_bases": "purpose", "recipients": "code"}  # what each is declared for
 
 
 def declare(monkeypatch: pytest.MonkeyPatch, withdrawn: Iterable[str] = (), **declarations: Any) -> Capability:
     """For the rest of the test, a capability holding `declarations` (Capability's fields: sending=…,
-    contact_bases=…) is declared; the installed capabilities' declarations for the same purposes or
+    contact_bases=…, recipients=…) is declared; the installed capabilities' declarations for the same purposes or
     codes, and for those `withdrawn`, are not. Checked like the installed ones (`DeclarationError`)."""
     test = Capability(name="essai", label="Capacité d'essai", personal_data=NoPersonalData("une capacité de test"),
                       **declarations)

@@ -322,6 +322,17 @@ class ContactBasis:
 
 
 @dataclass(frozen=True)
+class Recipients:
+    """People a journey's send node may address who are not the instance's person (a referent, an emergency
+    contact): `load(instances) → {instance id: [(channel, address, context)]}` — `context` is added to the
+    message's (an id the template's data loads by, `synthetic`)."""
+
+    code: str
+    label: str
+    load: Callable[[list[Any]], dict[int, list[tuple[str, str, dict[str, Any]]]]]
+
+
+@dataclass(frozen=True)
 class LinkTarget:
     """Where a signed citizen link of `purpose` leads once checked (a URL name)."""
 
@@ -348,6 +359,7 @@ class Capability:
     link_targets: tuple[LinkTarget, ...] = ()
     sending: tuple[Sending, ...] = ()  # send-time rules of a communication purpose (one declaration per purpose)
     contact_bases: tuple[ContactBasis, ...] = ()  # who a "declared" communication purpose may reach
+    recipients: tuple[Recipients, ...] = ()  # whom a journey's send node may address besides its person (`to:`)
     reports: Mapping[str, Callable[[], Any]] = field(default_factory=dict)  # end of a simulation
     install: Callable[[], Any] | None = None  # reference data, idempotent, after the migrations
     # what runs beside the server or a simulation in this process (the built-in sinks): `alongside(simulation)`
@@ -408,6 +420,7 @@ def _check(capabilities: list[Capability]) -> None:
     unique("URL namespace", (p.namespace for c in capabilities for p in c.pages))
     unique("sending rule of the purpose", (r.purpose for c in capabilities for r in c.sending))
     unique("contact basis of the purpose", (b.purpose for c in capabilities for b in c.contact_bases))
+    unique("recipients code", (r.code for c in capabilities for r in c.recipients))
     unique("personal data name", (c.personal_data.name for c in capabilities
                                   if isinstance(c.personal_data, PersonalData)))
     events = {e.code for c in capabilities for e in c.events}
@@ -471,6 +484,16 @@ def sending(purpose: str) -> Sending | None:
 def contact_basis(purpose: str) -> ContactBasis | None:
     """The basis a capability holds for a "declared" communication purpose (None: nobody may be reached for it)."""
     return next((b for c in declared() for b in c.contact_bases if b.purpose == purpose), None)
+
+
+def recipients(code: str) -> Recipients | None:
+    """The recipients a journey's send node names with `to: <code>` (None: nobody declares that code)."""
+    return next((r for c in declared() for r in c.recipients if r.code == code), None)
+
+
+def recipients_codes() -> list[str]:
+    """Every code a journey's send node may name in `to:`."""
+    return sorted(r.code for c in declared() for r in c.recipients)
 
 
 def link_target(purpose: str) -> str | None:
