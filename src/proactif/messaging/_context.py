@@ -46,8 +46,9 @@ def personne(reach: registry.Reachable, age: int | None) -> dict[str, Any]:
             "nom_complet": reach.nom_complet, "age": age}
 
 
-def build_many(rows: list[tuple[int, dict[str, Any], registry.Reachable]]) -> dict[int, dict[str, Any]]:
-    """Template contexts for (message id, message context, person) triples, with one load per namespace."""
+def build_many(rows: list[tuple[int, dict[str, Any], registry.Reachable | None]]) -> dict[int, dict[str, Any]]:
+    """Template contexts for (message id, message context, person) triples, with one load per namespace; a message
+    to a contact value has no person (None): no `personne`, and a template naming it fails as missing data."""
     from proactif.kernel import clock
     from proactif.registry.domain import age_on
 
@@ -63,8 +64,9 @@ def build_many(rows: list[tuple[int, dict[str, Any], registry.Reachable]]) -> di
     today = clock.today()
     out = {}
     for message_id, context, reach in rows:
-        data: dict[str, Any] = {"collectivite": base,
-                                "personne": personne(reach, age_on(reach.born, today) if reach.born else None)}
+        data: dict[str, Any] = {"collectivite": base}
+        if reach is not None:
+            data["personne"] = personne(reach, age_on(reach.born, today) if reach.born else None)
         for namespace, declaration in declared.items():
             ident = context.get(declaration.id_key)
             if ident is not None and ident in loaded.get(namespace, {}):

@@ -59,10 +59,15 @@ class MessageSpec:
     trigger: str = "manual"
     instance_id: int | None = None
     step: str = ""
+    # A contact value (a mobile number, an e-mail address) the message goes to instead of a person — a registered
+    # person's emergency contact, often no resident: with `person_id` None and `policy` one concrete channel
+    address: str = ""
 
 
 def persist(specs: Iterable[MessageSpec]) -> dict[str, int]:
-    """Create the rows (a key already present is left as it is: idempotent). Returns key → id."""
+    """Create the rows (a key already present is left as it is: idempotent). Returns key → id. A message to a
+    contact value (`address`) stores it as its recipient now: ValueError unless it names no person and one
+    concrete channel (`domain.direct_address`)."""
     specs = list(specs)
     if not specs:
         return {}
@@ -71,11 +76,18 @@ def persist(specs: Iterable[MessageSpec]) -> dict[str, int]:
         if lane not in domain.LANES:
             raise ValueError(f"voie inconnue : {lane}")
         domain.channel_order(list(policy), ())  # refuses an unknown channel now, not at send time
+    recipients = {}
+    for spec in specs:
+        if spec.address:
+            if spec.person_id is not None:
+                raise ValueError("un message adressé à une coordonnée ne vise pas aussi une personne")
+            recipients[spec.key] = domain.direct_address(spec.policy, spec.address)
     inserted = dict(bulkload.copy_records(OutboxMessage, [
         {"idempotency_key": s.key, "person_id": s.person_id, "service": s.service, "purpose": s.purpose,
          "lane": s.lane, "policy": s.policy, "template_key": s.template_key, "context": s.context,
          "not_before": s.not_before or now, "trigger": s.trigger, "instance_id": s.instance_id, "step": s.step,
-         "created_at": now, "updated_at": now} for s in specs], skip_conflicts=True, returning="idempotency_key"))
+         "recipient": recipients.get(s.key, ""), "created_at": now, "updated_at": now} for s in specs],
+        skip_conflicts=True, returning="idempotency_key"))
     missing = [s.key for s in specs if s.key not in inserted]  # already there: persisting is idempotent
     if missing:
         inserted.update(OutboxMessage.objects.filter(idempotency_key__in=missing).values_list("idempotency_key", "id"))
@@ -126,7 +138,7 @@ def create_fallbacks(failed: list[tuple[OutboxMessage, str]]) -> dict[str, int]:
     specs = []
     for row, channel in failed:
         tried = [*row.tried, channel]
-        if len(tried) >= len(domain.CHANNELS):
+        if len(tried) >= len(domain.CHANNELS) or row.person_id is None:  # a contact value: its one channel only
             continue
         specs.append((MessageSpec(f"{row.idempotency_key}|repli:{channel}"[:200], row.person_id, row.template_key,
                                   row.purpose, row.service, row.lane, row.policy, row.context, trigger=row.trigger,

@@ -32,6 +32,7 @@ from django.db.models import Case, F, PositiveSmallIntegerField, Value, When
 
 from proactif.kernel import clock, database
 from proactif.kernel.logging import get_logger
+from proactif.messaging import _direct as direct
 from proactif.messaging import _metrics as metrics
 from proactif.messaging import _providers as providers
 from proactif.messaging import _ratelimit as ratelimit
@@ -46,6 +47,7 @@ from proactif.messaging._plan import (  # noqa: F401 (quiet_hours: the outbox's)
     quiet_hours,
 )
 from proactif.messaging.models import OutboxMessage, PushSubscription, Template
+from proactif.registry import services as registry
 
 log = get_logger(__name__)
 
@@ -70,7 +72,8 @@ class Decision:
 
 
 def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
-    """What to do with each claimed message, from the data as it is now (no provider call here)."""
+    """What to do with each claimed message, from the data as it is now (no provider call here). A message to a
+    contact value (`_direct`) meets the oppositions on that value and its purpose's quiet hours, not the caps."""
     from proactif.messaging import _context as contexts
 
     by_purpose: dict[str, list[int]] = defaultdict(list)
@@ -79,23 +82,30 @@ def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
             by_purpose[row.purpose].append(row.person_id)
     inputs = load_inputs(by_purpose, {row.template_key for row in rows}, now)
     people, pushes = inputs.people, inputs.pushes
+    opened = direct.open_channels([row for row in rows if direct.is_direct(row)])
+    reaches: dict[int, registry.Reachable | None] = {}
     decisions: list[Decision] = []
     to_render: list[Decision] = []
     for row in rows:
-        reach = people.get(row.person_id) if row.person_id is not None else None
-        if reach is None or not reach.active:
-            decisions.append(Decision(row, "cancel", reason=GONE))
-            continue
-        recipient, addresses = inputs.recipient(reach)
-        key, langue = row.template_key, reach.langue
         quiet, limits = inputs.sending(row.purpose)
+        if direct.is_direct(row):
+            recipient = direct.recipient(row, opened[(row.recipient, row.purpose)])
+            addresses, langue, reach, sent, limits = recipient.addresses, "fr", None, [], None
+        else:
+            reach = people.get(row.person_id) if row.person_id is not None else None
+            if reach is None or not reach.active:
+                decisions.append(Decision(row, "cancel", reason=GONE))
+                continue
+            recipient, addresses = inputs.recipient(reach)
+            langue, sent = reach.langue, inputs.sent[reach.person_id]
+        key = row.template_key
         step = next_step(row.policy, row.tried, row.lane, recipient, has_template(inputs.templates, key, langue), now,
-                         quiet, limits, inputs.sent[reach.person_id])
+                         quiet, limits, sent)
         if step.action == "defer":
             decisions.append(Decision(row, "defer", not_before=step.not_before, reason=step.reason))
             continue
         if step.action == "cancel":
-            decisions.append(Decision(row, "cancel", reason=step.reason))
+            decisions.append(Decision(row, "cancel", reason=step.reason if reach is not None else direct.OPPOSED))
             continue
         channel = step.channel
         if step.action == "fail":
@@ -103,6 +113,7 @@ def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
                                       reason=f"aucun modèle publié « {row.template_key} » pour le canal {channel}"))
             continue
         decision = Decision(row, "send", channel=channel, recipient=addresses[channel])
+        reaches[row.pk] = reach
         decision.meta["template"] = inputs.template(key, channel, langue)
         if channel == "push":
             subscription = pushes[row.person_id]
@@ -113,7 +124,7 @@ def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
                 decision.meta["attachments"] = files
         decisions.append(decision)
         to_render.append(decision)
-    data = contexts.build_many([(d.row.pk, d.row.context, people[d.row.person_id]) for d in to_render])
+    data = contexts.build_many([(d.row.pk, d.row.context, reaches[d.row.pk]) for d in to_render])
     for decision in to_render:
         template: Template = decision.meta.pop("template")
         try:
@@ -123,7 +134,8 @@ def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
             decision.action, decision.reason = "fail", str(exc)
             continue
         decision.subject, decision.body = rendered.subject, rendered.body  # stored: the link as its mark
-        decision.meta["synthetic"] = people[decision.row.person_id].synthetic
+        reach = reaches[decision.row.pk]
+        decision.meta["synthetic"] = reach.synthetic if reach is not None else direct.synthetic(decision.row)
         decision.meta["link"] = contexts.link_url(decision.row.context)
     return decisions
 

@@ -259,6 +259,29 @@ def choose_channel(policy: Iterable[str], recipient: Recipient, tried: Iterable[
     return None
 
 
+# Channels a message addressed to a contact value (no person) may go on: those whose address is the value itself
+DIRECT_CHANNELS = ("sms", "email")
+
+
+def direct_address(policy: Sequence[str], address: str) -> str:
+    """The address a message to a contact value is stored with: its policy one concrete channel of
+    DIRECT_CHANNELS (no preference to expand, no fallback), the value a valid mobile number (in E.164, as
+    oppositions and replies are matched) or e-mail address. ValueError, in French, otherwise."""
+    if len(policy) != 1 or policy[0] not in DIRECT_CHANNELS:
+        raise ValueError(f"un message adressé à une coordonnée part sur un seul canal ({', '.join(DIRECT_CHANNELS)}),"
+                         f" pas « {', '.join(policy)} »")
+    value = address.strip()
+    if policy[0] == "sms":
+        number = phone_e164(value)
+        if number is None:
+            raise ValueError(f"numéro de téléphone invalide « {value[:30]} »")
+        return number
+    if not _EMAIL.fullmatch(value):
+        raise ValueError(f"adresse e-mail invalide « {value[:60]} »")
+    local, _, host = value.rpartition("@")
+    return f"{local}@{host.lower()}"
+
+
 def backoff(attempt: int, base_seconds: int = 30, cap_seconds: int = 3600) -> timedelta:
     """Exponential backoff for temporary failures: 30 s, 1 min, 2 min… capped at one hour."""
     return timedelta(seconds=min(cap_seconds, base_seconds * 2 ** max(0, attempt - 1)))

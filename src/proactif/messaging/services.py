@@ -15,6 +15,7 @@ from proactif.audit import services as audit
 from proactif.kernel import clock
 from proactif.kernel.charts import Chart, Series
 from proactif.messaging import _broadcast as broadcast
+from proactif.messaging import _direct as direct
 from proactif.messaging import _example as example_messages
 from proactif.messaging import _links as links
 from proactif.messaging import _outbox as outbox
@@ -55,6 +56,20 @@ Window = sendtime.Window
 TemplateError = templating.TemplateError
 compile_condition = templating.compile_condition  # journey conditions use the templates' sandbox
 OUTBOX_STATUSES = OutboxMessage.STATUS
+# Messages addressed to a contact value (MessageSpec(person_id=None, address=…, policy=[channel])): the channels
+# they may go on, and for the GDPR of the person the contact is attached to (by an id of the message's context)
+DIRECT_CHANNELS = domain.DIRECT_CHANNELS
+
+
+def direct_messages(context_key: str, ids: list[int]) -> QuerySet[OutboxMessage]:
+    """Messages sent to contact values (no person) whose context names one of `ids` under `context_key`."""
+    return direct.direct_messages(context_key, ids)
+
+
+def erase_direct(context_key: str, ids: list[int]) -> int:
+    """Those messages blanked (recipient, subject, body, context but its ids), the replies to them deleted, the
+    unsent ones cancelled; returns how many."""
+    return direct.erase_direct(context_key, ids)
 
 
 # --- templates ------------------------------------------------------------------------------

@@ -157,3 +157,15 @@ def reachable(person_ids: list[int], purpose: str) -> dict[int, Reachable]:
         out[pid] = Reachable(pid, prenom, nom, civilite, langue or "fr", born, source == "synth", status == "active",
                              tuple(preferences[pid]), addresses, allowed)
     return out
+
+
+def contact_channels(values: list[str], purpose: str) -> dict[str, frozenset[str]]:
+    """For contact values a message is addressed to directly — a registered person's emergency contact, often no
+    resident: the channels the oppositions in force on each value (an SMS STOP from the number) leave open for a
+    message of `purpose`. No consent is asked of them; an opposition always wins."""
+    rules: dict[str, list[domain.OptOutRule]] = defaultdict(list)
+    for value, p, channel in OptOut.objects.filter(revoked_at__isnull=True, contact_value__any=list(values)) \
+            .values_list("contact_value", "purpose", "channel"):
+        rules[value].append(domain.OptOutRule(p, channel))
+    sent = capabilities.channels(sent=True)
+    return {value: frozenset(c for c in sent if not domain.opposed(purpose, c, rules[value])) for value in values}

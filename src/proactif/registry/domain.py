@@ -400,13 +400,17 @@ def current_decisions(events: Iterable[ConsentEvent]) -> dict[tuple[str, str], s
     return {key: event.decision for key, event in latest.items()}
 
 
+def opposed(purpose: str, channel: str, opt_outs: Iterable[OptOutRule]) -> bool:
+    """Whether an opposition in force covers a message of `purpose` on `channel` (one naming it or "*" for both)."""
+    return any(rule.purpose in ("*", purpose) and rule.channel in ("*", channel) for rule in opt_outs)
+
+
 def may_contact(purpose: str, channel: str, decisions: dict[tuple[str, str], str],
                 opt_outs: Iterable[OptOutRule], held: bool = False) -> bool:
     """Whether a message for `purpose` may go out on `channel`, checked at send time; `held`: the person is on the
     list a declared basis keeps (a "declared" purpose's only way in)."""
-    for rule in opt_outs:
-        if rule.purpose in ("*", purpose) and rule.channel in ("*", channel):
-            return False
+    if opposed(purpose, channel, opt_outs):
+        return False
     specific = decisions.get((purpose, channel))
     general = decisions.get((purpose, "*"))
     decision = specific or general

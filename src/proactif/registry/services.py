@@ -72,6 +72,7 @@ __all__ = [
 # Reach, figures, bulk loading and identity resolution, re-exported as the registry's public surface.
 Reachable = reach.Reachable
 reachable = reach.reachable
+contact_channels = reach.contact_channels  # messages addressed to a contact value: the oppositions on it
 ReachProfile = reach_bulk.ReachProfile
 ReachProfiles = reach_bulk.ReachProfiles
 reach_profiles = reach_bulk.reach_profiles  # every resident's reach, in bulk (live counts)
