@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from proactif.journeys import _contexts as contexts
 from proactif.journeys import domain
 from proactif.journeys.models import AgentTask, JourneyDefinition, JourneyEvent, JourneyInstance
-from proactif.kernel import bulkload, clock
+from proactif.kernel import bulkload, capabilities, clock
 from proactif.kernel.logging import get_logger
 from proactif.messaging import services as messaging
 
@@ -180,24 +180,77 @@ def apply(outcomes: list[tuple[Claimed, dict[str, Any], domain.Outcome]],
         message_key=f"j{instance.pk}:{message['step']}:{message['node']}") for instance, message in link_requests])
     links = {(instance.pk, message["node"]): pk for (instance, message), pk in zip(link_requests, link_ids,
                                                                                    strict=True)}
-    return _persist(outcomes, links, sending_times, now)
+    return _persist(outcomes, links, sending_times, _addressed(outcomes), now)
+
+
+Addressed = dict[str, dict[int, list[tuple[str, str, dict[str, Any]]]]]  # code → instance → recipients
+
+
+def _addressed(outcomes: list[tuple[Claimed, dict[str, Any], domain.Outcome]]) -> Addressed:
+    """The recipients declared under each code a send node of the batch names in `to:`, loaded once per code for
+    the instances that need them (a code nobody declares any more: no one)."""
+    wanted: dict[str, dict[int, Claimed]] = defaultdict(dict)
+    for instance, _spec, outcome in outcomes:
+        for message in outcome.messages:
+            if message.get("to"):
+                wanted[message["to"]][instance.pk] = instance
+    out: Addressed = {}
+    for code, instances in wanted.items():
+        declared = capabilities.recipients(code)
+        out[code] = declared.load(list(instances.values())) if declared is not None else {}
+    return out
+
+
+def _to_recipients(instance: Claimed, spec: dict[str, Any], outcome: domain.Outcome, message: dict[str, Any],
+                   context: dict[str, Any], found: list[tuple[str, str, dict[str, Any]]],
+                   not_before: datetime | None) -> list[messaging.MessageSpec]:
+    """A send node's message to the recipients declared under its `to:` code, instead of the instance's person:
+    one message per (channel, address) the node's channels allow, with no person, on that channel only. None
+    found, or none usable, is a fact of the instance's log; the journey goes on."""
+    code, node = message["to"], message["node"]
+    declared = capabilities.recipients(code)
+    label = declared.label if declared is not None else code
+    channels = message["channels"]
+    anywhere = any(c in ("preferred", "any") for c in channels)
+    specs = []
+    for channel, address, extra in found:
+        if not anywhere and channel not in channels:
+            continue
+        try:
+            address = messaging.direct_address([channel], address)
+        except ValueError:  # the value is not written in the log: someone else's contact data
+            outcome.events.append(("error", node, {"error": f"coordonnée inutilisable de « {label} » ({channel})"}))
+            continue
+        specs.append(messaging.MessageSpec(
+            f"j{instance.pk}:{message['step']}:{node}:{len(specs)}", None, message["template"], spec["purpose"],
+            spec["service"], lane=message.get("lane") or spec.get("lane", "transactional"), policy=[channel],
+            context={**context, **extra}, not_before=not_before, trigger=f"journey:{spec['key']}"[:50],
+            instance_id=instance.pk, step=node, address=address))
+    if not specs:
+        outcome.events.append(("no_recipient", node, {"to": code, "label": label}))
+    return specs
 
 
 def _persist(outcomes: list[tuple[Claimed, dict[str, Any], domain.Outcome]],
              links: dict[tuple[int, str], int], sending_times: dict[tuple[int, int], datetime],
-             now: datetime) -> tuple[int, list[int]]:
+             addressed: Addressed, now: datetime) -> tuple[int, list[int]]:
     """Write the batch; returns the number of messages created and the ids of those due now."""
     specs: list[messaging.MessageSpec] = []
     for instance, spec, outcome in outcomes:
         for message in outcome.messages:
             key = f"j{instance.pk}:{message['step']}:{message['node']}"
             context = {k: v for k, v in (instance.context or {}).items() if k in MESSAGE_CONTEXT}
+            not_before = sending_times.get((id(message["window"]), instance.person_id))
+            if message.get("to"):
+                specs += _to_recipients(instance, spec, outcome, message, context,
+                                        addressed[message["to"]].get(instance.pk, []), not_before)
+                continue
             if (instance.pk, message["node"]) in links:
                 context["lien_id"] = links[(instance.pk, message["node"])]
             specs.append(messaging.MessageSpec(
                 key, instance.person_id, message["template"], spec["purpose"], spec["service"],
                 lane=message.get("lane") or spec.get("lane", "transactional"), policy=message["channels"],
-                context=context, not_before=sending_times.get((id(message["window"]), instance.person_id)),
+                context=context, not_before=not_before,
                 trigger=f"journey:{spec['key']}"[:50], instance_id=instance.pk, step=message["node"]))
     visits: Counter[tuple[int, str]] = Counter()
     events: dict[tuple[str, str], tuple[dict[str, Any], list[int]]] = {}  # one log row per instance, by content

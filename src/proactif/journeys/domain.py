@@ -132,10 +132,11 @@ def parse_window(spec: Any, where: str) -> dict[str, Any] | None:
 
 def compile_definition(source: str, *, known_events: Collection[str], known_channels: Collection[str],
                        templates: set[str] | None = None, check_condition: Callable[[str], None] | None = None,
-                       segments: set[str] | None = None) -> dict[str, Any]:
+                       segments: set[str] | None = None,
+                       known_recipients: Collection[str] = ()) -> dict[str, Any]:
     """The YAML source as a checked plain dict; raises DefinitionError listing every problem found.
-    `known_events` and `known_channels` are those the capabilities declare; `templates` (published template keys)
-    and `check_condition` are checked when given."""
+    `known_events`, `known_channels` and `known_recipients` (the codes a send node's `to:` may name) are those the
+    capabilities declare; `templates` (published template keys) and `check_condition` are checked when given."""
     try:
         raw = yaml.safe_load(source)
     except yaml.YAMLError as exc:
@@ -193,6 +194,9 @@ def compile_definition(source: str, *, known_events: Collection[str], known_chan
             out["window"] = attempt(parse_window, node.get("window"), where)
             out["link"] = node.get("link")
             out["lane"] = node.get("lane")
+            if node.get("to") is not None:
+                out["to"] = str(node["to"])
+                problems.extend(_to_problems(where, out, known_recipients))
             out["next"] = ref(name, node.get("next"), "étape suivante (next)")
         elif kind == "wait":
             if "duration" in node:
@@ -301,6 +305,19 @@ def compile_definition(source: str, *, known_events: Collection[str], known_chan
             "re_entry": re_entry, "nodes": _serialisable(nodes)}
 
 
+def _to_problems(where: str, node: dict[str, Any], known: Collection[str]) -> list[str]:
+    """A send node addressed to declared recipients (`to:`): a code some capability declares, and no signed link —
+    a link opens the instance's person's pages, never someone else's."""
+    problems = []
+    if node["to"] not in known:
+        codes = ", ".join(sorted(known)) or "aucun n'est déclaré"
+        problems.append(f"{where} : destinataires inconnus « {node['to']} » ({codes})")
+    if node.get("link"):
+        problems.append(f"{where} : pas de lien (link) dans un message à « {node['to']} » : un lien signé mène aux "
+                        f"pages de la personne du parcours")
+    return problems
+
+
 def _entry(spec: Any, raw: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(spec, dict) or spec.get("type") not in ENTRY_TYPES:
         raise DefinitionError([f"entrée : type inconnu ({', '.join(ENTRY_TYPES)})"])
@@ -364,7 +381,8 @@ class Outcome:
     steps: int
     waiting_for: list[str] = field(default_factory=list)
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (kind, node, detail)
-    messages: list[dict[str, Any]] = field(default_factory=list)  # node, template, channels, window, link, lane
+    # node, template, channels, window, link, lane, and `to` (declared recipients instead of the person)
+    messages: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     outcome: str = ""
     inbox: list[str] = field(default_factory=list)
@@ -466,7 +484,7 @@ def step(spec: dict[str, Any], state: InstanceState, now: datetime, context: dic
         if kind == "send":
             out.messages.append({"node": target, "step": out.steps, "template": node["template"],
                                  "channels": node["channels"], "window": node.get("window"),
-                                 "link": node.get("link"), "lane": node.get("lane")})
+                                 "link": node.get("link"), "lane": node.get("lane"), "to": node.get("to")})
             target = node["next"]
         elif kind == "task":
             out.tasks.append({"node": target, "title": node["title"], "service": node["service"],

@@ -52,7 +52,8 @@ def compile_source(source: str) -> dict[str, Any]:
     return domain.compile_definition(source, known_events=tuple(capabilities.events()),
                                      known_channels=tuple(capabilities.channels(sent=True)),
                                      templates=published_template_keys(), check_condition=contexts.check_condition,
-                                     segments=set(registry.segment_names()))
+                                     segments=set(registry.segment_names()),
+                                     known_recipients=capabilities.recipients_codes())
 
 
 def save_definition(source: str, *, author: str = "", publish: bool = False) -> JourneyDefinition:
@@ -444,6 +445,7 @@ def timeline(instance: JourneyInstance) -> list[TimelineEntry]:
                          "timeout": "Date prévue atteinte" if fact.get("until") else "Délai écoulé sans réponse",
                          "goal": f"Objectif atteint : {fact.get('goal', '')}",
                          "completed": "Parcours terminé", "exit": f"Sortie : {fact.get('reason', '')}",
+                         "no_recipient": f"Message non envoyé : aucun destinataire « {fact.get('label', '')} »",
                          "error": f"Erreur : {fact.get('error', '')}"}.get(fact["kind"], fact["kind"])
                 entries.append(TimelineEntry(event.at, "step", label))
             for node in detail.get("path", []):
@@ -456,11 +458,14 @@ def timeline(instance: JourneyInstance) -> list[TimelineEntry]:
             entries.append(TimelineEntry(event.at, "signal", declared.label if declared else detail.get("event", "")))
     for message in messaging.messages_for_instance(instance.pk):
         when = message.sent_at or message.not_before or message.created_at
-        label = f"Message {message.channel or '(canal à choisir)'} — {message.template_key}"
+        # a message to a contact value (`to:` a declared recipient) has no person: said so, its address unshown
+        whom = "" if message.person_id is not None else " à un contact"
+        label = f"Message {message.channel or '(canal à choisir)'}{whom} — {message.template_key}"
         entries.append(TimelineEntry(when, "message", label, message.body or message.error,
                                      status=message.get_status_display()))
     for reply in messaging.replies_for_instance(instance.pk):
-        entries.append(TimelineEntry(reply.received_at, "reply", "Réponse de l'habitant", reply.body))
+        who = "Réponse de l'habitant" if reply.person_id == instance.person_id else "Réponse d'un contact"
+        entries.append(TimelineEntry(reply.received_at, "reply", who, reply.body))
     for task in instance.tasks.all():
         entries.append(TimelineEntry(task.created_at, "task", f"Tâche : {task.title}", task.note,
                                      status=task.get_status_display()))

@@ -4,9 +4,11 @@ A capability app has a module `capability.py` holding `CAPABILITY = Capability(.
 operations, each with exactly one access rule; what it holds on people and how the GDPR rights reach it
 (or an explicit "none" with a reason); its navigation entries, person-file panels, message data, journey
 data, journey events and who listens to them, channels, citizen-link targets, API scopes and the purposes
-they are bound to. Everything that would otherwise be a hand-kept list — the navigation, the GDPR
-providers, the event and channel names, the access checks — is derived from these declarations, and the
-walks at the end of this module find any route or table about people that no declaration covers.
+they are bound to, the send-time rules and the legal basis of the communication purposes it holds, and whom
+its journeys may write to besides their person. Everything that would otherwise be a hand-kept list — the
+navigation, the GDPR providers, the event and channel names, the access checks — is derived from these
+declarations, and the walks at the end of this module find any route or table about people that no declaration
+covers.
 
 This module is plain data and look-ups: it never imports a capability except through
 `importlib` when the declarations are first read (after Django's apps are ready).

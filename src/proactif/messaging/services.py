@@ -59,6 +59,7 @@ OUTBOX_STATUSES = OutboxMessage.STATUS
 # Messages addressed to a contact value (MessageSpec(person_id=None, address=…, policy=[channel])): the channels
 # they may go on, and for the GDPR of the person the contact is attached to (by an id of the message's context)
 DIRECT_CHANNELS = domain.DIRECT_CHANNELS
+direct_address = domain.direct_address  # (policy, address) → the value stored, or ValueError (in French)
 
 
 def direct_messages(context_key: str, ids: list[int]) -> QuerySet[OutboxMessage]:
