@@ -23,6 +23,7 @@ class Section(StrEnum):
     RESSOURCES = "ressources"
     PRESTATIONS = "prestations"
     VULNERABILITE = "vulnerabilite"
+    VEILLE = "veille"
     PARCOURS = "parcours"
     ACCES = "acces"
 
@@ -38,12 +39,13 @@ SECTION_LABELS: dict[Section, str] = {
     Section.RESSOURCES: "Ressources",
     Section.PRESTATIONS: "Prestations perçues",
     Section.VULNERABILITE: "Vulnérabilité et handicap",
+    Section.VEILLE: "Registre des personnes vulnérables",
     Section.PARCOURS: "Parcours et messages",
     Section.ACCES: "Consultations du dossier",
 }
 
 # Sections that are health data in the sense of GDPR art. 9.
-HEALTH_SECTIONS = frozenset({Section.VULNERABILITE})
+HEALTH_SECTIONS = frozenset({Section.VULNERABILITE, Section.VEILLE})
 
 _CONTACT = frozenset({Section.IDENTITE, Section.ADRESSES, Section.CONTACTS, Section.PREFERENCES,
                       Section.CONSENTEMENTS, Section.PARCOURS, Section.ACCES})
@@ -72,7 +74,7 @@ PURPOSES: dict[str, Purpose] = {p.code: p for p in [
             "Mission d'intérêt public (RGPD art. 6-1-e), code de la sécurité intérieure", _CONTACT | {Section.FOYER}),
     Purpose("prevention_sante", "Prévention santé et veille des personnes vulnérables",
             "Registre des personnes vulnérables (art. L121-6-1 CASF), consentement (RGPD art. 9-2-a)",
-            _CONTACT | {Section.FOYER, Section.VULNERABILITE}, health=True),
+            _CONTACT | {Section.FOYER, Section.VULNERABILITE, Section.VEILLE}, health=True),
     Purpose("tenue_registre", "Tenue du registre des habitants : imports, doublons, fusions",
             "Mission d'intérêt public (RGPD art. 6-1-e) ; exactitude des données (RGPD art. 5-1-d)",
             frozenset({Section.IDENTITE, Section.FOYER, Section.ADRESSES, Section.CONTACTS})),

@@ -29,6 +29,7 @@ from proactif.registry import _reach_bulk as reach_bulk
 from proactif.registry import _sandbox as sandbox
 from proactif.registry import _search as search
 from proactif.registry import _segments as segments
+from proactif.registry import _vulnerable as vulnerable
 from proactif.registry import domain
 from proactif.registry._csvfiles import CsvFormatError, open_csv
 from proactif.registry._import_addresses import AddressImporter
@@ -375,6 +376,37 @@ def person_facts(person_ids: list[int]) -> dict[int, dict[str, Any]]:
                  "statut": status}
             for pk, born, sexe, langue, status in Person.objects.filter(pk__any=person_ids).values_list(
                 "id", "date_naissance", "sexe", "langue", "status")}
+
+
+# --- what the register of vulnerable people reads (watch logs each read with its purpose) -----------------
+Resident = vulnerable.Resident
+
+
+def residents(person_ids: list[int]) -> dict[int, Resident]:
+    """Name, birth date, address, quartier, phones, household size and the disability recognitions known, for
+    the register of vulnerable people (art. R121-3 and R121-4 CASF). Not logged here: the caller logs."""
+    return vulnerable.residents(person_ids, clock.today())
+
+
+def register_audience() -> dict[str, list[int]]:
+    """Who may be told the register exists: the active residents of 65 and over, and the adults the registry
+    knows as disabled."""
+    today = clock.today()
+    return {"older": vulnerable.older_residents(65, today), "disabled": vulnerable.disabled_adults(today)}
+
+
+def granted_purpose(purpose: str) -> dict[int, Any]:
+    """Persons whose latest decision for a communication purpose on every channel is a grant, with its date."""
+    latest: dict[int, tuple[Any, str]] = {}
+    for person_id, decision, at in Consent.objects.filter(purpose=purpose, channel="*").order_by(
+            "recorded_at", "id").values_list("person_id", "decision", "recorded_at"):
+        latest[person_id] = (at, decision)
+    return {pk: at for pk, (at, decision) in latest.items() if decision == "granted"}
+
+
+def departements() -> list[str]:
+    """The départements of the registry's addresses, most addresses first."""
+    return vulnerable.departements()
 
 
 def refused_purpose(person_ids: list[int], purpose: str) -> set[int]:
