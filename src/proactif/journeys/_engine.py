@@ -30,7 +30,13 @@ from proactif.messaging import services as messaging
 log = get_logger(__name__)
 
 # ids a journey's messages carry: the document, the appointment, the title request, an outreach…
-MESSAGE_CONTEXT = ("document_id", "appointment_id", "request_id", "outreach_id")
+# What of an instance's context its messages carry: the documents' and the appointments' ids, and the id every
+# capability's message data loads by (`MessageData.id_key`: an outreach, a heatwave check-in…)
+MESSAGE_CONTEXT = ("document_id", "appointment_id", "request_id")
+
+
+def message_context_keys() -> frozenset[str]:
+    return frozenset(MESSAGE_CONTEXT) | {m.id_key for m in capabilities.message_data()}
 BATCH = 5000  # instances per batch (one transaction): larger batches spread each batch's fixed costs
 GROUP_SIZE = 50  # instances moving the same way get their writes from one set-based statement
 INBOX_SIZE = 20  # events kept for an instance until a node consumes them
@@ -236,10 +242,11 @@ def _persist(outcomes: list[tuple[Claimed, dict[str, Any], domain.Outcome]],
              addressed: Addressed, now: datetime) -> tuple[int, list[int]]:
     """Write the batch; returns the number of messages created and the ids of those due now."""
     specs: list[messaging.MessageSpec] = []
+    keys = message_context_keys()
     for instance, spec, outcome in outcomes:
         for message in outcome.messages:
             key = f"j{instance.pk}:{message['step']}:{message['node']}"
-            context = {k: v for k, v in (instance.context or {}).items() if k in MESSAGE_CONTEXT}
+            context = {k: v for k, v in (instance.context or {}).items() if k in keys}
             not_before = sending_times.get((id(message["window"]), instance.person_id))
             if message.get("to"):
                 specs += _to_recipients(instance, spec, outcome, message, context,

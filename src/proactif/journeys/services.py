@@ -334,7 +334,7 @@ def send_now(access: Access, instance_id: int, reason: str, *, template: str, ch
         spec = instance.definition.spec
         action = "reminder" if at else "send"
         _log_takeover(access, instance, action, reason, template=template, at=at.isoformat() if at else None)
-        context = {k: v for k, v in (instance.context or {}).items() if k in engine.MESSAGE_CONTEXT}
+        context = {k: v for k, v in (instance.context or {}).items() if k in engine.message_context_keys()}
         if text:
             context["texte"] = text
         key = f"j{instance.pk}:agent:{uuid.uuid4().hex[:12]}"
@@ -623,3 +623,23 @@ def example_instance(key: str = "titres-identite") -> JourneyInstance | None:
             "relance" in (e.detail or {}).get("path", []) for e in i.events.filter(kind="advance"))]
         return reminded[0] if reminded else done.order_by("pk").first()
     return reminded.first() or done.order_by("pk").first()
+
+
+def nodes_of(instance_ids: list[int]) -> dict[int, str]:
+    """The node each of these instances is at (or ended on)."""
+    ids = [i for i in instance_ids if i]
+    return dict(JourneyInstance.objects.filter(pk__any=ids).values_list("id", "node")) if ids else {}
+
+
+def stop_instances(instance_ids: list[int], reason: str) -> int:
+    """End these instances if they are still live (their capability decided: a plan lifted, a person removed
+    from a register), with `reason` as their outcome and a row in their log; returns how many stopped."""
+    now = clock.now()
+    with transaction.atomic():
+        live = list(JourneyInstance.objects.select_for_update().filter(
+            pk__any=[i for i in instance_ids if i], status__in=JourneyInstance.LIVE).values_list("id", "node"))
+        JourneyInstance.objects.filter(pk__any=[pk for pk, _ in live]).update(
+            status="exited", outcome=reason[:100], next_wake_at=None, ended_at=now, updated_at=now)
+        JourneyEvent.objects.bulk_create([JourneyEvent(instance_id=pk, at=now, kind="exit", node=node,
+                                                       detail={"reason": reason}) for pk, node in live])
+    return len(live)
