@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "proactif.deadlines",
     "proactif.rights",
     "proactif.alerts",
+    "proactif.watch",
     "proactif.web",
     "proactif.api",
 ]
@@ -323,6 +324,19 @@ SEND_TO_SYNTHETIC = env_bool("PROACTIF_SEND_TO_SYNTHETIC", False,
 SYNTHETIC_BEHAVIOUR = env_str("PROACTIF_SYNTHETIC_BEHAVIOUR", "auto",
                               "Synthetic residents open links, book, come and collect in demos and simulations: "
                               "auto (when the registry holds synthetic residents), on or off.")
+WATCH_DEPARTEMENTS = env_str("PROACTIF_WATCH_DEPARTEMENTS", "",
+                             "The collectivité's départements for the vigilance levels, comma-separated (75, 2A, 971); "
+                             "default: the département of most of the registry's addresses.")
+WATCH_HOURS = env_str("PROACTIF_WATCH_HOURS", "09:00-19:00",
+                      "When the heatwave and cold-wave check-ins may go out (local time, every day of the week).")
+WATCH_INTERVAL_DAYS = env_int("PROACTIF_WATCH_INTERVAL_DAYS", 1,
+                              "Days between two rounds of a plan in campaign (1: daily; 2: every 48 hours).")
+WATCH_CHECKIN_RETENTION_DAYS = env_int("PROACTIF_WATCH_CHECKIN_RETENTION_DAYS", 400,
+                                       "Days a plan's contacts, answers and call notes are kept after their day.")
+VIGILANCE_URL = env_str("PROACTIF_VIGILANCE_URL", "",
+                        "Météo-France vigilance feed (DPVigilance API, JSON) read every hour; empty: levels are "
+                        "entered by agents or imported from a file.")
+VIGILANCE_API_KEY = env_str("PROACTIF_VIGILANCE_API_KEY", "", "API key of the Météo-France portal for that feed.")
 SINKS = env_bool("PROACTIF_SINKS", True, "Run the built-in sinks (SMTP, SMS and push providers) in the web "
                  "process; turn off when real providers are configured.")
 WHATSAPP_URL = env_str("PROACTIF_WHATSAPP_URL", "", "WhatsApp Cloud API messages endpoint "

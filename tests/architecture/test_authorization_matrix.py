@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 UNIQUE_NAME = "ZEPHYRINE-QUARTERON"  # the sample resident's name: any page showing it has read their data
 # Bodiless actions: their address names what they act on, so an empty body is a valid request
 ACTIONS = {"accounts:logout", "accounts:unlock", "accounts:revoke_key", "accounts:send_reset", "registry:unmerge",
-           "messaging:publish", "rights:inform", "portal:cancel"}
+           "messaging:publish", "rights:inform", "portal:cancel", "watch:end_plan", "watch:take_in_charge"}
 INVALID_BODY_STATUSES = {400, 404, 405, 409, 410, 422}
 # Extra query strings for pages that read a resident only when asked to
 # (the search is by e-mail: the search box does not echo the name)
@@ -73,6 +73,9 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
     from proactif.registry import services as registry
     from proactif.registry.models import ContactPoint, Document, ImportRejection, ImportRun, MergeSuggestion, Person
     from proactif.rights.models import Assessment, Outreach, ScreeningRun
+    from proactif.watch.models import CheckIn as WatchCheckIn
+    from proactif.watch.models import Plan as WatchPlan
+    from proactif.watch.models import Registration as WatchRegistration
 
     now = clock.now()
     neighbour = Person.objects.filter(status="active", household__isnull=False).order_by("id").first()
@@ -132,6 +135,12 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
                                    sent_by="police@test.proactif.fr", sent_at=now, recipients=1)
     IncidentRecipient.objects.create(incident=incident, person_id=person.pk, answer="besoin_aide",
                                      answer_channel="sms", answered_at=now, note="sans eau")
+    registration = WatchRegistration.objects.create(person_id=person.pk, qualite="age_65", requested_on=clock.today(),
+                                                    requested_by="personne", created_at=now, updated_at=now)
+    plan = WatchPlan.objects.create(phenomenon="canicule", departement="75", level=3, status="alerte", started_at=now,
+                                    raised_at=now)
+    checkin = WatchCheckIn.objects.create(plan=plan, registration=registration, person_id=person.pk,
+                                          day=clock.today(), created_at=now)
     links = {
         "deadlines.booking": messaging.create_link("deadlines.booking", person.pk, instance_id=instance.pk,
                                                    payload={"subject_id": document.pk})[1],
@@ -150,6 +159,7 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
             "household_id": person.household_id, "outreach_id": outreach.pk, "incident_id": incident.pk, "seq": 1,
             "name": "quartiers", "token": links["deadlines.booking"].rsplit("/", 1)[1],
             "registry:run_id": run.pk, "rights:run_id": screening.pk, "provider": "sms-a",
+            "plan_id": plan.pk, "checkin_id": checkin.pk, "registration_id": registration.pk,
             "registry:kind": "habitants",  # a sample file of the import page
             # an agent's one-time link to choose a password (a valid one: the page opens to anyone holding it)
             "accounts:uidb64": reset.rsplit("/", 3)[1], "accounts:token": reset.rsplit("/", 3)[2],

@@ -51,6 +51,10 @@ def context(kind: str = "passeport", stage: str = "alerte", exercise: bool = Fal
                        "etape": stage, "texte": "L'eau est coupée jusqu'à 18 heures. Des bouteilles sont "
                        "distribuées place de la Mairie.", "texte_en": "Water is cut until 6 pm.",
                        "zone": "Quartier Bas-Montreuil", "exercice": exercise, "numero": 1},
+            "veille": {"phenomene": "canicule", "periode": "pendant la canicule",
+                       "periode_phrase": "Pendant la canicule", "personne": "Jeanne MARTIN", "contact": "Paul"},
+            "inscription": {"date_demande": "3 juin 2026", "tiers": "Paul MARTIN (proche)",
+                            "transmission": ""},
             "droits": {"liste": f"Prime d'activité (environ {euros(1150)} par mois) ; Complémentaire santé "
                                 "solidaire (sans participation)", "nombre": 2, "total": 1150}}
 

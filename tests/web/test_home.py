@@ -23,10 +23,13 @@ from tests.conftest import fr
 pytestmark = pytest.mark.django_db
 
 BLOCKS = {"Tâches de mon service", "Rendez-vous du jour", "Incidents et alertes", "Droits à examiner",
-          "Distribution des messages", "Boîte de test", "Journal des accès", "Comptes et clés"}
+          "Distribution des messages", "Boîte de test", "Journal des accès", "Comptes et clés",
+          "Veille canicule et grand froid"}
 EXPECTED = {  # with the built-in sinks on (the demo, the tests): the inbox for the sending services and the admin
     "etat_civil": {"Tâches de mon service", "Rendez-vous du jour", "Distribution des messages", "Boîte de test"},
     "ccas": {"Tâches de mon service", "Droits à examiner", "Distribution des messages", "Boîte de test"},
+    # the register's block only while acting for prévention santé (the CCAS agent's default is action sociale)
+    "sante": {"Tâches de mon service", "Veille canicule et grand froid", "Distribution des messages", "Boîte de test"},
     "police": {"Tâches de mon service", "Incidents et alertes", "Distribution des messages", "Boîte de test"},
     "dpo": {"Journal des accès", "Distribution des messages"},
     "admin": {"Comptes et clés", "Boîte de test"},

@@ -7,13 +7,14 @@ from typing import Any
 
 import click
 
-from proactif.cli import emit, main
+from proactif.cli import emit, main, setup
 from proactif.watch.news2 import BAND_LABELS, LABELS, MAX_SCORE, UNITS, News2, ObservationError, Observations, score
 
 
 @main.group()
 def watch() -> None:
-    """Watch over vulnerable people: early warning scores and what follows them."""
+    """Watch over vulnerable people: the register (L121-6-1 CASF), the heatwave and cold-wave plans, early
+    warning scores."""
 
 
 class Measure(click.ParamType):
@@ -81,3 +82,95 @@ def _print_news2(result: News2) -> None:
         points = "point" if parameter.points < 2 else "points"
         click.echo(f"  {label:<32} {value:<16} {parameter.points} {points}")
     click.echo("Un score n'est pas un diagnostic : en cas d'urgence vitale, appelez le 15 (SAMU).")
+
+
+# --- the heatwave and cold-wave plans -----------------------------------------------------------------------
+def _record(departement: str, level: str, phenomenon: str, as_json: bool) -> None:
+    setup()
+    from proactif.accounts.domain import system_actor
+    from proactif.watch import services
+
+    try:
+        result = services.record_level(system_actor("cli"), departement, phenomenon, level, source="cli")
+    except services.PlanError as exc:
+        raise click.UsageError(str(exc)) from None
+    emit(as_json, result)
+
+
+@watch.command("heatwave")
+@click.option("--departement", required=True, help="Département code (75, 2A, 971).")
+@click.option("--level", required=True, help="Météo-France canicule vigilance: vert, jaune, orange, rouge (or 1–4).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def heatwave(departement: str, level: str, as_json: bool) -> None:
+    """Record the canicule vigilance of a département and do what it says: yellow prepares the call lists;
+    orange and red start (or raise) the plan and today's round of contacts; green lifts the plan. A département
+    that is not the collectivité's (PROACTIF_WATCH_DEPARTEMENTS) is recorded and starts nothing. Prints
+    departement, level, plan, registered, to_contact_today, call_list, started.
+
+    Example: proactif watch heatwave --departement 75 --level orange --json
+    """
+    _record(departement, level, "canicule", as_json)
+
+
+@watch.command("coldwave")
+@click.option("--departement", required=True, help="Département code (75, 2A, 971).")
+@click.option("--level", required=True, help="Météo-France grand froid vigilance: vert, jaune, orange, rouge (or 1–4).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def coldwave(departement: str, level: str, as_json: bool) -> None:
+    """The same as `heatwave`, for the grand froid vigilance.
+
+    Example: proactif watch coldwave --departement 67 --level orange --json
+    """
+    _record(departement, level, "grand_froid", as_json)
+
+
+@watch.command("vigilance")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def vigilance_file(path: str, as_json: bool) -> None:
+    """Import a Météo-France vigilance file (the public JSON of the vigilance API or the CDP_CARTE_EXTERNE archive,
+    or the former XML): the canicule and grand froid levels of today apply like `heatwave` and `coldwave`.
+
+    Example: proactif watch vigilance data/vigilance/vigilance-canicule-2026-07-sample.json --json
+    """
+    setup()
+    from proactif.accounts.domain import system_actor
+    from proactif.watch import services
+
+    with open(path, "rb") as handle:
+        data = handle.read(services.VIGILANCE_MAX_BYTES + 1)
+    try:
+        results = services.import_vigilance(system_actor("cli"), data, source="fichier")
+    except services.PlanError as exc:
+        raise click.ClickException(str(exc)) from None
+    emit(as_json, {"levels": results, "started": sum(1 for r in results if r["started"])})
+
+
+# --- the register -------------------------------------------------------------------------------------------
+@watch.command("register-consents")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def register_consents(as_json: bool) -> None:
+    """Turn the former « veille santé » consents into enrolments in the register (each person gets the
+    acknowledgement, which says how to object); consents of persons the rules do not admit are counted, not
+    enrolled. Idempotent.
+
+    Example: proactif watch register-consents --json
+    """
+    setup()
+    from proactif.accounts.domain import system_actor
+    from proactif.watch import services
+
+    emit(as_json, services.enrol_from_consents(system_actor("cli")))
+
+
+@watch.command("register")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def register_figures(as_json: bool) -> None:
+    """The register's size by quality and requester (counts only: nobody named).
+
+    Example: proactif watch register --json
+    """
+    setup()
+    from proactif.watch import services
+
+    emit(as_json, services.figures())

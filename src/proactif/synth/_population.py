@@ -356,14 +356,16 @@ class ChunkGenerator:
             decision = "granted" if r < granted else "denied" if r < granted + denied else None
             if decision:
                 self.consent(m, purpose, decision)
-        if m.age >= 65 and m.role == "personne_de_reference" and rnd.random() < d.VEILLE_SANTE_ELDERLY_ALONE / 2:
-            self.consent(m, "veille_sante", "granted")
+        draw = rnd.random() if m.age >= 65 and m.role == "personne_de_reference" else None
+        if draw is not None and draw < d.VEILLE_SANTE_DRAWN:
+            self.consent(m, "veille_sante", "granted", record=draw < d.VEILLE_SANTE_CONSENT)
 
-    def consent(self, m: Member, purpose: str, decision: str) -> None:
+    def consent(self, m: Member, purpose: str, decision: str, record: bool = True) -> None:
         at = self.ctx.now - timedelta(seconds=self.below(3 * 365 * 86400))
         source = self.pick(("portail", "guichet", "formulaire", "import"))
-        self.out.add("consent", (m.id, purpose, "*", decision, source, self.pick(("2023-01", "2024-06")),
-                                 self.dt(at), "", "{}"))
+        text_version = self.pick(("2023-01", "2024-06"))
+        if record:  # the draws are made either way: the rest of the commune stays the same for a seed
+            self.out.add("consent", (m.id, purpose, "*", decision, source, text_version, self.dt(at), "", "{}"))
 
     def resources(self, m: Member) -> None:
         """A person's incomes drawn gross; their net and taxable amounts are those OpenFisca-France computes."""

@@ -62,7 +62,8 @@ RECEIPT = {"css_gratuite": "css", "css_participation": "css"}
 # Consent decisions recorded for adults: purpose -> (P(granted), P(denied)).
 CONSENT_RATES = {"rappels_echeances": (0.16, 0.03), "alertes": (0.27, 0.01), "information": (0.22, 0.06),
                  "droits": (0.0, 0.04), "personnalisation": (0.1, 0.03)}
-VEILLE_SANTE_ELDERLY_ALONE = 0.32
+VEILLE_SANTE_CONSENT = 0.02  # older reference persons who gave the former « veille santé » consent
+VEILLE_SANTE_DRAWN = 0.16  # the random draws the commune was laid out with (a lower rate keeps every seed's commune)
 
 DISABILITY_50, DISABILITY_80 = 0.03, 0.04
 MOVED_OUT, DECEASED = 0.01, 0.004

@@ -101,6 +101,9 @@ def seed(residents: int, seed_value: int = 1, *, reset: bool = False, duplicate_
             if progress:
                 progress(done, residents)
     registry.bulk_finish()
+    from proactif.watch import services as watch
+
+    register = watch.seed(seed_value)
     elapsed = time.monotonic() - started
     rows_written = sum(totals.values()) + len(geo.voies) + len(geo.address_rows)
     figures = {
@@ -113,6 +116,7 @@ def seed(residents: int, seed_value: int = 1, *, reset: bool = False, duplicate_
                  "documents": totals["document"], "resources": totals["resource"], "benefits": totals["benefit"]},
         "non_recours": {b: {**v, "not_claiming_share": round(1 - v["receiving"] / v["eligible"], 3)
                             if v["eligible"] else 0.0} for b, v in sorted(truth.items())},
+        "register_of_vulnerable_people": register,
         "seconds": round(elapsed, 2),
         "rows_per_second": round(rows_written / elapsed) if elapsed else None,
         "database": bulkload.vendor(),

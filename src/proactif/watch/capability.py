@@ -1,0 +1,86 @@
+"""Watch (use case 5, first half): the register of vulnerable people (art. L121-6-1 CASF) and the heatwave and
+cold-wave plans — the vigilance level, the daily rounds of contacts with their no-answer path, the call list, the
+board of coverage and the préfet's file. Every page is kept for the purpose `prevention_sante`."""
+
+from pathlib import Path
+
+from django.conf import settings
+
+from proactif.accounts.domain import Section
+from proactif.journeys import services as journeys
+from proactif.kernel.capabilities import (
+    Capability,
+    ContactBasis,
+    Event,
+    HomeBlock,
+    Listener,
+    MessageData,
+    Nav,
+    Pages,
+    Panel,
+    PersonalData,
+    Recipients,
+    Sending,
+    agent,
+    route,
+)
+from proactif.messaging import services as messaging
+from proactif.watch import _gdpr as gdpr
+from proactif.watch import services, views
+
+FOLDER = Path(__file__).parent
+# The register opens under prévention santé only — not under action sociale, though the CCAS exercises both
+WATCH = agent(services.PURPOSE, exclusive=True)
+WATCH_READS = agent(services.PURPOSE, personal=True, exclusive=True)
+
+
+def _install() -> None:
+    messaging.load_templates(FOLDER / "messages.yaml")
+    journeys.load_folder(FOLDER / "journeys")
+
+
+CAPABILITY = Capability(
+    name="watch", label="Veille des personnes vulnérables",
+    personal_data=PersonalData.handled_by(
+        "registre_vulnerables", ("watch.Registration", "watch.RegistrationEvent", "watch.Contact", "watch.Need",
+                                 "watch.CheckIn", "watch.Call"), gdpr),
+    pages=(
+        Pages("veille/", "watch", (
+            route("", views.home, WATCH, "home"),
+            route("vigilance/", views.vigilance, WATCH, "vigilance"),
+            route("plans/<int:plan_id>/", views.plan, WATCH_READS, "plan"),
+            route("plans/<int:plan_id>/appels/", views.calls, WATCH_READS, "calls"),
+            route("plans/<int:plan_id>/prefet.csv", views.prefet, WATCH_READS, "prefet"),
+            route("plans/<int:plan_id>/lever/", views.end_plan, WATCH, "end_plan"),
+            route("contacts/<int:checkin_id>/appel/", views.record_call, WATCH_READS, "record_call"),
+            route("contacts/<int:checkin_id>/prise-en-charge/", views.take_in_charge, WATCH_READS, "take_in_charge"),
+            route("registre/", views.register, WATCH_READS, "register"),
+            route("registre/inscrire/", views.enrol, WATCH_READS, "enrol"),
+            route("registre/<int:registration_id>/", views.entry, WATCH_READS, "entry"),
+        )),
+    ),
+    home=(HomeBlock("Veille canicule et grand froid", "watch:home", "watch/_home.html", services.home_block, 8),),
+    nav=(Nav("Veille", "watch:home", 48),),
+    panels=(Panel(Section.VEILLE.value, "Registre des personnes vulnérables", "watch/_panel.html",
+                  services.person_panel),),
+    message_data=(
+        MessageData("veille", "veille_id", services.message_views,
+                    ("phenomene", "periode", "periode_phrase", "personne", "contact"),
+                    example={"phenomene": "canicule", "periode": "pendant la canicule",
+                             "periode_phrase": "Pendant la canicule", "personne": "Jeanne MARTIN",
+                             "contact": "Paul MARTIN"}),
+        MessageData("inscription", "inscription_id", services.acknowledgement_views,
+                    ("date_demande", "tiers", "transmission"),
+                    example={"date_demande": "3 juin 2026", "tiers": "", "transmission": ""}),
+    ),
+    events=(Event("veille_due", "Veille : contact du jour à faire"),
+            Event("veille_ok", "Veille : tout va bien"),
+            Event("veille_aide", "Veille : besoin d'aide")),
+    listeners=(Listener(("reply_received",), services.on_reply),),
+    sending=(Sending(services.COMMUNICATION, lambda: settings.WATCH_HOURS, every_day=True, capped=False),),
+    contact_bases=(ContactBasis(services.COMMUNICATION, "Inscription au registre des personnes vulnérables",
+                                services.holders),),
+    recipients=(Recipients("veille.contact_urgence", "Personne à prévenir en cas d'urgence",
+                           services.contact_recipients),),
+    install=_install,
+)

@@ -1,0 +1,165 @@
+"""The register of vulnerable people (L121-6-1 CASF), its contacts and its health data kept apart, and the
+heatwave and cold-wave plans with their daily rounds.
+
+People are referenced by id (`person_id`): the registry owns them. The referent and the emergency contacts are
+often not residents: they are stored on the entry and covered by the registered person's GDPR handling.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from proactif.watch import domain
+
+
+class Registration(models.Model):
+    """An entry of the register (R121-4 CASF): one per person, its history in `RegistrationEvent`."""
+
+    STATUS = [("inscrite", "Inscrite"), ("radiee", "Radiée")]
+    QUALITES = list(domain.QUALITES.items())
+    DEMANDEURS = [(k, v[0].upper() + v[1:]) for k, v in domain.DEMANDEURS.items()]
+
+    person_id = models.BigIntegerField(unique=True)
+    status = models.CharField(max_length=10, choices=STATUS, default="inscrite", db_index=True)
+    qualite = models.CharField(max_length=12, choices=QUALITES)
+    handicap = models.JSONField(default=list, blank=True)  # keys of domain.HANDICAP_TITRES (R121-3 3°)
+    requested_on = models.DateField()  # « date de la demande »
+    requested_by = models.CharField(max_length=14, choices=DEMANDEURS)
+    third_party_name = models.CharField(max_length=200, blank=True)  # « nom et qualité du tiers »
+    third_party_quality = models.CharField(max_length=20, blank=True)
+    transmission = models.CharField(max_length=10, blank=True)  # apa | pch | carsat (loi 2024-317)
+    telephone = models.CharField(max_length=20, blank=True)  # E.164, as given for the register
+    home_service = models.CharField(max_length=200, blank=True)  # « service intervenant à domicile »
+    lives_alone = models.BooleanField(null=True)  # optional, with the person's agreement
+    no_family_nearby = models.BooleanField(default=False)
+    quartier_id = models.BigIntegerField(null=True, blank=True)  # for the board, set at enrolment and on moves
+    acknowledged_on = models.DateField(null=True, blank=True)  # the acknowledgement (8 days)
+    confirmed_on = models.DateField(null=True, blank=True)  # the yearly confirmation (product choice)
+    removal_asked_on = models.DateField(null=True, blank=True)
+    removed_on = models.DateField(null=True, blank=True)
+    removal_reason = models.CharField(max_length=14, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "quartier_id"], name="watch_reg_status_q")]
+
+
+class RegistrationEvent(models.Model):
+    """The entry's history: request, acknowledgement, objection, confirmation, change, removal (append-only)."""
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=20)
+    by = models.CharField(max_length=254, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class Contact(models.Model):
+    """The referent or a person to warn in an emergency (« personne à prévenir en cas d'urgence »)."""
+
+    ROLES = [("referent", "Référent"), ("urgence", "Personne à prévenir en cas d'urgence")]
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="contacts")
+    role = models.CharField(max_length=10, choices=ROLES)
+    name = models.CharField(max_length=200)
+    relation = models.CharField(max_length=100, blank=True)  # fille, voisin, aide à domicile…
+    telephone = models.CharField(max_length=20, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    nearby = models.BooleanField(default=False)  # lives close enough to call round
+    rank = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["registration_id", "role", "rank", "id"]
+
+
+class Need(models.Model):
+    """« Besoins particuliers » — health data (RGPD art. 9), kept apart from the entry, entered with the person's
+    explicit agreement and deleted when the entry is removed or the agreement withdrawn."""
+
+    registration = models.OneToOneField(Registration, on_delete=models.CASCADE, related_name="need")
+    text = models.CharField(max_length=500)
+    agreed_on = models.DateField()
+    agreement_source = models.CharField(max_length=30)  # écrit, téléphone, guichet
+    recorded_by = models.CharField(max_length=254, blank=True)
+    updated_at = models.DateTimeField()
+
+
+class VigilanceReading(models.Model):
+    """A Météo-France vigilance level for a département and a phenomenon, as it reached the platform (an
+    agent's entry, a file, the URL), and what it did: the journal of the plan's triggers."""
+
+    departement = models.CharField(max_length=3)
+    phenomenon = models.CharField(max_length=12)
+    level = models.PositiveSmallIntegerField()
+    day = models.DateField()
+    source = models.CharField(max_length=10)  # agent | fichier | url | cli
+    recorded_by = models.CharField(max_length=254, blank=True)
+    recorded_at = models.DateTimeField()
+    ours = models.BooleanField()  # a département of the collectivité
+    effect = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+
+
+class Plan(models.Model):
+    """A heatwave or cold-wave plan of the collectivité: its level follows the vigilance; orange and red start
+    the campaign of daily rounds."""
+
+    STATUS = [(k, v) for k, v in domain.PLAN_LABELS.items()]
+
+    phenomenon = models.CharField(max_length=12)
+    departement = models.CharField(max_length=3)
+    level = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=14, choices=STATUS)
+    interval_days = models.PositiveSmallIntegerField(default=1)
+    started_at = models.DateTimeField()
+    raised_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.CharField(max_length=254, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["phenomenon", "departement"],
+                                               condition=models.Q(ended_at__isnull=True), name="watch_one_live_plan")]
+
+
+class CheckIn(models.Model):
+    """A registered person's contact on a day of a plan's campaign."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="checkins")
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="checkins")
+    person_id = models.BigIntegerField()
+    day = models.DateField()
+    quartier_id = models.BigIntegerField(null=True, blank=True)
+    priority = models.IntegerField(default=0)
+    reasons = models.JSONField(default=list)
+    call_first = models.BooleanField(default=False)
+    answer = models.CharField(max_length=12, blank=True)  # ok | besoin_aide
+    answer_channel = models.CharField(max_length=10, blank=True)  # sms | appel | visite | proche
+    answered_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    handled_at = models.DateTimeField(null=True, blank=True)  # a need for help taken in charge
+    handled_by = models.CharField(max_length=254, blank=True)
+    instance_id = models.BigIntegerField(null=True, blank=True)  # the journey following the no-answer path
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["plan", "registration", "day"], name="watch_checkin_once")]
+        indexes = [models.Index(fields=["plan", "day", "answer"], name="watch_checkin_day")]
+
+
+class Call(models.Model):
+    """An agent's call (or visit) and its outcome, append-only."""
+
+    checkin = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="calls")
+    at = models.DateTimeField()
+    by = models.CharField(max_length=254)
+    outcome = models.CharField(max_length=16)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]

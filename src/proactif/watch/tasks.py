@@ -1,0 +1,28 @@
+"""Watch's scheduled work: the day's rounds of the plans in campaign (before the check-ins' hours open), the
+register's daily reconciliation with the registry (moves, deaths), and the vigilance feed when one is set."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from typing import Any
+
+from proactif.kernel.scheduler import periodic
+from proactif.watch import services
+
+
+@periodic(every=timedelta(days=1), at=time(8, 30))
+def daily_rounds() -> dict[str, int]:
+    """Today's contacts of every plan in campaign: their SMS leave when the watch's hours open."""
+    return services.run_due_rounds()
+
+
+@periodic(every=timedelta(days=1), at=time(5, 0))
+def reconcile() -> dict[str, int]:
+    """Entries of persons who moved out or died are removed; quartiers follow moves."""
+    return services.reconcile()
+
+
+@periodic(every=timedelta(hours=1))
+def vigilance_feed() -> dict[str, Any]:
+    """The Météo-France vigilance (PROACTIF_VIGILANCE_URL), applied like an imported file."""
+    return services.fetch_vigilance()

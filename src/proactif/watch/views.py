@@ -1,0 +1,293 @@
+"""The register of vulnerable people and the heatwave and cold-wave plans in the agent interface: the plan and
+its vigilance level, the register (list, enrolment, entry, removal), the day's board and call list, the préfet's
+file. Every page opens under the purpose `prevention_sante` only and logs the persons it shows."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from proactif.kernel import clock, csvexport, tables
+from proactif.kernel.ids import parse_id
+from proactif.kernel.text import count_fr
+from proactif.registry import services as registry
+from proactif.watch import domain, services
+
+REGISTER_COLUMNS = (
+    tables.Column("nom", "Personne", value="name"),
+    tables.Column("age", "Âge", value="age", numeric=True),
+    tables.Column("adresse", "Adresse", value="address"),
+    tables.Column("quartier", "Quartier", value="quartier"),
+    tables.Column("telephone", "Téléphone", value="telephone"),
+    tables.Column("qualite", "Qualité", value="qualite"),
+    tables.Column("demandeur", "Demande de", value="demandeur"),
+    tables.Column("date", "Demande du", sort="requested_on", value="requested_on"),
+)
+FLAGS = (("", "Toutes"), ("accuse_en_retard", "Accusé de réception en retard"), ("a_confirmer", "À confirmer"),
+         ("sans_contact", "Sans personne à prévenir"))
+
+
+def _access(request: HttpRequest) -> Any:
+    return request.access  # type: ignore[attr-defined]
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return _home(request)
+
+
+def _home(request: HttpRequest, error: str = "", status: int = 200) -> HttpResponse:
+    return render(request, "watch/home.html", {
+        "plans": services.live_plans(), "readings": services.readings(), "figures": services.figures(),
+        "departements": services.departements(), "phenomenes": domain.PHENOMENES.items(),
+        "couleurs": domain.COULEURS.items(), "labels": domain.PLAN_LABELS, "today": clock.today(), "error": error,
+        "post": request.POST}, status=status)
+
+
+@require_POST
+def vigilance(request: HttpRequest) -> HttpResponse:
+    """An agent enters a level, or imports a Météo-France vigilance file; a refusal comes back on the page (400)."""
+    upload = request.FILES.get("fichier")
+    try:
+        if upload is not None:
+            results = services.import_vigilance(request.actor, upload.read(services.VIGILANCE_MAX_BYTES + 1),  # type: ignore[attr-defined]
+                                                source="fichier")
+            for result in results:
+                messages.info(request, _said(result))
+            if not results:
+                messages.info(request, "Fichier lu : aucun niveau de canicule ou de grand froid pour vos départements.")
+        else:
+            result = services.record_level(request.actor, request.POST.get("departement", ""),  # type: ignore[attr-defined]
+                                           request.POST.get("phenomene", ""), request.POST.get("niveau", ""))
+            messages.success(request, _said(result))
+            if result["plan"] and result["to_contact_today"]:
+                return redirect("watch:plan", plan_id=result["plan"]["id"])
+    except services.PlanError as exc:
+        return _home(request, error=str(exc), status=400)
+    return redirect("watch:home")
+
+
+def _said(result: dict[str, Any]) -> str:
+    text = (f"Vigilance {result['level']} « {domain.PHENOMENES[result['phenomenon']].lower()} » pour le "
+            f"département {result['departement']} : {result['effect']}.")
+    if result["to_contact_today"]:
+        text += (f" {count_fr(result['to_contact_today'], 'personne à contacter|personnes à contacter')} "
+                 f"aujourd'hui, dont {result['call_list']} à appeler.")
+    return text
+
+
+@require_POST
+def end_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
+    if services.get_plan(plan_id) is None:
+        raise Http404("plan inconnu")
+    try:
+        services.end_plan(request.actor, plan_id)  # type: ignore[attr-defined]
+    except services.PlanError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Plan levé : les contacts du jour sans réponse sont arrêtés.")
+    return redirect("watch:home")
+
+
+# --- the register ---------------------------------------------------------------------------------------------
+@require_GET
+def register(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("statut", "inscrite")
+    status = status if status in ("inscrite", "radiee") else "inscrite"
+    flag = request.GET.get("filtre", "")
+    flag = flag if flag in dict(FLAGS) else ""
+    quartier = parse_id(request.GET.get("quartier"))
+    rows = services.entries(status, quartier_id=quartier, flag=flag)
+
+    def prepare(page: list[Any], action: str) -> list[Any]:
+        return services.with_residents(_access(request), page, action)
+
+    table = tables.Table(request, rows, REGISTER_COLUMNS, caption="Personnes inscrites au registre",
+                         default_sort="-date", export="registre", count="inscription|inscriptions|aucune inscription",
+                         prepare=prepare)
+    if table.export_requested:
+        return table.csv_response()
+    return render(request, "watch/register.html", {
+        "table": table, "status": status, "flag": flag, "flags": FLAGS, "quartier": quartier,
+        "quartiers": registry.quartiers(), "figures": services.figures()})
+
+
+@require_http_methods(["GET", "POST"])
+def enrol(request: HttpRequest) -> HttpResponse:
+    access = _access(request)
+    query = request.GET.get("q", "").strip()[:200]
+    person_id = parse_id(request.GET.get("personne") or request.POST.get("personne"))
+    found = registry.search_persons(access, query, limit=20)[1] if query and not person_id else []
+    errors: dict[str, str] = {}
+    candidate = services.candidate(access, person_id) if person_id else None
+    if person_id and candidate is None:
+        raise Http404("personne inconnue")
+    if request.method == "POST" and candidate is None:
+        errors["__all__"] = "choisissez d'abord la personne à inscrire"
+    if request.method == "POST" and candidate is not None:
+        try:
+            registration = services.enrol(request.actor, services.request_from_form(person_id, request.POST))  # type: ignore[attr-defined,arg-type]
+        except services.WatchError as exc:
+            errors["__all__"] = str(exc)
+        else:
+            messages.success(request, "Inscription enregistrée ; l'accusé de réception part aujourd'hui.")
+            return redirect("watch:entry", registration_id=registration.pk)
+    return render(request, "watch/enrol.html", {
+        "query": query, "found": found, "candidate": candidate, "errors": errors, "post": request.POST,
+        "qualites": domain.QUALITES.items(), "qualites_map": domain.QUALITES, "demandeurs": domain.DEMANDEURS.items(),
+        "tiers": domain.TIERS_QUALITES.items(), "transmissions": domain.TRANSMISSIONS.items(),
+        "handicaps": domain.HANDICAP_TITRES.items()}, status=400 if errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def entry(request: HttpRequest, registration_id: int) -> HttpResponse:
+    if request.method == "POST":
+        if services.get_registration(registration_id) is None:
+            raise Http404("inscription inconnue")
+        action = request.POST.get("action", "")
+        if action not in ("radier", "confirmer", "besoins"):
+            return HttpResponse("action inconnue (radier, confirmer ou besoins)", status=400,
+                                content_type="text/plain; charset=utf-8")
+        try:
+            if action == "radier":
+                services.remove(request.actor, registration_id, request.POST.get("motif", ""),  # type: ignore[attr-defined]
+                                note=request.POST.get("note", ""))
+                messages.success(request, "Inscription radiée : contacts et besoins effacés.")
+            elif action == "confirmer":
+                services.confirm(request.actor, registration_id)  # type: ignore[attr-defined]
+                messages.success(request, "Inscription confirmée pour un an.")
+            elif action == "besoins":
+                services.set_need(request.actor, registration_id, request.POST.get("besoins", ""),  # type: ignore[attr-defined]
+                                  request.POST.get("accord", ""))
+                messages.success(request, "Besoins particuliers enregistrés.")
+        except services.WatchError as exc:
+            messages.error(request, str(exc))
+        return redirect("watch:entry", registration_id=registration_id)
+    try:
+        view = services.entry(_access(request), registration_id)
+    except LookupError:
+        raise Http404("inscription inconnue") from None
+    return render(request, "watch/entry.html", {
+        "e": view, "reasons": domain.REMOVAL_REASONS.items(), "event_labels": domain.EVENT_LABELS,
+        "handicaps": domain.HANDICAP_TITRES, "outcomes": domain.CALL_OUTCOMES,
+        "states": domain.STATES, "answers": domain.ANSWERS})
+
+
+# --- a plan's campaign ----------------------------------------------------------------------------------------
+def _plan_and_day(request: HttpRequest, plan_id: int) -> tuple[Any, date, list[date]]:
+    plan = services.get_plan(plan_id)
+    if plan is None:
+        raise Http404("plan inconnu")
+    days = services.rounds(plan)
+    raw = request.GET.get("jour", "")
+    try:
+        day = date.fromisoformat(raw) if raw else (days[0] if days else clock.today())
+    except ValueError:
+        day = days[0] if days else clock.today()
+    return plan, day, days
+
+
+BOARD_COLUMNS = (
+    tables.Column("personne", "Personne", value="name"),
+    tables.Column("etat", "État", value=lambda c: domain.STATES.get(c.state, c.state)),
+    tables.Column("priorite", "Priorité", value=lambda c: " ; ".join(domain.PRIORITY_REASONS[r] for r in c.reasons)),
+    tables.Column("telephone", "Téléphone", value=lambda c: " ; ".join(c.phones)),
+    tables.Column("action", "Action", export=False),
+)
+
+
+@require_GET
+def plan(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """The board of a day: coverage in all, every person (needs-help first, by pages), coverage per quartier."""
+    current, day, days = _plan_and_day(request, plan_id)
+    board = services.board(current, day)
+
+    def prepare(rows: list[Any], action: str) -> list[Any]:
+        return services.name_checkins(_access(request), rows, action)
+
+    table = tables.Table(request, board["rows"], BOARD_COLUMNS, caption="Les personnes du jour : besoin d'aide, "
+                         "injoignables, puis par priorité", export="tableau",
+                         count="personne|personnes|aucune personne", prepare=prepare)
+    if table.export_requested:
+        return table.csv_response()
+    return render(request, "watch/plan.html", {
+        "plan": current, "day": day, "days": days, "board": board, "table": table, "labels": domain.PLAN_LABELS,
+        "states": domain.STATES, "reasons": domain.PRIORITY_REASONS, "tab": "board"})
+
+
+@require_GET
+def calls(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """The day's call list: who to call now, with the script and the outcomes to record (by pages of 25)."""
+    current, day, days = _plan_and_day(request, plan_id)
+    everyone = request.GET.get("tous") == "1"
+    table = tables.Table(request, services.call_list(current, day, everyone=everyone), BOARD_COLUMNS[:4],
+                         caption="Liste d'appels", per_page=25, count="personne à appeler|personnes à appeler|"
+                         "aucune personne à appeler", prepare=lambda rows, action: services.name_checkins(
+                             _access(request), rows, action))
+    return render(request, "watch/calls.html", {
+        "plan": current, "day": day, "days": days, "table": table, "everyone": everyone,
+        "query_prefix": f"jour={day.isoformat()}&{'tous=1&' if everyone else ''}",
+        "labels": domain.PLAN_LABELS, "outcomes": domain.CALL_OUTCOMES.items(), "outcomes_map": domain.CALL_OUTCOMES,
+        "states": domain.STATES, "reasons": domain.PRIORITY_REASONS, "script": services.call_script(current),
+        "tab": "calls"})
+
+
+@require_POST
+def record_call(request: HttpRequest, checkin_id: int) -> HttpResponse:
+    checkin = services.checkin(checkin_id)
+    if checkin is None:
+        raise Http404("contact inconnu")
+    outcome = request.POST.get("issue", "")
+    if outcome not in domain.CALL_OUTCOMES:
+        return HttpResponse(f"issue d'appel inconnue : « {outcome[:40]} »", status=400,
+                            content_type="text/plain; charset=utf-8")
+    services.record_call(request.actor, checkin_id, outcome, request.POST.get("note", ""))  # type: ignore[attr-defined]
+    messages.success(request, f"Appel enregistré : {domain.CALL_OUTCOMES[outcome][0].lower()}.")
+    target = "watch:plan" if request.POST.get("retour", "") == "tableau" else "watch:calls"
+    return redirect(f"{_url(target, checkin.plan_id)}?jour={checkin.day.isoformat()}#contact-{checkin.pk}")
+
+
+@require_POST
+def take_in_charge(request: HttpRequest, checkin_id: int) -> HttpResponse:
+    checkin = services.checkin(checkin_id)
+    if checkin is None:
+        raise Http404("contact inconnu")
+    try:
+        services.take_in_charge(request.actor, checkin_id)  # type: ignore[attr-defined]
+    except services.PlanError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Besoin d'aide pris en charge.")
+    return redirect(f"{_url('watch:plan', checkin.plan_id)}?jour={checkin.day.isoformat()}")
+
+
+def _url(name: str, plan_id: int) -> str:
+    from django.urls import reverse
+
+    return reverse(name, kwargs={"plan_id": plan_id})
+
+
+@require_GET
+def prefet(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """The register for the préfet (R121-8 CASF): exactly the fields of the register (R121-4), once the plan is
+    triggered (orange or red)."""
+    current = services.get_plan(plan_id)
+    if current is None:
+        raise Http404("plan inconnu")
+    try:
+        rows = services.prefet_rows(_access(request), current)
+    except services.PlanError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (f'attachment; filename="registre-prefet-{current.departement}-'
+                                       f'{clock.today().isoformat()}.csv"')
+    response.write("\ufeff")
+    writer = csvexport.writer(response)
+    writer.writerow([label for _, label in domain.PREFET_FIELDS])
+    writer.writerows([[row[key] for key, _ in domain.PREFET_FIELDS] for row in rows])
+    return response
