@@ -256,3 +256,29 @@ def test_every_read_of_the_register_is_logged_naming_the_persons(agents) -> None
     assert entry is not None
     assert client.get(f"/veille/registre/{entry.pk}/").status_code == 200
     assert AccessLog.objects.order_by("-id").first().person_id == entry.person_id
+
+
+def test_a_veille_sante_consent_cannot_be_granted_any_more_but_may_be_refused(agents) -> None:
+    """Its basis is the register (decision 0008): a grant through the registry is refused with the field named."""
+    from proactif.accounts import services as accounts
+    from proactif.accounts.domain import access_for
+    from proactif.registry import domain as registry_domain
+    from proactif.registry import services as registry
+
+    access = access_for(accounts.actor_for_agent(agents["ccas"]), "action_sociale")
+    person_id = unregistered()
+    with pytest.raises(registry_domain.FieldError, match="ne repose pas sur un consentement"):
+        registry.record_consent(access, person_id, purpose="veille_sante", channel="*", decision="granted",
+                                source="guichet", text_version="v1")
+    registry.record_consent(access, person_id, purpose="veille_sante", channel="*", decision="denied",
+                            source="guichet", text_version="v1")
+
+
+def test_the_person_file_shows_the_register_only_under_prevention_sante(agents) -> None:
+    entry = Registration.objects.filter(status="inscrite").first()
+    assert entry is not None
+    page = f"/habitants/{entry.person_id}/"
+    shown = client_for(agents, "ccas", "prevention_sante").get(page).content.decode()
+    assert "Inscription au registre des personnes vulnérables depuis le" in shown
+    hidden = client_for(agents, "ccas", "action_sociale").get(page).content.decode()
+    assert "registre des personnes vulnérables" not in hidden.lower()

@@ -230,6 +230,10 @@ def record_consent(access: Access, person_id: int, *, purpose: str, channel: str
         raise domain.FieldError("channel", f"canal inconnu « {channel} »")
     if decision not in ("granted", "denied", "revoked"):
         raise domain.FieldError("decision", "décision attendue : granted, denied ou revoked")
+    spec = domain.COMMUNICATION_PURPOSES[purpose]
+    if spec.rule == "declared" and decision == "granted":
+        raise domain.FieldError("purpose", f"« {spec.label} » ne repose pas sur un consentement (base : "
+                                           f"{spec.basis}) ; un refus reste possible")
     if not text_version.strip():
         raise domain.FieldError("text_version", "version du texte présenté obligatoire (preuve du consentement)")
     person = get_person(person_id, access.sandbox)
