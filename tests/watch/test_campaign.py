@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db.models import Count
 
 from proactif.accounts.domain import system_actor
 from proactif.journeys import _engine as engine
@@ -206,3 +207,28 @@ def test_the_registers_basis_is_checked_at_send_time() -> None:
     assert basis.holders([registration.person_id]) == {registration.person_id}
     services.remove(ACTOR, registration.pk, "demande")
     assert basis.holders([registration.person_id]) == set()
+
+
+def test_in_a_demo_synthetic_residents_answer_the_check_in_most_fine_a_few_in_need(moving, sinks) -> None:
+    """The demo lives: a quarter of an hour after the SMS, most synthetic residents answer « 1 », a few « 2 »
+    (synth.behaviour), and their paths end there; the others go on to the retry."""
+    from proactif.messaging import _outbox as outbox
+    from proactif.synth import _behaviour as behaviour
+
+    plan = started(moving)
+    engine.run_until_idle(clock.now())
+    outbox.drain()
+    sent = OutboxMessage.objects.filter(template_key="veille.bilan", status__in=("sent", "delivered")).count()
+    assert sent > 0
+    assert behaviour.answer_checkins() == {"fine": 0, "help": 0}  # too early: they read it later
+    assert behaviour.checkin_answers_due() is not None
+    moving.set(clock.now() + timedelta(minutes=16))
+    figures = behaviour.answer_checkins()
+    assert figures["fine"] > figures["help"] and figures["fine"] + figures["help"] <= sent
+    assert behaviour.answer_checkins() == {"fine": 0, "help": 0}  # once each
+    engine.run_until_idle(clock.now())
+    answers = dict(CheckIn.objects.filter(plan=plan).exclude(answer="").values_list("answer").annotate(
+        n=Count("id")))
+    assert answers.get("ok", 0) == figures["fine"] and answers.get("besoin_aide", 0) == figures["help"]
+    ended = JourneyInstance.objects.filter(journey_key="veille-quotidienne", node__in=("fin_ok", "fin_aide"))
+    assert ended.count() == figures["fine"] + figures["help"]

@@ -285,6 +285,25 @@ def _population_prior() -> list[float]:
     return _prior_cache[1]
 
 
+def sms_sent_between(start: datetime, end: datetime, template_keys: list[str]) -> QuerySet[OutboxMessage]:
+    """SMS of these templates sent to residents in [start, end) (what the synthetic residents answer)."""
+    return OutboxMessage.objects.filter(sent_at__gte=start, sent_at__lt=end, status__in=("sent", "delivered"),
+                                        channel="sms", template_key__in=template_keys, person_id__isnull=False)
+
+
+def replied_to(message_ids: list[int]) -> set[int]:
+    """The messages among these that an inbound message already answered."""
+    return set(InboundMessage.objects.filter(message_id__any=message_ids).values_list("message_id", flat=True))
+
+
+def receive_sms(sender: str, text: str, provider: str = "simulation") -> str:
+    """An SMS arriving from `sender` as a provider's webhook would deliver it (STOP, or a reply published to the
+    capabilities): the synthetic residents' answers in demos and simulations."""
+    from proactif.messaging import _receipts as receipts
+
+    return receipts.record_inbound("sms", provider, sender, text)
+
+
 def sent_with_links(start: datetime, end: datetime) -> QuerySet[OutboxMessage]:
     """Messages sent in [start, end) that carried a citizen link."""
     return OutboxMessage.objects.filter(sent_at__gte=start, sent_at__lt=end, status__in=("sent", "delivered"),

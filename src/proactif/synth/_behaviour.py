@@ -40,6 +40,13 @@ GRANTED = 0.8
 GRANT_AFTER_DAYS = (15, 45)
 
 
+# The heatwave check-in (watch): most answer « 1 » a quarter of an hour after the SMS, a few « 2 », the others do
+# not answer this SMS (some of them answer the retry)
+CHECKIN_TEMPLATES = ["veille.bilan", "veille.relance"]
+CHECKIN_FINE, CHECKIN_HELP = 0.72, 0.04
+CHECKIN_REPLY_AFTER, CHECKIN_WINDOW = timedelta(minutes=15), timedelta(hours=2)
+
+
 def chance(*parts: Any) -> float:
     digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
     return int.from_bytes(digest[:6], "big") / 2**48
@@ -160,3 +167,40 @@ def _book(counter: Any, link: Any, now: datetime) -> bool:
     except deadlines.BookingError:
         return False
     return True
+
+
+def _checkins_to_answer(now: datetime) -> list[tuple[Any, str]]:
+    """The heatwave check-in SMS of the last two hours that a synthetic resident will answer and has not yet,
+    with the answer each draws (« 1 » mostly, « 2 » sometimes; the others stay silent)."""
+    messages = list(messaging.sms_sent_between(now - CHECKIN_WINDOW, now + timedelta(seconds=1), CHECKIN_TEMPLATES))
+    synthetic = registry.synthetic_person_ids([m.person_id for m in messages if m.person_id is not None])
+    answered = messaging.replied_to([m.pk for m in messages])
+    out = []
+    for message in messages:
+        if message.person_id not in synthetic or message.pk in answered:
+            continue
+        draw = chance("veille", message.idempotency_key)
+        if draw < CHECKIN_FINE + CHECKIN_HELP:
+            out.append((message, "1" if draw < CHECKIN_FINE else "2"))
+    return out
+
+
+def answer_checkins(now: datetime | None = None) -> dict[str, int]:
+    """Synthetic residents answer the heatwave check-in SMS a quarter of an hour after it reached them."""
+    if not enabled():
+        return {}
+    now = now or clock.now()
+    figures = {"fine": 0, "help": 0}
+    for message, text in _checkins_to_answer(now):
+        if message.sent_at + CHECKIN_REPLY_AFTER <= now:
+            messaging.receive_sms(message.recipient, text)
+            figures["fine" if text == "1" else "help"] += 1
+    return figures
+
+
+def checkin_answers_due() -> datetime | None:
+    """When the next synthetic answer is due (simulations jump straight there)."""
+    if not enabled():
+        return None
+    pending = [m.sent_at + CHECKIN_REPLY_AFTER for m, _ in _checkins_to_answer(clock.now())]
+    return min(pending) if pending else None
