@@ -333,6 +333,12 @@ def messages_for_instance(instance_id: int) -> QuerySet[OutboxMessage]:
     return OutboxMessage.objects.filter(instance_id=instance_id).order_by("created_at", "id")
 
 
+def reached_instances(instance_ids: list[int]) -> set[int]:
+    """The journey instances among these whose person a message has already reached (sent or delivered)."""
+    return set(OutboxMessage.objects.filter(instance_id__any=instance_ids, person_id__isnull=False,
+                                            status__in=("sent", "delivered")).values_list("instance_id", flat=True))
+
+
 def messages_for_instances(instance_ids: list[int]) -> dict[int, list[OutboxMessage]]:
     out: dict[int, list[OutboxMessage]] = defaultdict(list)
     for message in OutboxMessage.objects.filter(instance_id__in=instance_ids).order_by("created_at", "id"):

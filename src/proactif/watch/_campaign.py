@@ -19,6 +19,7 @@ from proactif.accounts.domain import Actor
 from proactif.journeys import services as journeys
 from proactif.kernel import clock, events
 from proactif.kernel.logging import get_logger
+from proactif.messaging import services as messaging
 from proactif.registry import services as registry
 from proactif.watch import domain, vigilance
 from proactif.watch.models import Call, CheckIn, Contact, Plan, Registration, VigilanceReading
@@ -322,12 +323,16 @@ def rounds(plan: Plan) -> list[date]:
 
 
 def day_checkins(plan: Plan, day: date) -> list[CheckIn]:
+    """The day's check-ins with their state — answered; unreachable once the path went past the retry; contacted
+    once an SMS reached the person or an agent called — needs-help first, then by priority."""
     rows = list(CheckIn.objects.filter(plan=plan, day=day).prefetch_related("calls"))
-    nodes = journeys.nodes_of([c.instance_id for c in rows if c.instance_id])
+    paths = [c.instance_id for c in rows if c.instance_id]
+    nodes = journeys.nodes_of(paths)
+    reached = messaging.reached_instances(paths)
     for c in rows:
         node = nodes.get(c.instance_id or 0, "")
         c.node = node  # type: ignore[attr-defined]
-        c.state = domain.day_state(c.answer, c.attempts + (1 if node and node != "bilan" else 0),  # type: ignore
+        c.state = domain.day_state(c.answer, c.attempts + (c.instance_id in reached),  # type: ignore[attr-defined]
                                    node in ESCALATED_NODES)
     order = domain.board_order((c.state, c.priority) for c in rows)  # type: ignore[attr-defined]
     return [rows[i] for i in order]
