@@ -54,7 +54,7 @@ def context(kind: str = "passeport", stage: str = "alerte", exercise: bool = Fal
             "veille": {"phenomene": "canicule", "periode": "pendant la canicule",
                        "periode_phrase": "Pendant la canicule", "personne": "Jeanne MARTIN", "contact": "Paul"},
             "inscription": {"date_demande": "3 juin 2026", "tiers": "Paul MARTIN (proche)",
-                            "transmission": ""},
+                            "transmission": "", "consentement": False},
             "droits": {"liste": f"Prime d'activité (environ {euros(1150)} par mois) ; Complémentaire santé "
                                 "solidaire (sans participation)", "nombre": 2, "total": 1150}}
 

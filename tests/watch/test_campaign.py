@@ -232,3 +232,15 @@ def test_in_a_demo_synthetic_residents_answer_the_check_in_most_fine_a_few_in_ne
     assert answers.get("ok", 0) == figures["fine"] and answers.get("besoin_aide", 0) == figures["help"]
     ended = JourneyInstance.objects.filter(journey_key="veille-quotidienne", node__in=("fin_ok", "fin_aide"))
     assert ended.count() == figures["fine"] + figures["help"]
+
+
+def test_a_reply_to_another_journeys_message_is_not_taken_for_the_check_in(moving) -> None:
+    plan = started(moving)
+    checkin = with_path(plan)
+    services.on_reply("reply_received", person_id=checkin.person_id, instance_id=checkin.instance_id + 10**9,
+                      text="1")
+    checkin.refresh_from_db()
+    assert checkin.answer == ""  # a « 1 » to a reminder of a passport is not « tout va bien »
+    services.on_reply("reply_received", person_id=checkin.person_id, instance_id=None, text="1")
+    checkin.refresh_from_db()
+    assert checkin.answer == "ok"  # no message matched the number: today's check-in

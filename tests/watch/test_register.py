@@ -282,3 +282,48 @@ def test_the_person_file_shows_the_register_only_under_prevention_sante(agents) 
     assert "Inscription au registre des personnes vulnérables depuis le" in shown
     hidden = client_for(agents, "ccas", "action_sociale").get(page).content.decode()
     assert "registre des personnes vulnérables" not in hidden.lower()
+
+
+# --- L121-6-1 I al. 3 (loi 2024-317): transmissions of the département and the CARSAT -----------------------------
+def identity_line(person_id: int, **extra: str) -> str:
+    person = Person.objects.get(pk=person_id)
+    values = {"nom": person.nom_naissance.lower(), "prenoms": person.prenoms.split(" ")[0].upper(),
+              "date_naissance": person.date_naissance.strftime("%d/%m/%Y"), "opposition": "", **extra}
+    return ";".join(values[c] for c in ("nom", "prenoms", "date_naissance", "opposition"))
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"])
+def test_l121_6_1_a_transmission_enrols_honours_objections_and_reports_every_line(tmp_path, line_end: str) -> None:
+    today = clock.today()
+    older = list(Person.objects.filter(status="active", source="synth", date_naissance__lte=today.replace(
+        year=today.year - 70)).exclude(pk__in=Registration.objects.values_list("person_id", flat=True)).order_by(
+        "id").values_list("id", flat=True)[:4])
+    fresh, opposed_in_file, opposed_before, registered = older
+    services.remove(ACTOR, services.enrol(ACTOR, services.Request(
+        opposed_before, "age_65", requested_by="tiers", third_party_name="X", third_party_quality="proche")).pk,
+        "opposition")
+    services.enrol(ACTOR, services.Request(registered, "age_65"))
+    rows = ["nom;prenoms;date_naissance;opposition", identity_line(fresh),
+            identity_line(opposed_in_file, opposition="oui"), identity_line(opposed_before),
+            identity_line(registered), "INCONNU;Personne;01/01/1940;", "MARTIN;Claire;31/02/1940;"]
+    path = tmp_path / "apa.csv"
+    path.write_bytes(line_end.join(rows).encode("utf-8") + line_end.encode())
+    report = services.import_transmission(ACTOR, "apa", str(path))
+    assert (report["lines"], report["enrolled"], report["already_registered"], report["objected"],
+            report["not_found"]) == (6, 1, 1, 2, 1)
+    assert [r["line"] for r in report["rejected"]] == [3, 4, 6, 7]
+    assert "date invalide" in report["rejected"][-1]["reason"]
+    entry = Registration.objects.get(person_id=fresh)
+    assert (entry.requested_by, entry.transmission, entry.status) == ("transmission", "apa", "inscrite")
+    assert not Registration.objects.filter(person_id=opposed_in_file).exists()
+    again = services.import_transmission(ACTOR, "apa", str(path))
+    assert again["enrolled"] == 0 and again["already_registered"] == 2
+
+
+def test_a_transmission_file_without_its_columns_is_refused_in_one_line(tmp_path) -> None:
+    path = tmp_path / "pch.csv"
+    path.write_text("name;surname\nA;B\n", encoding="utf-8")
+    with pytest.raises(services.WatchError, match="colonnes manquantes : nom, prenoms, date_naissance"):
+        services.import_transmission(ACTOR, "pch", str(path))
+    with pytest.raises(services.WatchError, match="organisme inconnu"):
+        services.import_transmission(ACTOR, "cpam", str(path))

@@ -163,6 +163,31 @@ def register_consents(as_json: bool) -> None:
     emit(as_json, services.enrol_from_consents(system_actor("cli")))
 
 
+@watch.command("import-transmission")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--source", required=True, type=click.Choice(["apa", "pch", "carsat"]),
+              help="Who transmits: the département (APA at home, PCH) or the CARSAT.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def import_transmission(path: str, source: str, as_json: bool) -> None:
+    """Enrol the beneficiaries a département or the CARSAT transmits (art. L121-6-1 CASF, loi 2024-317): columns
+    nom;prenoms;date_naissance, and optionally nir, telephone, service_domicile, opposition (« oui »: the person
+    objected, the line is set aside). Residents are found by the NIR or the exact name and birth date; those who
+    objected to the register, are not found or fall outside art. R121-3 are reported line by line; each person
+    enrolled gets the acknowledgement. Running the same file again enrols no one twice.
+
+    Example: proactif watch import-transmission apa-2026-06.csv --source apa --json
+    """
+    setup()
+    from proactif.accounts.domain import system_actor
+    from proactif.watch import services
+
+    try:
+        report = services.import_transmission(system_actor("cli"), source, path)
+    except services.WatchError as exc:
+        raise click.ClickException(str(exc)) from None
+    emit(as_json, report)
+
+
 @watch.command("register")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def register_figures(as_json: bool) -> None:

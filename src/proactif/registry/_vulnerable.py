@@ -132,3 +132,31 @@ def departement_of_postcode(code: str) -> str | None:
     if code.startswith("20"):
         return "2A" if int(code) < 20200 else "2B"
     return code[:2]
+
+
+def find_residents(identities: list[tuple[str | None, str, str, date | None]]) -> list[int | None]:
+    """The active resident each (NIR, nom, prénoms, date de naissance) names — by the NIR when given and known,
+    else by the birth name or the name in use, the first given name and the birth date, all three exact once
+    folded (accents, case, hyphens); None where none or several match (an agent decides, not a guess)."""
+    from proactif.kernel.text import search_key
+
+    nirs = {nir for nir, *_ in identities if nir}
+    by_nir = dict(Person.objects.filter(nir__in=nirs, status="active").values_list("nir", "id")) if nirs else {}
+    days = {born for *_, born in identities if born}
+    candidates: dict[tuple[str, date], list[tuple[int, str, str]]] = defaultdict(list)
+    for pk, nom_cle, usage_cle, prenoms_cle, born in Person.objects.filter(
+            date_naissance__in=days, status="active").values_list("id", "nom_cle", "usage_cle", "prenoms_cle",
+                                                                  "date_naissance"):
+        first = prenoms_cle.split(" ")[0] if prenoms_cle else ""
+        candidates[(first, born)].append((pk, nom_cle, usage_cle))
+    out: list[int | None] = []
+    for nir, nom, prenoms, born in identities:
+        if nir and nir in by_nir:
+            out.append(by_nir[nir])
+            continue
+        first = search_key(prenoms).split(" ")[0] if prenoms else ""
+        name = search_key(nom)
+        found = {pk for pk, nom_cle, usage_cle in candidates.get((first, born), []) if name in (nom_cle, usage_cle)} \
+            if born and name and first else set()
+        out.append(found.pop() if len(found) == 1 else None)
+    return out

@@ -31,6 +31,7 @@ from proactif.registry import _search as search
 from proactif.registry import _segments as segments
 from proactif.registry import _vulnerable as vulnerable
 from proactif.registry import domain
+from proactif.registry._csvfiles import UNREADABLE as UNREADABLE  # re-exported: the readers of CSV files
 from proactif.registry._csvfiles import CsvFormatError, open_csv
 from proactif.registry._import_addresses import AddressImporter
 from proactif.registry._import_documents import DocumentImporter
@@ -390,6 +391,12 @@ def residents(person_ids: list[int]) -> dict[int, Resident]:
     """Name, birth date, address, quartier, phones, household size and the disability recognitions known, for
     the register of vulnerable people (art. R121-3 and R121-4 CASF). Not logged here: the caller logs."""
     return vulnerable.residents(person_ids, clock.today())
+
+
+def find_residents(identities: list[tuple[str | None, str, str, date | None]]) -> list[int | None]:
+    """The active resident each (NIR, nom, prénoms, date de naissance) of a transmitted file names, or None (not
+    found, or several): no guess. Not logged here: the importer logs what it did."""
+    return vulnerable.find_residents(identities)
 
 
 def register_audience() -> dict[str, list[int]]:

@@ -19,6 +19,7 @@ from proactif.accounts.domain import Actor
 from proactif.journeys import services as journeys
 from proactif.kernel import clock, events
 from proactif.kernel.logging import get_logger
+from proactif.kernel.text import count_fr
 from proactif.messaging import services as messaging
 from proactif.registry import services as registry
 from proactif.watch import domain, vigilance
@@ -66,7 +67,7 @@ def record_level(actor: Actor, departement: str, phenomenon: str, level: int | s
         if ours:
             plan, started, effect = _apply(actor, dep, phenomenon, colour, now)
         else:
-            effect = "département hors de la collectivité : niveau enregistré, aucun effet"
+            effect = "département hors de la collectivité, niveau enregistré sans effet"
         VigilanceReading.objects.create(departement=dep, phenomenon=phenomenon, level=colour, day=today, source=source,
                                         recorded_by=actor.label, recorded_at=now, ours=ours, effect=effect[:200])
     round_figures = {"to_contact_today": 0, "call_list": 0}
@@ -92,22 +93,23 @@ def _apply(actor: Actor, dep: str, phenomenon: str, colour: int, now: datetime) 
     state = domain.plan_state(colour)
     if plan is None:
         if colour == 1:
-            return None, False, "vigilance verte : aucun plan en cours"
+            return None, False, "aucun plan en cours"
         plan = Plan.objects.create(phenomenon=phenomenon, departement=dep, level=colour, status=state,
                                    interval_days=settings.WATCH_INTERVAL_DAYS, started_at=now, raised_at=now,
                                    started_by=actor.label)
-        return plan, colour >= domain.CAMPAIGN_LEVEL, f"plan ouvert : {domain.PLAN_LABELS[state].lower()}"
+        return plan, colour >= domain.CAMPAIGN_LEVEL, f"plan ouvert, {domain.PLAN_LABELS[state].lower()}"
     if colour == 1:
         Plan.objects.filter(pk=plan.pk).update(level=1, status="terminee", ended_at=now)
         plan.refresh_from_db()
         stopped = stop_plan_paths(plan)
-        return plan, False, f"vigilance verte : plan levé ({stopped} contacts du jour arrêtés)"
+        stopped_text = count_fr(stopped, "contact du jour arrêté|contacts du jour arrêtés|aucun contact à arrêter")
+        return plan, False, f"plan levé, {stopped_text}"
     was_campaign = plan.level >= domain.CAMPAIGN_LEVEL
     verb = "relevé" if colour > plan.level else "maintenu" if colour == plan.level else "abaissé"
     Plan.objects.filter(pk=plan.pk).update(level=colour, status=state, raised_at=now)
     plan.refresh_from_db()
     return plan, colour >= domain.CAMPAIGN_LEVEL and not was_campaign, \
-        f"plan {verb} : {domain.PLAN_LABELS[state].lower()}"
+        f"plan {verb}, {domain.PLAN_LABELS[state].lower()}"
 
 
 def import_vigilance(actor: Actor, data: bytes, source: str = "fichier") -> list[dict[str, Any]]:
@@ -276,10 +278,9 @@ def on_reply(event: str, person_id: int | None = None, instance_id: int | None =
     value = domain.reply_answer(text)
     if value is None:
         return
-    checkin = None
-    if instance_id is not None:
-        checkin = CheckIn.objects.filter(instance_id=instance_id).first()
-    if checkin is None:
+    if instance_id is not None:  # the reply answers a message of a journey: a check-in's, or not ours at all
+        checkin = CheckIn.objects.filter(instance_id=instance_id, plan__ended_at__isnull=True).first()
+    else:  # no message to that number (a gateway's inbound number, a person the agents call): today's check-in
         checkin = CheckIn.objects.filter(person_id=person_id, day=clock.today(),
                                          plan__ended_at__isnull=True).order_by("-id").first()
     if checkin is not None:
@@ -292,9 +293,14 @@ def record_call(actor: Actor, checkin_id: int, outcome: str, note: str = "") -> 
     if outcome not in domain.CALL_OUTCOMES:
         raise PlanError(f"issue d'appel inconnue : {outcome} ({', '.join(domain.CALL_OUTCOMES)})")
     with transaction.atomic():
-        checkin = CheckIn.objects.select_for_update().filter(pk=checkin_id).first()
+        checkin = CheckIn.objects.select_for_update().select_related("plan", "registration").filter(
+            pk=checkin_id).first()
         if checkin is None:
             raise PlanError(f"contact {checkin_id} inconnu")
+        if checkin.plan.ended_at is not None:
+            raise PlanError("ce plan est levé : ses contacts ne s'enregistrent plus")
+        if checkin.registration.status != "inscrite":
+            raise PlanError("cette personne n'est plus inscrite au registre")
         Call.objects.create(checkin=checkin, at=clock.now(), by=actor.label, outcome=outcome, note=note.strip()[:500])
         CheckIn.objects.filter(pk=checkin.pk).update(attempts=checkin.attempts + 1)
         checkin.attempts += 1

@@ -143,8 +143,7 @@ def enrol(actor: Actor, request: Request) -> Registration:
             requested_on=request.requested_on or today, requested_by=request.requested_by,
             third_party_name=request.third_party_name.strip()[:200], third_party_quality=request.third_party_quality,
             transmission=request.transmission, telephone=telephone, home_service=request.home_service.strip()[:200],
-            lives_alone=request.lives_alone if request.lives_alone is not None else (
-                resident.household_size == 1 if request.requested_by != "transmission" else None),
+            lives_alone=request.lives_alone,  # optional, with the person's agreement: never inferred
             no_family_nearby=request.no_family_nearby, quartier_id=resident.quartier_id, acknowledged_on=None,
             confirmed_on=today, removal_asked_on=None, removed_on=None, removal_reason="", updated_at=now)
         if existing is None:
@@ -280,6 +279,8 @@ def request_from_form(person_id: int, data: Any) -> Request:
         raise WatchError(f"date de la demande illisible : « {raw_day} » (AAAA-MM-JJ)") from None
     if requested_on and requested_on > clock.today():
         raise WatchError("la date de la demande ne peut pas être dans le futur")
+    if requested_on and requested_on < domain.REGISTER_SINCE:
+        raise WatchError("la date de la demande précède la création du registre (loi du 30 juin 2004)")
     return Request(person_id=person_id, qualite=data.get("qualite", ""), requested_by=data.get("demandeur", ""),
                    requested_on=requested_on, living_at_home=flag("domicile"), unfit_for_work=flag("inapte"),
                    handicap=list(data.getlist("handicap")) if hasattr(data, "getlist") else [],
@@ -302,6 +303,7 @@ def acknowledgement_views(registration_ids: list[int]) -> dict[int, dict[str, An
             quality = domain.TIERS_QUALITES.get(r.third_party_quality, "")
             third = f"{r.third_party_name} ({quality.lower()})" if quality else r.third_party_name
         out[r.pk] = {"date_demande": date_fr(r.requested_on), "tiers": third,
+                     "consentement": r.requested_by == "consentement",
                      "transmission": domain.TRANSMISSIONS.get(r.transmission, "").lower() if r.transmission else ""}
     return out
 
@@ -311,7 +313,7 @@ def enrol_from_consents(actor: Actor, *, acknowledge_now: bool = True) -> dict[s
     consent, with their source (« consentement ») — the person asked to be contacted during heatwaves and cold
     waves, which is a request to be registered (art. R121-6 CASF: by any means); each gets the acknowledgement,
     which says how to object. A consent of someone the rules do not admit (under 65 without a recognised disability,
-    moved out) is not turned into an enrolment and is counted (docs/decisions/0019-register-replaces-consent.md)."""
+    moved out) is not turned into an enrolment and is counted (docs/decisions/0008-register-of-vulnerable-people.md)."""
     granted = registry.granted_purpose(COMMUNICATION)
     already = set(Registration.objects.filter(person_id__any=list(granted)).values_list("person_id", flat=True))
     residents = registry.residents([pk for pk in granted if pk not in already])
@@ -347,7 +349,90 @@ def _enrol_quietly(actor: Actor, request: Request) -> None:
     registration = Registration.objects.create(
         person_id=request.person_id, qualite=request.qualite, handicap=request.handicap,
         requested_on=request.requested_on, requested_by=request.requested_by,
-        telephone=resident.mobile or resident.landline, lives_alone=resident.household_size == 1,
+        telephone=resident.mobile or resident.landline,
         quartier_id=resident.quartier_id, acknowledged_on=request.requested_on, confirmed_on=request.requested_on,
         created_at=now, updated_at=now)
     _event(registration, "inscription", actor.label, demandeur=request.requested_by)
+
+
+# --- transmissions of the département and the CARSAT (art. L121-6-1 I al. 3, loi 2024-317) -----------------------
+TRANSMISSION_COLUMNS = {
+    "nom": "nom de naissance ou d'usage (obligatoire)", "prenoms": "prénoms (obligatoire)",
+    "date_naissance": "JJ/MM/AAAA ou AAAA-MM-JJ (obligatoire)", "nir": "numéro de sécurité sociale (facultatif)",
+    "telephone": "facultatif", "service_domicile": "service intervenant à domicile (facultatif)",
+    "opposition": "« oui » si la personne s'est opposée auprès de l'organisme : la ligne est écartée (facultatif)",
+}
+MAX_TRANSMISSION_LINES = 50_000
+
+
+def import_transmission(actor: Actor, source: str, path: str) -> dict[str, Any]:
+    """A file of APA-at-home or PCH beneficiaries (the département) or of the CARSAT's autonomy beneficiaries: each
+    line naming an active resident the rules admit is enrolled (demandeur « transmission »), unless the person
+    objected — in the file, or to the register before. Every line not enrolled is reported with its number and why;
+    the rest is enrolled (a bad line loses nothing else). Running the same file again enrols no one twice."""
+    from proactif.registry import domain as registry_domain
+
+    if source not in domain.TRANSMISSIONS:
+        raise WatchError(f"organisme inconnu : « {source} » ({', '.join(domain.TRANSMISSIONS)})")
+    try:
+        csv_file = registry.open_csv(path)
+    except registry.CsvFormatError as exc:
+        raise WatchError(str(exc)) from None
+    missing = [c for c in ("nom", "prenoms", "date_naissance") if c not in csv_file.header]
+    if missing:
+        raise WatchError(f"colonnes manquantes : {', '.join(missing)} (attendues : {', '.join(TRANSMISSION_COLUMNS)})")
+    lines: list[tuple[int, dict[str, str], tuple[str | None, str, str, date | None]]] = []
+    report: dict[str, Any] = {"source": source, "lines": 0, "enrolled": 0, "already_registered": 0, "objected": 0,
+                              "not_found": 0, "not_eligible": 0, "rejected": []}
+
+    def reject(line: int, kind: str, reason: str) -> None:
+        if kind != "rejected":  # a line refused as it is (no count of its own) or set aside for a reason counted
+            report[kind] += 1
+        report["rejected"].append({"line": line, "reason": reason})
+
+    for line, row in csv_file.rows():
+        report["lines"] += 1
+        if report["lines"] > MAX_TRANSMISSION_LINES:
+            raise WatchError(f"plus de {MAX_TRANSMISSION_LINES} lignes : découpez le fichier")
+        try:
+            if registry.UNREADABLE in row:
+                raise registry_domain.FieldError("ligne", row[registry.UNREADABLE])
+            born = registry_domain.parse_date("date_naissance", row.get("date_naissance", ""), required=True)
+            nir = registry_domain.normalise_nir("nir", row.get("nir", "")) if row.get("nir") else None
+            if not row.get("nom") or not row.get("prenoms"):
+                raise registry_domain.FieldError("nom", "nom et prénoms obligatoires")
+        except registry_domain.FieldError as exc:
+            reject(line, "rejected", f"{exc.field} : {exc.reason}")
+            continue
+        if row.get("opposition", "").strip().lower() in ("oui", "o", "1", "true", "x"):
+            reject(line, "objected", "opposition enregistrée par l'organisme : ligne écartée")
+            continue
+        lines.append((line, row, (nir, row["nom"], row["prenoms"], born)))
+    people = registry.find_residents([identity for *_, identity in lines])
+    for (line, row, _), person_id in zip(lines, people, strict=True):
+        if person_id is None:
+            reject(line, "not_found", "aucun habitant actif ne correspond (ou plusieurs) : à vérifier par un agent")
+            continue
+        if Registration.objects.filter(person_id=person_id, status="inscrite").exists():
+            report["already_registered"] += 1
+            continue
+        if objected(person_id):
+            reject(line, "objected", "la personne s'est opposée à son inscription au registre")
+            continue
+        _, facts = applicant(person_id)
+        handicap = ["pch"] if source == "pch" else []
+        facts = domain.Applicant(facts.born, True, facts.active, False, tuple(sorted({*facts.handicap, *handicap})))
+        qualites = domain.eligible_qualites(facts, clock.today())
+        if not qualites:
+            reject(line, "not_eligible", "hors des critères de l'art. R121-3 CASF (âge, handicap reconnu)")
+            continue
+        try:
+            enrol(actor, Request(person_id, qualites[0], requested_by="transmission", transmission=source,
+                                 handicap=handicap, telephone=row.get("telephone", ""),
+                                 home_service=row.get("service_domicile", "")))
+        except WatchError as exc:
+            reject(line, "rejected", str(exc))
+            continue
+        report["enrolled"] += 1
+    report["rejected"].sort(key=lambda r: r["line"])
+    return report

@@ -108,7 +108,8 @@ TRANSMISSIONS = {
     "pch": "Département — prestation de compensation du handicap",
     "carsat": "Caisse de retraite (CARSAT) — action sociale en faveur de l'autonomie",
 }
-ACK_DAYS = 8  # the acknowledgement of a request (product rule, practice of the registers; docs/watch.md)
+ACK_DAYS = 8  # the acknowledgement of a request (décret 2004-926, codified at R121-6; docs/watch.md)
+REGISTER_SINCE = date(2004, 6, 30)  # loi 2004-626 created the register: no request is older
 REMOVAL_DAYS = 31  # a removal is carried out within a month (RGPD art. 12-3)
 CONFIRM_MONTHS = 12  # a yearly confirmation before the summer (product choice)
 REMOVAL_REASONS = {
@@ -162,9 +163,8 @@ NIVEAUX = {"vert": 1, "jaune": 2, "orange": 3, "rouge": 4}
 # What the plan does at each vigilance colour: the préfet triggers the ORSEC plan « gestion sanitaire des vagues de
 # chaleur » (orange: alerte canicule, red: alerte canicule extrême); yellow prepares (docs/watch.md)
 PLAN_STATES = {1: "veille", 2: "preparation", 3: "alerte", 4: "mobilisation"}
-PLAN_LABELS = {"veille": "Veille saisonnière", "preparation": "Vigilance jaune : listes préparées",
-               "alerte": "Vigilance orange : campagne d'appels", "mobilisation": "Vigilance rouge : mobilisation",
-               "terminee": "Plan levé"}
+PLAN_LABELS = {"veille": "Veille saisonnière", "preparation": "Listes d'appels préparées",
+               "alerte": "Campagne d'appels", "mobilisation": "Mobilisation maximale", "terminee": "Plan levé"}
 CAMPAIGN_LEVEL = 3  # orange and red start the campaign
 
 
@@ -209,7 +209,7 @@ PRIORITY_REASONS = {
     "besoin_aide": "avait besoin d'aide au dernier contact",
     "injoignable": "injoignable au dernier contact",
     "besoins": "besoins particuliers",
-    "seul": "vit seul",
+    "seul": "seule au domicile",
     "sans_famille": "pas de proche à proximité",
     "grand_age": "85 ans et plus",
     "sans_sms": "pas de téléphone mobile : appel nécessaire",

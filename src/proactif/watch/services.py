@@ -85,6 +85,8 @@ reconcile = register.reconcile
 request_from_form = register.request_from_form
 acknowledgement_views = register.acknowledgement_views
 enrol_from_consents = register.enrol_from_consents
+import_transmission = register.import_transmission
+TRANSMISSION_COLUMNS = register.TRANSMISSION_COLUMNS
 
 
 def with_residents(access: Access, rows: list[Registration], action: str = "view") -> list[dict[str, Any]]:
@@ -240,9 +242,9 @@ def call_script(plan: Plan) -> list[str]:
 def prefet_rows(access: Access, plan: Plan) -> list[dict[str, str]]:
     """The register for the préfet (R121-8 CASF) once the plan is triggered: exactly the register's fields
     (R121-4), every person named in the access log under the action `export_prefet`."""
-    if plan.level < domain.CAMPAIGN_LEVEL and not CheckIn.objects.filter(plan=plan).exists():
+    if plan.level < domain.CAMPAIGN_LEVEL or plan.ended_at is not None:
         raise PlanError("le registre n'est transmis au préfet que lorsque le plan d'alerte est déclenché "
-                        "(vigilance orange ou rouge)")
+                        "(vigilance orange ou rouge) et tant qu'il l'est")
     entries = list(Registration.objects.filter(status="inscrite").prefetch_related("contacts").order_by("id"))
     residents = registry.residents([e.person_id for e in entries])
     log_read(access, residents, "export_prefet", plan=plan.pk)
@@ -280,10 +282,9 @@ def home_block(access: Access) -> dict[str, Any]:
     return {"plans": rows, "registered": registered_count()}
 
 
-def person_panel(person_id: int) -> dict[str, Any] | None:
+def person_panel(person_id: int) -> dict[str, Any]:
     """The person file's panel (purpose prevention_sante only): registered or not, since when, and the link."""
-    registration = Registration.objects.filter(person_id=person_id).first()
-    return {"registration": registration} if registration else None
+    return {"registration": Registration.objects.filter(person_id=person_id).first(), "person_id": person_id}
 
 
 fetch_vigilance = campaign.fetch_vigilance

@@ -73,8 +73,10 @@ def vigilance(request: HttpRequest) -> HttpResponse:
 
 
 def _said(result: dict[str, Any]) -> str:
-    text = (f"Vigilance {result['level']} « {domain.PHENOMENES[result['phenomenon']].lower()} » pour le "
-            f"département {result['departement']} : {result['effect']}.")
+    """« Vigilance orange canicule, département 75 : plan ouvert, campagne d'appels. 193 personnes à contacter
+    aujourd'hui, dont 64 à appeler. »"""
+    text = (f"Vigilance {result['level']} {domain.PHENOMENES[result['phenomenon']].lower()}, département "
+            f"{result['departement']} : {result['effect']}.")
     if result["to_contact_today"]:
         text += (f" {count_fr(result['to_contact_today'], 'personne à contacter|personnes à contacter')} "
                  f"aujourd'hui, dont {result['call_list']} à appeler.")
@@ -246,7 +248,10 @@ def record_call(request: HttpRequest, checkin_id: int) -> HttpResponse:
     if outcome not in domain.CALL_OUTCOMES:
         return HttpResponse(f"issue d'appel inconnue : « {outcome[:40]} »", status=400,
                             content_type="text/plain; charset=utf-8")
-    services.record_call(request.actor, checkin_id, outcome, request.POST.get("note", ""))  # type: ignore[attr-defined]
+    try:
+        services.record_call(request.actor, checkin_id, outcome, request.POST.get("note", ""))  # type: ignore[attr-defined]
+    except services.PlanError as exc:  # a plan lifted, a person removed from the register meanwhile
+        return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
     messages.success(request, f"Appel enregistré : {domain.CALL_OUTCOMES[outcome][0].lower()}.")
     target = "watch:plan" if request.POST.get("retour", "") == "tableau" else "watch:calls"
     return redirect(f"{_url(target, checkin.plan_id)}?jour={checkin.day.isoformat()}#contact-{checkin.pk}")

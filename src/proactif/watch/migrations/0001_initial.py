@@ -71,7 +71,7 @@ class Migration(migrations.Migration):
                 ('phenomenon', models.CharField(max_length=12)),
                 ('departement', models.CharField(max_length=3)),
                 ('level', models.PositiveSmallIntegerField()),
-                ('status', models.CharField(choices=[('veille', 'Veille saisonnière'), ('preparation', 'Vigilance jaune : listes préparées'), ('alerte', "Vigilance orange : campagne d'appels"), ('mobilisation', 'Vigilance rouge : mobilisation'), ('terminee', 'Plan levé')], max_length=14)),
+                ('status', models.CharField(choices=[('veille', 'Veille saisonnière'), ('preparation', "Listes d'appels préparées"), ('alerte', "Campagne d'appels"), ('mobilisation', 'Mobilisation maximale'), ('terminee', 'Plan levé')], max_length=14)),
                 ('interval_days', models.PositiveSmallIntegerField(default=1)),
                 ('started_at', models.DateTimeField()),
                 ('raised_at', models.DateTimeField()),
