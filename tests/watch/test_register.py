@@ -327,3 +327,22 @@ def test_a_transmission_file_without_its_columns_is_refused_in_one_line(tmp_path
         services.import_transmission(ACTOR, "pch", str(path))
     with pytest.raises(services.WatchError, match="organisme inconnu"):
         services.import_transmission(ACTOR, "cpam", str(path))
+
+
+def test_an_agent_imports_a_transmitted_file_in_the_browser_and_each_enrolment_is_logged(agents, tmp_path) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    person_id = unregistered()
+    content = ("nom;prenoms;date_naissance\n" + identity_line(person_id).rsplit(";", 1)[0] + "\n"
+               "INCONNU;Personne;01/01/1940\n").encode()
+    client = client_for(agents, "sante")
+    response = client.post("/veille/registre/transmission/", {
+        "organisme": "carsat", "fichier": SimpleUploadedFile("carsat.csv", content, content_type="text/csv")})
+    html = response.content.decode()
+    assert response.status_code == 200 and "1 personne inscrite" in html and "aucun habitant actif" in html
+    entry = Registration.objects.get(person_id=person_id)
+    assert (entry.requested_by, entry.transmission) == ("transmission", "carsat")
+    logged = AccessLog.objects.filter(person_id=person_id, action="change", section="veille")
+    assert logged.count() == 2  # the enrolment and its acknowledgement
+    assert set(logged.values_list("purpose", flat=True)) == {"prevention_sante"}
+    assert client.post("/veille/registre/transmission/", {"organisme": "carsat"}).status_code == 400

@@ -12,7 +12,8 @@ from typing import Any
 import phonenumbers
 from django.db import transaction
 
-from proactif.accounts.domain import Actor
+from proactif.accounts.domain import Actor, Section
+from proactif.audit import services as audit
 from proactif.kernel import clock
 from proactif.messaging import services as messaging
 from proactif.registry import services as registry
@@ -26,8 +27,13 @@ class WatchError(ValueError):
     """A request the register refuses: the message says why (and cites the article when the law says so)."""
 
 
-def _event(registration: Registration, kind: str, by: str, **detail: Any) -> None:
-    RegistrationEvent.objects.create(registration=registration, at=clock.now(), kind=kind, by=by, detail=detail)
+def _event(registration: Registration, kind: str, actor: Actor, **detail: Any) -> None:
+    """The entry's history, and the access log's row naming the person (a change of their data, for the purpose
+    the register serves)."""
+    RegistrationEvent.objects.create(registration=registration, at=clock.now(), kind=kind, by=actor.label,
+                                     detail=detail)
+    audit.record(actor, "change", purpose=domain.PURPOSE, person_ids=[registration.person_id],
+                 sections=[Section.VEILLE.value], detail={"registre": kind})
 
 
 def phone(value: str) -> str:
@@ -162,7 +168,7 @@ def enrol(actor: Actor, request: Request) -> Registration:
             Need.objects.update_or_create(registration=registration, defaults={
                 "text": request.need.strip()[:500], "agreed_on": today, "agreement_source": request.need_agreement[:30],
                 "recorded_by": actor.label, "updated_at": now})
-        _event(registration, "inscription", actor.label, demandeur=request.requested_by, qualite=request.qualite,
+        _event(registration, "inscription", actor, demandeur=request.requested_by, qualite=request.qualite,
                transmission=request.transmission or None)
         acknowledge(registration, actor)
     registration.refresh_from_db()
@@ -177,7 +183,7 @@ def acknowledge(registration: Registration, actor: Actor) -> None:
         key, registration.person_id, "veille.accuse_reception", COMMUNICATION, SERVICE,
         policy=["preferred", "letter"], context={"inscription_id": registration.pk}, trigger="watch:accuse")])
     Registration.objects.filter(pk=registration.pk).update(acknowledged_on=clock.today())
-    _event(registration, "accuse_reception", actor.label)
+    _event(registration, "accuse_reception", actor)
 
 
 def remove(actor: Actor, registration_id: int, reason: str, *, asked_on: date | None = None, note: str = "") -> (
@@ -199,7 +205,7 @@ def remove(actor: Actor, registration_id: int, reason: str, *, asked_on: date | 
             status="radiee", removal_reason=reason, removal_asked_on=asked_on or today, removed_on=today,
             telephone="", home_service="", third_party_name="", lives_alone=None, no_family_nearby=False,
             updated_at=clock.now())
-        _event(registration, "opposition" if reason == "opposition" else "radiation", actor.label, motif=reason,
+        _event(registration, "opposition" if reason == "opposition" else "radiation", actor, motif=reason,
                note=note[:200] if note else None)
         campaign.stop_person(registration.person_id, f"radiation : {domain.REMOVAL_REASONS[reason]}")
     registration.refresh_from_db()
@@ -212,7 +218,7 @@ def confirm(actor: Actor, registration_id: int) -> None:
         confirmed_on=clock.today(), updated_at=clock.now())
     if not updated:
         raise WatchError(f"inscription {registration_id} inconnue ou radiée")
-    _event(Registration.objects.get(pk=registration_id), "confirmation", actor.label)
+    _event(Registration.objects.get(pk=registration_id), "confirmation", actor)
 
 
 def set_need(actor: Actor, registration_id: int, text: str, agreement: str) -> None:
@@ -220,14 +226,14 @@ def set_need(actor: Actor, registration_id: int, text: str, agreement: str) -> N
     registration = _live(registration_id)
     if not text.strip():
         Need.objects.filter(registration=registration).delete()
-        _event(registration, "besoins_supprimes", actor.label)
+        _event(registration, "besoins_supprimes", actor)
         return
     if not agreement.strip():
         raise WatchError("les besoins particuliers ne s'enregistrent qu'avec l'accord de la personne")
     Need.objects.update_or_create(registration=registration, defaults={
         "text": text.strip()[:500], "agreed_on": clock.today(), "agreement_source": agreement.strip()[:30],
         "recorded_by": actor.label, "updated_at": clock.now()})
-    _event(registration, "besoins", actor.label)
+    _event(registration, "besoins", actor)
 
 
 def _live(registration_id: int) -> Registration:
@@ -352,7 +358,7 @@ def _enrol_quietly(actor: Actor, request: Request) -> None:
         telephone=resident.mobile or resident.landline,
         quartier_id=resident.quartier_id, acknowledged_on=request.requested_on, confirmed_on=request.requested_on,
         created_at=now, updated_at=now)
-    _event(registration, "inscription", actor.label, demandeur=request.requested_by)
+    _event(registration, "inscription", actor, demandeur=request.requested_by)
 
 
 # --- transmissions of the département and the CARSAT (art. L121-6-1 I al. 3, loi 2024-317) -----------------------

@@ -56,6 +56,7 @@ CAPABILITY = Capability(
             route("contacts/<int:checkin_id>/prise-en-charge/", views.take_in_charge, WATCH_READS, "take_in_charge"),
             route("registre/", views.register, WATCH_READS, "register"),
             route("registre/inscrire/", views.enrol, WATCH_READS, "enrol"),
+            route("registre/transmission/", views.transmission, WATCH_READS, "transmission"),
             route("registre/<int:registration_id>/", views.entry, WATCH_READS, "entry"),
         )),
     ),

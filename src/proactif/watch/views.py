@@ -180,6 +180,33 @@ def entry(request: HttpRequest, registration_id: int) -> HttpResponse:
         "states": domain.STATES, "answers": domain.ANSWERS})
 
 
+@require_http_methods(["GET", "POST"])
+def transmission(request: HttpRequest) -> HttpResponse:
+    """A file the département (APA at home, PCH) or the CARSAT transmits (loi 2024-317): its report, line by line."""
+    import tempfile
+
+    report, error = None, ""
+    source = request.POST.get("organisme", "")
+    if request.method == "POST":
+        upload = request.FILES.get("fichier")
+        if upload is None:
+            error = "choisissez le fichier transmis"
+        elif upload.size and upload.size > services.VIGILANCE_MAX_BYTES:
+            error = "fichier de plus de 5 Mo : découpez-le"
+        else:
+            with tempfile.NamedTemporaryFile(suffix=".csv") as handle:
+                for chunk in upload.chunks():
+                    handle.write(chunk)
+                handle.flush()
+                try:
+                    report = services.import_transmission(request.actor, source, handle.name)  # type: ignore[attr-defined]
+                except services.WatchError as exc:
+                    error = str(exc)
+    return render(request, "watch/transmission.html", {
+        "report": report, "error": error, "source": source, "sources": domain.TRANSMISSIONS.items(),
+        "columns": services.TRANSMISSION_COLUMNS.items()}, status=400 if error else 200)
+
+
 # --- a plan's campaign ----------------------------------------------------------------------------------------
 def _plan_and_day(request: HttpRequest, plan_id: int) -> tuple[Any, date, list[date]]:
     plan = services.get_plan(plan_id)
