@@ -244,3 +244,19 @@ def test_a_reply_to_another_journeys_message_is_not_taken_for_the_check_in(movin
     services.on_reply("reply_received", person_id=checkin.person_id, instance_id=None, text="1")
     checkin.refresh_from_db()
     assert checkin.answer == "ok"  # no message matched the number: today's check-in
+
+
+def test_yellow_prepares_the_list_in_the_order_orange_would_contact(moving, agents) -> None:
+    from django.test import Client
+
+    result = services.record_level(ACTOR, ours(), "canicule", "jaune")
+    rows = services.prepared(Plan.objects.get(pk=result["plan"]["id"]), clock.today())
+    assert len(rows) == services.registered_count() and result["call_list"] == sum(c.call_first for c in rows)
+    assert [c.priority for c in rows] == sorted((c.priority for c in rows), reverse=True)
+    assert not CheckIn.objects.exists()  # nobody contacted
+    client = Client()
+    client.force_login(agents["sante"])
+    page = client.get(f"/veille/plans/{result['plan']['id']}/")
+    assert page.status_code == 200 and "personne n’est encore contacté" in page.content.decode().lower()
+    exported = client.get(f"/veille/plans/{result['plan']['id']}/?export=csv")
+    assert exported.status_code == 200 and len(exported.content.decode("utf-8-sig").splitlines()) == len(rows) + 1

@@ -73,6 +73,8 @@ def record_level(actor: Actor, departement: str, phenomenon: str, level: int | s
     round_figures = {"to_contact_today": 0, "call_list": 0}
     if plan is not None and plan.ended_at is None and plan.level >= domain.CAMPAIGN_LEVEL:
         round_figures = start_round(plan, clock.today())
+    elif plan is not None and plan.ended_at is None:  # yellow: the lists are ready, nobody is contacted yet
+        round_figures["call_list"] = sum(c.call_first for c in prioritised(plan, clock.today()))
     log.info("vigilance level recorded", departement=dep, phenomenon=phenomenon, level=colour, ours=ours)
     return {"departement": dep, "phenomenon": phenomenon, "level": domain.COULEURS[colour],
             "plan": _plan_view(plan), "registered": Registration.objects.filter(status="inscrite").count(),
@@ -174,14 +176,9 @@ def _round_due(plan: Plan, day: date) -> bool:
     return (day - started).days % max(plan.interval_days, 1) == 0
 
 
-def start_round(plan: Plan, day: date) -> dict[str, int]:
-    """Create the day's check-ins of every registered person, prioritised, and start each one's contact path
-    (the SMS, the retry, the person to warn, the visit). Idempotent per (plan, person, day)."""
-    if plan.level < domain.CAMPAIGN_LEVEL or plan.ended_at is not None:
-        return {"to_contact_today": 0, "call_list": 0}
-    if not _round_due(plan, day):
-        return {"to_contact_today": CheckIn.objects.filter(plan=plan, day=day).count(),
-                "call_list": CheckIn.objects.filter(plan=plan, day=day, call_first=True).count()}
+def prioritised(plan: Plan, day: date) -> list[CheckIn]:
+    """Every registered resident's contact of `day`, with its priority and reasons, not saved: what a yellow
+    vigilance prepares and an orange one starts — the highest priority first."""
     entries = list(Registration.objects.filter(status="inscrite").values_list(
         "id", "person_id", "lives_alone", "no_family_nearby", "quartier_id", "need__id"))
     residents = registry.residents([e[1] for e in entries])
@@ -199,7 +196,19 @@ def start_round(plan: Plan, day: date) -> dict[str, int]:
         rows.append(CheckIn(plan=plan, registration_id=reg_id, person_id=person_id, day=day,
                             quartier_id=resident.quartier_id or quartier_id, priority=score, reasons=reasons,
                             call_first=domain.call_first(situation), created_at=now))
-    CheckIn.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    rows.sort(key=lambda c: (-c.priority, c.registration_id))
+    return rows
+
+
+def start_round(plan: Plan, day: date) -> dict[str, int]:
+    """Create the day's check-ins of every registered person, prioritised, and start each one's contact path
+    (the SMS, the retry, the person to warn, the visit). Idempotent per (plan, person, day)."""
+    if plan.level < domain.CAMPAIGN_LEVEL or plan.ended_at is not None:
+        return {"to_contact_today": 0, "call_list": 0}
+    if not _round_due(plan, day):
+        return {"to_contact_today": CheckIn.objects.filter(plan=plan, day=day).count(),
+                "call_list": CheckIn.objects.filter(plan=plan, day=day, call_first=True).count()}
+    CheckIn.objects.bulk_create(prioritised(plan, day), ignore_conflicts=True, batch_size=2000)
     started = 0
     for checkin in CheckIn.objects.filter(plan=plan, day=day, instance_id__isnull=True, answer=""):
         if checkin.call_first and "sans_sms" in checkin.reasons:

@@ -189,6 +189,12 @@ def board(plan: Plan, day: date) -> dict[str, Any]:
     return campaign.board(plan, day)
 
 
+def prepared(plan: Plan, day: date) -> list[CheckIn]:
+    """A yellow plan's list: every registered person in the order an orange level would contact them (not saved,
+    nobody named until a page shows them)."""
+    return campaign.prioritised(plan, day)
+
+
 def call_list(plan: Plan, day: date, everyone: bool = False) -> list[CheckIn]:
     """Who to call now: those the SMS cannot reach or who need a call first, those who need help or are unreachable,
     and anyone who has not answered the SMS and its retry; `everyone`: every person of the day not yet fine."""

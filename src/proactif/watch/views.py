@@ -230,10 +230,19 @@ BOARD_COLUMNS = (
 )
 
 
+PREPARED_COLUMNS = (
+    BOARD_COLUMNS[0],
+    tables.Column("ordre", "Contact", value=lambda c: "À appeler d'abord" if c.call_first else "SMS puis appel"),
+    *BOARD_COLUMNS[2:4],
+)
+
+
 @require_GET
 def plan(request: HttpRequest, plan_id: int) -> HttpResponse:
     """The board of a day: coverage in all, every person (needs-help first, by pages), coverage per quartier."""
     current, day, days = _plan_and_day(request, plan_id)
+    if current.level < domain.CAMPAIGN_LEVEL and not days:
+        return _prepared(request, current, day)
     board = services.board(current, day)
 
     def prepare(rows: list[Any], action: str) -> list[Any]:
@@ -247,6 +256,20 @@ def plan(request: HttpRequest, plan_id: int) -> HttpResponse:
     return render(request, "watch/plan.html", {
         "plan": current, "day": day, "days": days, "board": board, "table": table, "labels": domain.PLAN_LABELS,
         "states": domain.STATES, "reasons": domain.PRIORITY_REASONS, "tab": "board"})
+
+
+def _prepared(request: HttpRequest, current: Any, day: date) -> HttpResponse:
+    """A yellow plan: the list prepared for an orange level — who would be contacted, in which order, who called
+    first — with nobody contacted yet."""
+    table = tables.Table(request, services.prepared(current, day), PREPARED_COLUMNS,
+                         caption="Liste préparée : qui serait contacté, dans quel ordre", export="liste-preparee",
+                         count="personne|personnes|aucune personne", prepare=lambda rows, action:
+                         services.name_checkins(_access(request), rows, action))
+    if table.export_requested:
+        return table.csv_response()
+    return render(request, "watch/prepared.html", {
+        "plan": current, "day": day, "days": [], "table": table, "labels": domain.PLAN_LABELS,
+        "reasons": domain.PRIORITY_REASONS, "tab": "board"})
 
 
 @require_GET
