@@ -122,6 +122,11 @@ class Plan(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     started_by = models.CharField(max_length=254, blank=True)
 
+    @property
+    def colour_name(self) -> str:
+        """« orange », the vigilance colour the plan stands at."""
+        return domain.COULEURS[self.level]
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["phenomenon", "departement"],
                                                condition=models.Q(ended_at__isnull=True), name="watch_one_live_plan")]
