@@ -260,3 +260,16 @@ def test_yellow_prepares_the_list_in_the_order_orange_would_contact(moving, agen
     assert page.status_code == 200 and "personne n’est encore contacté" in page.content.decode().lower()
     exported = client.get(f"/veille/plans/{result['plan']['id']}/?export=csv")
     assert exported.status_code == 200 and len(exported.content.decode("utf-8-sig").splitlines()) == len(rows) + 1
+
+
+def test_a_plan_raised_late_in_the_day_lists_everyone_to_call_and_starts_no_overnight_path(moving) -> None:
+    """At 16:00 the SMS, its retry and the person to warn no longer fit before 19:00: no path would wait through
+    the night (a visit task at midnight); everyone goes to the call list and tomorrow's round starts the paths."""
+    moving.set(MORNING + timedelta(hours=7))  # 16:00 in Paris
+    result = services.record_level(ACTOR, ours(), "canicule", "orange")
+    assert result["started"] and result["call_list"] == result["to_contact_today"] == services.registered_count()
+    assert not CheckIn.objects.filter(instance_id__isnull=False).exists()
+    assert all("tardif" in c.reasons for c in CheckIn.objects.all())
+    moving.set(MORNING + timedelta(days=1, minutes=-30))  # 08:30 the next day
+    services.run_due_rounds()
+    assert CheckIn.objects.filter(day=clock.today(), instance_id__isnull=False).exists()

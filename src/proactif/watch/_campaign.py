@@ -9,7 +9,7 @@ for a département that is not the collectivité's is recorded and starts nothin
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -210,6 +210,16 @@ def start_round(plan: Plan, day: date) -> dict[str, int]:
                 "call_list": CheckIn.objects.filter(plan=plan, day=day, call_first=True).count()}
     CheckIn.objects.bulk_create(prioritised(plan, day), ignore_conflicts=True, batch_size=2000)
     started = 0
+    if not path_fits_today(clock.now()):
+        # Too late in the day for the SMS, its retry and the person to warn before the hours close: the waits
+        # would run overnight (a visit task at midnight for an SMS not yet sent). The agents on duty call from
+        # the list; the next morning's round starts everyone's path.
+        late = CheckIn.objects.filter(plan=plan, day=day, instance_id__isnull=True, answer="")
+        for checkin in late:
+            CheckIn.objects.filter(pk=checkin.pk).update(call_first=True, reasons=[*checkin.reasons, "tardif"])
+        log.info("watch round started late: no paths", plan=plan.pk, day=day.isoformat())
+        return {"to_contact_today": CheckIn.objects.filter(plan=plan, day=day).count(),
+                "call_list": CheckIn.objects.filter(plan=plan, day=day, call_first=True).count()}
     for checkin in CheckIn.objects.filter(plan=plan, day=day, instance_id__isnull=True, answer=""):
         if checkin.call_first and "sans_sms" in checkin.reasons:
             continue  # no mobile: the agents call first; the path starts if the calls fail (`escalate`)
@@ -218,6 +228,19 @@ def start_round(plan: Plan, day: date) -> dict[str, int]:
     call_list = CheckIn.objects.filter(plan=plan, day=day, call_first=True).count()
     log.info("watch round started", plan=plan.pk, day=day.isoformat(), checkins=total, paths=started)
     return {"to_contact_today": total, "call_list": call_list}
+
+
+PATH_NEEDS = timedelta(hours=6)  # the SMS, 2 h, the retry, 2 h, the person to warn, 2 h: within the day's hours
+
+
+def path_fits_today(now: datetime) -> bool:
+    """Whether a contact path started now runs to the person to warn before the watch's hours close."""
+    from proactif.messaging.domain import parse_hours
+
+    _, end = parse_hours(settings.WATCH_HOURS)
+    local = now.astimezone(clock.local_tz())
+    closing = datetime.combine(local.date(), end, local.tzinfo)
+    return local + PATH_NEEDS <= closing
 
 
 def _start_path(checkin: CheckIn) -> int:

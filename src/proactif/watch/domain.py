@@ -213,6 +213,7 @@ PRIORITY_REASONS = {
     "sans_famille": "pas de proche à proximité",
     "grand_age": "85 ans et plus",
     "sans_sms": "pas de téléphone mobile : appel nécessaire",
+    "tardif": "plan déclenché en fin de journée : appel direct, SMS demain",
 }
 _WEIGHTS = {"besoin_aide": 50, "injoignable": 40, "besoins": 20, "seul": 15, "sans_famille": 10, "grand_age": 5,
             "sans_sms": 1}
