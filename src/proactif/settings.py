@@ -333,6 +333,10 @@ WATCH_INTERVAL_DAYS = env_int("PROACTIF_WATCH_INTERVAL_DAYS", 1,
                               "Days between two rounds of a plan in campaign (1: daily; 2: every 48 hours).")
 WATCH_CHECKIN_RETENTION_DAYS = env_int("PROACTIF_WATCH_CHECKIN_RETENTION_DAYS", 400,
                                        "Days a plan's contacts, answers and call notes are kept after their day.")
+WATCH_RAW_RETENTION_DAYS = env_int("PROACTIF_WATCH_RAW_RETENTION_DAYS", 90,
+                                   "Days the home devices' raw readings (and refused messages) are kept.")
+WATCH_HOURLY_RETENTION_DAYS = env_int("PROACTIF_WATCH_HOURLY_RETENTION_DAYS", 730,
+                                      "Days the hourly aggregates of the readings are kept (2 years).")
 VIGILANCE_URL = env_str("PROACTIF_VIGILANCE_URL", "",
                         "Météo-France vigilance feed (DPVigilance API, JSON) read every hour; empty: levels are "
                         "entered by agents or imported from a file.")

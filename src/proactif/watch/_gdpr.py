@@ -24,7 +24,18 @@ from proactif.kernel import clock
 from proactif.kernel.capabilities import ErasureItem
 from proactif.messaging import services as messaging
 from proactif.watch import domain
-from proactif.watch.models import Call, CheckIn, Contact, Need, Registration, RegistrationEvent
+from proactif.watch.models import (
+    Call,
+    CheckIn,
+    Contact,
+    DeadLetter,
+    DeviceLoan,
+    HourlyAggregate,
+    Need,
+    Observation,
+    Registration,
+    RegistrationEvent,
+)
 
 CONTEXT_KEY = "veille_id"  # the check-in a message to a person to warn is about
 
@@ -33,10 +44,26 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
+def _telemetry(person_id: int) -> dict[str, Any]:
+    """Devices lent, and the readings kept (raw and hourly), for the export."""
+    loans = DeviceLoan.objects.filter(person_id=person_id).select_related("device")
+    return {
+        "appareils_pretes": [{"appareil": loan.device.get_kind_display(), "numero_de_serie": loan.device.serial,
+                              "du": _iso(loan.start_on), "au": _iso(loan.end_on)} for loan in loans],
+        "mesures": [{"mesure": code, "le": _iso(at), "valeur": value, "unite": unit} for code, at, value, unit in
+                    Observation.objects.filter(person_id=person_id).order_by("at").values_list(
+                        "code", "at", "value", "unit")],
+        "moyennes_horaires": [{"mesure": a.code, "heure": _iso(a.hour), "nombre": a.count, "moyenne": a.mean,
+                               "min": a.minimum, "max": a.maximum}
+                              for a in HourlyAggregate.objects.filter(person_id=person_id).order_by("hour")],
+    }
+
+
 def export(person_id: int) -> dict[str, Any]:
+    telemetry = _telemetry(person_id)
     registration = Registration.objects.filter(person_id=person_id).first()
     if registration is None:
-        return {"registre_vulnerables": None}
+        return {"registre_vulnerables": None, "telesurveillance": telemetry}
     need = Need.objects.filter(registration=registration).first()
     checkins = list(CheckIn.objects.filter(registration=registration).select_related("plan").order_by("day"))
     calls: dict[int, list[Call]] = {}
@@ -69,13 +96,30 @@ def export(person_id: int) -> dict[str, Any]:
             for c in checkins],
         "messages_aux_personnes_a_prevenir": [{"le": _iso(m.sent_at or m.created_at), "canal": m.channel,
                                                "destinataire": m.recipient, "texte": m.body} for m in direct],
-    }}
+    }, "telesurveillance": telemetry}
+
+
+def _telemetry_plan(person_id: int) -> list[ErasureItem]:
+    return [i for i in (
+        ErasureItem("mesures des appareils à domicile (données de santé)", "erase",
+                    "données de santé (RGPD art. 9), sans autre usage une fois la personne effacée",
+                    Observation.objects.filter(person_id=person_id).count()),
+        ErasureItem("moyennes horaires des mesures", "erase", "tirées des mesures, effacées avec elles",
+                    HourlyAggregate.objects.filter(person_id=person_id).count()),
+        ErasureItem("prêts d'appareils", "erase", "l'appareil reste à la collectivité ; le prêt est effacé",
+                    DeviceLoan.objects.filter(person_id=person_id).count())) if i.count]
+
+
+def _erase_telemetry(person_id: int) -> dict[str, int]:
+    return {"mesures": Observation.objects.filter(person_id=person_id).delete()[0],
+            "moyennes_horaires": HourlyAggregate.objects.filter(person_id=person_id).delete()[0],
+            "prets": DeviceLoan.objects.filter(person_id=person_id).delete()[0]}
 
 
 def plan_erasure(person_id: int) -> list[ErasureItem]:
     registration = Registration.objects.filter(person_id=person_id).first()
     if registration is None:
-        return []
+        return _telemetry_plan(person_id)
     checkins = CheckIn.objects.filter(registration=registration)
     items = [
         ErasureItem("inscription au registre des personnes vulnérables", "erase",
@@ -94,14 +138,15 @@ def plan_erasure(person_id: int) -> list[ErasureItem]:
         items.append(ErasureItem("opposition à l'inscription", "retain", "la seule trace gardée est que la personne "
                                  "s'est opposée à son inscription, pour qu'une transmission ou la demande d'un tiers "
                                  "ne la réinscrive pas contre son gré (RGPD art. 17-3-b, art. L121-6-1 CASF)"))
-    return [i for i in items if i.count]
+    return [i for i in items if i.count] + _telemetry_plan(person_id)
 
 
 def erase(person_id: int) -> dict[str, Any]:
     with transaction.atomic():
+        telemetry = _erase_telemetry(person_id)
         registration = Registration.objects.filter(person_id=person_id).first()
         if registration is None:
-            return {"registre": 0}
+            return {"registre": 0, **telemetry}
         checkin_ids = list(CheckIn.objects.filter(registration=registration).values_list("id", flat=True))
         messages = messaging.erase_direct(CONTEXT_KEY, checkin_ids)
         objected = RegistrationEvent.objects.filter(registration=registration, kind="opposition").exists()
@@ -115,7 +160,7 @@ def erase(person_id: int) -> dict[str, Any]:
         else:
             registration.delete()
         counts["registre"] = 1
-    return counts
+    return {**counts, **telemetry}
 
 
 def _keep_objection_only(registration: Registration) -> None:
@@ -147,12 +192,20 @@ def purge() -> dict[str, Any]:
     if old_checkins:
         CheckIn.objects.filter(pk__any=old_checkins).delete()  # their calls too
     checkins = len(old_checkins)
-    return {"registre_radiations_supprimees": deleted, "oppositions_reduites": kept, "contacts_des_plans": checkins}
+    raw_before = clock.now() - timedelta(days=settings.WATCH_RAW_RETENTION_DAYS)
+    hourly_before = clock.now() - timedelta(days=settings.WATCH_HOURLY_RETENTION_DAYS)
+    return {"registre_radiations_supprimees": deleted, "oppositions_reduites": kept, "contacts_des_plans": checkins,
+            "mesures": Observation.objects.filter(at__lt=raw_before).delete()[0],
+            "messages_refuses": DeadLetter.objects.filter(received_at__lt=raw_before).delete()[0],
+            "moyennes_horaires": HourlyAggregate.objects.filter(hour__lt=hourly_before).delete()[0]}
 
 
 def wipe() -> int:
     """Every resident forgotten (a registry replaced): the register goes with them."""
     count = Registration.objects.count()
+    Observation.objects.all().delete()
+    HourlyAggregate.objects.all().delete()
+    DeviceLoan.objects.all().delete()
     CheckIn.objects.all().delete()
     Registration.objects.all().delete()
     return count

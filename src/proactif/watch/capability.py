@@ -43,7 +43,8 @@ CAPABILITY = Capability(
     name="watch", label="Veille des personnes vulnérables",
     personal_data=PersonalData.handled_by(
         "registre_vulnerables", ("watch.Registration", "watch.RegistrationEvent", "watch.Contact", "watch.Need",
-                                 "watch.CheckIn", "watch.Call"), gdpr),
+                                 "watch.CheckIn", "watch.Call", "watch.DeviceLoan", "watch.Observation",
+                                 "watch.HourlyAggregate"), gdpr),
     pages=(
         Pages("veille/", "watch", (
             route("", views.home, WATCH, "home"),

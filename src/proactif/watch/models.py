@@ -168,3 +168,84 @@ class Call(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+# --- home devices and their telemetry (issue 18) ------------------------------------------------------------------
+class Device(models.Model):
+    """A device lent to registered persons: its kind, its serial, how often it reports, its battery and state.
+    A device authenticates with its own token (only its hash is kept)."""
+
+    KINDS = [("constantes", "Capteur de constantes"), ("oxymetre", "Oxymètre"), ("tensiometre", "Tensiomètre"),
+             ("thermometre", "Thermomètre"), ("mouvement", "Détecteur de mouvement"),
+             ("presence", "Détecteur de présence"), ("chute", "Détecteur de chute"),
+             ("bouton", "Bouton « tout va bien »")]
+    STATES = [("inconnu", "Jamais connecté"), ("en_ligne", "En ligne"), ("hors_ligne", "Hors ligne")]
+
+    serial = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=12, choices=KINDS)
+    token_hash = models.CharField(max_length=64, blank=True)  # sha256 of the device's own token
+    expected_interval_s = models.PositiveIntegerField(default=300)
+    battery = models.PositiveSmallIntegerField(null=True, blank=True)  # %
+    state = models.CharField(max_length=10, choices=STATES, default="inconnu")
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+
+class DeviceLoan(models.Model):
+    """A device lent to a person from `start_on` to `end_on` (open: still lent)."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="loans")
+    person_id = models.BigIntegerField(db_index=True)
+    start_on = models.DateField()
+    end_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["device_id", "start_on"]
+
+
+class Observation(models.Model):
+    """One reading of a device, idempotent by (device, time, code): a duplicate or a late copy changes nothing.
+    Health data (RGPD art. 9): readable under prévention santé only; kept `PROACTIF_WATCH_RAW_RETENTION_DAYS`."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="observations")
+    person_id = models.BigIntegerField(null=True)  # the person the device was lent to at `at`
+    code = models.CharField(max_length=20)  # heart_rate, respiratory_rate, temperature, spo2, systolic_bp…
+    at = models.DateTimeField()
+    value = models.FloatField()
+    unit = models.CharField(max_length=12)
+    source = models.CharField(max_length=6)  # mqtt | fhir
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "at", "code"], name="watch_observation_once")]
+        indexes = [models.Index(fields=["person_id", "code", "at"], name="watch_obs_person_code_at")]
+
+
+class HourlyAggregate(models.Model):
+    """A person's vital sign over one hour: count, mean, min, max (the trends read these; kept 2 years)."""
+
+    person_id = models.BigIntegerField()
+    code = models.CharField(max_length=20)
+    hour = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    total = models.FloatField()
+    minimum = models.FloatField()
+    maximum = models.FloatField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person_id", "code", "hour"], name="watch_hourly_once")]
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+
+class DeadLetter(models.Model):
+    """A message the ingestion refused — malformed, forged, an unknown device — with the reason: counted and shown
+    on the desk, never silently dropped; kept as long as raw readings."""
+
+    received_at = models.DateTimeField(db_index=True)
+    channel = models.CharField(max_length=6)  # mqtt | fhir
+    origin = models.CharField(max_length=200)  # the topic, or the HTTP client (device serial, API key)
+    reason = models.CharField(max_length=300)
+    payload = models.TextField(blank=True)  # its first 2,000 characters
