@@ -188,11 +188,13 @@ def evaluate(scenario: Scenario, settings: Settings | None = None,
         by_person.setdefault(episode.person, []).append(episode)
     alarms = [f for f in findings if f.severity != "info"]
     delays: list[float] = []
+    by_kind: dict[str, list[float]] = {kind: [] for kind in KINDS}
     for episode in scenario.episodes:
         hits = [f.at for f in alarms if f.person == episode.person and f.rule.startswith(RELEVANT[episode.kind])
                 and episode.start <= f.at <= episode.end + grace]
         if hits:
             delays.append((min(hits) - episode.start).total_seconds() / 60)
+            by_kind[episode.kind].append(delays[-1])
     false = [f for f in alarms if not any(e.start <= f.at <= e.end + grace for e in by_person.get(f.person, []))]
     person_days = len(scenario.persons) * scenario.hours / 24
     per_kind = {kind: sum(e.kind == kind for e in scenario.episodes) for kind in KINDS}
@@ -206,5 +208,6 @@ def evaluate(scenario: Scenario, settings: Settings | None = None,
         "findings": len(findings), "info_findings": len(findings) - len(alarms),
         "delay_median_min": round(float(np.median(delays)), 1) if delays else None,
         "delay_p95_min": round(float(np.percentile(delays, 95)), 1) if delays else None,
+        "delay_median_min_by_kind": {k: round(float(np.median(d)), 1) for k, d in by_kind.items() if d},
         "settings": (settings or Settings()).as_dict(), "grace_min": grace.total_seconds() / 60,
     }
