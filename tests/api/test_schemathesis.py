@@ -41,7 +41,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 SEED = 14
 EXAMPLES = 100  # generated cases per operation and mode (valid, invalid), beside the boundary cases
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-SERVICES = ("etat_civil", "police_municipale", "dpo")  # together, every scope; the DPO's for the access log
+# together, every scope; the DPO's for the access log
+SERVICES = ("etat_civil", "police_municipale", "sante_prevention", "dpo")
 
 
 @contextmanager

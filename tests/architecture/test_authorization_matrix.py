@@ -73,7 +73,9 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
     from proactif.registry import services as registry
     from proactif.registry.models import ContactPoint, Document, ImportRejection, ImportRun, MergeSuggestion, Person
     from proactif.rights.models import Assessment, Outreach, ScreeningRun
+    from proactif.watch._telemetry import register_device, token_hash
     from proactif.watch.models import CheckIn as WatchCheckIn
+    from proactif.watch.models import Device as WatchDevice
     from proactif.watch.models import Plan as WatchPlan
     from proactif.watch.models import Registration as WatchRegistration
 
@@ -141,6 +143,8 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
                                     raised_at=now)
     checkin = WatchCheckIn.objects.create(plan=plan, registration=registration, person_id=person.pk,
                                           day=clock.today(), created_at=now)
+    device, _ = register_device("MATRICE-0001", "constantes")
+    WatchDevice.objects.filter(pk=device.pk).update(token_hash=token_hash("s"))  # the providers' secret "s"
     links = {
         "deadlines.booking": messaging.create_link("deadlines.booking", person.pk, instance_id=instance.pk,
                                                    payload={"subject_id": document.pk})[1],
@@ -159,7 +163,7 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
             "household_id": person.household_id, "outreach_id": outreach.pk, "incident_id": incident.pk, "seq": 1,
             "name": "quartiers", "token": links["deadlines.booking"].rsplit("/", 1)[1],
             "registry:run_id": run.pk, "rights:run_id": screening.pk, "provider": "sms-a",
-            "plan_id": plan.pk, "checkin_id": checkin.pk, "registration_id": registration.pk,
+            "plan_id": plan.pk, "checkin_id": checkin.pk, "registration_id": registration.pk, "serial": device.serial,
             "registry:kind": "habitants",  # a sample file of the import page
             # an agent's one-time link to choose a password (a valid one: the page opens to anyone holding it)
             "accounts:uidb64": reset.rsplit("/", 3)[1], "accounts:token": reset.rsplit("/", 3)[2],
@@ -388,10 +392,12 @@ def fill(pattern: str, samples: dict[str, Any]) -> str:
 
 
 def signed(payload: dict[str, Any]) -> dict[str, str]:
-    """The provider's headers: an SMS gateway's timestamped signature and Meta's, all with the secret "s"."""
+    """The provider's headers: an SMS gateway's timestamped signature, Meta's, and a home device's own token, all
+    with the secret "s"."""
     import time
 
     body, stamp = json.dumps(payload).encode(), str(int(time.time()))
     return {"HTTP_X_PROACTIF_TIMESTAMP": stamp,
             "HTTP_X_PROACTIF_SIGNATURE": hmac.new(b"s", stamp.encode() + b"." + body, hashlib.sha256).hexdigest(),
-            "HTTP_X_HUB_SIGNATURE_256": "sha256=" + hmac.new(b"s", body, hashlib.sha256).hexdigest()}
+            "HTTP_X_HUB_SIGNATURE_256": "sha256=" + hmac.new(b"s", body, hashlib.sha256).hexdigest(),
+            "HTTP_AUTHORIZATION": "Bearer s"}

@@ -9,6 +9,7 @@ from django.conf import settings
 from proactif.accounts.domain import Section
 from proactif.journeys import services as journeys
 from proactif.kernel.capabilities import (
+    ApiRouter,
     Capability,
     ContactBasis,
     Event,
@@ -20,12 +21,16 @@ from proactif.kernel.capabilities import (
     Panel,
     PersonalData,
     Recipients,
+    Scope,
     Sending,
     agent,
+    api,
     route,
+    webhook,
 )
 from proactif.messaging import services as messaging
 from proactif.watch import _gdpr as gdpr
+from proactif.watch import api as watch_api
 from proactif.watch import services, views
 
 FOLDER = Path(__file__).parent
@@ -61,6 +66,14 @@ CAPABILITY = Capability(
             route("registre/<int:registration_id>/", views.entry, WATCH_READS, "entry"),
         )),
     ),
+    api=ApiRouter("/watch", watch_api.router, {
+        watch_api.device_observations: webhook(watch_api.verify_device, "le jeton propre de l'appareil "
+                                                                       "(Authorization: Bearer), donné à son "
+                                                                       "enregistrement"),
+        watch_api.gateway_observations: api("watch:ingest"),
+    }),
+    scopes=(Scope("watch:ingest", "Déposer les mesures FHIR des appareils à domicile (passerelle)",
+                  frozenset({services.PURPOSE})),),
     home=(HomeBlock("Veille canicule et grand froid", "watch:home", "watch/_home.html", services.home_block, 8),),
     nav=(Nav("Veille", "watch:home", 48),),
     panels=(Panel(Section.VEILLE.value, "Registre des personnes vulnérables", "watch/_panel.html",
