@@ -337,6 +337,8 @@ WATCH_RAW_RETENTION_DAYS = env_int("PROACTIF_WATCH_RAW_RETENTION_DAYS", 90,
                                    "Days the home devices' raw readings (and refused messages) are kept.")
 WATCH_HOURLY_RETENTION_DAYS = env_int("PROACTIF_WATCH_HOURLY_RETENTION_DAYS", 730,
                                       "Days the hourly aggregates of the readings are kept (2 years).")
+WATCH_ALERT_RETENTION_DAYS = env_int("PROACTIF_WATCH_ALERT_RETENTION_DAYS", 1826,
+                                     "Days a resolved device alert is kept after its resolution (5 years).")
 VIGILANCE_URL = env_str("PROACTIF_VIGILANCE_URL", "",
                         "Météo-France vigilance feed (DPVigilance API, JSON) read every hour; empty: levels are "
                         "entered by agents or imported from a file.")

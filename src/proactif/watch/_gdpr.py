@@ -25,6 +25,7 @@ from proactif.kernel.capabilities import ErasureItem
 from proactif.messaging import services as messaging
 from proactif.watch import domain
 from proactif.watch.models import (
+    Alert,
     Call,
     CheckIn,
     Contact,
@@ -35,6 +36,7 @@ from proactif.watch.models import (
     Observation,
     Registration,
     RegistrationEvent,
+    RuleState,
 )
 
 CONTEXT_KEY = "veille_id"  # the check-in a message to a person to warn is about
@@ -56,6 +58,11 @@ def _telemetry(person_id: int) -> dict[str, Any]:
         "moyennes_horaires": [{"mesure": a.code, "heure": _iso(a.hour), "nombre": a.count, "moyenne": a.mean,
                                "min": a.minimum, "max": a.maximum}
                               for a in HourlyAggregate.objects.filter(person_id=person_id).order_by("hour")],
+        "alertes": [{"regle": a.rule, "gravite": a.get_severity_display(), "message": a.message,
+                     "constatee_le": _iso(a.found_at), "etat": a.get_status_display(),
+                     "acquittee_le": _iso(a.acknowledged_at), "par": a.acknowledged_by or None,
+                     "resolue_le": _iso(a.resolved_at), "note": a.note or None}
+                    for a in Alert.objects.filter(person_id=person_id).order_by("opened_at")],
     }
 
 
@@ -107,13 +114,19 @@ def _telemetry_plan(person_id: int) -> list[ErasureItem]:
         ErasureItem("moyennes horaires des mesures", "erase", "tirées des mesures, effacées avec elles",
                     HourlyAggregate.objects.filter(person_id=person_id).count()),
         ErasureItem("prêts d'appareils", "erase", "l'appareil reste à la collectivité ; le prêt est effacé",
-                    DeviceLoan.objects.filter(person_id=person_id).count())) if i.count]
+                    DeviceLoan.objects.filter(person_id=person_id).count()),
+        ErasureItem("alertes des appareils et mémoire des règles", "erase",
+                    "tirées des mesures, effacées avec elles",
+                    Alert.objects.filter(person_id=person_id).count()
+                    + RuleState.objects.filter(person_id=person_id).count())) if i.count]
 
 
 def _erase_telemetry(person_id: int) -> dict[str, int]:
     return {"mesures": Observation.objects.filter(person_id=person_id).delete()[0],
             "moyennes_horaires": HourlyAggregate.objects.filter(person_id=person_id).delete()[0],
-            "prets": DeviceLoan.objects.filter(person_id=person_id).delete()[0]}
+            "prets": DeviceLoan.objects.filter(person_id=person_id).delete()[0],
+            "alertes": Alert.objects.filter(person_id=person_id).delete()[0],
+            "memoire_des_regles": RuleState.objects.filter(person_id=person_id).delete()[0]}
 
 
 def plan_erasure(person_id: int) -> list[ErasureItem]:
@@ -197,7 +210,9 @@ def purge() -> dict[str, Any]:
     return {"registre_radiations_supprimees": deleted, "oppositions_reduites": kept, "contacts_des_plans": checkins,
             "mesures": Observation.objects.filter(at__lt=raw_before).delete()[0],
             "messages_refuses": DeadLetter.objects.filter(received_at__lt=raw_before).delete()[0],
-            "moyennes_horaires": HourlyAggregate.objects.filter(hour__lt=hourly_before).delete()[0]}
+            "moyennes_horaires": HourlyAggregate.objects.filter(hour__lt=hourly_before).delete()[0],
+            "alertes": Alert.objects.filter(status="resolue", resolved_at__lt=clock.now() - timedelta(
+                days=settings.WATCH_ALERT_RETENTION_DAYS)).delete()[0]}
 
 
 def wipe() -> int:
@@ -205,6 +220,8 @@ def wipe() -> int:
     count = Registration.objects.count()
     Observation.objects.all().delete()
     HourlyAggregate.objects.all().delete()
+    Alert.objects.all().delete()
+    RuleState.objects.all().delete()
     DeviceLoan.objects.all().delete()
     CheckIn.objects.all().delete()
     Registration.objects.all().delete()

@@ -91,6 +91,9 @@ def ingest(serial: str, readings: Sequence[Reading], source: str, battery: int |
     with transaction.atomic():
         stored = _insert_new(rows)
         _aggregate(stored)
+        from proactif.watch import _alerts as alerts  # the rules read the stored rows: after them, same transaction
+
+        alerts.evaluate(stored)
         latest = max((r.at for r in readings), default=None)
         fields: dict[str, Any] = {"state": "en_ligne"}
         if latest is not None and (device.last_seen_at is None or latest > device.last_seen_at):

@@ -49,7 +49,7 @@ CAPABILITY = Capability(
     personal_data=PersonalData.handled_by(
         "registre_vulnerables", ("watch.Registration", "watch.RegistrationEvent", "watch.Contact", "watch.Need",
                                  "watch.CheckIn", "watch.Call", "watch.DeviceLoan", "watch.Observation",
-                                 "watch.HourlyAggregate"), gdpr),
+                                 "watch.HourlyAggregate", "watch.RuleState", "watch.Alert"), gdpr),
     pages=(
         Pages("veille/", "watch", (
             route("", views.home, WATCH, "home"),

@@ -249,3 +249,39 @@ class DeadLetter(models.Model):
     origin = models.CharField(max_length=200)  # the topic, or the HTTP client (device serial, API key)
     reason = models.CharField(max_length=300)
     payload = models.TextField(blank=True)  # its first 2,000 characters
+
+
+class RuleState(models.Model):
+    """What the rules remember about a person between readings (`watch.rules.PersonState`, as JSON)."""
+
+    person_id = models.BigIntegerField(unique=True)
+    state = models.TextField()
+    updated_at = models.DateTimeField()
+
+
+class Alert(models.Model):
+    """A deterioration or a device problem the rules found: one open alert per (person, rule), acknowledged and
+    resolved by an agent with a note; kept 5 years (`PROACTIF_WATCH_ALERT_RETENTION_DAYS`)."""
+
+    SEVERITIES = [("info", "Information"), ("warning", "Avertissement"), ("critical", "Critique")]
+    STATUS = [("ouverte", "Ouverte"), ("acquittee", "Acquittée"), ("resolue", "Résolue")]
+
+    person_id = models.BigIntegerField()
+    rule = models.CharField(max_length=80)
+    severity = models.CharField(max_length=8, choices=SEVERITIES)
+    status = models.CharField(max_length=9, choices=STATUS, default="ouverte")
+    vital = models.CharField(max_length=20, blank=True)
+    value = models.FloatField(null=True, blank=True)
+    message = models.CharField(max_length=300)
+    found_at = models.DateTimeField()  # the reading's time
+    opened_at = models.DateTimeField()  # when the platform raised it
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.CharField(max_length=254, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=254, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person_id", "rule"], condition=~models.Q(status="resolue"),
+                                               name="watch_one_open_alert")]
+        indexes = [models.Index(fields=["status", "severity"], name="watch_alert_desk")]
