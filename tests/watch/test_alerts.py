@@ -77,3 +77,14 @@ def test_the_alerts_go_with_the_persons_gdpr_handling() -> None:
     assert any(item.category.startswith("alertes des appareils") for item in gdpr.plan_erasure(9393))
     gdpr.erase(9393)
     assert not Alert.objects.filter(person_id=9393).exists() and not RuleState.objects.filter(person_id=9393).exists()
+
+
+def test_a_device_that_falls_silent_opens_its_alert_at_the_periodic_check() -> None:
+    serial = oximeter(9494)
+    spo2(serial, [97, 96, 97])
+    assert alerts.tick(T0 + timedelta(minutes=20))["opened"] == 0  # within 3 × its 5-minute interval
+    figures = alerts.tick(T0 + timedelta(minutes=40))
+    assert figures["opened"] == 1
+    alert = Alert.objects.get(person_id=9494)
+    assert alert.rule == f"device_stale:{serial}" and "aucune donnée" in alert.message
+    assert alerts.tick(T0 + timedelta(minutes=45))["opened"] == 0  # one open alert per (person, rule)

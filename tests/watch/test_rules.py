@@ -148,7 +148,7 @@ def test_not_up_by_the_learned_rise_time() -> None:
     assert evaluator.tick(day7 + timedelta(hours=8, minutes=25)) == []  # 09:25 Paris: not yet
     found = evaluator.tick(day7 + timedelta(hours=8, minutes=45))
     assert rules(found) == [("not_up", "warning")]
-    assert found[0].message_fr == "pas levé à 09 h 45 alors que d'habitude levé vers 08 h 32"
+    assert found[0].message_fr == "aucun lever constaté à 09 h 45 (d'habitude vers 08 h 32)"
     assert evaluator.tick(day7 + timedelta(hours=9)) == []  # still open: not reported again
     motion(evaluator, day7 + timedelta(hours=9, minutes=5))
     assert "not_up" not in evaluator.state("p1").open

@@ -57,6 +57,27 @@ def evaluate(rows: list[tuple[Any, ...]]) -> list[Alert]:
     return opened
 
 
+def tick(now: datetime | None = None) -> dict[str, int]:
+    """The rules that fire on silence — a device that stopped reporting, a person not up at the usual time, no
+    movement for hours — for every person the rules remember (the periodic job, every five minutes)."""
+    now = now or clock.now()
+    opened = checked = 0
+    for person_id in list(RuleState.objects.values_list("person_id", flat=True)):
+        with transaction.atomic():
+            kept = RuleState.objects.select_for_update().filter(person_id=person_id).first()
+            if kept is None:
+                continue
+            evaluator = rules.Evaluator()
+            key = str(person_id)
+            evaluator.states[key] = rules.PersonState.from_json(kept.state)
+            findings = evaluator.tick(now)
+            checked += 1
+            if findings:
+                RuleState.objects.filter(pk=kept.pk).update(state=evaluator.state(key).to_json(), updated_at=now)
+                opened += sum(1 for f in findings if open_alert(person_id, f) is not None)
+    return {"persons": checked, "opened": opened}
+
+
 def open_alert(person_id: int, finding: rules.Finding) -> Alert | None:
     """The open alert of (person, rule) — created, or its severity raised; None when nothing changed."""
     current = Alert.objects.filter(person_id=person_id, rule=finding.rule).exclude(status="resolue").first()

@@ -361,8 +361,8 @@ class Evaluator:
                 usual, spread = _median_iqr(st.rises)
                 if minutes >= usual + max(s.rise_margin, 2 * spread):
                     self._raise(st, out, person, "not_up", "warning", None, None,
-                                f"pas levé à {_clock(minutes)} alors que d'habitude levé vers "
-                                f"{_clock(round(usual))}", now)
+                                f"aucun lever constaté à {_clock(minutes)} (d'habitude vers "
+                                f"{_clock(round(usual))})", now)
             elif st.rise_day == day and minutes >= s.day_start:
                 since = max(st.last_motion, day_start.timestamp())
                 if ts - since >= s.no_movement.total_seconds():

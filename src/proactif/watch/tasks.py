@@ -26,3 +26,11 @@ def reconcile() -> dict[str, int]:
 def vigilance_feed() -> dict[str, Any]:
     """The Météo-France vigilance (PROACTIF_VIGILANCE_URL), applied like an imported file."""
     return services.fetch_vigilance()
+
+
+@periodic(every=timedelta(minutes=5))
+def device_silence() -> dict[str, int]:
+    """Devices that stopped reporting, persons not up at their usual time or without movement for hours."""
+    from proactif.watch import _alerts as alerts
+
+    return alerts.tick()
