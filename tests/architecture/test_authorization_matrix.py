@@ -74,6 +74,7 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
     from proactif.registry.models import ContactPoint, Document, ImportRejection, ImportRun, MergeSuggestion, Person
     from proactif.rights.models import Assessment, Outreach, ScreeningRun
     from proactif.watch._telemetry import register_device, token_hash
+    from proactif.watch.models import Alert as WatchAlert
     from proactif.watch.models import CheckIn as WatchCheckIn
     from proactif.watch.models import Device as WatchDevice
     from proactif.watch.models import Plan as WatchPlan
@@ -145,6 +146,8 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
                                           day=clock.today(), created_at=now)
     device, _ = register_device("MATRICE-0001", "constantes")
     WatchDevice.objects.filter(pk=device.pk).update(token_hash=token_hash("s"))  # the providers' secret "s"
+    watch_alert = WatchAlert.objects.create(person_id=person.pk, rule="threshold:spo2", severity="warning",
+                                            message="Saturation en oxygène à 88 %", found_at=now, opened_at=now)
     links = {
         "deadlines.booking": messaging.create_link("deadlines.booking", person.pk, instance_id=instance.pk,
                                                    payload={"subject_id": document.pk})[1],
@@ -164,6 +167,7 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
             "name": "quartiers", "token": links["deadlines.booking"].rsplit("/", 1)[1],
             "registry:run_id": run.pk, "rights:run_id": screening.pk, "provider": "sms-a",
             "plan_id": plan.pk, "checkin_id": checkin.pk, "registration_id": registration.pk, "serial": device.serial,
+            "alert_id": watch_alert.pk,
             "registry:kind": "habitants",  # a sample file of the import page
             # an agent's one-time link to choose a password (a valid one: the page opens to anyone holding it)
             "accounts:uidb64": reset.rsplit("/", 3)[1], "accounts:token": reset.rsplit("/", 3)[2],

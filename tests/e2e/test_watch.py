@@ -127,3 +127,32 @@ def test_an_agent_enrols_a_neighbour_at_a_third_partys_request_and_removes_them(
     expect(page.locator("body")).to_contain_text(fr("Inscription radiée : contacts et besoins effacés."))
     entry.refresh_from_db()
     assert entry.status == "radiee" and not entry.contacts.exists()
+
+
+def test_the_desk_receives_a_device_alert_and_the_agent_acknowledges_it(new_page, commune) -> None:
+    from datetime import timedelta
+
+    from proactif.kernel import clock
+    from proactif.watch import _telemetry as telemetry
+    from proactif.watch.models import Alert
+    from tests.watch.test_alerts import R
+
+    person_id = Registration.objects.filter(status="inscrite").values_list("person_id", flat=True).first()
+    device, _ = telemetry.register_device("OXY-DEMO-1", "oxymetre", 300)
+    telemetry.lend(device, person_id, clock.today() - timedelta(days=1))
+    start = clock.now() - timedelta(minutes=45)
+    for i in range(8):
+        telemetry.ingest(device.serial, [R("spo2", 86, "%", start + timedelta(minutes=5 * i))], "mqtt")
+    alert = Alert.objects.get(person_id=person_id)
+    tab = new_page()
+    log_in(tab, "sante")
+    tab.page.wait_for_url(re.compile(r"/$"))
+    tab.goto("/veille/pupitre/")
+    row = tab.page.locator(f"#alerte-{alert.pk}")
+    expect(row).to_contain_text("SpO2 à 86 %")
+    tab.assert_accessible()
+    row.get_by_label("Note").fill("Appel passé, la personne va bien")
+    row.get_by_role("button", name="Acquitter").click()
+    expect(tab.page.locator("body")).to_contain_text(fr("Alerte acquittée."))
+    alert.refresh_from_db()
+    assert (alert.status, alert.acknowledged_by) == ("acquittee", "sante@test.proactif.fr")

@@ -64,6 +64,9 @@ CAPABILITY = Capability(
             route("registre/inscrire/", views.enrol, WATCH_READS, "enrol"),
             route("registre/transmission/", views.transmission, WATCH_READS, "transmission"),
             route("registre/<int:registration_id>/", views.entry, WATCH_READS, "entry"),
+            route("pupitre/", views.desk, WATCH_READS, "desk"),
+            route("alertes/<int:alert_id>/", views.alert_action, WATCH_READS, "alert_action"),
+            route("personnes/<int:person_id>/", views.person_watch, WATCH_READS, "person_watch"),
         )),
     ),
     api=ApiRouter("/watch", watch_api.router, {

@@ -306,3 +306,12 @@ def seed(seed_value: int) -> dict[str, Any]:
     if not figures.get("kept"):
         figures["from_consents"] = enrol_from_consents(system_actor("synth"), acknowledge_now=False)["enrolled"]
     return figures
+
+
+def simulate_devices(count: int, hours: int, episodes: int, seed: int, host: str = "127.0.0.1", port: int = 1883,
+                     speed: float = 0.0) -> dict[str, Any]:
+    """Synthetic devices lent to registered persons publish over MQTT and are ingested here (`_simulate`);
+    ValueError says what is wrong (no one registered, broker unreachable)."""
+    from proactif.watch import _simulate
+
+    return _simulate.simulate_devices(count, hours, episodes, seed, host=host, port=port, speed=speed)

@@ -16,7 +16,10 @@ from proactif.kernel import clock, csvexport, tables
 from proactif.kernel.ids import parse_id
 from proactif.kernel.text import count_fr
 from proactif.registry import services as registry
+from proactif.watch import _alerts as alerts_service
+from proactif.watch import _desk as desk_service
 from proactif.watch import domain, services
+from proactif.watch.models import Alert
 
 REGISTER_COLUMNS = (
     tables.Column("nom", "Personne", value="name"),
@@ -346,3 +349,43 @@ def prefet(request: HttpRequest, plan_id: int) -> HttpResponse:
     writer.writerow([label for _, label in domain.PREFET_FIELDS])
     writer.writerows([[row[key] for key, _ in domain.PREFET_FIELDS] for row in rows])
     return response
+
+
+# --- the watch desk (home devices) ------------------------------------------------------------------------------
+@require_GET
+def desk(request: HttpRequest) -> HttpResponse:
+    """Open alerts, the gravest first, refreshing themselves (`?live=1`: the part that refreshes)."""
+    rows = desk_service.name_alerts(_access(request), desk_service.desk_alerts(), request.session)
+    context = {"alerts": rows, "figures": desk_service.desk_figures(), "severities": dict(Alert.SEVERITIES)}
+    if request.GET.get("live"):
+        return render(request, "watch/_desk_live.html", context)
+    return render(request, "watch/desk.html", context)
+
+
+@require_POST
+def alert_action(request: HttpRequest, alert_id: int) -> HttpResponse:
+    if not Alert.objects.filter(pk=alert_id).exists():
+        raise Http404("alerte inconnue")
+    action = request.POST.get("action", "")
+    if action not in ("acquitter", "resoudre"):
+        return HttpResponse("action inconnue (acquitter ou resoudre)", status=400,
+                            content_type="text/plain; charset=utf-8")
+    try:
+        if action == "acquitter":
+            alerts_service.acknowledge(request.actor, alert_id, request.POST.get("note", ""))  # type: ignore[attr-defined]
+            messages.success(request, "Alerte acquittée.")
+        else:
+            alerts_service.resolve(request.actor, alert_id, request.POST.get("note", ""))  # type: ignore[attr-defined]
+            messages.success(request, "Alerte résolue.")
+    except alerts_service.AlertError as exc:
+        return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+    return redirect("watch:desk")
+
+
+@require_GET
+def person_watch(request: HttpRequest, person_id: int) -> HttpResponse:
+    try:
+        page = desk_service.person_page(_access(request), person_id)
+    except LookupError:
+        raise Http404("personne inconnue") from None
+    return render(request, "watch/person_watch.html", page)
