@@ -19,6 +19,7 @@ def bench(name: str, residents: int | None, database: str | None, as_json: bool)
 
     Benchmarks: seed, search, journeys, outbox, sendtime, rights, geo (--residents: address points), alert,
     count (the alerts map's live count; sqlite by default).
+    telemetry (home devices over MQTT against the raw subscriber limit; --residents: messages).
 
     Example: proactif bench seed --residents 1000000 --database postgres --json
     """

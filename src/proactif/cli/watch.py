@@ -199,3 +199,32 @@ def register_figures(as_json: bool) -> None:
     from proactif.watch import services
 
     emit(as_json, services.figures())
+
+
+@watch.command("simulate-devices")
+@click.option("--count", default=10, show_default=True, type=click.IntRange(1, 10_000), help="Devices simulated.")
+@click.option("--hours", default=24, show_default=True, type=click.IntRange(1, 24 * 30), help="Hours of readings.")
+@click.option("--episodes", default=2, show_default=True, type=click.IntRange(0, 1000),
+              help="Deteriorations injected (sepsis-like, not up, fall, silent device in turn).")
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="MQTT broker.")
+@click.option("--port", default=1883, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--speed", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Messages per second (0: as fast as the broker takes them).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def simulate_devices(count: int, hours: int, episodes: int, seed: int, host: str, port: int, speed: float,
+                     as_json: bool) -> None:
+    """Synthetic home devices lent to registered persons publish realistic vitals over MQTT (daily rhythms,
+    noise, lost messages, silent devices, deteriorations at known times, the last reading now) and are ingested
+    here; prints what was published, stored and refused, the alerts the rules opened and the episodes caught.
+
+    Example: proactif watch simulate-devices --count 20 --hours 48 --episodes 4 --json
+    """
+    setup()
+    from proactif.watch import services
+
+    try:
+        figures = services.simulate_devices(count, hours, episodes, seed, host=host, port=port, speed=speed)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    emit(as_json, figures)

@@ -1,0 +1,245 @@
+"""`proactif bench telemetry`: home-device messages through Mosquitto into the database, against the raw limit.
+
+A private Mosquitto (persistence on, queue limits raised) on a free port; N messages (each one device's six vital
+signs at one time, QoS 1) from at most 100 publisher connections multiplexing D device ids:
+
+1. **reference** — the raw paho-mqtt subscriber limit: a QoS 1 subscriber that only counts the messages;
+2. **ingester** — `_mqtt.Ingester` on the current database (DATABASE_URL): parse, store once per (device, time,
+   code), hourly aggregates, the rules, alerts, the acknowledgement after commit.
+
+Both are timed from the first publish to the last message handled, the publishers the same. Then, with the
+ingester idle, a few devices send a deterioration (SpO2 and pressure falling, heart and breathing rates up): the
+latency from the publish of the reading that raised an alert to its alert row committed (`opened_at`). The
+benchmark's devices (serials `BENCH-…`) and what they left are deleted at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from proactif.bench.common import free_port, machine, wait_for_port
+
+MESSAGES = 20_000
+DEVICES = 2_000
+CONNECTIONS = 100
+TARGET_RATIO = 0.5
+LATENCY_DEVICES = 20
+PERSON_BASE = 9_100_000_000  # person ids of the benchmark's loans: outside the register's range
+NORMAL = {"heart_rate": 72, "respiratory_rate": 16, "temperature": 36.7, "spo2": 97, "systolic_bp": 130,
+          "diastolic_bp": 78}
+SEPTIC = {"heart_rate": 128, "respiratory_rate": 27, "temperature": 39.4, "spo2": 86, "systolic_bp": 88,
+          "diastolic_bp": 50}
+
+
+@contextmanager
+def private_broker() -> Iterator[int]:
+    """A Mosquitto of our own on a free port, persistence on and queues raised; yields its port."""
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(binary).exists():
+        raise LookupError("mosquitto n'est pas installé")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="proactif-mqtt-") as folder:
+        conf = Path(folder) / "mosquitto.conf"
+        # `user root`: as root mosquitto would drop to its own user, who cannot write in our folder
+        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nuser root\npersistence true\n"
+                        f"persistence_location {folder}/\nmax_queued_messages 1000000\nmax_inflight_messages 100\n"
+                        "max_queued_bytes 0\n")
+        process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_port(port, 10)
+            yield port
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def payload(serial: str, at: datetime, values: dict[str, float]) -> bytes:
+    from proactif.watch._mqtt import CODES
+
+    stamp = at.isoformat().replace("+00:00", "Z")
+    return json.dumps({"mesures": [{"code": c, "valeur": v, "unite": CODES[c], "le": stamp} for c, v in values.items()],
+                       "batterie": 90}).encode()
+
+
+def _publish(port: int, work: list[list[tuple[str, bytes]]]) -> None:
+    """Each list on its own connection and thread, QoS 1, until every PUBACK is in."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from proactif.watch._mqtt import readings_topic
+
+    def send(index: int, items: list[tuple[str, bytes]]) -> None:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}-{index}")
+        client.max_inflight_messages_set(100)
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        infos = [client.publish(readings_topic(serial), body, qos=1) for serial, body in items]
+        for info in infos:
+            info.wait_for_publish(60)
+        client.disconnect()
+        client.loop_stop()
+
+    threads = [threading.Thread(target=send, args=(i, items)) for i, items in enumerate(work) if items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def workload(messages: int, devices: int, connections: int) -> list[list[tuple[str, bytes]]]:
+    """Message i: device i mod D, its (i div D)-th reading 15 minutes after the previous; device d always on
+    connection d mod C, so a device's messages stay in order."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=15 * (messages // devices + 2))
+    work: list[list[tuple[str, bytes]]] = [[] for _ in range(connections)]
+    for i in range(messages):
+        d, k = i % devices, i // devices
+        values = {c: v + (k % 3 - 1) * (0.1 if c == "temperature" else 1) for c, v in NORMAL.items()}
+        work[d % connections].append((f"BENCH-{d:05d}", payload(f"BENCH-{d:05d}", start + timedelta(minutes=15 * k),
+                                                                values)))
+    return work
+
+
+def _wait(counter: Any, target: int, seconds: float) -> float:
+    deadline = time.monotonic() + seconds
+    while counter() < target and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return time.monotonic()
+
+
+def raw_limit(port: int, work: list[list[tuple[str, bytes]]], total: int) -> dict[str, Any]:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from proactif.watch._mqtt import PREFIX
+
+    received = [0]
+    subscriber = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw", clean_session=False)
+    subscriber.on_connect = lambda c, *a: c.subscribe(f"{PREFIX}/+/mesures", qos=1)
+
+    def count(client: Any, userdata: Any, message: Any) -> None:
+        received[0] += 1
+
+    subscriber.on_message = count
+    subscribed = threading.Event()
+    subscriber.on_subscribe = lambda *args: subscribed.set()
+    subscriber.connect("127.0.0.1", port)
+    subscriber.loop_start()
+    subscribed.wait(10)
+    started = time.monotonic()
+    _publish(port, work)
+    ended = _wait(lambda: received[0], total, 120)
+    subscriber.unsubscribe(f"{PREFIX}/+/mesures")
+    subscriber.disconnect()
+    subscriber.loop_stop()
+    seconds = ended - started
+    return {"messages": received[0], "seconds": round(seconds, 2), "msg_per_s": round(received[0] / seconds)}
+
+
+def _cleanup(devices: int) -> None:
+    from proactif.watch.models import Alert, Device, HourlyAggregate, RuleState
+
+    persons = range(PERSON_BASE, PERSON_BASE + devices)
+    Device.objects.filter(serial__startswith="BENCH-").delete()
+    for model in (Alert, HourlyAggregate, RuleState):
+        model.objects.filter(person_id__gte=persons.start, person_id__lt=persons.stop).delete()
+
+
+def _latency(port: int, devices: int) -> dict[str, Any]:
+    """Deteriorations sent one reading at a time by a few devices, the ingester idle; for each alert, from the
+    publish of the reading it was found on to its row committed."""
+    from proactif.kernel import clock
+    from proactif.watch.models import Alert
+
+    sent: dict[tuple[int, datetime], float] = {}
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from proactif.watch._mqtt import readings_topic
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-lat-{uuid.uuid4().hex[:6]}")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    chosen = range(0, devices, max(1, devices // LATENCY_DEVICES))[:LATENCY_DEVICES]
+    for k in range(4):  # the persistence guards need a few readings in a row
+        for d in chosen:
+            at = start + timedelta(minutes=15 * k)
+            sent[(PERSON_BASE + d, at)] = clock.now().timestamp()
+            client.publish(readings_topic(f"BENCH-{d:05d}"), payload(f"BENCH-{d:05d}", at, SEPTIC), qos=1)
+            time.sleep(0.02)
+    time.sleep(3)
+    client.disconnect()
+    client.loop_stop()
+    delays = sorted((opened.timestamp() - sent[(person, found)]) for person, found, opened in Alert.objects.filter(
+        person_id__in=[PERSON_BASE + d for d in chosen], found_at__gte=start).values_list(
+        "person_id", "found_at", "opened_at") if (person, found) in sent)
+    if not delays:
+        return {"publish_to_alert_p95_s": None, "latency_note": "non mesurée : aucune alerte ouverte"}
+    return {"publish_to_alert_p95_s": round(delays[max(0, int(0.95 * len(delays)) - 1)], 3),
+            "publish_to_alert_median_s": round(delays[len(delays) // 2], 3), "alerts_measured": len(delays),
+            "latency_load": "ingesteur au repos (après la mesure de débit)"}
+
+
+def run(residents: int | None = None, database: str | None = None, devices: int = DEVICES) -> dict[str, Any]:
+    """`residents`, if given, is the message count. The ingester runs here, on the configured database."""
+    from django.apps import apps
+
+    if not apps.ready:  # from the command line; under a test Django is already set up
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", interactive=False, verbosity=0)
+    from django.db import connection
+
+    from proactif.watch import _mqtt as mqtt_ingest
+    from proactif.watch import _telemetry as telemetry
+    from proactif.watch.models import Observation
+
+    vendor = connection.vendor
+    if database and {"postgres": "postgresql"}.get(database, database) != vendor:
+        raise LookupError(f"la base configurée (DATABASE_URL) est {vendor}, pas {database}")
+    messages = residents or MESSAGES
+    devices = max(1, min(devices, messages))
+    connections = min(CONNECTIONS, devices)
+    work = workload(messages, devices, connections)
+    _cleanup(devices)
+    with private_broker() as port:
+        raw = raw_limit(port, work, messages)
+        loan_day = (datetime.now(UTC) - timedelta(days=2)).date()
+        for d in range(devices):
+            device, _ = telemetry.register_device(f"BENCH-{d:05d}", "constantes", 15 * 60)
+            telemetry.lend(device, PERSON_BASE + d, loan_day)
+        ingester = mqtt_ingest.Ingester("127.0.0.1", port, client_id=f"bench-ingester-{uuid.uuid4().hex[:6]}")
+        subscribed = threading.Event()  # a message published before the subscription would reach no one
+        ingester.client.on_subscribe = lambda *args: subscribed.set()
+        ingester.start()
+        subscribed.wait(10)
+        started = time.monotonic()
+        _publish(port, work)
+        ended = _wait(lambda: sum(ingester.counts.values()), messages, 600)
+        handled = dict(ingester.counts)
+        stored = Observation.objects.filter(device__serial__startswith="BENCH-").count()
+        latency = _latency(port, devices)
+        ingester.stop()
+    _cleanup(devices)
+    seconds = ended - started
+    rate = round(handled["stored"] / seconds)
+    return {"benchmark": "telemetry", "database": vendor, "messages": messages, "devices": devices,
+            "connections": connections, "qos": 1, "readings_per_message": len(NORMAL),
+            "raw_subscriber": raw,
+            "ingester": {"messages": handled["stored"], "refused": handled["refused"], "seconds": round(seconds, 2),
+                         "msg_per_s": rate, "readings_stored": stored},
+            "ratio": round(rate / raw["msg_per_s"], 2) if raw["msg_per_s"] else None, "target_ratio": TARGET_RATIO,
+            **latency, "machine": machine()}

@@ -1,0 +1,73 @@
+"""Synthetic devices over a real Mosquitto (started here on a free port, persistence on): every reading published
+is stored once, the rules open alerts on the injected deteriorations, only registered persons get a device; and
+the telemetry benchmark at a tiny size reports both rates and their ratio."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from proactif.bench import telemetry as bench
+from proactif.kernel import clock
+from proactif.watch import services
+from proactif.watch.models import Alert, DeviceLoan, Observation, Registration
+from tests.conftest import require
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+@pytest.fixture
+def broker_port():
+    require(Path(MOSQUITTO).exists(), "mosquitto is not installed")
+    with bench.private_broker() as port:
+        yield port
+
+
+def register(persons: int) -> list[int]:
+    now = clock.now()
+    for n in range(persons):
+        Registration.objects.create(person_id=5000 + n, qualite="age_65", requested_on=clock.today(),
+                                    requested_by="personne", created_at=now, updated_at=now)
+    Registration.objects.create(person_id=4999, qualite="age_65", requested_on=clock.today(), status="radiee",
+                                requested_by="personne", created_at=now, updated_at=now)
+    return [5000 + n for n in range(persons)]
+
+
+def test_simulated_devices_are_stored_once_and_raise_alerts(broker_port) -> None:
+    register(4)
+    registered = set(Registration.objects.filter(status="inscrite").values_list("person_id", flat=True))
+    asked = len(registered) + 1
+    figures = services.simulate_devices(asked, 24, 2, seed=3, port=broker_port)
+    assert figures["devices"] == len(registered) and figures["devices_requested"] == asked and "note" in figures
+    assert set(DeviceLoan.objects.values_list("person_id", flat=True)) == registered  # never the removed person
+    assert figures["published"] == figures["messages_ingested"] > len(registered) * 90  # 96 slots, a few lost
+    assert figures["stored"] == figures["readings_published"] == Observation.objects.count()
+    assert figures["duplicates"] == 0 and figures["refused"] == 0
+    assert figures["alerts_opened"] == Alert.objects.count() >= 1
+    assert figures["episodes_injected"] == 2 and 1 <= figures["episodes_caught"] <= 2
+
+    again = services.simulate_devices(asked, 24, 2, seed=3, port=broker_port)  # the same devices, lent once
+    assert again["devices"] == len(registered) == DeviceLoan.objects.count()
+
+
+def test_simulation_needs_registered_persons_and_a_broker(broker_port) -> None:
+    Registration.objects.update(status="radiee")
+    with pytest.raises(ValueError, match="aucune personne inscrite"):
+        services.simulate_devices(3, 6, 1, seed=1, port=broker_port)
+    register(1)
+    with pytest.raises(ValueError, match="injoignable"):
+        services.simulate_devices(1, 6, 0, seed=1, port=bench.free_port())
+
+
+def test_benchmark_at_a_tiny_size_reports_both_rates() -> None:
+    require(Path(MOSQUITTO).exists(), "mosquitto is not installed")
+    figures = bench.run(residents=300, devices=30)
+    assert figures["messages"] == 300 and figures["devices"] == 30 and figures["connections"] == 30
+    assert figures["raw_subscriber"]["messages"] == 300 and figures["ingester"]["messages"] == 300
+    assert figures["ingester"]["readings_stored"] == 300 * 6
+    assert figures["ratio"] > 0 and figures["database"] in ("sqlite", "postgresql")
+    assert "publish_to_alert_p95_s" in figures
+    assert not Observation.objects.filter(device__serial__startswith="BENCH-").exists()  # cleaned up
