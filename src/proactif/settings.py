@@ -339,6 +339,9 @@ WATCH_HOURLY_RETENTION_DAYS = env_int("PROACTIF_WATCH_HOURLY_RETENTION_DAYS", 73
                                       "Days the hourly aggregates of the readings are kept (2 years).")
 WATCH_ALERT_RETENTION_DAYS = env_int("PROACTIF_WATCH_ALERT_RETENTION_DAYS", 1826,
                                      "Days a resolved device alert is kept after its resolution (5 years).")
+WATCH_DESK_PHONE = env_str("PROACTIF_WATCH_DESK_PHONE", "",
+                           "The watch desk's shared mobile (E.164): a critical alert's escalation pages it when no one "
+                           "is on call.")
 VIGILANCE_URL = env_str("PROACTIF_VIGILANCE_URL", "",
                         "Météo-France vigilance feed (DPVigilance API, JSON) read every hour; empty: levels are "
                         "entered by agents or imported from a file.")

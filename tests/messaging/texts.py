@@ -53,6 +53,8 @@ def context(kind: str = "passeport", stage: str = "alerte", exercise: bool = Fal
                        "zone": "Quartier Bas-Montreuil", "exercice": exercise, "numero": 1},
             "veille": {"phenomene": "canicule", "periode": "pendant la canicule",
                        "periode_phrase": "Pendant la canicule", "personne": "Jeanne MARTIN", "contact": "Paul"},
+            "alerte_veille": {"personne": "Jeanne MARTIN", "constat": "SpO2 à 86 %",
+                              "adresse": "12 rue de Paris, 75015 Paris", "telephone": "06 12 34 56 78"},
             "inscription": {"date_demande": "3 juin 2026", "tiers": "Paul MARTIN (proche)",
                             "transmission": "", "consentement": False},
             "droits": {"liste": f"Prime d'activité (environ {euros(1150)} par mois) ; Complémentaire santé "

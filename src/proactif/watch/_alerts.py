@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from proactif.accounts.domain import Actor, Section
 from proactif.audit import services as audit
 from proactif.kernel import clock
+from proactif.watch import _escalation as escalation
 from proactif.watch import domain, rules
 from proactif.watch.models import Alert, Device, RuleState
 
@@ -86,15 +87,18 @@ def open_alert(person_id: int, finding: rules.Finding) -> Alert | None:
             Alert.objects.filter(pk=current.pk).update(severity=finding.severity, message=finding.message_fr[:300],
                                                        value=finding.value)
             current.refresh_from_db()
+            escalation.escalate(current)
             return current
         return None
     try:
         with transaction.atomic():
-            return Alert.objects.create(
+            alert = Alert.objects.create(
                 person_id=person_id, rule=finding.rule[:80], severity=finding.severity, vital=finding.vital or "",
                 value=finding.value, message=finding.message_fr[:300], found_at=finding.at, opened_at=clock.now())
     except IntegrityError:  # opened meanwhile by another ingester
         return None
+    escalation.escalate(alert)
+    return alert
 
 
 def _log(actor: Actor, alert: Alert, action: str) -> None:
@@ -113,6 +117,7 @@ def acknowledge(actor: Actor, alert_id: int, note: str = "") -> Alert:
                                                  acknowledged_by=actor.label, note=note.strip()[:500] or alert.note)
         alert.refresh_from_db()
         _log(actor, alert, "acknowledge")
+        escalation.stopped(alert, "alerte_acquittee")
     return alert
 
 
@@ -129,6 +134,7 @@ def resolve(actor: Actor, alert_id: int, note: str) -> Alert:
                                                  note=note.strip()[:500])
         alert.refresh_from_db()
         _log(actor, alert, "resolve")
+        escalation.stopped(alert, "alerte_resolue")
     return alert
 
 

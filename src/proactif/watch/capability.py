@@ -29,6 +29,7 @@ from proactif.kernel.capabilities import (
     webhook,
 )
 from proactif.messaging import services as messaging
+from proactif.watch import _escalation as escalation
 from proactif.watch import _gdpr as gdpr
 from proactif.watch import api as watch_api
 from proactif.watch import services, views
@@ -65,6 +66,7 @@ CAPABILITY = Capability(
             route("registre/transmission/", views.transmission, WATCH_READS, "transmission"),
             route("registre/<int:registration_id>/", views.entry, WATCH_READS, "entry"),
             route("pupitre/", views.desk, WATCH_READS, "desk"),
+            route("astreinte/", views.add_shift, WATCH, "add_shift"),
             route("alertes/<int:alert_id>/", views.alert_action, WATCH_READS, "alert_action"),
             route("personnes/<int:person_id>/", views.person_watch, WATCH_READS, "person_watch"),
         )),
@@ -87,18 +89,29 @@ CAPABILITY = Capability(
                     example={"phenomene": "canicule", "periode": "pendant la canicule",
                              "periode_phrase": "Pendant la canicule", "personne": "Jeanne MARTIN",
                              "contact": "Paul MARTIN"}),
+        MessageData("alerte_veille", "alerte_id", escalation.message_views,
+                    ("personne", "constat", "adresse", "telephone"),
+                    example={"personne": "Jeanne MARTIN", "constat": "SpO2 à 86 %",
+                             "adresse": "12 rue de Paris, 75015 Paris", "telephone": "06 12 34 56 78"}),
         MessageData("inscription", "inscription_id", services.acknowledgement_views,
                     ("date_demande", "tiers", "transmission", "consentement"),
                     example={"date_demande": "3 juin 2026", "tiers": "", "transmission": "", "consentement": False}),
     ),
     events=(Event("veille_due", "Veille : contact du jour à faire"),
             Event("veille_ok", "Veille : tout va bien"),
-            Event("veille_aide", "Veille : besoin d'aide")),
+            Event("veille_aide", "Veille : besoin d'aide"),
+            Event("alerte_ouverte", "Télésurveillance : alerte critique ouverte"),
+            Event("alerte_acquittee", "Télésurveillance : alerte acquittée"),
+            Event("alerte_resolue", "Télésurveillance : alerte résolue")),
     listeners=(Listener(("reply_received",), services.on_reply),),
     sending=(Sending(services.COMMUNICATION, lambda: settings.WATCH_HOURS, every_day=True, capped=False),),
     contact_bases=(ContactBasis(services.COMMUNICATION, "Inscription au registre des personnes vulnérables",
                                 services.holders),),
     recipients=(Recipients("veille.contact_urgence", "Personne à prévenir en cas d'urgence",
-                           services.contact_recipients),),
+                           services.contact_recipients),
+                Recipients("veille.referent", "Référent de la personne", escalation.referents),
+                Recipients("veille.astreinte", "Agent d'astreinte (ou numéro du pupitre)", escalation.astreinte),
+                Recipients("veille.alerte_proche", "Personne à prévenir, pour une alerte d'appareil",
+                           escalation.contacts_urgence)),
     install=_install,
 )

@@ -280,8 +280,24 @@ class Alert(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.CharField(max_length=254, blank=True)
     note = models.CharField(max_length=500, blank=True)
+    escalation_id = models.BigIntegerField(null=True, blank=True)  # the journey instance paging people about it
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["person_id", "rule"], condition=~models.Q(status="resolue"),
                                                name="watch_one_open_alert")]
         indexes = [models.Index(fields=["status", "severity"], name="watch_alert_desk")]
+
+
+class OnCallShift(models.Model):
+    """Who is on call for the watch desk, from when to when, and on which phone (changes are audited)."""
+
+    agent = models.CharField(max_length=254)
+    phone = models.CharField(max_length=20)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    handover = models.CharField(max_length=500, blank=True)  # what the previous shift hands over
+    created_by = models.CharField(max_length=254)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["starts_at"]

@@ -18,6 +18,7 @@ from proactif.kernel.text import count_fr
 from proactif.registry import services as registry
 from proactif.watch import _alerts as alerts_service
 from proactif.watch import _desk as desk_service
+from proactif.watch import _escalation as escalation_service
 from proactif.watch import domain, services
 from proactif.watch.models import Alert
 
@@ -356,7 +357,8 @@ def prefet(request: HttpRequest, plan_id: int) -> HttpResponse:
 def desk(request: HttpRequest) -> HttpResponse:
     """Open alerts, the gravest first, refreshing themselves (`?live=1`: the part that refreshes)."""
     rows = desk_service.name_alerts(_access(request), desk_service.desk_alerts(), request.session)
-    context = {"alerts": rows, "figures": desk_service.desk_figures(), "severities": dict(Alert.SEVERITIES)}
+    context = {"alerts": rows, "figures": desk_service.desk_figures(), "severities": dict(Alert.SEVERITIES),
+               "on_call": escalation_service.on_call(), "next_shifts": escalation_service.next_shifts()}
     if request.GET.get("live"):
         return render(request, "watch/_desk_live.html", context)
     return render(request, "watch/desk.html", context)
@@ -379,6 +381,28 @@ def alert_action(request: HttpRequest, alert_id: int) -> HttpResponse:
             messages.success(request, "Alerte résolue.")
     except alerts_service.AlertError as exc:
         return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+    return redirect("watch:desk")
+
+
+@require_POST
+def add_shift(request: HttpRequest) -> HttpResponse:
+    """A shift of the on-call rota (audited)."""
+    from django.utils.dateparse import parse_datetime
+
+    starts = parse_datetime(request.POST.get("debut", ""))
+    ends = parse_datetime(request.POST.get("fin", ""))
+    if starts is None or ends is None:
+        return HttpResponse("début et fin attendus (AAAA-MM-JJTHH:MM)", status=400,
+                            content_type="text/plain; charset=utf-8")
+    tz = clock.local_tz()
+    starts = starts if starts.tzinfo else starts.replace(tzinfo=tz)
+    ends = ends if ends.tzinfo else ends.replace(tzinfo=tz)
+    try:
+        escalation_service.add_shift(request.actor, request.POST.get("agent", ""),  # type: ignore[attr-defined]
+                                     request.POST.get("telephone", ""), starts, ends, request.POST.get("releve", ""))
+    except escalation_service.RotaError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    messages.success(request, "Astreinte enregistrée.")
     return redirect("watch:desk")
 
 
