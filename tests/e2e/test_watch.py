@@ -129,7 +129,7 @@ def test_an_agent_enrols_a_neighbour_at_a_third_partys_request_and_removes_them(
     assert entry.status == "radiee" and not entry.contacts.exists()
 
 
-def test_the_desk_receives_a_device_alert_and_the_agent_acknowledges_it(new_page, commune) -> None:
+def test_the_desk_receives_a_device_alert_the_agent_acknowledges_it_and_the_escalation_stops(new_page, commune) -> None:
     from datetime import timedelta
 
     from proactif.kernel import clock
@@ -142,17 +142,24 @@ def test_the_desk_receives_a_device_alert_and_the_agent_acknowledges_it(new_page
     telemetry.lend(device, person_id, clock.today() - timedelta(days=1))
     start = clock.now() - timedelta(minutes=45)
     for i in range(8):
-        telemetry.ingest(device.serial, [R("spo2", 86, "%", start + timedelta(minutes=5 * i))], "mqtt")
+        telemetry.ingest(device.serial, [R("spo2", 84, "%", start + timedelta(minutes=5 * i))], "mqtt")
     alert = Alert.objects.get(person_id=person_id)
+    assert alert.severity == "critical" and alert.escalation_id  # the escalation has started
+    from proactif.journeys import _engine as engine
+    from proactif.journeys.models import JourneyInstance
+
+    engine.run_until_idle(clock.now())
     tab = new_page()
     log_in(tab, "sante")
     tab.page.wait_for_url(re.compile(r"/$"))
     tab.goto("/veille/pupitre/")
     row = tab.page.locator(f"#alerte-{alert.pk}")
-    expect(row).to_contain_text("SpO2 à 86 %")
+    expect(row).to_contain_text("SpO2 à 84 %")
     tab.assert_accessible()
     row.get_by_label("Note").fill("Appel passé, la personne va bien")
     row.get_by_role("button", name="Acquitter").click()
     expect(tab.page.locator("body")).to_contain_text(fr("Alerte acquittée."))
     alert.refresh_from_db()
     assert (alert.status, alert.acknowledged_by) == ("acquittee", "sante@test.proactif.fr")
+    engine.run_until_idle(clock.now())
+    assert JourneyInstance.objects.get(pk=alert.escalation_id).node == "fin_acquittee"  # the escalation stopped
