@@ -201,6 +201,9 @@ def run(residents: int | None = None, database: str | None = None, devices: int 
 
         django.setup()
         call_command("migrate", interactive=False, verbosity=0)
+        from proactif.kernel.install import install
+
+        install()  # the shipped journeys: a critical alert starts its escalation in the ingestion's transaction
     from django.db import connection
 
     from proactif.watch import _mqtt as mqtt_ingest
