@@ -45,7 +45,7 @@ def test_simulated_devices_are_stored_once_and_raise_alerts(broker_port) -> None
     assert set(DeviceLoan.objects.values_list("person_id", flat=True)) == registered  # never the removed person
     assert figures["published"] == figures["messages_ingested"] > len(registered) * 90  # 96 slots, a few lost
     assert figures["stored"] == figures["readings_published"] == Observation.objects.count()
-    assert figures["duplicates"] == 0 and figures["refused"] == 0
+    assert figures["not_stored"] == 0 and figures["refused"] == 0
     assert figures["alerts_opened"] == Alert.objects.count() >= 1
     assert figures["episodes_injected"] == 2 and 1 <= figures["episodes_caught"] <= 2
 
