@@ -88,3 +88,13 @@ def test_a_warning_pages_no_one(moving) -> None:
     spo2(oximeter(person_id), [93] * 8, start=NIGHT - timedelta(minutes=40))
     alert = Alert.objects.get(person_id=person_id)
     assert alert.severity == "warning" and alert.escalation_id is None
+
+
+def test_without_the_escalation_journey_the_reading_is_still_stored_and_the_alert_opened(moving) -> None:
+    from proactif.journeys.models import JourneyDefinition
+
+    JourneyDefinition.objects.filter(key="escalade-alerte").delete()
+    person_id = registered_with_contacts()
+    spo2(oximeter(person_id), [84] * 4, start=NIGHT - timedelta(minutes=20))
+    alert = Alert.objects.get(person_id=person_id)
+    assert alert.severity == "critical" and alert.escalation_id is None

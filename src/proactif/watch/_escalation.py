@@ -10,17 +10,20 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 
 from proactif.accounts.domain import Actor
 from proactif.audit import services as audit
 from proactif.journeys import services as journeys
 from proactif.kernel import clock, events
+from proactif.kernel.logging import get_logger
 from proactif.registry import services as registry
 from proactif.watch import domain
 from proactif.watch.models import Alert, Contact, OnCallShift, Registration
 
 JOURNEY = "escalade-alerte"
+log = get_logger(__name__)
 
 
 class RotaError(ValueError):
@@ -63,7 +66,11 @@ def escalate(alert: Alert) -> bool:
     """Start the escalation of a critical alert (once per alert)."""
     if alert.severity != "critical" or alert.escalation_id:
         return False
-    instance = journeys.start(JOURNEY, alert.person_id, subject_id=alert.pk, context={"alerte_id": alert.pk})
+    try:
+        instance = journeys.start(JOURNEY, alert.person_id, subject_id=alert.pk, context={"alerte_id": alert.pk})
+    except ObjectDoesNotExist:  # the shipped journeys are not installed: the alert stays on the desk, the reading
+        log.error("escalation journey missing", journey=JOURNEY)  # is stored and acknowledged all the same
+        return False
     if instance is None:  # the person's escalation of another alert is running: it covers this one too
         return False
     Alert.objects.filter(pk=alert.pk).update(escalation_id=instance.pk)
