@@ -24,11 +24,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from proactif.bench.common import free_port, machine, wait_for_port
+from proactif.kernel import clock
 
 MESSAGES = 20_000
 DEVICES = 2_000
@@ -100,7 +101,7 @@ def _publish(port: int, work: list[list[tuple[str, bytes]]]) -> None:
 def workload(messages: int, devices: int, connections: int) -> list[list[tuple[str, bytes]]]:
     """Message i: device i mod D, its (i div D)-th reading 15 minutes after the previous; device d always on
     connection d mod C, so a device's messages stay in order."""
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=15 * (messages // devices + 2))
+    start = clock.now().replace(microsecond=0) - timedelta(minutes=15 * (messages // devices + 2))
     work: list[list[tuple[str, bytes]]] = [[] for _ in range(connections)]
     for i in range(messages):
         d, k = i % devices, i // devices
@@ -162,7 +163,7 @@ def _latency(port: int, devices: int) -> dict[str, Any]:
     from proactif.watch.models import Alert
 
     sent: dict[tuple[int, datetime], float] = {}
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+    start = clock.now().replace(microsecond=0) + timedelta(minutes=1)
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
@@ -220,7 +221,7 @@ def run(residents: int | None = None, database: str | None = None, devices: int 
     _cleanup(devices)
     with private_broker() as port:
         raw = raw_limit(port, work, messages)
-        loan_day = (datetime.now(UTC) - timedelta(days=2)).date()
+        loan_day = (clock.now() - timedelta(days=2)).date()
         for d in range(devices):
             device, _ = telemetry.register_device(f"BENCH-{d:05d}", "constantes", 15 * 60)
             telemetry.lend(device, PERSON_BASE + d, loan_day)
