@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from django.db import connection, transaction
@@ -118,9 +118,17 @@ def _insert_new(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
             "INSERT INTO watch_observation (device_id, person_id, code, at, value, unit, source, received_at) "
             f"VALUES {placeholders} ON CONFLICT (device_id, at, code) DO NOTHING RETURNING device_id, code, at",
             [v for row in values for v in row])
-        inserted = {(device, code, str(at)) for device, code, at in cursor.fetchall()}
-    return [row for row, adapted in zip(rows, values, strict=True)
-            if (row[0], row[2], str(adapted[3])) in inserted or (row[0], row[2], str(row[3])) in inserted]
+        inserted = {(device, code, _instant(at)) for device, code, at in cursor.fetchall()}
+    return [row for row in rows if (row[0], row[2], row[3].timestamp()) in inserted]
+
+
+def _instant(value: Any) -> float:
+    """A returned timestamp as epoch seconds: PostgreSQL gives an aware datetime, SQLite the stored UTC text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:  # SQLite keeps UTC without an offset
+        value = value.replace(tzinfo=UTC)
+    return float(value.timestamp())
 
 
 def _aggregate(rows: Iterable[tuple[Any, ...]]) -> None:
@@ -150,5 +158,9 @@ def _aggregate(rows: Iterable[tuple[Any, ...]]) -> None:
 def dead_letter(channel: str, origin: str, reason: str, payload: bytes | str) -> DeadLetter:
     """Keep a refused message with its reason (its first 2,000 characters): counted and shown, never dropped."""
     text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
-    return DeadLetter.objects.create(received_at=clock.now(), channel=channel, origin=origin[:200],
-                                     reason=reason[:300], payload=text[:PAYLOAD_KEPT])
+
+    def clean(value: str, size: int) -> str:  # PostgreSQL text cannot hold NUL characters: a forged payload may
+        return value.replace("\x00", "\ufffd")[:size]
+
+    return DeadLetter.objects.create(received_at=clock.now(), channel=channel, origin=clean(origin, 200),
+                                     reason=clean(reason, 300), payload=clean(text, PAYLOAD_KEPT))
