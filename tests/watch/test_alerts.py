@@ -4,7 +4,6 @@ in the access log naming the person; the time to acknowledge is measured; GDPR e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -15,18 +14,11 @@ from proactif.watch import _alerts as alerts
 from proactif.watch import _gdpr as gdpr
 from proactif.watch import _telemetry as telemetry
 from proactif.watch.models import Alert, RuleState
+from tests.watch.test_telemetry import R
 
 pytestmark = pytest.mark.django_db
 ACTOR = system_actor("test")
 T0 = datetime(2026, 7, 14, 8, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class R:
-    code: str
-    value: float
-    unit: str
-    at: datetime
 
 
 def oximeter(person: int = 9191) -> str:

@@ -418,10 +418,9 @@ def contact_recipients(instances: list[Any]) -> dict[int, list[tuple[str, str, d
         found = []
         for contact in contacts.get(checkins.get(checkin_id or 0, 0), []):
             context = {"veille_id": checkin_id, "contact_id": contact.pk, "synthetic": instance.person_id in synthetic}
-            if contact.telephone and contact.telephone.startswith(("+336", "+337")):
-                found.append(("sms", contact.telephone, context))
-            elif contact.email:
-                found.append(("email", contact.email, context))
+            channel = domain.contact_channel(contact.telephone, contact.email)
+            if channel is not None:
+                found.append((*channel, context))
         out[instance.pk] = found
     return out
 
@@ -443,7 +442,3 @@ def message_views(checkin_ids: list[int]) -> dict[int, dict[str, Any]]:
                    "periode_phrase": "Pendant la canicule" if canicule else "Pendant le grand froid",
                    "personne": resident.display_name if resident else "", "contact": contact.name if contact else ""}
     return out
-
-
-def checkin_for_update(checkin_id: int) -> CheckIn | None:
-    return CheckIn.objects.select_related("plan").filter(pk=checkin_id).first()

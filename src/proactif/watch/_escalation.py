@@ -102,10 +102,9 @@ def _contacts(instances: list[Any], role: str) -> dict[int, list[tuple[str, str,
         found = []
         for contact in by_person.get(alert.person_id, []):
             context = {"alerte_id": alert.pk, "synthetic": alert.person_id in synthetic}
-            if contact.telephone:
-                found.append(("sms", contact.telephone, context))
-            elif contact.email:
-                found.append(("email", contact.email, context))
+            channel = domain.contact_channel(contact.telephone, contact.email)
+            if channel is not None:
+                found.append((*channel, context))
         out[pk] = found
     return out
 

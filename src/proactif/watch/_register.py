@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import phonenumbers
 from django.db import transaction
 
 from proactif.accounts.domain import Actor, Section
@@ -38,16 +37,13 @@ def _event(registration: Registration, kind: str, actor: Actor, **detail: Any) -
 
 def phone(value: str) -> str:
     """A French phone number in E.164 ('' stays ''); WatchError for what is not one."""
-    value = (value or "").strip()
-    if not value:
-        return ""
+    from proactif.registry import domain as registry_domain
+
     try:
-        number = phonenumbers.parse(value, "FR")
-    except phonenumbers.NumberParseException:
-        raise WatchError(f"numéro de téléphone illisible : « {value} »") from None
-    if not phonenumbers.is_valid_number(number):
-        raise WatchError(f"numéro de téléphone invalide : « {value} »")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        found = registry_domain.normalise_phone("telephone", value)
+    except registry_domain.FieldError as exc:
+        raise WatchError(exc.reason) from None
+    return found.e164 if found else ""
 
 
 @dataclass

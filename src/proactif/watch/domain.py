@@ -130,6 +130,20 @@ EVENT_LABELS = {
 }
 
 
+def contact_channel(telephone: str, email: str) -> tuple[str, str] | None:
+    """How a referent or a person to warn is messaged: SMS on a mobile, else e-mail, else not at all (a landline
+    is for the agents to dial)."""
+    from proactif.registry.domain import FieldError, normalise_phone
+
+    try:
+        phone = normalise_phone("telephone", telephone) if telephone else None
+    except FieldError:
+        phone = None
+    if phone is not None and phone.is_mobile:
+        return "sms", phone.e164
+    return ("email", email) if email else None
+
+
 def ack_due(requested_on: date) -> date:
     return requested_on + timedelta(days=ACK_DAYS)
 
