@@ -8,22 +8,24 @@ Topics (one device, one serial, its own credential; the broker's ACL lets it wri
   ok_button. An optional `"appareil"` must name the topic's own device (else the message is forged).
 - `veille/appareils/<serial>/etat` — retained: `en_ligne`, or `hors_ligne` as the device's Last Will.
 
-The ingester keeps a persistent session (clean_session False, a fixed client id, QoS 1) and acknowledges a
-message only once its rows are committed (`manual_ack`): a broker restart or the ingester killed in the middle
-redelivers what was not acknowledged, and the store's idempotency (device, time, code) makes it harmless. A
-message that cannot be read, names another device or an unknown one goes to the dead-letter list with its reason,
-and is acknowledged (redelivering it would not make it readable).
+The ingester keeps a persistent session (MQTT 5, clean_start off, a fixed client id, QoS 1) and acknowledges a
+message only once its rows are committed (`manual_ack`; many messages a transaction under load): a broker restart
+or the ingester killed in the middle redelivers what was not acknowledged, and the store's idempotency (device,
+time, code) makes it harmless. A message that cannot be read, names another device or an unknown one goes to the
+dead-letter list with its reason, and is acknowledged (redelivering it would not make it readable).
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection, transaction
 
 from proactif.kernel.logging import get_logger
 from proactif.watch import _telemetry as telemetry
@@ -36,6 +38,9 @@ CODES = {"heart_rate": "/min", "respiratory_rate": "/min", "temperature": "Cel",
          "diastolic_bp": "mm[Hg]", "motion": "1", "presence": "1", "fall": "1", "ok_button": "1"}
 MAX_READINGS = 500
 CLIENT_ID = "proactif-ingester"
+BATCH = 500  # messages a transaction at most
+RECEIVE_MAXIMUM = 2000  # unacknowledged messages the broker may send us (MQTT 5 Receive Maximum)
+SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our session and queue this long while we are away
 
 
 @dataclass(frozen=True)
@@ -106,65 +111,141 @@ def parse_readings(serial: str, payload: bytes) -> tuple[list[MqttReading], int 
 
 
 def handle(topic: str, payload: bytes) -> str:
-    """One message: stored (`stored`), a state change (`state`), or refused into the dead-letter list
-    (`refused`). Runs in its own transaction; the caller acknowledges after it returns."""
-    try:
-        serial, kind = parse_topic(topic)
-        if kind == STATE:
-            state = payload.decode("utf-8", errors="replace").strip()
-            if state not in ("en_ligne", "hors_ligne"):
-                raise PayloadError(f"état inconnu : {state[:30]}")
-            if not Device.objects.filter(serial=serial).update(state=state):
-                raise telemetry.UnknownDevice(serial)
-            return "state"
-        readings, battery = parse_readings(serial, payload)
-        telemetry.ingest(serial, readings, "mqtt", battery=battery)
-        return "stored"
-    except PayloadError as exc:
-        telemetry.dead_letter("mqtt", topic, str(exc), payload)
-    except telemetry.UnknownDevice:
-        telemetry.dead_letter("mqtt", topic, "appareil inconnu", payload)
-    return "refused"
+    """One message: see `handle_batch`."""
+    return handle_batch([(topic, payload)])[0]
+
+
+def handle_batch(messages: Sequence[tuple[str, bytes]]) -> list[str]:
+    """Messages in one transaction, in their order: each stored (`stored`), a state change (`state`), or refused
+    into the dead-letter list with its reason (`refused`). The caller acknowledges them after it returns; an
+    exception (the database down) leaves them all unacknowledged."""
+    outcomes = ["refused"] * len(messages)
+    deliveries: list[telemetry.Delivery] = []
+    owners: list[int] = []
+    states: list[tuple[int, str, str]] = []
+    refused: list[tuple[int, str]] = []
+    for index, (topic, payload) in enumerate(messages):
+        try:
+            serial, kind = parse_topic(topic)
+            if kind == STATE:
+                state = payload.decode("utf-8", errors="replace").strip()
+                if state not in ("en_ligne", "hors_ligne"):
+                    raise PayloadError(f"état inconnu : {state[:30]}")
+                states.append((index, serial, state))
+                continue
+            readings, battery = parse_readings(serial, payload)
+        except PayloadError as exc:
+            refused.append((index, str(exc)))
+            continue
+        deliveries.append(telemetry.Delivery(serial, readings, battery))
+        owners.append(index)
+    with transaction.atomic():
+        result = telemetry.ingest_many(deliveries, "mqtt")
+        unknown = {owners[k] for k in result.unknown}
+        for index in owners:
+            if index in unknown:
+                refused.append((index, "appareil inconnu"))
+            else:
+                outcomes[index] = "stored"
+        last_reading = {d.serial: index for d, index in zip(deliveries, owners, strict=True) if index not in unknown}
+        for index, serial, state in states:  # a state said before the batch's last reading of its device is stale
+            if last_reading.get(serial, -1) > index or Device.objects.filter(serial=serial).update(state=state):
+                outcomes[index] = "state"
+            else:
+                refused.append((index, "appareil inconnu"))
+        for index, reason in sorted(refused):
+            telemetry.dead_letter("mqtt", messages[index][0], reason, messages[index][1])
+    return outcomes
 
 
 class Ingester:
-    """The MQTT subscriber: persistent session, QoS 1, acknowledgement after commit."""
+    """The MQTT subscriber: a persistent session (MQTT 5, `clean_start` off, the session kept a week), QoS 1, the
+    acknowledgement after commit.
+
+    paho's network thread only queues what arrives; a worker thread takes whatever has queued — one message when
+    idle, up to `batch` under load — stores it in one transaction, then acknowledges each message in order. The
+    broker sends at most `RECEIVE_MAXIMUM` unacknowledged messages, which bounds the queue. A batch that fails is
+    retried one message per transaction, so that one bad message cannot hold back the others; one that still
+    fails stays unacknowledged and the broker delivers it again at the next connection."""
 
     def __init__(self, host: str, port: int, *, username: str = "", password: str = "", tls: bool = False,
-                 client_id: str = CLIENT_ID):
+                 ca_file: str | None = None, client_id: str = CLIENT_ID, batch: int = BATCH):
         import paho.mqtt.client as mqtt
 
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
-                                  manual_ack=True)
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  protocol=mqtt.MQTTv5, manual_ack=True)
         if username:
             self.client.username_pw_set(username, password)
         if tls:
-            self.client.tls_set()
+            self.client.tls_set(ca_certs=ca_file)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
-        self.host, self.port = host, port
+        self.client.on_subscribe = lambda *args: self.subscribed.set()
+        self.host, self.port, self.batch = host, port, max(1, batch)
         self.counts: dict[str, int] = {"stored": 0, "state": 0, "refused": 0}
+        self.subscribed = threading.Event()
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._stopping = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="mqtt-ingester", daemon=True)
         self._lock = threading.Lock()
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
         client.subscribe([(f"{PREFIX}/+/{READINGS}", 1), (f"{PREFIX}/+/{STATE}", 1)])
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        close_old_connections()
-        try:
-            outcome = handle(message.topic, message.payload)
-        except Exception:  # the database is down: no acknowledgement, the broker delivers it again
-            log.exception("mqtt message not stored", topic=message.topic)
-            return
-        client.ack(message.mid, message.qos)
-        with self._lock:
-            self.counts[outcome] += 1
+        if not self._stopping.is_set():  # once stopping, left unacknowledged: delivered again next time
+            self._queue.put(message)
 
-    def start(self) -> Ingester:
-        self.client.connect(self.host, self.port, keepalive=30)
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                batch = [self._queue.get(timeout=0.2)]
+            except queue.Empty:
+                continue
+            while len(batch) < self.batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            close_old_connections()  # a connection the database dropped is replaced, not failed on
+            self._process(batch)
+        connection.close()
+
+    def _process(self, batch: list[Any]) -> None:
+        try:
+            outcomes = handle_batch([(m.topic, m.payload) for m in batch])
+        except Exception:
+            if len(batch) == 1:  # the database is down: no acknowledgement, the broker delivers it again
+                log.exception("mqtt message not stored", topic=batch[0].topic)
+                return
+            for message in batch:
+                self._process([message])
+            return
+        for message, outcome in zip(batch, outcomes, strict=True):
+            self.client.ack(message.mid, message.qos)
+            with self._lock:
+                self.counts[outcome] += 1
+
+    def start(self, wait: float = 0) -> Ingester:
+        """Connect and consume; with `wait`, return once subscribed (at most `wait` seconds)."""
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        self._worker.start()
+        self.client.connect(self.host, self.port, keepalive=30, clean_start=False, properties=properties)
         self.client.loop_start()
+        if wait:
+            self.subscribed.wait(wait)
         return self
 
     def stop(self) -> None:
-        self.client.disconnect()  # a clean DISCONNECT: the broker keeps the session and queues for it
+        """Finish the batch in hand (acknowledged), leave the rest to the broker, then a clean DISCONNECT: the
+        broker keeps the session and queues for it."""
+        self._stopping.set()
+        if self._worker.is_alive():
+            self._worker.join(30)
+        self.client.disconnect()
         self.client.loop_stop()

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -22,6 +23,7 @@ from proactif.watch.models import DeadLetter, Device, DeviceLoan
 
 SOURCES = ("mqtt", "fhir")
 PAYLOAD_KEPT = 2000
+CHUNK = 1000  # rows a statement: 8,000 parameters, under SQLite's and PostgreSQL's limits
 
 
 class Reading(Protocol):
@@ -67,92 +69,143 @@ def lend(device: Device, person_id: int, start_on: date, end_on: date | None = N
         return DeviceLoan.objects.create(device=device, person_id=person_id, start_on=start_on, end_on=end_on)
 
 
-def _person_at(loans: list[DeviceLoan], at: datetime) -> int | None:
-    day = at.astimezone(clock.local_tz()).date()
-    for loan in loans:
-        if loan.start_on <= day and (loan.end_on is None or day <= loan.end_on):
-            return loan.person_id
-    return None
+@dataclass(frozen=True)
+class Delivery:
+    """What one message brought: a device's readings, and its battery level if it said."""
+
+    serial: str
+    readings: Sequence[Reading]
+    battery: int | None = None
+
+
+@dataclass
+class Ingested:
+    stored: int = 0
+    duplicates: int = 0
+    unknown: list[int] = field(default_factory=list)  # indices of the deliveries whose serial no device has
 
 
 def ingest(serial: str, readings: Sequence[Reading], source: str, battery: int | None = None) -> dict[str, int]:
-    """Store a device's readings once each — a reading already there (same device, time and code) is left as it
-    is — update the hourly aggregates with the new ones only, and the device's last contact. Returns the counts
-    stored and duplicates. `UnknownDevice` for a serial no device has."""
+    """Store a device's readings once each (see `ingest_many`). Returns the counts stored and duplicates;
+    `UnknownDevice` for a serial no device has."""
+    result = ingest_many([Delivery(serial, readings, battery)], source)
+    if result.unknown:
+        raise UnknownDevice(serial)
+    return {"stored": result.stored, "duplicates": result.duplicates}
+
+
+def ingest_many(deliveries: Sequence[Delivery], source: str) -> Ingested:
+    """Store the readings of many messages in one transaction, a handful of statements whatever their number:
+    each reading once — one already there (same device, time and code), here or earlier in the batch, is left
+    as it is — the hourly aggregates fed with the new ones only, the rules run on them in time order, and each
+    device's last contact and battery. A delivery from an unknown serial stores nothing and is listed."""
     if source not in SOURCES:
         raise ValueError(f"source inconnue : {source}")
-    device = Device.objects.filter(serial=serial).first()
-    if device is None:
-        raise UnknownDevice(serial)
-    loans = list(DeviceLoan.objects.filter(device=device))
-    now = clock.now()
-    rows = [(device.pk, _person_at(loans, r.at), r.code, r.at, float(r.value), r.unit, source, now)
-            for r in readings]
+    result = Ingested()
+    serials = {d.serial for d in deliveries}
+    devices = dict(Device.objects.filter(serial__in=serials).values_list("serial", "id")) if serials else {}
+    loans: dict[int, list[tuple[date, date | None, int]]] = defaultdict(list)
+    for device_id, start_on, end_on, person_id in DeviceLoan.objects.filter(
+            device_id__in=list(devices.values())).values_list("device_id", "start_on", "end_on",
+                                                                          "person_id"):
+        loans[device_id].append((start_on, end_on, person_id))
+    now, zone = clock.now(), clock.local_tz()
+    rows: dict[tuple[int, str, float], tuple[Any, ...]] = {}
+    contact: dict[int, tuple[datetime | None, int | None]] = {}
+    for index, delivery in enumerate(deliveries):
+        device_id = devices.get(delivery.serial)
+        if device_id is None:
+            result.unknown.append(index)
+            continue
+        for r in delivery.readings:
+            key = (device_id, r.code, r.at.timestamp())
+            if key in rows:
+                result.duplicates += 1
+                continue
+            rows[key] = (device_id, _person_at(loans[device_id], r.at.astimezone(zone).date()), r.code, r.at,
+                         float(r.value), r.unit, source, now)
+        latest, battery = contact.get(device_id, (None, None))
+        latest = max([r.at for r in delivery.readings] + ([latest] if latest else []), default=None)
+        if delivery.battery is not None and 0 <= delivery.battery <= 100:
+            battery = delivery.battery  # the last message's word
+        contact[device_id] = (latest, battery)
     with transaction.atomic():
-        stored = _insert_new(rows)
+        stored = _insert_new(list(rows.values()))
         _aggregate(stored)
         from proactif.watch import _alerts as alerts  # the rules read the stored rows: after them, same transaction
 
         alerts.evaluate(stored)
-        latest = max((r.at for r in readings), default=None)
-        fields: dict[str, Any] = {"state": "en_ligne"}
-        if latest is not None and (device.last_seen_at is None or latest > device.last_seen_at):
-            fields["last_seen_at"] = latest
-        if battery is not None and 0 <= battery <= 100:
-            fields["battery"] = battery
-        Device.objects.filter(pk=device.pk).update(**fields)
-    return {"stored": len(stored), "duplicates": len(rows) - len(stored)}
+        _touch(contact)
+    result.stored, result.duplicates = len(stored), result.duplicates + len(rows) - len(stored)
+    return result
+
+
+def _person_at(loans: list[tuple[date, date | None, int]], day: date) -> int | None:
+    for start_on, end_on, person_id in loans:
+        if start_on <= day and (end_on is None or day <= end_on):
+            return person_id
+    return None
+
+
+def _touch(contact: dict[int, tuple[datetime | None, int | None]]) -> None:
+    """Each device heard from: online, its latest reading time if later than the one known, its battery if said."""
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE watch_device SET state = 'en_ligne', battery = COALESCE(%s, battery), last_seen_at = CASE "
+            "WHEN last_seen_at IS NULL OR last_seen_at < %s THEN %s ELSE last_seen_at END WHERE id = %s",
+            [(battery, ops.adapt_datetimefield_value(latest), ops.adapt_datetimefield_value(latest), pk)
+             for pk, (latest, battery) in sorted(contact.items())])
 
 
 def _insert_new(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING (both databases): the rows actually new, nothing else."""
-    if not rows:
-        return []
-    ops = connection.ops
-    values = [(device, person, code, ops.adapt_datetimefield_value(at), value, unit, source,
-               ops.adapt_datetimefield_value(received)) for device, person, code, at, value, unit, source, received
-              in rows]
-    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(values))
+    """INSERT … ON CONFLICT DO NOTHING RETURNING (both databases), a statement per `CHUNK` rows: the rows
+    actually new, nothing else. A returned time, adapted like the one sent, matches it: SQLite gives back the
+    naive UTC time whose text was sent, PostgreSQL the same instant (equal and hashed alike whatever the offset)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    received = adapt(clock.now())
+    sent = [adapt(row[3]) for row in rows]
+    inserted: set[tuple[int, str, Any]] = set()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO watch_observation (device_id, person_id, code, at, value, unit, source, received_at) "
-            f"VALUES {placeholders} ON CONFLICT (device_id, at, code) DO NOTHING RETURNING device_id, code, at",
-            [v for row in values for v in row])
-        inserted = {(device, code, _instant(at)) for device, code, at in cursor.fetchall()}
-    return [row for row in rows if (row[0], row[2], row[3].timestamp()) in inserted]
-
-
-def _instant(value: Any) -> float:
-    """A returned timestamp as epoch seconds: PostgreSQL gives an aware datetime, SQLite the stored UTC text."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:  # SQLite keeps UTC without an offset
-        value = value.replace(tzinfo=UTC)
-    return float(value.timestamp())
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start:start + CHUNK]
+            cursor.execute(
+                "INSERT INTO watch_observation (device_id, person_id, code, at, value, unit, source, received_at) "
+                f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s)'] * len(chunk))} "
+                "ON CONFLICT (device_id, at, code) DO NOTHING RETURNING device_id, code, at",
+                [v for (device, person, code, _at, value, unit, source, _), at in zip(chunk, sent[start:start + CHUNK],
+                                                                                       strict=True)
+                 for v in (device, person, code, at, value, unit, source, received)])
+            inserted.update((device, code, adapt(at)) for device, code, at in cursor.fetchall())
+    return [row for row, at in zip(rows, sent, strict=True) if (row[0], row[2], at) in inserted]
 
 
 def _aggregate(rows: Iterable[tuple[Any, ...]]) -> None:
-    """Add the new readings to their person's hourly aggregates (an upsert per person, code and hour)."""
+    """Add the new readings to their person's hourly aggregates (UTC hours; an upsert per person, code and
+    hour, `CHUNK` of them a statement)."""
     groups: dict[tuple[int, str, datetime], list[float]] = defaultdict(list)
     for _device, person, code, at, value, *_ in rows:
         if person is not None:
-            groups[(person, code, at.replace(minute=0, second=0, microsecond=0))].append(value)
+            groups[(person, code, at.astimezone(UTC).replace(minute=0, second=0, microsecond=0))].append(value)
     if not groups:
         return
     ops = connection.ops
     with connection.cursor() as cursor:
-        for (person, code, hour), values in groups.items():
+        items = list(groups.items())
+        for chunk in (items[i:i + CHUNK] for i in range(0, len(items), CHUNK)):
             cursor.execute(
                 "INSERT INTO watch_hourlyaggregate (person_id, code, hour, count, total, minimum, maximum) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (person_id, code, hour) DO UPDATE SET "
+                f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s)'] * len(chunk))} "
+                "ON CONFLICT (person_id, code, hour) DO UPDATE SET "
                 "count = watch_hourlyaggregate.count + excluded.count, "
                 "total = watch_hourlyaggregate.total + excluded.total, "
                 "minimum = CASE WHEN excluded.minimum < watch_hourlyaggregate.minimum THEN excluded.minimum "
                 "ELSE watch_hourlyaggregate.minimum END, "
                 "maximum = CASE WHEN excluded.maximum > watch_hourlyaggregate.maximum THEN excluded.maximum "
                 "ELSE watch_hourlyaggregate.maximum END",
-                [person, code, ops.adapt_datetimefield_value(hour), len(values), sum(values), min(values),
-                 max(values)])
+                [v for (person, code, hour), values in chunk
+                 for v in (person, code, ops.adapt_datetimefield_value(hour), len(values), sum(values), min(values),
+                           max(values))])
 
 
 def dead_letter(channel: str, origin: str, reason: str, payload: bytes | str) -> DeadLetter:
