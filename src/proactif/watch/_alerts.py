@@ -9,12 +9,13 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from proactif.accounts.domain import Actor, Section
 from proactif.audit import services as audit
 from proactif.kernel import clock
 from proactif.watch import _escalation as escalation
+from proactif.watch import _thresholds as thresholds
 from proactif.watch import domain, rules
 from proactif.watch.models import Alert, Device, RuleState
 
@@ -38,13 +39,15 @@ def evaluate(rows: list[tuple[Any, ...]]) -> list[Alert]:
     devices = {pk: (serial, interval) for pk, serial, interval in Device.objects.filter(
         pk__any=list({d for person in by_person.values() for _, d in person})).values_list(
         "id", "serial", "expected_interval_s")}
-    evaluator = rules.Evaluator()
+    # the persons' own thresholds, read once for the whole batch (most persons have none: the default programme)
+    evaluator = rules.Evaluator(per_person={str(pid): t for pid, t in thresholds.effective(list(by_person)).items()})
     opened: list[Alert] = []
+    kept = dict(RuleState.objects.select_for_update().filter(person_id__in=sorted(by_person)).order_by(
+        "person_id").values_list("person_id", "state"))  # one query, rows locked in one order (no deadlock)
     for person_id, moments in by_person.items():
         key = str(person_id)
-        kept = RuleState.objects.select_for_update().filter(person_id=person_id).first()
-        if kept is not None:
-            evaluator.states[key] = rules.PersonState.from_json(kept.state)
+        if person_id in kept:
+            evaluator.states[key] = rules.PersonState.from_json(kept[person_id])
         findings: list[rules.Finding] = []
         for (at, device_id), values in sorted(moments.items(), key=lambda item: item[0][0]):
             serial, interval = devices.get(device_id, ("", 0))
@@ -52,10 +55,24 @@ def evaluate(rows: list[tuple[Any, ...]]) -> list[Alert]:
                 person=key, at=at, device=serial, vitals={c: v for c, v in values.items() if c in VITALS},
                 motion=values.get("motion", 0) > 0 or values.get("presence", 0) > 0,
                 interval=timedelta(seconds=interval) if interval else None))
-        RuleState.objects.update_or_create(person_id=person_id, defaults={
-            "state": evaluator.state(key).to_json(), "updated_at": clock.now()})
         opened += [alert for finding in findings if (alert := open_alert(person_id, finding)) is not None]
+    _keep_states({person_id: evaluator.state(str(person_id)).to_json() for person_id in by_person})
     return opened
+
+
+def _keep_states(states: dict[int, str]) -> None:
+    """Write the persons' rule memories back: one upsert statement per 1,000 persons."""
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(clock.now())
+    items = sorted(states.items())
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), 1000):
+            chunk = items[start:start + 1000]
+            cursor.execute(
+                "INSERT INTO watch_rulestate (person_id, state, updated_at) "
+                f"VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))} ON CONFLICT (person_id) DO UPDATE SET "
+                "state = excluded.state, updated_at = excluded.updated_at",
+                [v for person_id, state in chunk for v in (person_id, state, now)])
 
 
 def tick(now: datetime | None = None) -> dict[str, int]:
@@ -63,13 +80,15 @@ def tick(now: datetime | None = None) -> dict[str, int]:
     movement for hours — for every person the rules remember (the periodic job, every five minutes)."""
     now = now or clock.now()
     opened = checked = 0
-    for person_id in list(RuleState.objects.values_list("person_id", flat=True)):
+    persons = list(RuleState.objects.values_list("person_id", flat=True))
+    own = {str(pid): t for pid, t in thresholds.effective(persons).items()}  # one query for every person
+    for person_id in persons:
         with transaction.atomic():
             kept = RuleState.objects.select_for_update().filter(person_id=person_id).first()
             if kept is None:
                 continue
-            evaluator = rules.Evaluator()
             key = str(person_id)
+            evaluator = rules.Evaluator(per_person={key: own[key]} if key in own else None)
             evaluator.states[key] = rules.PersonState.from_json(kept.state)
             findings = evaluator.tick(now)
             checked += 1

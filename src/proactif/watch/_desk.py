@@ -12,6 +12,7 @@ from proactif.accounts.domain import Access
 from proactif.kernel import clock
 from proactif.kernel.charts import Chart, Series
 from proactif.registry import services as registry
+from proactif.watch import _thresholds as thresholds
 from proactif.watch import domain, rules
 from proactif.watch.models import Alert, DeadLetter, Device, DeviceLoan, HourlyAggregate, Observation
 
@@ -61,14 +62,16 @@ def desk_figures() -> dict[str, int]:
 
 
 def person_page(access: Access, person_id: int, hours: int = 48) -> dict[str, Any]:
-    """A person's watch page: their vitals over `hours` (hourly means against the programme's thresholds, and the
-    table), the devices lent, the alerts; one access-log row."""
+    """A person's watch page: their vitals over `hours` (hourly means against their effective thresholds, and
+    the table), the devices lent, the alerts, their thresholds and the history of their changes; one access-log
+    row."""
     from proactif.watch import services
 
     resident = registry.residents([person_id]).get(person_id)
     if resident is None:
         raise LookupError(person_id)
     services.log_read(access, [person_id], "view", telesurveillance=True)
+    own = thresholds.current(person_id)
     since = clock.now() - timedelta(hours=hours)
     hourly: dict[str, dict[datetime, float]] = defaultdict(dict)
     for row in HourlyAggregate.objects.filter(person_id=person_id, hour__gte=since).order_by("hour"):
@@ -79,10 +82,12 @@ def person_page(access: Access, person_id: int, hours: int = 48) -> dict[str, An
             continue
         hours_seen = sorted(points)
         labels = tuple(h.astimezone(clock.local_tz()).strftime("%d/%m %H h") for h in hours_seen)
-        bounds = rules.DEFAULTS.of(code)
+        bounds = own.thresholds.of(code)  # the person's effective thresholds, those the rules apply
         series = [Series(f"{LABELS[code]} (moyenne horaire)", tuple(points[h] for h in hours_seen))]
-        for label, value in (("seuil bas d'avertissement", bounds.warning_low),
-                             ("seuil haut d'avertissement", bounds.warning_high)):
+        for label, value in (("seuil bas critique", bounds.critical_low),
+                             ("seuil bas d'avertissement", bounds.warning_low),
+                             ("seuil haut d'avertissement", bounds.warning_high),
+                             ("seuil haut critique", bounds.critical_high)):
             if value is not None:
                 series.append(Series(label.capitalize(), tuple(value for _ in hours_seen)))
         charts.append(Chart(f"veille-{code}", LABELS[code], labels, tuple(series), unit=UNITS[code],
@@ -94,4 +99,23 @@ def person_page(access: Access, person_id: int, hours: int = 48) -> dict[str, An
     return {"resident": resident, "charts": charts, "latest": latest, "devices": devices,
             "alerts": list(Alert.objects.filter(person_id=person_id).order_by("-opened_at")[:50]),
             "labels": LABELS, "units": UNITS, "hours": hours, "severities": dict(Alert.SEVERITIES),
-            "qualites": domain.QUALITES}
+            "qualites": domain.QUALITES, **threshold_view(person_id, own)}
+
+
+def threshold_view(person_id: int, own: thresholds.Current) -> dict[str, Any]:
+    """The thresholds part of a person's page: the programme, each vital's bounds (marked when the person's own),
+    the programmes to choose from and the history of the changes with their instructions."""
+    rows = []
+    for vital in rules.VITALS:
+        bounds = own.thresholds.of(vital)
+        base = rules.PROGRAMMES.get(own.programme, ("", rules.DEFAULTS))[1].of(vital)
+        cells = [{"name": b, "field": thresholds.field_name(vital, b), "label": rules.BOUND_LABELS[b],
+                  "value": getattr(bounds, b), "base": getattr(base, b),
+                  "text": "" if getattr(bounds, b) is None else thresholds.shown(getattr(bounds, b))}
+                 for b in rules.BOUNDS]
+        rows.append({"vital": vital, "label": LABELS[vital], "unit": UNITS[vital], "own": vital in own.overrides,
+                     "bounds": cells})
+    return {"threshold_rows": rows, "programme": own.programme,
+            "programme_label": thresholds.programme_label(own.programme),
+            "programmes": [(k, label) for k, (label, _) in rules.PROGRAMMES.items()],
+            "threshold_history": [(c, thresholds.differences(c)) for c in thresholds.history(person_id)]}

@@ -1,7 +1,8 @@
 """Who is on call, and the escalation of a critical device alert (issue 18): the referent, then the agent on call
 (or, with no one on call, the desk's shared number), then the person to warn, then a task « appeler le 15 » —
 each step timed, on the urgent lane (quiet hours and frequency caps do not apply), run by the journey engine
-(`journeys/escalade-alerte.yaml`); acknowledging or resolving the alert stops it. Warnings stay on the desk: only
+(`journeys/escalade-alerte.yaml`); acknowledging or resolving the alert stops it — on the desk, or by the
+referent with the signed link their message carries (`_referent`). Warnings stay on the desk: only
 critical alerts page people (alert fatigue)."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from proactif.journeys import services as journeys
 from proactif.kernel import clock, events
 from proactif.kernel.logging import get_logger
 from proactif.registry import services as registry
+from proactif.watch import _referent as referent_link
 from proactif.watch import domain
 from proactif.watch.models import Alert, Contact, OnCallShift, Registration
 
@@ -101,7 +103,9 @@ def _contacts(instances: list[Any], role: str) -> dict[int, list[tuple[str, str,
     for pk, alert in alerts.items():
         found = []
         for contact in by_person.get(alert.person_id, []):
-            context = {"alerte_id": alert.pk, "synthetic": alert.person_id in synthetic}
+            context: dict[str, Any] = {"alerte_id": alert.pk, "synthetic": alert.person_id in synthetic}
+            if role == "referent":  # the referent's own link, to acknowledge this alert and nothing else
+                context[referent_link.CONTEXT_KEY] = referent_link.context_value(alert.pk, contact.pk)
             channel = domain.contact_channel(contact.telephone, contact.email)
             if channel is not None:
                 found.append((*channel, context))

@@ -34,12 +34,15 @@ from proactif.watch.models import (
     HourlyAggregate,
     Need,
     Observation,
+    PersonThresholds,
     Registration,
     RegistrationEvent,
     RuleState,
+    ThresholdChange,
 )
 
 CONTEXT_KEY = "veille_id"  # the check-in a message to a person to warn is about
+ALERT_KEY = "alerte_id"  # the device alert a message to the referent, the desk or a person to warn is about
 
 
 def _iso(value: Any) -> str | None:
@@ -63,7 +66,29 @@ def _telemetry(person_id: int) -> dict[str, Any]:
                      "acquittee_le": _iso(a.acknowledged_at), "par": a.acknowledged_by or None,
                      "resolue_le": _iso(a.resolved_at), "note": a.note or None}
                     for a in Alert.objects.filter(person_id=person_id).order_by("opened_at")],
+        "seuils": _thresholds(person_id),
+        "messages_des_alertes": [{"le": _iso(m.sent_at or m.created_at), "canal": m.channel,
+                                  "destinataire": m.recipient, "texte": m.body} for m in messaging.direct_messages(
+                                      ALERT_KEY, _alert_ids(person_id))],
     }
+
+
+def _alert_ids(person_id: int) -> list[int]:
+    return list(Alert.objects.filter(person_id=person_id).values_list("id", flat=True))
+
+
+def _thresholds(person_id: int) -> dict[str, Any] | None:
+    """The person's own thresholds and their history, each change with the clinician's instruction."""
+    current = PersonThresholds.objects.filter(person_id=person_id).first()
+    changes = ThresholdChange.objects.filter(person_id=person_id).order_by("at", "id")
+    if current is None and not changes.exists():
+        return None
+    return {"programme": current.programme if current else None,
+            "seuils_propres": current.overrides if current else None,
+            "historique": [{"le": _iso(c.at), "par": c.by, "programme_avant": c.programme_before,
+                            "programme_apres": c.programme_after, "avant": c.before, "apres": c.after,
+                            "clinicien": c.clinician, "instruction_du": _iso(c.instructed_on), "motif": c.reason}
+                           for c in changes]}
 
 
 def export(person_id: int) -> dict[str, Any]:
@@ -118,11 +143,22 @@ def _telemetry_plan(person_id: int) -> list[ErasureItem]:
         ErasureItem("alertes des appareils et mémoire des règles", "erase",
                     "tirées des mesures, effacées avec elles",
                     Alert.objects.filter(person_id=person_id).count()
-                    + RuleState.objects.filter(person_id=person_id).count())) if i.count]
+                    + RuleState.objects.filter(person_id=person_id).count()),
+        ErasureItem("messages envoyés pour les alertes (référent, astreinte, personne à prévenir)", "erase",
+                    "leur texte et leur destinataire sont effacés",
+                    messaging.direct_messages(ALERT_KEY, _alert_ids(person_id)).count()),
+        ErasureItem("seuils propres à la personne et instructions des cliniciens", "erase",
+                    "données de santé (RGPD art. 9), sans usage une fois la personne effacée",
+                    PersonThresholds.objects.filter(person_id=person_id).count()
+                    + ThresholdChange.objects.filter(person_id=person_id).count())) if i.count]
 
 
 def _erase_telemetry(person_id: int) -> dict[str, int]:
-    return {"mesures": Observation.objects.filter(person_id=person_id).delete()[0],
+    messages = messaging.erase_direct(ALERT_KEY, _alert_ids(person_id))
+    return {"messages_des_alertes": messages,
+            "seuils": PersonThresholds.objects.filter(person_id=person_id).delete()[0]
+            + ThresholdChange.objects.filter(person_id=person_id).delete()[0],
+            "mesures": Observation.objects.filter(person_id=person_id).delete()[0],
             "moyennes_horaires": HourlyAggregate.objects.filter(person_id=person_id).delete()[0],
             "prets": DeviceLoan.objects.filter(person_id=person_id).delete()[0],
             "alertes": Alert.objects.filter(person_id=person_id).delete()[0],
@@ -222,6 +258,8 @@ def wipe() -> int:
     HourlyAggregate.objects.all().delete()
     Alert.objects.all().delete()
     RuleState.objects.all().delete()
+    PersonThresholds.objects.all().delete()
+    ThresholdChange.objects.all().delete()
     DeviceLoan.objects.all().delete()
     CheckIn.objects.all().delete()
     Registration.objects.all().delete()

@@ -1,6 +1,8 @@
-"""Watch (use case 5, first half): the register of vulnerable people (art. L121-6-1 CASF) and the heatwave and
-cold-wave plans — the vigilance level, the daily rounds of contacts with their no-answer path, the call list, the
-board of coverage and the préfet's file. Every page is kept for the purpose `prevention_sante`."""
+"""Watch (use case 5): the register of vulnerable people (art. L121-6-1 CASF) and the heatwave and cold-wave plans —
+the vigilance level, the daily rounds of contacts with their no-answer path, the call list, the board of coverage
+and the préfet's file — and the home devices: telemetry, rules on each person's thresholds, alerts, the desk and the
+escalation. Every agent page is kept for the purpose `prevention_sante`; the one public page is the referent's
+signed link, which acknowledges one alert and shows nothing else."""
 
 from pathlib import Path
 
@@ -25,12 +27,14 @@ from proactif.kernel.capabilities import (
     Sending,
     agent,
     api,
+    public,
     route,
     webhook,
 )
 from proactif.messaging import services as messaging
 from proactif.watch import _escalation as escalation
 from proactif.watch import _gdpr as gdpr
+from proactif.watch import _referent as referent
 from proactif.watch import api as watch_api
 from proactif.watch import services, views
 
@@ -50,7 +54,8 @@ CAPABILITY = Capability(
     personal_data=PersonalData.handled_by(
         "registre_vulnerables", ("watch.Registration", "watch.RegistrationEvent", "watch.Contact", "watch.Need",
                                  "watch.CheckIn", "watch.Call", "watch.DeviceLoan", "watch.Observation",
-                                 "watch.HourlyAggregate", "watch.RuleState", "watch.Alert"), gdpr),
+                                 "watch.HourlyAggregate", "watch.RuleState", "watch.Alert",
+                                 "watch.PersonThresholds", "watch.ThresholdChange"), gdpr),
     pages=(
         Pages("veille/", "watch", (
             route("", views.home, WATCH, "home"),
@@ -69,6 +74,10 @@ CAPABILITY = Capability(
             route("astreinte/", views.add_shift, WATCH, "add_shift"),
             route("alertes/<int:alert_id>/", views.alert_action, WATCH_READS, "alert_action"),
             route("personnes/<int:person_id>/", views.person_watch, WATCH_READS, "person_watch"),
+            route("referent/<str:token>/", views.referent_ack, public(
+                "le lien signé envoyé au référent d'une personne pour une alerte critique : la vue vérifie le jeton "
+                "(propre à l'alerte et au référent, valable 24 heures) et ne permet que de prendre cette alerte en "
+                "charge ; elle répond 400 ou 410 à un jeton faux ou expiré"), "referent_ack"),
         )),
     ),
     api=ApiRouter("/watch", watch_api.router, {
@@ -93,6 +102,9 @@ CAPABILITY = Capability(
                     ("personne", "constat", "adresse", "telephone"),
                     example={"personne": "Jeanne MARTIN", "constat": "SpO2 à 86 %",
                              "adresse": "12 rue de Paris, 75015 Paris", "telephone": "06 12 34 56 78"}),
+        MessageData("acquittement_veille", referent.CONTEXT_KEY, referent.message_views, ("lien", "validite"),
+                    example={"lien": "https://mairie.example/veille/referent/1x.2y.0a1b2c3d4e:1tZ9bq:signature/",
+                             "validite": "24 heures"}),
         MessageData("inscription", "inscription_id", services.acknowledgement_views,
                     ("date_demande", "tiers", "transmission", "consentement"),
                     example={"date_demande": "3 juin 2026", "tiers": "", "transmission": "", "consentement": False}),

@@ -144,6 +144,13 @@ def contact_channel(telephone: str, email: str) -> tuple[str, str] | None:
     return ("email", email) if email else None
 
 
+def first_name_initial(prenoms: str, nom: str) -> str:
+    """« Jeanne M. »: what a referent's page shows of the person (first given name, initial of the name)."""
+    first = prenoms.strip().split()[0] if prenoms.strip() else ""
+    initial = f"{nom.strip()[0].upper()}." if nom.strip() else ""
+    return " ".join(part for part in (first.capitalize(), initial) if part) or "la personne"
+
+
 def ack_due(requested_on: date) -> date:
     return requested_on + timedelta(days=ACK_DAYS)
 

@@ -301,3 +301,33 @@ class OnCallShift(models.Model):
 
     class Meta:
         ordering = ["starts_at"]
+
+
+class PersonThresholds(models.Model):
+    """A person's thresholds, when a clinician changed them: the programme they start from (`rules.PROGRAMMES`) and
+    the bounds set apart from it (vital → {bound name: value or None}). No row: the default programme."""
+
+    person_id = models.BigIntegerField(unique=True)
+    programme = models.CharField(max_length=40)
+    overrides = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField()
+    updated_by = models.CharField(max_length=254)
+
+
+class ThresholdChange(models.Model):
+    """The history of a person's thresholds (append-only): who changed them and when, the programme and every bound
+    before and after, and the clinician's instruction the change carries out (name, date, reason)."""
+
+    person_id = models.BigIntegerField(db_index=True)
+    at = models.DateTimeField()
+    by = models.CharField(max_length=254)  # the agent
+    programme_before = models.CharField(max_length=40)
+    programme_after = models.CharField(max_length=40)
+    before = models.JSONField(default=dict)  # rules.as_dict of the effective thresholds
+    after = models.JSONField(default=dict)
+    clinician = models.CharField(max_length=200)
+    instructed_on = models.DateField()
+    reason = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-at", "-id"]

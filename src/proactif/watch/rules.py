@@ -32,7 +32,7 @@ import math
 import statistics
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal, cast
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from proactif.watch.news2 import BAND_LABELS, Observations, score
@@ -76,6 +76,7 @@ class Thresholds:
     spo2: Bounds
     systolic_bp: Bounds
     diastolic_bp: Bounds
+    spo2_scale: int = 1  # the NEWS2 SpO2 scale: 2 (target 88–92 %) only on a clinician's decision
 
     def of(self, vital: str) -> Bounds:
         return cast(Bounds, getattr(self, vital))
@@ -89,6 +90,86 @@ class Thresholds:
 DEFAULTS = Thresholds(heart_rate=Bounds(41, 51, 110, 130), respiratory_rate=Bounds(9, 12, 20, 24),
                       temperature=Bounds(35.05, 35.5, 38.0, 39.0), spo2=Bounds(92, 94, None, None),
                       systolic_bp=Bounds(91, 101, 180, 219), diastolic_bp=Bounds(40, 50, 110, 130))
+
+
+# Programme "insuffisance respiratoire chronique" (hypercapnic, on a clinician's decision): SpO2 on the NEWS2 scale 2,
+# target 88–92 % — critical where it scores 3 (≤83), warning where it scores 1–2 (84–87); the rest as above.
+RESPIRATORY = replace(DEFAULTS, spo2=Bounds(84, 88, None, None), spo2_scale=2)
+# The programmes a person's thresholds start from (key → label, thresholds); "standard" is everyone's default.
+DEFAULT_PROGRAMME = "standard"
+PROGRAMMES: dict[str, tuple[str, Thresholds]] = {
+    "standard": ("Personne âgée ou fragile à domicile (seuils NEWS2)", DEFAULTS),
+    "insuffisance_respiratoire": ("Insuffisance respiratoire chronique (SpO2 cible 88–92 %, échelle 2 du NEWS2)",
+                                  RESPIRATORY),
+}
+BOUNDS = ("critical_low", "warning_low", "warning_high", "critical_high")
+BOUND_LABELS = {"critical_low": "seuil bas critique", "warning_low": "seuil bas d'avertissement",
+                "warning_high": "seuil haut d'avertissement", "critical_high": "seuil haut critique"}
+
+
+def programme(key: str) -> Thresholds:
+    """A programme's thresholds (an unknown key: ValueError, in French)."""
+    if key not in PROGRAMMES:
+        raise ValueError(f"programme inconnu : « {key} »")
+    return PROGRAMMES[key][1]
+
+
+def parse_bound(text: str) -> float | None:
+    """A bound as typed in a form: « 92 », « 37,5 », « 37.5 »; empty: no bound on that side. ValueError else."""
+    text = text.strip().replace("\u202f", "").replace(" ", "").replace(",", ".")
+    if not text:
+        return None
+    value = float(text)  # ValueError for « abc »
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def check_bounds(vital: str, bounds: Bounds) -> dict[str, str]:
+    """What is wrong with a vital's bounds, by bound name (empty: nothing): within the values a person may have
+    (`PLAUSIBLE`), and ordered critical low ≤ warning low < warning high ≤ critical high."""
+    errors: dict[str, str] = {}
+    low, high = PLAUSIBLE[vital]
+    unit = UNITS[vital]
+    values = {name: getattr(bounds, name) for name in BOUNDS}
+    for name, value in values.items():
+        if value is not None and not (math.isfinite(value) and low <= value <= high):
+            errors[name] = f"{LABELS[vital]} : hors des valeurs possibles ({_fr(low)} à {_fr(high)} {unit})"
+    if errors:
+        return errors
+    cl, wl, wh, ch = (values[name] for name in BOUNDS)
+    if cl is not None and wl is not None and cl > wl:
+        errors["critical_low"] = (f"le seuil bas critique ({_fr(cl)} {unit}) ne peut dépasser le seuil bas "
+                                  f"d'avertissement ({_fr(wl)} {unit})")
+    if wh is not None and ch is not None and ch < wh:
+        errors["critical_high"] = (f"le seuil haut critique ({_fr(ch)} {unit}) ne peut être sous le seuil haut "
+                                   f"d'avertissement ({_fr(wh)} {unit})")
+    lows = [(n, v) for n, v in (("warning_low", wl), ("critical_low", cl)) if v is not None]
+    highs = [(n, v) for n, v in (("warning_high", wh), ("critical_high", ch)) if v is not None]
+    if lows and highs:
+        (low_name, low_value), (high_name, high_value) = lows[0], highs[0]
+        if low_value >= high_value and high_name not in errors:
+            errors[high_name] = (f"le {BOUND_LABELS[high_name]} ({_fr(high_value)} {unit}) doit être au-dessus du "
+                                 f"{BOUND_LABELS[low_name]} ({_fr(low_value)} {unit})")
+    if all(v is None for v in values.values()):
+        errors["warning_low"] = f"{LABELS[vital]} : gardez au moins un seuil"
+    return errors
+
+
+def overrides_of(base: Thresholds, wanted: Thresholds) -> dict[str, dict[str, float | None]]:
+    """The bounds of `wanted` that differ from the programme's `base` (vital → {bound name: value})."""
+    out: dict[str, dict[str, float | None]] = {}
+    for vital in VITALS:
+        changed = {name: getattr(wanted.of(vital), name) for name in BOUNDS
+                   if getattr(wanted.of(vital), name) != getattr(base.of(vital), name)}
+        if changed:
+            out[vital] = changed
+    return out
+
+
+def as_dict(thresholds: Thresholds) -> dict[str, dict[str, float | None]]:
+    """Every vital's bounds, in plain JSON types (the history keeps them before and after a change)."""
+    return {vital: {name: getattr(thresholds.of(vital), name) for name in BOUNDS} for vital in VITALS}
 
 
 def merge(defaults: Thresholds, overrides: dict[str, dict[str, float | None]]) -> Thresholds:
@@ -105,7 +186,8 @@ def merge(defaults: Thresholds, overrides: dict[str, dict[str, float | None]]) -
                  if b is not None]
         if edges != sorted(edges):
             raise ValueError(f"seuils de {LABELS[vital]} dans le désordre : {edges}")
-        merged = replace(merged, **{vital: bounds})
+        changed: dict[str, Any] = {vital: bounds}
+        merged = replace(merged, **changed)
     return merged
 
 
@@ -183,7 +265,7 @@ class PersonState:
     discarded: int = 0
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        return json.dumps(vars(self), sort_keys=True)  # plain JSON types already: no deep copy (asdict)
 
     @classmethod
     def from_json(cls, text: str) -> PersonState:
@@ -268,8 +350,10 @@ class Evaluator:
         if 51 <= hr <= 90 and 12 <= rr <= 20 and 36.15 <= temp <= 37.95 and spo2 >= 96 and 111 <= sbp <= 219:
             level, message, total = 0, "", 0.0  # every parameter well inside its 0-point column: no need to score
         else:
-            result = score(Observations(respiration_rate=round(rr), spo2=min(100, round(spo2)), pulse=round(hr),
-                                        systolic_bp=round(sbp), consciousness="A", temperature=round(temp, 1)))
+            scale = self.per_person.get(reading.person, self.thresholds).spo2_scale
+            result = score(Observations(respiration_rate=round(rr), spo2=min(100, round(spo2)), spo2_scale=scale,
+                                        pulse=round(hr), systolic_bp=round(sbp), consciousness="A",
+                                        temperature=round(temp, 1)))
             level = {"low": 0, "low-medium": 1, "medium": 1, "high": 2}[result.band]
             total = float(result.score)
             message = f"NEWS2 à {result.score} (risque {BAND_LABELS[result.band]}, conscience supposée normale)"

@@ -19,6 +19,8 @@ from proactif.registry import services as registry
 from proactif.watch import _alerts as alerts_service
 from proactif.watch import _desk as desk_service
 from proactif.watch import _escalation as escalation_service
+from proactif.watch import _referent as referent_service
+from proactif.watch import _thresholds as thresholds_service
 from proactif.watch import domain, services
 from proactif.watch.models import Alert
 
@@ -406,10 +408,77 @@ def add_shift(request: HttpRequest) -> HttpResponse:
     return redirect("watch:desk")
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def person_watch(request: HttpRequest, person_id: int) -> HttpResponse:
+    """A person's watch page; POST: their thresholds changed on a clinician's instruction (`action`: « programme »,
+    the programme's own bounds; « seuils », the bounds typed), refused field by field with a 400."""
+    if not registry.residents([person_id]):
+        raise Http404("personne inconnue")
+    errors: dict[str, str] = {}
+    form = ""
+    if request.method == "POST":
+        form = request.POST.get("action", "")
+        try:
+            _change_thresholds(request, person_id, form)
+        except thresholds_service.ThresholdError as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, "Seuils enregistrés, avec l'instruction du clinicien. Les prochaines mesures "
+                                      "sont lues avec eux.")
+            return redirect(f"{request.path}#seuils")
     try:
         page = desk_service.person_page(_access(request), person_id)
     except LookupError:
         raise Http404("personne inconnue") from None
-    return render(request, "watch/person_watch.html", page)
+    return render(request, "watch/person_watch.html", {
+        **page, "errors": errors, "form": form, "post": request.POST if errors else {}, "today": clock.today()},
+        status=400 if errors else 200)
+
+
+def _change_thresholds(request: HttpRequest, person_id: int, form: str) -> None:
+    if form not in ("programme", "seuils"):
+        raise thresholds_service.ThresholdError({"__all__": "action inconnue (programme ou seuils)"})
+    instruction, errors = thresholds_service.parse_instruction(request.POST, clock.today())
+    wanted = None
+    if form == "programme":
+        programme = request.POST.get("programme", "")
+    else:
+        programme = thresholds_service.current(person_id).programme
+        wanted, bound_errors = thresholds_service.parse_bounds(request.POST)
+        errors.update(bound_errors)
+    if errors or instruction is None:
+        raise thresholds_service.ThresholdError(errors or {"__all__": "instruction du clinicien manquante"})
+    thresholds_service.change(_access(request), person_id, programme, wanted, instruction)
+
+
+# --- the referent's signed link (public: the token is the key) --------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def referent_ack(request: HttpRequest, token: str) -> HttpResponse:
+    """The page a referent's link opens: the person's first name and initial, the finding, what to do, and one
+    button that acknowledges the alert as them (the escalation stops as with the desk). Nothing else: no
+    thresholds, no readings, no other alert. A replay after the acknowledgement says it is taken in charge."""
+    try:
+        grant = referent_service.check(token)
+    except referent_service.LinkRefused as exc:
+        return _private(render(request, "watch/referent_refused.html", {"message": exc.message},
+                               status=exc.status))
+    done = False
+    if request.method == "POST":
+        try:
+            alerts_service.acknowledge(grant.actor, grant.alert.pk)
+        except alerts_service.AlertError:
+            pass  # acknowledged or resolved meanwhile (another referent, the desk): the page says so
+        else:
+            done = True
+        grant = referent_service.Grant(Alert.objects.get(pk=grant.alert.pk), grant.contact)
+    # the acknowledgement is its own access-log row: a page shown after it is not a second read
+    page = referent_service.page(grant, log=not done)
+    return _private(render(request, "watch/referent.html", {**page, "done": done}))
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """A page opened by a secret address: never cached, never indexed, the address never sent on as a referrer."""
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
