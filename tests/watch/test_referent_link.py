@@ -182,3 +182,15 @@ def test_a_link_dies_with_the_referents_number_or_the_registration(moving) -> No
     Registration.objects.filter(person_id=alert.person_id).update(status="radiee")
     assert Client().post(path_for(alert)).status_code == 410
     assert Alert.objects.get(pk=alert.pk).status == "ouverte"
+
+
+def test_a_referent_removed_after_the_message_was_queued_still_gets_the_alert_without_a_link(moving,
+                                                                                            sinks) -> None:
+    alert = critical_alert()
+    engine.run_until_idle(clock.now())
+    message = OutboxMessage.objects.get(instance_id=alert.escalation_id, step="referent")
+    Contact.objects.filter(pk=referent_of(alert).pk).delete()
+    outbox.send_batch([message.pk])
+    sinks.pump()
+    body = SinkMessage.objects.get(recipient__endswith="611223344").body
+    assert "SpO2 à 84 %" in body and "/veille/referent/" not in body and "prévenez la mairie" in body
