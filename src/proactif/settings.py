@@ -342,6 +342,11 @@ WATCH_ALERT_RETENTION_DAYS = env_int("PROACTIF_WATCH_ALERT_RETENTION_DAYS", 1826
 WATCH_DESK_PHONE = env_str("PROACTIF_WATCH_DESK_PHONE", "",
                            "The watch desk's shared mobile (E.164): a critical alert's escalation pages it when no one "
                            "is on call.")
+MQTT_URL = env_str("PROACTIF_MQTT_URL", "mqtt://127.0.0.1:1883",
+                   "MQTT broker of the home devices, read by `proactif watch ingest`: mqtt://host:1883, or "
+                   "mqtts://user:password@host:8883 with TLS (production: one credential per device, an ACL).")
+MQTT_CA_FILE = env_str("PROACTIF_MQTT_CA_FILE", "",
+                       "CA certificate (PEM) that signed the broker's TLS certificate; empty: the system's CAs.")
 VIGILANCE_URL = env_str("PROACTIF_VIGILANCE_URL", "",
                         "Météo-France vigilance feed (DPVigilance API, JSON) read every hour; empty: levels are "
                         "entered by agents or imported from a file.")

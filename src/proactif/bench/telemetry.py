@@ -1,21 +1,25 @@
 """`proactif bench telemetry`: home-device messages through Mosquitto into the database, against the raw limit.
 
 A private Mosquitto (persistence on, queue limits raised) on a free port; N messages (each one device's six vital
-signs at one time, QoS 1) from at most 100 publisher connections multiplexing D device ids:
+signs at one time, QoS 1) from at most 100 publisher connections multiplexing D device ids, published by a process
+of their own (so that the measured process holds only the subscriber):
 
-1. **reference** — the raw paho-mqtt subscriber limit: a QoS 1 subscriber that only counts the messages;
-2. **ingester** — `_mqtt.Ingester` on the current database (DATABASE_URL): parse, store once per (device, time,
-   code), hourly aggregates, the rules, alerts, the acknowledgement after commit.
+1. **reference** — the raw paho-mqtt subscriber limit: an MQTT 5 QoS 1 subscriber that only counts the messages;
+2. **ingester** — `_mqtt.Ingester` (MQTT 5, the same Receive Maximum): parse, store once per (device, time, code),
+   hourly aggregates, the rules, alerts, the acknowledgement after commit.
 
 Both are timed from the first publish to the last message handled, the publishers the same. Then, with the
 ingester idle, a few devices send a deterioration (SpO2 and pressure falling, heart and breathing rates up): the
-latency from the publish of the reading that raised an alert to its alert row committed (`opened_at`). The
-benchmark's devices (serials `BENCH-…`) and what they left are deleted at the end.
+latency from the publish of the reading that raised an alert to its alert row committed (`opened_at`).
+
+`--database sqlite|postgres` runs it on a fresh database of that kind (in a child process); without, on the
+configured database, and the benchmark's devices (serials `BENCH-…`) and what they left are deleted at the end.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 import subprocess
 import tempfile
@@ -24,15 +28,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from proactif.bench.common import free_port, machine, wait_for_port
 from proactif.kernel import clock
 
-MESSAGES = 20_000
-DEVICES = 2_000
+MESSAGES = 100_000
+DEVICES = 10_000
 CONNECTIONS = 100
 TARGET_RATIO = 0.5
 LATENCY_DEVICES = 20
@@ -87,7 +91,7 @@ def _publish(port: int, work: list[list[tuple[str, bytes]]]) -> None:
         client.loop_start()
         infos = [client.publish(readings_topic(serial), body, qos=1) for serial, body in items]
         for info in infos:
-            info.wait_for_publish(60)
+            info.wait_for_publish(120)
         client.disconnect()
         client.loop_stop()
 
@@ -98,10 +102,47 @@ def _publish(port: int, work: list[list[tuple[str, bytes]]]) -> None:
         thread.join()
 
 
-def workload(messages: int, devices: int, connections: int) -> list[list[tuple[str, bytes]]]:
+def _publisher(port: int, messages: int, devices: int, connections: int, start: float,
+               go: Any, ready: Any) -> None:
+    """The publishing process: builds its messages, says it is ready, publishes at the signal."""
+    import django
+
+    django.setup()  # the topic scheme and payload live beside the ingester, which imports the models
+    work = workload(messages, devices, connections, datetime.fromtimestamp(start, UTC))
+    ready.set()
+    go.wait()
+    _publish(port, work)
+
+
+class Publisher:
+    """The messages, built in a process of their own before the clock starts, published when `run` is called."""
+
+    def __init__(self, port: int, messages: int, devices: int, connections: int, start: datetime):
+        context = multiprocessing.get_context("spawn")
+        self.go, ready = context.Event(), context.Event()
+        self.process = context.Process(target=_publisher, daemon=True, args=(
+            port, messages, devices, connections, start.timestamp(), self.go, ready))
+        self.process.start()
+        deadline = time.monotonic() + 300
+        while not ready.wait(0.5):
+            if not self.process.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"le processus de publication n'a pas démarré ({self.process.exitcode})")
+
+    def run(self) -> None:
+        self.go.set()
+
+    def join(self) -> None:
+        self.process.join(600)
+
+
+def first_reading(messages: int, devices: int) -> datetime:
+    """The time of the first reading: the devices' readings end a few minutes ago."""
+    return clock.now().replace(microsecond=0) - timedelta(minutes=15 * (messages // devices + 2))
+
+
+def workload(messages: int, devices: int, connections: int, start: datetime) -> list[list[tuple[str, bytes]]]:
     """Message i: device i mod D, its (i div D)-th reading 15 minutes after the previous; device d always on
     connection d mod C, so a device's messages stay in order."""
-    start = clock.now().replace(microsecond=0) - timedelta(minutes=15 * (messages // devices + 2))
     work: list[list[tuple[str, bytes]]] = [[] for _ in range(connections)]
     for i in range(messages):
         d, k = i % devices, i // devices
@@ -118,14 +159,25 @@ def _wait(counter: Any, target: int, seconds: float) -> float:
     return time.monotonic()
 
 
-def raw_limit(port: int, work: list[list[tuple[str, bytes]]], total: int) -> dict[str, Any]:
+def _connect_properties() -> Any:
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    from proactif.watch._mqtt import RECEIVE_MAXIMUM
+
+    properties = Properties(PacketTypes.CONNECT)
+    properties.ReceiveMaximum = RECEIVE_MAXIMUM
+    return properties
+
+
+def raw_limit(port: int, publisher: Publisher, total: int) -> dict[str, Any]:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
     from proactif.watch._mqtt import PREFIX
 
     received = [0]
-    subscriber = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw", clean_session=False)
+    subscriber = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw", protocol=mqtt.MQTTv5)
     subscriber.on_connect = lambda c, *a: c.subscribe(f"{PREFIX}/+/mesures", qos=1)
 
     def count(client: Any, userdata: Any, message: Any) -> None:
@@ -134,12 +186,13 @@ def raw_limit(port: int, work: list[list[tuple[str, bytes]]], total: int) -> dic
     subscriber.on_message = count
     subscribed = threading.Event()
     subscriber.on_subscribe = lambda *args: subscribed.set()
-    subscriber.connect("127.0.0.1", port)
+    subscriber.connect("127.0.0.1", port, properties=_connect_properties())
     subscriber.loop_start()
     subscribed.wait(10)
     started = time.monotonic()
-    _publish(port, work)
-    ended = _wait(lambda: received[0], total, 120)
+    publisher.run()
+    ended = _wait(lambda: received[0], total, 300)
+    publisher.join()
     subscriber.unsubscribe(f"{PREFIX}/+/mesures")
     subscriber.disconnect()
     subscriber.loop_stop()
@@ -193,46 +246,62 @@ def _latency(port: int, devices: int) -> dict[str, Any]:
 
 
 def run(residents: int | None = None, database: str | None = None, devices: int = DEVICES) -> dict[str, Any]:
-    """`residents`, if given, is the message count. The ingester runs here, on the configured database."""
+    """`residents`, if given, is the message count. With `database`, on a fresh database of that kind in a child
+    process; without, here on the configured database."""
+    messages = residents or MESSAGES
+    if database:
+        from proactif.bench.common import fresh_database, run_measured
+
+        db = fresh_database(database, "telemetry")
+        measured = run_measured(["bench-probe", "telemetry", "--count", str(messages), "--devices", str(devices)],
+                                db)
+        return {**measured.output, "peak_rss_mb": measured.peak_rss_mb}
     from django.apps import apps
 
     if not apps.ready:  # from the command line; under a test Django is already set up
-        import django
-        from django.core.management import call_command
+        from proactif.cli import setup
 
-        django.setup()
-        call_command("migrate", interactive=False, verbosity=0)
-        from proactif.kernel.install import install
+        setup()  # migrated, and the shipped journeys installed: a critical alert starts its escalation
+    return measure(messages, devices)
 
-        install()  # the shipped journeys: a critical alert starts its escalation in the ingestion's transaction
+
+def _register(devices: int) -> None:
+    """The benchmark's devices, each lent to a person of its own (bulk: 10,000 devices in a second or two)."""
+    from proactif.watch import _telemetry as telemetry
+    from proactif.watch.models import Device, DeviceLoan
+
+    now = clock.now()
+    Device.objects.bulk_create([Device(serial=f"BENCH-{d:05d}", kind="constantes", created_at=now,
+                                       token_hash=telemetry.token_hash(uuid.uuid4().hex), expected_interval_s=900)
+                                for d in range(devices)], batch_size=2000)
+    ids = dict(Device.objects.filter(serial__startswith="BENCH-").values_list("serial", "id"))
+    loan_day = (now - timedelta(days=2)).date()
+    DeviceLoan.objects.bulk_create([DeviceLoan(device_id=ids[f"BENCH-{d:05d}"], person_id=PERSON_BASE + d,
+                                               start_on=loan_day) for d in range(devices)], batch_size=2000)
+
+
+def measure(messages: int, devices: int = DEVICES) -> dict[str, Any]:
+    """The benchmark on the configured database, Django ready."""
     from django.db import connection
 
     from proactif.watch import _mqtt as mqtt_ingest
-    from proactif.watch import _telemetry as telemetry
     from proactif.watch.models import Observation
 
-    vendor = connection.vendor
-    if database and {"postgres": "postgresql"}.get(database, database) != vendor:
-        raise LookupError(f"la base configurée (DATABASE_URL) est {vendor}, pas {database}")
-    messages = residents or MESSAGES
     devices = max(1, min(devices, messages))
     connections = min(CONNECTIONS, devices)
-    work = workload(messages, devices, connections)
+    start = first_reading(messages, devices)
     _cleanup(devices)
     with private_broker() as port:
-        raw = raw_limit(port, work, messages)
-        loan_day = (clock.now() - timedelta(days=2)).date()
-        for d in range(devices):
-            device, _ = telemetry.register_device(f"BENCH-{d:05d}", "constantes", 15 * 60)
-            telemetry.lend(device, PERSON_BASE + d, loan_day)
+        raw = raw_limit(port, Publisher(port, messages, devices, connections, start), messages)
+        _register(devices)
+        publisher = Publisher(port, messages, devices, connections, start)
         ingester = mqtt_ingest.Ingester("127.0.0.1", port, client_id=f"bench-ingester-{uuid.uuid4().hex[:6]}")
-        subscribed = threading.Event()  # a message published before the subscription would reach no one
-        ingester.client.on_subscribe = lambda *args: subscribed.set()
-        ingester.start()
-        subscribed.wait(10)
+        mqtt_ingest.tune_collector()  # as `proactif watch ingest` does
+        ingester.start(wait=10)  # a message published before the subscription would reach no one
         started = time.monotonic()
-        _publish(port, work)
-        ended = _wait(lambda: sum(ingester.counts.values()), messages, 600)
+        publisher.run()
+        ended = _wait(lambda: sum(ingester.counts.values()), messages, 1200)
+        publisher.join()
         handled = dict(ingester.counts)
         stored = Observation.objects.filter(device__serial__startswith="BENCH-").count()
         latency = _latency(port, devices)
@@ -240,10 +309,10 @@ def run(residents: int | None = None, database: str | None = None, devices: int 
     _cleanup(devices)
     seconds = ended - started
     rate = round(handled["stored"] / seconds)
-    return {"benchmark": "telemetry", "database": vendor, "messages": messages, "devices": devices,
+    return {"benchmark": "telemetry", "database": connection.vendor, "messages": messages, "devices": devices,
             "connections": connections, "qos": 1, "readings_per_message": len(NORMAL),
             "raw_subscriber": raw,
             "ingester": {"messages": handled["stored"], "refused": handled["refused"], "seconds": round(seconds, 2),
-                         "msg_per_s": rate, "readings_stored": stored},
+                         "msg_per_s": rate, "readings_stored": stored, "batch_max": mqtt_ingest.BATCH},
             "ratio": round(rate / raw["msg_per_s"], 2) if raw["msg_per_s"] else None, "target_ratio": TARGET_RATIO,
             **latency, "machine": machine()}

@@ -39,16 +39,18 @@ def bench(name: str, residents: int | None, database: str | None, as_json: bool)
 @click.argument("what", type=click.Choice(["count", "search", "journeys", "journeys-worker", "outbox-campaign",
                                            "outbox-raw", "outbox-check", "sendtime", "rights-per-household",
                                            "rights-quality", "alert-setup", "alert-wait", "alert-measure",
-                                           "alert-bulk", "count-live"]))
+                                           "alert-bulk", "count-live", "telemetry"]))
 @click.option("--count", default=0, type=int)
+@click.option("--devices", default=0, type=int)
 @click.option("--run", "run_id", default=0, type=int)
 @click.option("--sms-share", default=0.5, type=float)
 @click.option("--deliver-all", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
-def bench_probe(what: str, count: int, run_id: int, sms_share: float, deliver_all: bool, as_json: bool) -> None:
+def bench_probe(what: str, count: int, devices: int, run_id: int, sms_share: float, deliver_all: bool,
+                as_json: bool) -> None:
     """The part of a benchmark that runs inside the measured database (used by `proactif bench`)."""
     setup()
-    from proactif.bench import alert, journeys, outbox, rights, search, sendtime
+    from proactif.bench import alert, journeys, outbox, rights, search, sendtime, telemetry
     from proactif.bench import count as live_count
 
     probes = {"count": lambda: {"residents": search.synthetic_residents()},
@@ -59,7 +61,8 @@ def bench_probe(what: str, count: int, run_id: int, sms_share: float, deliver_al
               "rights-per-household": lambda: rights.per_household(count or rights.SAMPLE),
               "alert-setup": lambda: alert.setup(count or alert.BULK), "alert-wait": lambda: alert.wait_sent(count),
               "alert-measure": lambda: alert.measure(count, deliver_all), "alert-bulk": alert.bulk_figures,
-              "count-live": live_count.probe}
+              "count-live": live_count.probe,
+              "telemetry": lambda: telemetry.measure(count or telemetry.MESSAGES, devices or telemetry.DEVICES)}
     emit(True, probes[what]())
 
 

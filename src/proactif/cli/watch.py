@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -228,3 +229,41 @@ def simulate_devices(count: int, hours: int, episodes: int, seed: int, host: str
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     emit(as_json, figures)
+
+
+@watch.command("ingest")
+@click.option("--url", default=None, help="MQTT broker (default: PROACTIF_MQTT_URL).")
+@click.option("--client-id", default="proactif-ingester", show_default=True,
+              help="The persistent session's id: the broker keeps what arrives while the ingester is away.")
+def ingest(url: str | None, client_id: str) -> None:
+    """Store the home devices' MQTT messages until stopped (SIGTERM or Ctrl-C): a persistent session, QoS 1,
+    each message acknowledged once its readings are committed. Prints its counts every minute and at the end.
+
+    Example: PROACTIF_MQTT_URL=mqtts://ingester:secret@mqtt.example.fr:8883 proactif watch ingest
+    """
+    import signal
+    import threading
+
+    setup()
+    from django.conf import settings
+
+    from proactif.watch import _mqtt
+
+    try:
+        ingester = _mqtt.from_url(url or settings.MQTT_URL, ca_file=settings.MQTT_CA_FILE, client_id=client_id)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    where = f"{ingester.host}:{ingester.port}"
+    click.echo(f"ingesteur MQTT : {where}{' (TLS)' if ingester.tls else ''}, session {client_id}", err=True)
+
+    def report(counts: dict[str, int]) -> None:
+        click.echo(json.dumps(counts), err=True)
+
+    try:
+        counts = _mqtt.run(ingester, stop, report)
+    except OSError as exc:
+        raise click.ClickException(f"broker MQTT injoignable ({where}) : {exc.strerror or exc}") from None
+    click.echo(json.dumps(counts))

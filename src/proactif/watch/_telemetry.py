@@ -158,38 +158,58 @@ def _touch(contact: dict[int, tuple[datetime | None, int | None]]) -> None:
              for pk, (latest, battery) in sorted(contact.items())])
 
 
+def _adapter() -> Any:
+    """The database's form of a time, computed once per distinct time (a message's readings share theirs)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    known: dict[datetime, Any] = {}
+
+    def adapted(value: datetime) -> Any:
+        if value not in known:
+            known[value] = adapt(value)
+        return known[value]
+
+    return adapted
+
+
 def _insert_new(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """INSERT … ON CONFLICT DO NOTHING RETURNING (both databases), a statement per `CHUNK` rows: the rows
     actually new, nothing else. A returned time, adapted like the one sent, matches it: SQLite gives back the
     naive UTC time whose text was sent, PostgreSQL the same instant (equal and hashed alike whatever the offset)."""
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = _adapter()
     received = adapt(clock.now())
-    sent = [adapt(row[3]) for row in rows]
-    inserted: set[tuple[int, str, Any]] = set()
+    new: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start:start + CHUNK]
+            sent = [adapt(row[3]) for row in chunk]
             cursor.execute(
                 "INSERT INTO watch_observation (device_id, person_id, code, at, value, unit, source, received_at) "
                 f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s)'] * len(chunk))} "
                 "ON CONFLICT (device_id, at, code) DO NOTHING RETURNING device_id, code, at",
-                [v for (device, person, code, _at, value, unit, source, _), at in zip(chunk, sent[start:start + CHUNK],
-                                                                                       strict=True)
+                [v for (device, person, code, _at, value, unit, source, _), at in zip(chunk, sent, strict=True)
                  for v in (device, person, code, at, value, unit, source, received)])
-            inserted.update((device, code, adapt(at)) for device, code, at in cursor.fetchall())
-    return [row for row, at in zip(rows, sent, strict=True) if (row[0], row[2], at) in inserted]
+            returned = cursor.fetchall()
+            if len(returned) == len(chunk):  # the usual case: every reading was new
+                new += chunk
+                continue
+            inserted = {(device, code, adapt(at)) for device, code, at in returned}
+            new += [row for row, at in zip(chunk, sent, strict=True) if (row[0], row[2], at) in inserted]
+    return new
 
 
 def _aggregate(rows: Iterable[tuple[Any, ...]]) -> None:
     """Add the new readings to their person's hourly aggregates (UTC hours; an upsert per person, code and
     hour, `CHUNK` of them a statement)."""
     groups: dict[tuple[int, str, datetime], list[float]] = defaultdict(list)
+    hours: dict[datetime, datetime] = {}
     for _device, person, code, at, value, *_ in rows:
         if person is not None:
-            groups[(person, code, at.astimezone(UTC).replace(minute=0, second=0, microsecond=0))].append(value)
+            if at not in hours:
+                hours[at] = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+            groups[(person, code, hours[at])].append(value)
     if not groups:
         return
-    ops = connection.ops
+    adapt = _adapter()
     with connection.cursor() as cursor:
         items = list(groups.items())
         for chunk in (items[i:i + CHUNK] for i in range(0, len(items), CHUNK)):
@@ -204,7 +224,7 @@ def _aggregate(rows: Iterable[tuple[Any, ...]]) -> None:
                 "maximum = CASE WHEN excluded.maximum > watch_hourlyaggregate.maximum THEN excluded.maximum "
                 "ELSE watch_hourlyaggregate.maximum END",
                 [v for (person, code, hour), values in chunk
-                 for v in (person, code, ops.adapt_datetimefield_value(hour), len(values), sum(values), min(values),
+                 for v in (person, code, adapt(hour), len(values), sum(values), min(values),
                            max(values))])
 
 
