@@ -347,6 +347,13 @@ MQTT_URL = env_str("PROACTIF_MQTT_URL", "mqtt://127.0.0.1:1883",
                    "mqtts://user:password@host:8883 with TLS (production: one credential per device, an ACL).")
 MQTT_CA_FILE = env_str("PROACTIF_MQTT_CA_FILE", "",
                        "CA certificate (PEM) that signed the broker's TLS certificate; empty: the system's CAs.")
+DEMO_DEVICES = env_bool("PROACTIF_DEMO_DEVICES", False,
+                        "Synthetic home devices lent to registered persons report vitals in real time (48 hours "
+                        "back-filled, a deterioration every 2 hours): on in `proactif demo`, off elsewhere.")
+MQTT_PASSWORD_FILE = env_str("PROACTIF_MQTT_PASSWORD_FILE", "",
+                             "The broker's Mosquitto password file (e.g. /etc/mosquitto/proactif/passwd): `proactif "
+                             "watch devices add` and `revoke` write each device's credential there; empty: they do "
+                             "not touch the broker (--password-file overrides).")
 VIGILANCE_URL = env_str("PROACTIF_VIGILANCE_URL", "",
                         "Météo-France vigilance feed (DPVigilance API, JSON) read every hour; empty: levels are "
                         "entered by agents or imported from a file.")

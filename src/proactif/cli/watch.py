@@ -267,3 +267,176 @@ def ingest(url: str | None, client_id: str) -> None:
     except OSError as exc:
         raise click.ClickException(f"broker MQTT injoignable ({where}) : {exc.strerror or exc}") from None
     click.echo(json.dumps(counts))
+
+
+# --- the devices and their broker -------------------------------------------------------------------------
+def _broker() -> Any:
+    """The devices' lifecycle and the broker's files (watch's `_broker`)."""
+    setup()
+    from proactif.watch import _broker as broker
+
+    return broker
+
+
+def _password_file(option: str | None) -> Any:
+    from pathlib import Path
+
+    from django.conf import settings
+
+    chosen = option if option is not None else settings.MQTT_PASSWORD_FILE
+    return Path(chosen) if chosen else None
+
+
+@watch.group("devices")
+def devices() -> None:
+    """Home devices: register one (its token, also its MQTT password), revoke one, list them."""
+
+
+@devices.command("add")
+@click.argument("serial")
+@click.option("--kind", required=True, help="constantes, oxymetre, tensiometre, thermometre, mouvement, presence, "
+                                            "chute or bouton.")
+@click.option("--interval", default=300, show_default=True, type=click.IntRange(10, 7 * 24 * 3600),
+              help="Seconds between two reports: the device is missing once silent for longer.")
+@click.option("--password-file", default=None, type=click.Path(dir_okay=False),
+              help="The broker's password file where its MQTT credential goes (default: PROACTIF_MQTT_PASSWORD_FILE; "
+                   "empty: none written).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def devices_add(serial: str, kind: str, interval: int, password_file: str | None, as_json: bool) -> None:
+    """Register a device and print its own token — ONCE: only its hash is kept. The token is the device's MQTT
+    password (username: its serial) and its FHIR webhook bearer; with a password file the MQTT credential is added
+    there, the other devices' lines left as they are. Then reload the broker (systemctl reload mosquitto).
+
+    Example: proactif watch devices add OXY-000123 --kind oxymetre --interval 900 --password-file passwd
+    """
+    broker = _broker()
+    path = _password_file(password_file)
+    try:
+        device, token = broker.add_device(serial, kind, interval, path)
+    except broker.BrokerError as exc:
+        raise click.ClickException(str(exc)) from None
+    figures = {"serial": device.serial, "kind": device.kind, "expected_interval_s": device.expected_interval_s,
+               "token": token, "mqtt_username": device.serial, "password_file": str(path) if path else None}
+
+    def human() -> None:
+        click.echo(f"appareil {device.serial} ({device.get_kind_display()}) enregistré")
+        click.echo(f"jeton : {token}")
+        click.echo(f"identifiant MQTT : {device.serial}, mot de passe : le jeton"
+                   + (f" (ajouté à {path} : rechargez le broker, systemctl reload mosquitto)" if path else
+                      " (aucun fichier de mots de passe : identifiant MQTT non écrit)"))
+
+    emit(as_json, figures, human)
+    click.echo("Attention : ce jeton n'est affiché qu'une fois et n'est pas conservé ; notez-le dans l'appareil "
+               "maintenant (perdu, il faut en émettre un autre : proactif watch devices renew).", err=True)
+
+
+@devices.command("renew")
+@click.argument("serial")
+@click.option("--password-file", default=None, type=click.Path(dir_okay=False),
+              help="The broker's password file (default: PROACTIF_MQTT_PASSWORD_FILE).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def devices_renew(serial: str, password_file: str | None, as_json: bool) -> None:
+    """Issue a device a new token (lost or leaked): the old one is refused from now on by the FHIR webhook and, once
+    the broker is reloaded, by MQTT. Prints the new token once.
+
+    Example: proactif watch devices renew OXY-000123 --password-file /etc/mosquitto/proactif/passwd
+    """
+    broker = _broker()
+    path = _password_file(password_file)
+    try:
+        token = broker.renew_token(serial, path)
+    except broker.BrokerError as exc:
+        raise click.ClickException(str(exc)) from None
+    emit(as_json, {"serial": serial.strip(), "token": token, "password_file": str(path) if path else None},
+         lambda: click.echo(f"nouveau jeton de {serial.strip()} : {token}"))
+    click.echo("Attention : ce jeton n'est affiché qu'une fois et n'est pas conservé.", err=True)
+
+
+@devices.command("revoke")
+@click.argument("serial")
+@click.option("--password-file", default=None, type=click.Path(dir_okay=False),
+              help="The broker's password file (default: PROACTIF_MQTT_PASSWORD_FILE).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def devices_revoke(serial: str, password_file: str | None, as_json: bool) -> None:
+    """Revoke a device (lost, stolen, returned): its token is cleared, so the FHIR webhook refuses it, and its MQTT
+    credential is deleted; once the broker is reloaded (systemctl reload mosquitto, a SIGHUP) its connection is
+    closed and it cannot connect again. Its readings and loans stay.
+
+    Example: proactif watch devices revoke OXY-000123 --password-file /etc/mosquitto/proactif/passwd --json
+    """
+    broker = _broker()
+    try:
+        result = broker.revoke_device(serial, _password_file(password_file))
+    except broker.BrokerError as exc:
+        raise click.ClickException(str(exc)) from None
+    emit(as_json, result, lambda: click.echo(
+        f"appareil {result['serial']} révoqué : jeton effacé"
+        + (", identifiant MQTT supprimé (rechargez le broker : systemctl reload mosquitto)"
+           if result["mqtt_credential_removed"] else ", aucun identifiant MQTT supprimé")))
+
+
+@devices.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def devices_list(as_json: bool) -> None:
+    """Every device: serial, kind, state, battery, last contact, whether its token is active and whether it is lent
+    today (not to whom).
+
+    Example: proactif watch devices list --json
+    """
+    rows = _broker().devices()
+
+    def human() -> None:
+        click.echo(f"{len(rows)} appareil{'s' if len(rows) > 1 else ''}")
+        for row in rows:
+            battery = f"{row['battery']} %" if row["battery"] is not None else "—"
+            click.echo(f"  {row['serial']:<24} {row['kind']:<12} {row['state']:<10} batterie {battery:<6} "
+                       f"dernier contact {row['last_seen_at'] or 'jamais'}"
+                       f"{'' if row['active'] else ' — RÉVOQUÉ'}{' — prêté' if row['lent'] else ''}")
+
+    emit(as_json, {"devices": rows, "count": len(rows)}, human)
+
+
+@watch.command("broker-config")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              help="Folder written: mosquitto.conf, acl, passwd (e.g. /etc/mosquitto/proactif).")
+@click.option("--cert", required=True, type=click.Path(dir_okay=False), help="The broker's TLS certificate (PEM).")
+@click.option("--key", required=True, type=click.Path(dir_okay=False), help="Its private key (PEM).")
+@click.option("--ca", required=True, type=click.Path(dir_okay=False), help="The CA certificate that signed it (PEM).")
+@click.option("--ingester-user", default="proactif-ingester", show_default=True, help="The ingester's MQTT user.")
+@click.option("--ingester-password-file", required=True, type=click.Path(dir_okay=False),
+              help="A file holding the ingester's password (its first line; 16 characters at least).")
+@click.option("--port", default=8883, show_default=True, type=click.IntRange(1, 65535), help="TLS listener port.")
+@click.option("--bind", default="", help="Address the listener binds (default: every interface).")
+@click.option("--persistence", default="/var/lib/mosquitto", show_default=True,
+              help="Folder of the broker's persistence file; empty: persistence off.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def broker_config(out: str, cert: str, key: str, ca: str, ingester_user: str, ingester_password_file: str, port: int,
+                  bind: str, persistence: str, as_json: bool) -> None:
+    """Write the production Mosquitto configuration of the home devices: a TLS listener only, no anonymous client,
+    the password file (the ingester's credential; the devices' added by `devices add`) and the ACL (each device
+    writes its own topics only and reads nothing, the ingester reads them all). Include it from
+    /etc/mosquitto/conf.d or start mosquitto -c on it; see docs/operations.md.
+
+    Example: proactif watch broker-config --out mqtt --cert s.pem --key s.key --ca ca.pem --ingester-password-file pw
+    """
+    from pathlib import Path
+
+    broker = _broker()
+    try:
+        with open(ingester_password_file, encoding="utf-8") as handle:
+            password = (handle.readline() or "").strip()
+    except OSError as exc:
+        raise click.ClickException(f"fichier du mot de passe de l'ingesteur illisible ({ingester_password_file}) : "
+                                   f"{exc.strerror or exc}") from None
+    try:
+        files = broker.write_config(Path(out), cert=Path(cert), key=Path(key), ca=Path(ca),
+                                    ingester_password=password, ingester_user=ingester_user, port=port, bind=bind,
+                                    persistence_location=Path(persistence) if persistence else None)
+    except broker.BrokerError as exc:
+        raise click.ClickException(str(exc)) from None
+    emit(as_json, {"conf": str(files.conf), "acl": str(files.acl), "password_file": str(files.passwd),
+                   "ingester_user": ingester_user, "port": port},
+         lambda: click.echo(f"configuration écrite : {files.conf}, {files.acl}, {files.passwd}\n"
+                            f"ingesteur : PROACTIF_MQTT_URL=mqtts://{ingester_user}:…@hôte:{port} et "
+                            f"PROACTIF_MQTT_CA_FILE={Path(ca).resolve()} ; appareils : PROACTIF_MQTT_PASSWORD_FILE="
+                            f"{files.passwd}"))
