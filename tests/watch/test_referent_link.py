@@ -95,7 +95,7 @@ def test_the_referents_message_carries_their_link_which_acknowledges_and_stops_t
     assert Alert.objects.get(pk=alert.pk).status == "ouverte"
     csrf = form_token(page)
     done = client.post(path, {"csrfmiddlewaretoken": csrf})
-    assert done.status_code == 200 and "la mairie sait que vous vous occupez" in text(done).lower()
+    assert done.status_code == 200 and "la mairie sait que vous vous en occupez" in text(done).lower()
     alert.refresh_from_db()
     assert alert.status == "acquittee" and alert.acknowledged_by == "Aide à domicile (référent, lien signé)"
     logged = AccessLog.objects.get(person_id=alert.person_id, action="acknowledge")

@@ -227,3 +227,18 @@ def test_the_thresholds_go_with_the_persons_gdpr_handling(fixed) -> None:
     assert not PersonThresholds.objects.filter(person_id=person_id).exists()
     assert not ThresholdChange.objects.filter(person_id=person_id).exists()
     assert gdpr.export(person_id)["telesurveillance"]["seuils"] is None
+
+
+def test_a_form_shown_before_another_agents_change_does_not_overwrite_it(agents, fixed) -> None:
+    person_id = resident(8)
+    client = agent(agents)
+    url = f"/veille/personnes/{person_id}/"
+    assert 'name="version" value="0"' in client.get(url).content.decode()
+    assert client.post(url, {**form(heart_rate__warning_high="100"), "version": "0"}).status_code == 302
+    stale = client.post(url, {**form(spo2__warning_low="93"), "version": "0"})  # shown before that change
+    assert stale.status_code == 409 and "ont été changés depuis l'ouverture de la page" in text(stale)
+    assert ThresholdChange.objects.filter(person_id=person_id).count() == 1
+    current = str(thresholds.version(person_id))
+    assert client.post(url, {**form(spo2__warning_low="93", heart_rate__warning_high="100"),
+                             "version": current}).status_code == 302
+    assert thresholds.effective([person_id])[person_id].heart_rate.warning_high == 100

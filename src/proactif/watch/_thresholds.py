@@ -20,15 +20,18 @@ from proactif.watch import domain, rules
 from proactif.watch.models import PersonThresholds, ThresholdChange
 
 log = get_logger(__name__)
+CHUNK = 20_000  # persons per look-up
 INSTRUCTION_MAX_AGE = timedelta(days=366)  # an older instruction is to be confirmed with the clinician first
 
 
 class ThresholdError(ValueError):
-    """The change is refused: `errors` says why, by form field (« __all__ »: the whole form)."""
+    """The change is refused: `errors` says why, by form field (« __all__ »: the whole form); `status` 409 when the
+    thresholds changed since the form was shown."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str], status: int = 400):
         super().__init__("; ".join(errors.values()))
         self.errors = errors
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -57,11 +60,19 @@ def _effective(programme: str, overrides: dict[str, Any], person_id: int) -> rul
 
 def effective(person_ids: list[int]) -> dict[int, rules.Thresholds]:
     """The thresholds of those persons who have their own (one query); the others follow the default programme."""
-    if not person_ids:
-        return {}
-    return {pid: _effective(programme, overrides, pid) for pid, programme, overrides in
-            PersonThresholds.objects.filter(person_id__any=list(person_ids)).values_list(
-                "person_id", "programme", "overrides")}
+    ids = sorted(set(person_ids))
+    out: dict[int, rules.Thresholds] = {}
+    for start in range(0, len(ids), CHUNK):  # one query up to CHUNK persons (SQLite's limit on parameters)
+        out.update({pid: _effective(programme, overrides, pid) for pid, programme, overrides in
+                    PersonThresholds.objects.filter(person_id__any=ids[start:start + CHUNK]).values_list(
+                        "person_id", "programme", "overrides")})
+    return out
+
+
+def version(person_id: int) -> int:
+    """The last change of a person's thresholds (0: none), which a form carries to detect a change meanwhile."""
+    return ThresholdChange.objects.filter(person_id=person_id).order_by("-id").values_list("id", flat=True).first() \
+        or 0
 
 
 def current(person_id: int) -> Current:
@@ -145,8 +156,9 @@ def parse_bounds(data: Any) -> tuple[rules.Thresholds | None, dict[str, str]]:
 
 
 def change(access: Access, person_id: int, programme: str, wanted: rules.Thresholds | None,
-           instruction: Instruction) -> ThresholdChange:
-    """Set a person's programme and bounds (`wanted` None: the programme's own) on a clinician's instruction."""
+           instruction: Instruction, seen: int | None = None) -> ThresholdChange:
+    """Set a person's programme and bounds (`wanted` None: the programme's own) on a clinician's instruction.
+    `seen`: the `version` the form was shown with — another agent's change since is not overwritten unseen."""
     if access.purpose != domain.PURPOSE:
         raise ThresholdError({"__all__": "les seuils se changent au titre de la prévention santé seulement"})
     if programme not in rules.PROGRAMMES:
@@ -159,6 +171,9 @@ def change(access: Access, person_id: int, programme: str, wanted: rules.Thresho
     now = clock.now()
     with transaction.atomic():
         row = PersonThresholds.objects.select_for_update().filter(person_id=person_id).first()
+        if seen is not None and version(person_id) != seen:
+            raise ThresholdError({"__all__": "les seuils ont été changés depuis l'ouverture de la page : relisez-les "
+                                             "(historique ci-dessous) avant d'enregistrer les vôtres"}, status=409)
         before_programme = row.programme if row else rules.DEFAULT_PROGRAMME
         before = _effective(row.programme, row.overrides, person_id) if row else rules.DEFAULTS
         if before_programme == programme and rules.as_dict(before) == rules.as_dict(wanted):

@@ -415,13 +415,13 @@ def person_watch(request: HttpRequest, person_id: int) -> HttpResponse:
     if not registry.residents([person_id]):
         raise Http404("personne inconnue")
     errors: dict[str, str] = {}
-    form = ""
+    form, status = "", 200
     if request.method == "POST":
         form = request.POST.get("action", "")
         try:
             _change_thresholds(request, person_id, form)
         except thresholds_service.ThresholdError as exc:
-            errors = exc.errors
+            errors, status = exc.errors, exc.status
         else:
             messages.success(request, "Seuils enregistrés, avec l'instruction du clinicien. Les prochaines mesures "
                                       "sont lues avec eux.")
@@ -431,8 +431,8 @@ def person_watch(request: HttpRequest, person_id: int) -> HttpResponse:
     except LookupError:
         raise Http404("personne inconnue") from None
     return render(request, "watch/person_watch.html", {
-        **page, "errors": errors, "form": form, "post": request.POST if errors else {}, "today": clock.today()},
-        status=400 if errors else 200)
+        **page, "errors": errors, "form": form, "post": request.POST if errors else {}, "today": clock.today(),
+        "version": thresholds_service.version(person_id)}, status=status)
 
 
 def _change_thresholds(request: HttpRequest, person_id: int, form: str) -> None:
@@ -448,7 +448,8 @@ def _change_thresholds(request: HttpRequest, person_id: int, form: str) -> None:
         errors.update(bound_errors)
     if errors or instruction is None:
         raise thresholds_service.ThresholdError(errors or {"__all__": "instruction du clinicien manquante"})
-    thresholds_service.change(_access(request), person_id, programme, wanted, instruction)
+    seen = parse_id(request.POST.get("version")) if request.POST.get("version") != "0" else 0
+    thresholds_service.change(_access(request), person_id, programme, wanted, instruction, seen=seen)
 
 
 # --- the referent's signed link (public: the token is the key) --------------------------------------------------
