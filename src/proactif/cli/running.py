@@ -85,6 +85,15 @@ def demo(no_serve: bool, residents: int, host: str, port: int, as_json: bool) ->
     figures["quiet_hours"] = quiet_note(clock.now())
     figures["sinks"] = {"smtp_port": settings.SINK_SMTP_PORT, "http_port": settings.SINK_HTTP_PORT}
     login = next(a for a in figures["agents"] if a["service"] == "etat_civil")
+    devices = None
+    if settings.DEMO_DEVICES and not no_serve:
+        from proactif.watch import _live
+
+        try:  # the devices' last 48 hours on the first start; the ingester when the MQTT broker answers
+            devices = _live.start()
+            figures["demo_devices"] = devices.figures
+        except ValueError as exc:  # no one registered in so small a commune: the demo runs without them
+            figures["demo_devices"] = {"note": str(exc)}
 
     def human() -> None:
         def number(n: int) -> str:
@@ -100,13 +109,19 @@ def demo(no_serve: bool, residents: int, host: str, port: int, as_json: bool) ->
         click.echo(f"  Connexion : {login['email']}  mot de passe : {figures['password']}")
         click.echo("  Autres comptes (même mot de passe) : "
                    + ", ".join(a["email"] for a in figures["agents"] if a is not login))
+        if devices is not None:
+            click.echo(devices.banner())
 
     emit(as_json, figures, human)
     if not no_serve:
         _collectstatic()
         from proactif.server import serve
 
-        serve(host, port, workers=1, embedded_work=True)
+        try:
+            serve(host, port, workers=1, embedded_work=True)
+        finally:
+            if devices is not None:
+                devices.stop()
 
 
 def quiet_note(now: datetime) -> str:
@@ -141,6 +156,7 @@ def _demo_environment(host: str, port: int) -> None:
     import os
 
     os.environ.setdefault("PROACTIF_PUBLIC_URL", f"http://{host}:{port}")
+    os.environ.setdefault("PROACTIF_DEMO_DEVICES", "true")  # the home devices report live (docs/watch-demo.md)
     if port != 8000:
         os.environ.setdefault("PROACTIF_SINK_SMTP_PORT", str(port + 25))
         os.environ.setdefault("PROACTIF_SINK_HTTP_PORT", str(port + 26))

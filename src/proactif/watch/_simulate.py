@@ -41,14 +41,16 @@ def _iso(epoch: float, shift: float) -> str:
     return datetime.fromtimestamp(epoch + shift, UTC).isoformat().replace("+00:00", "Z")
 
 
-def messages(scenario: synthetic_vitals.Scenario, serials: list[str], shift: float
+def messages(scenario: synthetic_vitals.Scenario, serials: list[str], shift: float, *, live: bool = False
              ) -> Iterator[tuple[str, bytes]]:
     """(topic, payload) in time order: per slot and device, the vital signs present and the motion events of
-    the slot; a device's Last Will `hors_ligne` where the scenario has one."""
+    the slot; a device's Last Will `hors_ligne` where the scenario has one. `live`: each slot's message is sent at
+    its time, so it carries the motion events of the quarter of an hour before it (never one yet to come)."""
     step = scenario.interval * 60.0
+    lead = step if live else 0.0
     offline = sorted(scenario.offline, key=lambda item: item[1])
     for slot, t in enumerate(scenario.times):
-        while offline and offline[0][1] < t + step:
+        while offline and offline[0][1] < t + step - lead:
             person, _ = offline.pop(0)
             yield mqtt_ingest.state_topic(serials[person]), b"hors_ligne"
         for p, serial in enumerate(serials):
@@ -56,28 +58,62 @@ def messages(scenario: synthetic_vitals.Scenario, serials: list[str], shift: flo
                      for code, value in zip(VITALS, scenario.vitals[p, slot], strict=True) if not math.isnan(value)]
             moves = scenario.motion[p]
             items += [{"code": "motion", "valeur": 1, "unite": "1", "le": _iso(float(m), shift)}
-                      for m in moves[(moves >= t) & (moves < t + step)]]
+                      for m in moves[(moves >= t - lead) & (moves < t + step - lead)]]
             if items:
                 yield mqtt_ingest.readings_topic(serial), json.dumps({"mesures": items, "batterie": 80}).encode()
 
 
-def _devices(count: int, hours: int) -> tuple[list[str], list[int]]:
-    persons = list(Registration.objects.filter(status="inscrite").order_by("person_id")
-                   .values_list("person_id", flat=True)[:count])
-    if not persons:
+def _devices(count: int, hours: int, serial: str = SERIAL) -> tuple[list[str], list[int]]:
+    """Devices `serial`.format(1…count) lent to persons of the register (status inscrite), at most one each; a
+    device already lent to a person still registered stays with that person (a second run lends nothing)."""
+    registered = list(Registration.objects.filter(status="inscrite").order_by("person_id")
+                      .values_list("person_id", flat=True))
+    if not registered:
         raise SimulationError("aucune personne inscrite au registre : aucun appareil à prêter")
+    wanted = [serial.format(n) for n in range(1, min(count, len(registered)) + 1)]
     start_on = (clock.now() - timedelta(hours=hours + 24)).astimezone(clock.local_tz()).date()
-    serials = []
-    for n, person in enumerate(persons, start=1):
-        serial = SERIAL.format(n)
-        device = Device.objects.filter(serial=serial).first()
-        if device is None:
-            device, _ = telemetry.register_device(serial, "constantes", expected_interval_s=15 * 60)
-        if not DeviceLoan.objects.filter(device=device, person_id=person, start_on__lte=start_on,
-                                         end_on__isnull=True).exists():
+    kept = set(registered)
+    held: dict[str, int] = {}
+    for device_serial, person in DeviceLoan.objects.filter(device__serial__in=wanted, end_on__isnull=True,
+                                                           person_id__in=registered).order_by("start_on", "pk") \
+            .values_list("device__serial", "person_id"):
+        held[device_serial] = person
+    taken = set(held.values())
+    free = iter([p for p in registered if p not in taken])
+    serials, persons = [], []
+    for device_serial in wanted:
+        person = held.get(device_serial)
+        if person is None or person not in kept:
+            person = next(free)
+            device = Device.objects.filter(serial=device_serial).first()
+            if device is None:
+                device, _ = telemetry.register_device(device_serial, "constantes", expected_interval_s=15 * 60)
             telemetry.lend(device, person, start_on)
-        serials.append(serial)
+        serials.append(device_serial)
+        persons.append(person)
     return serials, persons
+
+
+def publish(clients: list[Any], items: Iterator[tuple[str, bytes]], ingester: mqtt_ingest.Ingester | None = None,
+            deadline: float | None = None, speed: float = 0.0) -> tuple[int, int]:
+    """Publish (topic, payload) at QoS 1 over `clients` in turn until every PUBACK is in; with the `ingester` of
+    this process, never more than WINDOW messages ahead of it (a broker queues a limited number of messages for a
+    slow subscriber — Mosquitto: 1,000 by default — and drops the rest). Returns (messages, readings)."""
+    published = readings = 0
+    pending = []
+    began = time.monotonic()
+    for topic, payload in items:
+        while ingester is not None and published - sum(ingester.counts.values()) >= WINDOW \
+                and time.monotonic() < (deadline or math.inf):
+            time.sleep(0.005)
+        pending.append(clients[published % len(clients)].publish(topic, payload, qos=1))
+        published += 1
+        readings += payload.count(b'"code"')
+        if speed > 0:
+            time.sleep(max(0.0, began + published / speed - time.monotonic()))
+    for info in pending:
+        info.wait_for_publish(30)
+    return published, readings
 
 
 def _caught(scenario: synthetic_vitals.Scenario, persons: list[int], shift: timedelta, since: datetime) -> int:
@@ -123,24 +159,12 @@ def simulate_devices(count: int, hours: int, episodes: int, seed: int, host: str
         client.connect(host, port)
         client.loop_start()
         clients.append(client)
-    published = readings = 0
-    pending = []
     began = time.monotonic()
     try:
         # `timeout` beyond an ingestion at 50 messages a second at least
         deadline = time.monotonic() + timeout + len(serials) * len(scenario.times) / 50
-        for topic, payload in messages(scenario, serials, shift.total_seconds()):
-            # a broker queues a limited number of messages for a slow subscriber (Mosquitto: 1,000 by default)
-            # and drops the rest: keep at most WINDOW not yet ingested
-            while published - sum(ingester.counts.values()) >= WINDOW and time.monotonic() < deadline:
-                time.sleep(0.005)
-            pending.append(clients[published % len(clients)].publish(topic, payload, qos=1))
-            published += 1
-            readings += payload.count(b'"code"')
-            if speed > 0:
-                time.sleep(max(0.0, began + published / speed - time.monotonic()))
-        for info in pending:
-            info.wait_for_publish(30)
+        published, readings = publish(clients, messages(scenario, serials, shift.total_seconds()), ingester,
+                                      deadline, speed)
         while sum(ingester.counts.values()) < published and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:

@@ -1,5 +1,6 @@
 """Watch's scheduled work: the day's rounds of the plans in campaign (before the check-ins' hours open), the
-register's daily reconciliation with the registry (moves, deaths), and the vigilance feed when one is set."""
+register's daily reconciliation with the registry (moves, deaths), the vigilance feed when one is set, the devices'
+silence rules, and in the demo its synthetic devices' readings (docs/watch-demo.md)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,12 @@ def device_silence() -> dict[str, int]:
     from proactif.watch import _alerts as alerts
 
     return alerts.tick()
+
+
+@periodic(every=timedelta(minutes=1))
+def demo_devices() -> dict[str, Any]:
+    """The demo's synthetic home devices send the slots whose time has come (PROACTIF_DEMO_DEVICES; off by
+    default: nothing happens in production or in tests unless asked)."""
+    from proactif.watch import _live as live
+
+    return live.step()
