@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from proactif.accounts.domain import Actor, Section
 from proactif.audit import services as audit
 from proactif.kernel import clock
+from proactif.watch import _bulk as bulk
 from proactif.watch import _escalation as escalation
 from proactif.watch import _thresholds as thresholds
 from proactif.watch import domain, rules
@@ -61,18 +62,11 @@ def evaluate(rows: list[tuple[Any, ...]]) -> list[Alert]:
 
 
 def _keep_states(states: dict[int, str]) -> None:
-    """Write the persons' rule memories back: one upsert statement per 1,000 persons."""
-    ops = connection.ops
-    now = ops.adapt_datetimefield_value(clock.now())
-    items = sorted(states.items())
-    with connection.cursor() as cursor:
-        for start in range(0, len(items), 1000):
-            chunk = items[start:start + 1000]
-            cursor.execute(
-                "INSERT INTO watch_rulestate (person_id, state, updated_at) "
-                f"VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))} ON CONFLICT (person_id) DO UPDATE SET "
-                "state = excluded.state, updated_at = excluded.updated_at",
-                [v for person_id, state in chunk for v in (person_id, state, now)])
+    """Write the persons' rule memories back, one upsert for the batch."""
+    now = connection.ops.adapt_datetimefield_value(clock.now())
+    bulk.insert("watch_rulestate", (("person_id", "bigint"), ("state", "text"), ("updated_at", "timestamptz")),
+                [(person_id, state, now) for person_id, state in sorted(states.items())],
+                "ON CONFLICT (person_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at")
 
 
 def tick(now: datetime | None = None) -> dict[str, int]:

@@ -19,11 +19,11 @@ from typing import Any, Protocol
 from django.db import connection, transaction
 
 from proactif.kernel import clock
+from proactif.watch import _bulk as bulk
 from proactif.watch.models import DeadLetter, Device, DeviceLoan
 
 SOURCES = ("mqtt", "fhir")
 PAYLOAD_KEPT = 2000
-CHUNK = 1000  # rows a statement: 8,000 parameters, under SQLite's and PostgreSQL's limits
 
 
 class Reading(Protocol):
@@ -149,13 +149,11 @@ def _person_at(loans: list[tuple[date, date | None, int]], day: date) -> int | N
 
 def _touch(contact: dict[int, tuple[datetime | None, int | None]]) -> None:
     """Each device heard from: online, its latest reading time if later than the one known, its battery if said."""
-    ops = connection.ops
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            "UPDATE watch_device SET state = 'en_ligne', battery = COALESCE(%s, battery), last_seen_at = CASE "
-            "WHEN last_seen_at IS NULL OR last_seen_at < %s THEN %s ELSE last_seen_at END WHERE id = %s",
-            [(battery, ops.adapt_datetimefield_value(latest), ops.adapt_datetimefield_value(latest), pk)
-             for pk, (latest, battery) in sorted(contact.items())])
+    adapt = _adapter()
+    bulk.update("watch_device", "state = 'en_ligne', battery = COALESCE(v.battery, t.battery), last_seen_at = CASE "
+                "WHEN v.latest IS NOT NULL AND (t.last_seen_at IS NULL OR t.last_seen_at < v.latest) THEN v.latest "
+                "ELSE t.last_seen_at END", (("id", "bigint"), ("battery", "integer"), ("latest", "timestamptz")),
+                [(pk, battery, adapt(latest) if latest else None) for pk, (latest, battery) in sorted(contact.items())])
 
 
 def _adapter() -> Any:
@@ -171,35 +169,31 @@ def _adapter() -> Any:
     return adapted
 
 
+OBSERVATION = (("device_id", "bigint"), ("person_id", "bigint"), ("code", "varchar"), ("at", "timestamptz"),
+               ("value", "float8"), ("unit", "varchar"), ("source", "varchar"), ("received_at", "timestamptz"))
+AGGREGATE = (("person_id", "bigint"), ("code", "varchar"), ("hour", "timestamptz"), ("count", "integer"),
+             ("total", "float8"), ("minimum", "float8"), ("maximum", "float8"))
+
+
 def _insert_new(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING (both databases), a statement per `CHUNK` rows: the rows
-    actually new, nothing else. A returned time, adapted like the one sent, matches it: SQLite gives back the
-    naive UTC time whose text was sent, PostgreSQL the same instant (equal and hashed alike whatever the offset)."""
+    """INSERT … ON CONFLICT DO NOTHING RETURNING (both databases): the rows actually new, nothing else. A returned
+    time, adapted like the one sent, matches it: SQLite gives back the naive UTC time whose text was sent,
+    PostgreSQL the same instant (equal and hashed alike whatever the offset)."""
     adapt = _adapter()
     received = adapt(clock.now())
-    new: list[tuple[Any, ...]] = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start:start + CHUNK]
-            sent = [adapt(row[3]) for row in chunk]
-            cursor.execute(
-                "INSERT INTO watch_observation (device_id, person_id, code, at, value, unit, source, received_at) "
-                f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s)'] * len(chunk))} "
-                "ON CONFLICT (device_id, at, code) DO NOTHING RETURNING device_id, code, at",
-                [v for (device, person, code, _at, value, unit, source, _), at in zip(chunk, sent, strict=True)
-                 for v in (device, person, code, at, value, unit, source, received)])
-            returned = cursor.fetchall()
-            if len(returned) == len(chunk):  # the usual case: every reading was new
-                new += chunk
-                continue
-            inserted = {(device, code, adapt(at)) for device, code, at in returned}
-            new += [row for row, at in zip(chunk, sent, strict=True) if (row[0], row[2], at) in inserted]
-    return new
+    sent = [adapt(row[3]) for row in rows]
+    returned = bulk.insert("watch_observation", OBSERVATION, [
+        (device, person, code, at, value, unit, source, received)
+        for (device, person, code, _at, value, unit, source, _), at in zip(rows, sent, strict=True)],
+        "ON CONFLICT (device_id, at, code) DO NOTHING RETURNING device_id, code, at")
+    if len(returned) == len(rows):  # the usual case: every reading was new
+        return rows
+    inserted = {(device, code, adapt(at)) for device, code, at in returned}
+    return [row for row, at in zip(rows, sent, strict=True) if (row[0], row[2], at) in inserted]
 
 
 def _aggregate(rows: Iterable[tuple[Any, ...]]) -> None:
-    """Add the new readings to their person's hourly aggregates (UTC hours; an upsert per person, code and
-    hour, `CHUNK` of them a statement)."""
+    """Add the new readings to their person's hourly aggregates (UTC hours; one upsert per person, code and hour)."""
     groups: dict[tuple[int, str, datetime], list[float]] = defaultdict(list)
     hours: dict[datetime, datetime] = {}
     for _device, person, code, at, value, *_ in rows:
@@ -207,25 +201,17 @@ def _aggregate(rows: Iterable[tuple[Any, ...]]) -> None:
             if at not in hours:
                 hours[at] = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
             groups[(person, code, hours[at])].append(value)
-    if not groups:
-        return
     adapt = _adapter()
-    with connection.cursor() as cursor:
-        items = list(groups.items())
-        for chunk in (items[i:i + CHUNK] for i in range(0, len(items), CHUNK)):
-            cursor.execute(
-                "INSERT INTO watch_hourlyaggregate (person_id, code, hour, count, total, minimum, maximum) "
-                f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s)'] * len(chunk))} "
-                "ON CONFLICT (person_id, code, hour) DO UPDATE SET "
-                "count = watch_hourlyaggregate.count + excluded.count, "
-                "total = watch_hourlyaggregate.total + excluded.total, "
-                "minimum = CASE WHEN excluded.minimum < watch_hourlyaggregate.minimum THEN excluded.minimum "
-                "ELSE watch_hourlyaggregate.minimum END, "
-                "maximum = CASE WHEN excluded.maximum > watch_hourlyaggregate.maximum THEN excluded.maximum "
-                "ELSE watch_hourlyaggregate.maximum END",
-                [v for (person, code, hour), values in chunk
-                 for v in (person, code, adapt(hour), len(values), sum(values), min(values),
-                           max(values))])
+    bulk.insert("watch_hourlyaggregate", AGGREGATE, [
+        (person, code, adapt(hour), len(values), sum(values), min(values), max(values))
+        for (person, code, hour), values in groups.items()],
+        "ON CONFLICT (person_id, code, hour) DO UPDATE SET "
+        "count = watch_hourlyaggregate.count + excluded.count, "
+        "total = watch_hourlyaggregate.total + excluded.total, "
+        "minimum = CASE WHEN excluded.minimum < watch_hourlyaggregate.minimum THEN excluded.minimum "
+        "ELSE watch_hourlyaggregate.minimum END, "
+        "maximum = CASE WHEN excluded.maximum > watch_hourlyaggregate.maximum THEN excluded.maximum "
+        "ELSE watch_hourlyaggregate.maximum END")
 
 
 def dead_letter(channel: str, origin: str, reason: str, payload: bytes | str) -> DeadLetter:
