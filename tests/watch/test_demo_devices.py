@@ -19,7 +19,7 @@ from proactif.bench import telemetry as bench
 from proactif.kernel import clock
 from proactif.kernel import scheduler as jobs
 from proactif.watch import _desk as desk
-from proactif.watch import _live as live
+from proactif.watch import demo_devices as live
 from proactif.watch import tasks
 from proactif.watch.models import Alert, Device, DeviceLoan, Observation, Registration
 from tests.conftest import require
@@ -54,7 +54,7 @@ def test_the_first_start_back_fills_48_hours_for_registered_persons_and_the_desk
         registered = register(6)
         running = live.start(url=nowhere(), count=5)
         assert running.mode == "direct" and running.ingester is None
-        assert "enregistrées directement" in running.banner()
+        assert "enregistrées directement" in running.banner() and "la première en cours" in running.banner()
         serials = list(Device.objects.filter(serial__startswith="DEMO-").order_by("serial")
                        .values_list("serial", flat=True))
         assert len(serials) == 5 and serials == jobs.job_state(live.JOB)["serials"]
@@ -76,7 +76,7 @@ def test_the_first_start_back_fills_48_hours_for_registered_persons_and_the_desk
 
         stored, loans = Observation.objects.count(), DeviceLoan.objects.count()
         again = live.start(url=nowhere(), count=5)  # a restart at once: nothing to send, nothing lent again
-        assert again.figures["sent"] == 0
+        assert again.figures["sent"] == 0 and "reprise après l'arrêt (0 message rattrapé)" in again.banner()
         assert Observation.objects.count() == stored and DeviceLoan.objects.count() == loans
         assert Device.objects.filter(serial__startswith="DEMO-").count() == 5
 

@@ -87,10 +87,10 @@ def demo(no_serve: bool, residents: int, host: str, port: int, as_json: bool) ->
     login = next(a for a in figures["agents"] if a["service"] == "etat_civil")
     devices = None
     if settings.DEMO_DEVICES and not no_serve:
-        from proactif.watch import _live
+        from proactif.watch import demo_devices
 
         try:  # the devices' last 48 hours on the first start; the ingester when the MQTT broker answers
-            devices = _live.start()
+            devices = demo_devices.start()
             figures["demo_devices"] = devices.figures
         except ValueError as exc:  # no one registered in so small a commune: the demo runs without them
             figures["demo_devices"] = {"note": str(exc)}

@@ -41,6 +41,6 @@ def device_silence() -> dict[str, int]:
 def demo_devices() -> dict[str, Any]:
     """The demo's synthetic home devices send the slots whose time has come (PROACTIF_DEMO_DEVICES; off by
     default: nothing happens in production or in tests unless asked)."""
-    from proactif.watch import _live as live
+    from proactif.watch import demo_devices as live
 
     return live.step()

@@ -250,10 +250,13 @@ class Running:
         f = self.figures
         how = (f"par MQTT ({f['broker']}), ingérées en arrière-plan" if self.mode == "mqtt" else
                "enregistrées directement (aucun courtier MQTT joignable à PROACTIF_MQTT_URL)")
+        sent = f"{f['sent']:,}".replace(",", "\u202f") + (" messages" if f["sent"] > 1 else " message")
+        done = (f"historique des 48 dernières heures envoyé ({sent}) ; une dégradation toutes les 2 heures, la "
+                "première en cours" if f["first"] else
+                f"reprise après l'arrêt ({sent} rattrapé{'s' if f['sent'] > 1 else ''}) ; une dégradation toutes "
+                "les 2 heures")
         return (f"  Appareils à domicile : {f['devices']} appareils de démonstration prêtés à des personnes "
-                f"inscrites, une mesure par appareil tous les quarts d'heure, {how} ; "
-                f"{f['sent']} messages envoyés au démarrage (historique de 48 h), "
-                "une dégradation toutes les 2 heures (la première en cours).")
+                f"inscrites, une mesure par appareil tous les quarts d'heure, {how} ; {done}.")
 
 
 def _ingester(url: str, serials: list[str]) -> mqtt_ingest.Ingester | None:
@@ -305,6 +308,7 @@ def start(url: str | None = None, count: int = COUNT, seed: int = SEED) -> Runni
     (the last 48 hours on the first start). Returns what runs, to stop when the demo stops."""
     url = url if url is not None else settings.MQTT_URL
     state = prepare(count, seed)
+    first = state.get("last") is None
     now = clock.now().timestamp()
     since = catch_up_from(state, now)
     stream = _stream(state)
@@ -316,7 +320,7 @@ def start(url: str | None = None, count: int = COUNT, seed: int = SEED) -> Runni
     state.update(last=max(until, since), mode=mode)
     jobs.set_job_state(JOB, state)
     parts = urlsplit(url)
-    figures = {"devices": len(stream.serials), "mode": mode, "sent": sent["messages"], "seed": seed,
+    figures = {"devices": len(stream.serials), "mode": mode, "sent": sent["messages"], "seed": seed, "first": first,
                "broker": f"{parts.hostname}:{parts.port or 1883}" if mode == "mqtt" else None}
     log.info("demo devices started", devices=len(stream.serials), mode=mode, messages=sent["messages"])
     return Running(mode, figures, ingester)
