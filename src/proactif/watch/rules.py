@@ -318,7 +318,7 @@ class Evaluator:
             for vital, value in vitals.items():
                 st.latest[vital] = [ts, value]
                 level = bounds.of(vital).level(value)
-                message = f"{LABELS[vital]} à {_fr(value)} {UNITS[vital]}"
+                message = f"{LABELS[vital]} à {_fr(value)} {UNITS[vital]}" if level else ""  # said if raised
                 self._persist(st, out, reading, f"threshold:{vital}", level, vital, value, ts, message,
                               self.settings.readings)
             self._news2(st, out, reading, ts)
