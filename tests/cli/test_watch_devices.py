@@ -86,7 +86,9 @@ def test_the_device_credential_lifecycle_and_the_broker_configuration(home, tmp_
     refused(home, *[a if a != str(out) else "/proc/proactif-test" for a in args], says="impossible à créer")
     refused(home, *[a if a != str(tmp_path / "ingester.secret") else str(tmp_path / "none") for a in args],
             says="illisible")
-    refused(home, *args, "--ingester-user", "BTN-2", says="numéro de série d'un appareil")
+    refused(home, *args, "--ingester-user", "BTN-2", says="préfixe « proactif »")
+    refused(home, "watch", "devices", "add", "proactif-ingester", "--kind", "bouton", says="réservé à l'ingesteur")
+    refused(home_b, "watch", "devices", "renew", "proactif-ingester", says="réservé à l'ingesteur")
 
 
 def test_a_missing_mosquitto_passwd_is_one_line(monkeypatch, tmp_path) -> None:

@@ -44,6 +44,7 @@ from proactif.watch.models import Device, DeviceLoan
 log = get_logger(__name__)
 PASSWD_BINARY = "/usr/bin/mosquitto_passwd"  # noqa: S105 - Debian's mosquitto package
 INGESTER_USER = "proactif-ingester"
+RESERVED = "proactif"  # the ingester's username begins with it, a device's serial never does
 TLS_PORT = 8883
 # A serial is a username and a topic level: none of MQTT's wildcards, level separator or `:` (the password file's)
 SERIAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -72,6 +73,9 @@ def check_serial(serial: str) -> str:
     if not SERIAL.fullmatch(serial):
         raise BrokerError(f"numéro de série invalide « {serial[:70]} » : 1 à 64 caractères parmi lettres, chiffres, "
                           "point, tiret et souligné, le premier une lettre ou un chiffre")
+    if serial.lower().startswith(RESERVED):  # a device named like the ingester would get its rights
+        raise BrokerError(f"numéro de série invalide « {serial} » : le préfixe « {RESERVED} » est réservé à "
+                          "l'ingesteur")
     return serial
 
 
@@ -207,6 +211,8 @@ def revoke_device(serial: str, password_file: Path | None = None) -> dict[str, A
 
 
 def _device(serial: str) -> Device:
+    if serial.strip().lower().startswith(RESERVED):  # never the ingester's credential, whatever the table holds
+        raise BrokerError(f"le préfixe « {RESERVED} » est réservé à l'ingesteur : ce n'est pas un appareil")
     device = Device.objects.filter(serial=serial.strip()).first()
     if device is None:
         raise BrokerError(f"aucun appareil ne porte le numéro de série {serial.strip()[:70]}")
@@ -287,8 +293,9 @@ def write_config(folder: Path, *, cert: Path, key: Path, ca: Path, ingester_pass
     for label, path in (("certificat", cert), ("clé", key), ("autorité de certification", ca)):
         if not path.is_file():
             raise BrokerError(f"{label} introuvable : {path}")
-    if not SERIAL.fullmatch(ingester_user):
-        raise BrokerError(f"nom d'utilisateur de l'ingesteur invalide : « {ingester_user[:70]} »")
+    if not SERIAL.fullmatch(ingester_user) or not ingester_user.lower().startswith(RESERVED):
+        raise BrokerError(f"nom d'utilisateur de l'ingesteur invalide : « {ingester_user[:70]} » (lettres, chiffres, "
+                          f"point, tiret, souligné, et le préfixe « {RESERVED} », qu'aucun appareil ne peut porter)")
     if Device.objects.filter(serial=ingester_user).exists():
         raise BrokerError(f"« {ingester_user} » est le numéro de série d'un appareil : choisissez un autre nom")
     if len(ingester_password) < 16:
