@@ -84,6 +84,8 @@ def _run(args: list[str]) -> None:
         done = subprocess.run([passwd_binary(), *args], capture_output=True, text=True, timeout=30, check=False)  # noqa: S603
     except OSError as exc:
         raise BrokerError(f"mosquitto_passwd n'a pas pu être lancé : {exc.strerror or exc}") from None
+    except subprocess.TimeoutExpired:
+        raise BrokerError("mosquitto_passwd n'a pas répondu en 30 secondes") from None
     if done.returncode != 0:
         said = (done.stderr or done.stdout).strip().splitlines()
         raise BrokerError(f"mosquitto_passwd a échoué : {said[-1] if said else f'code {done.returncode}'}")
