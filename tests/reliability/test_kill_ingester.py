@@ -200,6 +200,7 @@ def test_kill_9_of_the_ingester_twice_while_devices_publish_loses_nothing_and_co
         telemetry.lend(device, persons[d], first.date())
     env = worker_env(tmp_path, sinks, PROACTIF_LOG_LEVEL="WARNING")
     kills: list[dict[str, int]] = []
+    run: subprocess.Popen[str] | None = None
     try:
         with private_broker() as port:
             relay = AckHolder(port)
@@ -234,6 +235,8 @@ def test_kill_9_of_the_ingester_twice_while_devices_publish_loses_nothing_and_co
             final = json.loads((Path(env["PROACTIF_HOME"]) / "ingester-2.out").read_text().strip().splitlines()[-1])
             relay.close()
     finally:
+        if run is not None and run.poll() is None:  # the test failed with an ingester running
+            kill9(run)
         end_other_sessions()
 
     observations = Observation.objects.filter(device__serial__startswith="KILL-")
