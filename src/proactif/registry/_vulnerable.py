@@ -33,6 +33,8 @@ class Resident:
     household_size: int  # active members of the household, the person included
     handicap: tuple[str, ...]  # keys of watch's HANDICAP_TITRES the registry knows
     synthetic: bool
+    lon: float | None = None  # the home's address point (BAN), for the devices' map
+    lat: float | None = None
 
     @property
     def display_name(self) -> str:
@@ -47,7 +49,8 @@ def residents(person_ids: list[int], today: date) -> dict[int, Resident]:
         "id", "nom_usage", "nom_naissance", "prenoms", "sexe", "date_naissance", "status", "household_id",
         "taux_incapacite", "source", "household__logement", "household__address__numero",
         "household__address__suffixe", "household__address__voie__nom", "household__address__code_postal",
-        "household__address__commune", "household__address__quartier_id", "household__address__quartier__nom"))
+        "household__address__commune", "household__address__quartier_id", "household__address__quartier__nom",
+        "household__address__lon", "household__address__lat"))
     households = {row[7] for row in rows if row[7]}
     sizes: dict[int, int] = defaultdict(int)
     for household_id in Person.objects.filter(household_id__in=households, status="active").values_list(
@@ -67,14 +70,14 @@ def residents(person_ids: list[int], today: date) -> dict[int, Resident]:
         titres[person_id].add("pension_invalidite")
     out = {}
     for (pk, usage, naissance, prenoms, sexe, born, status, household_id, taux, source, logement, numero, suffixe,
-         voie, code_postal, commune, quartier_id, quartier) in rows:
+         voie, code_postal, commune, quartier_id, quartier, lon, lat) in rows:
         if taux and taux >= 80:  # a rate of 80 % or more comes with the carte mobilité inclusion « invalidité »
             titres[pk].add("cmi")
         out[pk] = Resident(pk, usage or naissance, naissance, prenoms, sexe, born, status == "active", status,
                            _one_line(numero, suffixe, voie, logement, code_postal, commune), code_postal or "",
                            quartier_id, quartier or "", phones[pk].get("mobile", ""), phones[pk].get("landline", ""),
                            sizes.get(household_id, 1) if household_id else 1, tuple(sorted(titres[pk])),
-                           source == "synth")
+                           source == "synth", lon, lat)
     return out
 
 

@@ -32,11 +32,12 @@ def desk_alerts() -> list[Alert]:
     return sorted(rows, key=lambda a: (a.status != "ouverte", ORDER.get(a.severity, 3), a.opened_at))
 
 
-def name_alerts(access: Access, rows: list[Alert], session: Any) -> list[Alert]:
-    """The persons' names on the desk's alerts; logged for persons not logged in this session within 15 minutes."""
+def _shown(access: Access, person_ids: list[int], session: Any) -> dict[int, Any]:
+    """The residents the desk shows; an access-log row for those not logged in this session within 15 minutes
+    (the desk and the devices' map refresh themselves: not a row at every refresh)."""
     from proactif.watch import services
 
-    people = registry.residents([a.person_id for a in rows])
+    people = registry.residents(person_ids)
     now = clock.now()
     seen: dict[str, str] = dict(session.get(SESSION_KEY) or {})
     due = [pk for pk in people if str(pk) not in seen
@@ -45,10 +46,70 @@ def name_alerts(access: Access, rows: list[Alert], session: Any) -> list[Alert]:
         services.log_read(access, due, "view", pupitre=True)
         seen.update({str(pk): now.isoformat() for pk in due})
         session[SESSION_KEY] = seen
+    return people
+
+
+def name_alerts(access: Access, rows: list[Alert], session: Any) -> list[Alert]:
+    """The persons' names on the desk's alerts (logged, see `_shown`)."""
+    people = _shown(access, [a.person_id for a in rows], session)
     for alert in rows:
         resident = people.get(alert.person_id)
         alert.name = resident.display_name if resident else f"personne {alert.person_id}"  # type: ignore[attr-defined]
     return rows
+
+
+BATTERY_LOW = 20  # %
+SILENT_AFTER = 3  # expected intervals without a reading
+STATUS = {  # status → (label, colour on the map, rank: the gravest first)
+    "critique": ("Alerte critique", "#ce0500", 0), "alerte": ("Alerte", "#b34000", 1),
+    "hors_ligne": ("Hors ligne", "#3a3a3a", 2), "silencieux": ("Silencieux", "#6a6af4", 3),
+    "batterie": ("Batterie faible", "#716043", 4), "inconnu": ("Jamais connecté", "#929292", 5),
+    "en_ligne": ("En ligne", "#18753c", 6)}
+
+
+def device_board(access: Access, session: Any) -> dict[str, Any]:
+    """Every device lent today: its person (named, with the home's position), its state read from what it
+    last said — the person's gravest open alert, offline (its Last Will), silent (no reading for 3 expected
+    intervals), battery low, never connected, online — the gravest first; and the count per state. The persons
+    shown are logged as on the desk."""
+    now, today = clock.now(), clock.today()
+    loans = {device_id: person_id for device_id, person_id in DeviceLoan.objects.filter(
+        start_on__lte=today).exclude(end_on__lt=today).values_list("device_id", "person_id")}
+    devices = list(Device.objects.filter(pk__in=list(loans)).order_by("serial"))
+    persons = sorted(set(loans.values()))
+    gravest: dict[int, str] = {}
+    for person_id, severity in Alert.objects.filter(person_id__in=persons, status="ouverte").values_list(
+            "person_id", "severity"):
+        if severity == "critical" or person_id not in gravest:
+            gravest[person_id] = "critique" if severity == "critical" else "alerte"
+    people = _shown(access, persons, session)
+    rows = []
+    for device in devices:
+        person_id = loans[device.pk]
+        resident = people.get(person_id)
+        if person_id in gravest:
+            status = gravest[person_id]
+        elif device.state == "hors_ligne":
+            status = "hors_ligne"
+        elif device.last_seen_at is None:
+            status = "inconnu"
+        elif now - device.last_seen_at > timedelta(seconds=SILENT_AFTER * device.expected_interval_s):
+            status = "silencieux"
+        elif device.battery is not None and device.battery < BATTERY_LOW:
+            status = "batterie"
+        else:
+            status = "en_ligne"
+        label, colour, rank = STATUS[status]
+        rows.append({"serial": device.serial, "kind": device.get_kind_display(), "status": status,
+                     "label": label, "colour": colour, "rank": rank, "battery": device.battery,
+                     "last_seen_at": device.last_seen_at, "person_id": person_id,
+                     "name": resident.display_name if resident else f"personne {person_id}",
+                     "address": resident.address if resident else "", "quartier": resident.quartier if resident else "",
+                     "lon": resident.lon if resident else None, "lat": resident.lat if resident else None})
+    rows.sort(key=lambda r: (r["rank"], r["serial"]))
+    counts = {key: sum(1 for r in rows if r["status"] == key) for key in STATUS}
+    return {"devices": rows, "counts": [(key, STATUS[key][0], STATUS[key][1], n) for key, n in counts.items()],
+            "placed": sum(1 for r in rows if r["lon"] is not None)}
 
 
 def desk_figures() -> dict[str, int]:

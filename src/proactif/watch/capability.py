@@ -71,6 +71,8 @@ CAPABILITY = Capability(
             route("registre/transmission/", views.transmission, WATCH_READS, "transmission"),
             route("registre/<int:registration_id>/", views.entry, WATCH_READS, "entry"),
             route("pupitre/", views.desk, WATCH_READS, "desk"),
+            route("appareils/", views.devices, WATCH_READS, "devices"),
+            route("appareils/quartiers.json", views.devices_quartiers, WATCH, "devices_quartiers"),
             route("astreinte/", views.add_shift, WATCH, "add_shift"),
             route("alertes/<int:alert_id>/", views.alert_action, WATCH_READS, "alert_action"),
             route("personnes/<int:person_id>/", views.person_watch, WATCH_READS, "person_watch"),

@@ -8,8 +8,9 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from proactif.kernel import clock, csvexport, tables
@@ -364,6 +365,26 @@ def desk(request: HttpRequest) -> HttpResponse:
     if request.GET.get("live"):
         return render(request, "watch/_desk_live.html", context)
     return render(request, "watch/desk.html", context)
+
+
+@require_GET
+def devices(request: HttpRequest) -> HttpResponse:
+    """The devices lent today on a map of the commune and in a table, the most worrying first; `?live=1` the
+    table that refreshes itself, `?points=1` the map's dots (JSON)."""
+    board = desk_service.device_board(_access(request), request.session)
+    points = [{key: d[key] for key in ("serial", "status", "label", "colour", "rank", "name", "lon", "lat")}
+              | {"url": reverse("watch:person_watch", args=[d["person_id"]])} for d in board["devices"]]
+    if request.GET.get("points"):
+        return JsonResponse({"points": points})
+    if request.GET.get("live"):
+        return render(request, "watch/_devices_live.html", board)
+    return render(request, "watch/devices.html", {**board, "points": points})
+
+
+@require_GET
+def devices_quartiers(request: HttpRequest) -> JsonResponse:
+    """The quartiers under the devices' map (no tile server, no internet)."""
+    return JsonResponse(registry.quartier_layer())
 
 
 @require_POST
