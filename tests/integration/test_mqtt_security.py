@@ -298,3 +298,15 @@ def test_each_device_publishes_on_its_own_topics_only_over_tls_with_its_own_cred
         a.close()
     finally:
         ingester.stop()
+
+
+def test_an_ingester_the_broker_refuses_stops_with_the_reason_instead_of_retrying_forever(secure) -> None:
+    import threading
+
+    secure.start()
+    ingester = mqtt_ingest.Ingester("127.0.0.1", secure.port, username=broker.INGESTER_USER,
+                                    password="pas-le-bon", tls=True, ca_file=str(secure.ca),
+                                    client_id="proactif-ingester-refused")
+    with pytest.raises(mqtt_ingest.Refused, match="connexion refusée") as refused:
+        mqtt_ingest.run(ingester, threading.Event())
+    assert "password" in str(refused.value).lower() or "authori" in str(refused.value).lower(), refused.value

@@ -259,9 +259,14 @@ def run(residents: int | None = None, database: str | None = None, devices: int 
     from django.apps import apps
 
     if not apps.ready:  # from the command line; under a test Django is already set up
-        from proactif.cli import setup
+        import django
+        from django.core.management import call_command
 
-        setup()  # migrated, and the shipped journeys installed: a critical alert starts its escalation
+        django.setup()
+        call_command("migrate", interactive=False, verbosity=0)
+        from proactif.kernel.install import install
+
+        install()  # the shipped journeys: a critical alert starts its escalation in the ingestion's transaction
     return measure(messages, devices)
 
 

@@ -247,10 +247,11 @@ def ingest(url: str | None, client_id: str) -> None:
     setup()
     from django.conf import settings
 
-    from proactif.watch import _mqtt
+    from proactif.watch import services
 
     try:
-        ingester = _mqtt.from_url(url or settings.MQTT_URL, ca_file=settings.MQTT_CA_FILE, client_id=client_id)
+        ingester = services.ingester_from_url(url or settings.MQTT_URL, ca_file=settings.MQTT_CA_FILE,
+                                              client_id=client_id)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     stop = threading.Event()
@@ -263,9 +264,11 @@ def ingest(url: str | None, client_id: str) -> None:
         click.echo(json.dumps(counts), err=True)
 
     try:
-        counts = _mqtt.run(ingester, stop, report)
+        counts = services.run_ingester(ingester, stop, report)
     except OSError as exc:
         raise click.ClickException(f"broker MQTT injoignable ({where}) : {exc.strerror or exc}") from None
+    except services.IngesterRefused as exc:
+        raise click.ClickException(f"broker MQTT ({where}) : {exc}") from None
     click.echo(json.dumps(counts))
 
 
@@ -273,9 +276,19 @@ def ingest(url: str | None, client_id: str) -> None:
 def _broker() -> Any:
     """The devices' lifecycle and the broker's files (watch's `_broker`)."""
     setup()
-    from proactif.watch import _broker as broker
+    from proactif.watch import services
 
-    return broker
+    return _Broker(services)
+
+
+class _Broker:
+    """watch's device and broker functions under the names the commands use."""
+
+    def __init__(self, services: Any):
+        self.BrokerError = services.BrokerError
+        self.add_device, self.renew_token = services.add_device, services.renew_token
+        self.revoke_device, self.devices = services.revoke_device, services.devices
+        self.write_config = services.write_broker_config
 
 
 def _password_file(option: str | None) -> Any:

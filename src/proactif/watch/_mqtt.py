@@ -57,6 +57,10 @@ class PayloadError(ValueError):
     pass
 
 
+class Refused(ConnectionError):
+    """The broker refused the ingester (credentials, rights) or never let it subscribe."""
+
+
 def readings_topic(serial: str) -> str:
     return f"{PREFIX}/{serial}/{READINGS}"
 
@@ -199,12 +203,17 @@ class Ingester:
         self.host, self.port, self.tls, self.batch = host, port, tls, max(1, batch)
         self.counts: dict[str, int] = {"stored": 0, "state": 0, "refused": 0}
         self.subscribed = threading.Event()
+        self.refused = ""  # the broker's reason when it refused the connection
         self._queue: queue.Queue[Any] = queue.Queue()
         self._stopping = threading.Event()
         self._worker = threading.Thread(target=self._work, name="mqtt-ingester", daemon=True)
         self._lock = threading.Lock()
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
+        if getattr(reason, "is_failure", False):  # bad credentials, not authorised…: paho would retry forever
+            self.refused = str(reason)
+            log.error("mqtt connection refused", reason=self.refused)
+            return
         client.subscribe([(f"{PREFIX}/+/{READINGS}", 1), (f"{PREFIX}/+/{STATE}", 1)])
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
@@ -284,9 +293,13 @@ def from_url(url: str, *, ca_file: str = "", client_id: str = CLIENT_ID) -> Inge
 
 def run(ingester: Ingester, stop: threading.Event, report: Any = None, every: float = 60) -> dict[str, int]:
     """Ingest until `stop` is set (the command sets it on SIGTERM or SIGINT); `report(counts)` every `every`
-    seconds. Returns the counts."""
+    seconds. Returns the counts; `Refused` when the broker refuses the connection or the subscription."""
     tune_collector()
     ingester.start(wait=10)
+    if not ingester.subscribed.is_set():
+        ingester.stop()
+        raise Refused(f"connexion refusée ({ingester.refused})" if ingester.refused
+                      else "pas d'abonnement en 10 s (broker muet ?)")
     try:
         while not stop.wait(every):
             if report is not None:

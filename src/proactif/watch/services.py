@@ -18,7 +18,9 @@ from proactif.accounts.domain import Access, AccessDenied, Actor, Section
 from proactif.audit import services as audit
 from proactif.kernel import clock
 from proactif.registry import services as registry
+from proactif.watch import _broker as broker
 from proactif.watch import _campaign as campaign
+from proactif.watch import _mqtt as mqtt_ingest
 from proactif.watch import _register as register
 from proactif.watch import domain
 from proactif.watch.models import CheckIn, Need, Plan, Registration
@@ -315,3 +317,15 @@ def simulate_devices(count: int, hours: int, episodes: int, seed: int, host: str
     from proactif.watch import _simulate
 
     return _simulate.simulate_devices(count, hours, episodes, seed, host=host, port=port, speed=speed)
+
+
+# --- home devices: their credentials, the production broker's files, the MQTT ingester --------------------------
+BrokerError = broker.BrokerError
+add_device = broker.add_device
+renew_token = broker.renew_token
+revoke_device = broker.revoke_device
+devices = broker.devices
+write_broker_config = broker.write_config
+ingester_from_url = mqtt_ingest.from_url
+run_ingester = mqtt_ingest.run
+IngesterRefused = mqtt_ingest.Refused
