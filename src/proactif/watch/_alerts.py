@@ -43,7 +43,7 @@ def evaluate(rows: list[tuple[Any, ...]]) -> list[Alert]:
     # the persons' own thresholds, read once for the whole batch (most persons have none: the default programme)
     evaluator = rules.Evaluator(per_person={str(pid): t for pid, t in thresholds.effective(list(by_person)).items()})
     opened: list[Alert] = []
-    kept = dict(RuleState.objects.select_for_update().filter(person_id__in=sorted(by_person)).order_by(
+    kept = dict(RuleState.objects.select_for_update().filter(person_id__any=sorted(by_person)).order_by(
         "person_id").values_list("person_id", "state"))  # one query, rows locked in one order (no deadlock)
     for person_id, moments in by_person.items():
         key = str(person_id)

@@ -103,10 +103,10 @@ def ingest_many(deliveries: Sequence[Delivery], source: str) -> Ingested:
         raise ValueError(f"source inconnue : {source}")
     result = Ingested()
     serials = {d.serial for d in deliveries}
-    devices = dict(Device.objects.filter(serial__in=serials).values_list("serial", "id")) if serials else {}
+    devices = dict(Device.objects.filter(serial__any=sorted(serials)).values_list("serial", "id")) if serials else {}
     loans: dict[int, list[tuple[date, date | None, int]]] = defaultdict(list)
     for device_id, start_on, end_on, person_id in DeviceLoan.objects.filter(
-            device_id__in=list(devices.values())).values_list("device_id", "start_on", "end_on",
+            device_id__any=list(devices.values())).values_list("device_id", "start_on", "end_on",
                                                                           "person_id"):
         loans[device_id].append((start_on, end_on, person_id))
     now, zone = clock.now(), clock.local_tz()
