@@ -80,3 +80,14 @@ def test_a_device_that_falls_silent_opens_its_alert_at_the_periodic_check() -> N
     alert = Alert.objects.get(person_id=9494)
     assert alert.rule == f"device_stale:{serial}" and "aucune donnée" in alert.message
     assert alerts.tick(T0 + timedelta(minutes=45))["opened"] == 0  # one open alert per (person, rule)
+
+
+def test_the_periodic_check_goes_through_every_person_chunk_by_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(alerts, "TICK_CHUNK", 2)  # 5 persons: 3 transactions
+    for person in range(9601, 9606):
+        spo2(oximeter(person), [97, 96, 97], start=T0 if person != 9605 else T0 + timedelta(minutes=30))
+    figures = alerts.tick(T0 + timedelta(minutes=40))
+    assert figures == {"persons": 5, "opened": 4}  # 9605 spoke 10 minutes ago
+    assert set(Alert.objects.values_list("person_id", flat=True)) == {9601, 9602, 9603, 9604}
+    assert alerts.tick(T0 + timedelta(minutes=45)) == {"persons": 5, "opened": 0}  # remembered: not again
+    assert alerts.tick(T0 + timedelta(minutes=80))["opened"] == 1  # now 9605 too
