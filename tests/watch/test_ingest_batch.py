@@ -143,3 +143,13 @@ def test_a_failing_batch_is_retried_one_message_at_a_time_and_only_the_failing_o
     assert ingester.client.acked == [1, 3]  # type: ignore[attr-defined]
     assert ingester.counts == {"stored": 2, "state": 0, "refused": 0}
     assert Observation.objects.count() == 2
+
+
+@pytest.mark.parametrize("value", ["Infinity", "NaN", "1" + "0" * 400, "true", '"97"'])
+def test_a_value_that_is_not_a_finite_number_is_refused_with_its_place(value: str) -> None:
+    lent("NUM-1", 901)
+    payload = ('{"mesures": [{"code": "spo2", "valeur": 97, "le": "2026-07-14T08:00:00Z"}, '
+               f'{{"code": "heart_rate", "valeur": {value}, "le": "2026-07-14T08:00:00Z"}}]}}').encode()
+    assert mqtt_ingest.handle_batch([(topic("NUM-1"), payload)]) == ["refused"]
+    assert DeadLetter.objects.get().reason == "mesures[1].valeur : nombre attendu"
+    assert not Observation.objects.exists()  # the message is refused whole: nothing half-stored
