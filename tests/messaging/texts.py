@@ -55,10 +55,16 @@ def context(kind: str = "passeport", stage: str = "alerte", exercise: bool = Fal
                        "periode_phrase": "Pendant la canicule", "personne": "Jeanne MARTIN", "contact": "Paul"},
             "alerte_veille": {"personne": "Jeanne MARTIN", "constat": "SpO2 à 86 %",
                               "adresse": "12 rue de Paris, 75015 Paris", "telephone": "06 12 34 56 78"},
+            "acquittement_veille": {"lien": "https://proactif.example.fr/veille/referent/abc/",
+                                    "validite": "24 heures"},
             "inscription": {"date_demande": "3 juin 2026", "tiers": "Paul MARTIN (proche)",
                             "transmission": "", "consentement": False},
             "droits": {"liste": f"Prime d'activité (environ {euros(1150)} par mois) ; Complémentaire santé "
                                 "solidaire (sans participation)", "nombre": 2, "total": 1150}}
+
+
+def without(data: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != key}
 
 
 def rendered() -> Iterator[tuple[str, str, str, str]]:
@@ -71,6 +77,8 @@ def rendered() -> Iterator[tuple[str, str, str, str]]:
         elif template["key"].startswith("alerte."):
             variants = {f"{stage}{' exercice' if exercise else ''}": context(stage=stage, exercise=exercise)
                         for stage in STAGES for exercise in (False, True)}
+        elif template["key"].startswith("veille.alerte_referent"):  # the referent's link, or none when not made
+            variants = {"avec lien": context(), "sans lien": without(context(), "acquittement_veille")}
         else:
             variants = {"": context()}
         for variant, data in variants.items():
