@@ -23,18 +23,15 @@ from proactif.watch import demo_devices as live
 from proactif.watch import tasks
 from proactif.watch.models import Alert, Device, DeviceLoan, Observation, Registration
 from tests.conftest import require
+from tests.watch.test_simulate import register as enrol
 
 NOW = datetime(2026, 7, 14, 9, 0, tzinfo=UTC)
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
 def register(persons: int) -> set[int]:
-    now = clock.now()
-    for n in range(persons):
-        Registration.objects.create(person_id=7000 + n, qualite="age_65", requested_on=clock.today(),
-                                    requested_by="personne", created_at=now, updated_at=now)
-    Registration.objects.create(person_id=6999, qualite="age_65", requested_on=clock.today(), status="radiee",
-                                requested_by="personne", created_at=now, updated_at=now)
+    """`persons` residents of the synthetic commune enrolled (and one removed): everyone registered."""
+    enrol(persons)
     return set(Registration.objects.filter(status="inscrite").values_list("person_id", flat=True))
 
 
@@ -59,7 +56,8 @@ def test_the_first_start_back_fills_48_hours_for_registered_persons_and_the_desk
                        .values_list("serial", flat=True))
         assert len(serials) == 5 and serials == jobs.job_state(live.JOB)["serials"]
         lent = set(DeviceLoan.objects.values_list("person_id", flat=True))
-        assert lent <= registered and len(lent) == 5 and 6999 not in lent  # never the removed person
+        removed = set(Registration.objects.filter(status="radiee").values_list("person_id", flat=True))
+        assert lent <= registered and len(lent) == 5 and not lent & removed  # never a removed person
         for serial in serials:
             times = slots(serial)
             assert NOW - timedelta(hours=48) < times[0] <= NOW - timedelta(hours=47, minutes=30)

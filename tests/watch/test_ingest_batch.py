@@ -143,6 +143,28 @@ def test_a_failing_batch_is_retried_one_message_at_a_time_and_only_the_failing_o
     assert ingester.client.acked == [1, 3]  # type: ignore[attr-defined]
     assert ingester.counts == {"stored": 2, "state": 0, "refused": 0}
     assert Observation.objects.count() == 2
+    # the failing one is queued again (the database may be back a second later), a few times at most
+    retried = [ingester._queue.get_nowait()]
+    assert retried[0].mid == 2
+    monkeypatch.setattr(telemetry, "ingest_many", real)  # the database is back
+    ingester._process(retried)
+    assert ingester.client.acked == [1, 3, 2] and Observation.objects.count() == 3  # type: ignore[attr-defined]
+
+
+def test_a_message_that_keeps_failing_is_left_to_the_broker_after_a_few_attempts(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(telemetry, "ingest_many", lambda *args: (_ for _ in ()).throw(RuntimeError("panne")))
+    ingester = mqtt_ingest.Ingester("127.0.0.1", 1)
+    ingester.client = FakeClient()  # type: ignore[assignment]
+    monkeypatch.setattr(ingester._stopping, "wait", lambda seconds: False)  # no second's pause in a test
+    message = Message(topic("GONE-1"), body(T0, spo2=95), mid=7)
+    attempts = 0
+    pending = [message]
+    while pending:
+        ingester._process(pending)
+        attempts += 1
+        pending = [ingester._queue.get_nowait()] if not ingester._queue.empty() else []
+    assert attempts == mqtt_ingest.RETRIES and ingester.client.acked == []  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("value", ["Infinity", "NaN", "1" + "0" * 400, "true", '"97"'])

@@ -26,14 +26,24 @@ def broker_port():
         yield port
 
 
-def register(persons: int) -> list[int]:
+def register(persons: int, first: int = 0) -> list[int]:
+    """`persons` residents of the synthetic commune enrolled (the simulation lends only to them), and one removed."""
+    from proactif.registry.models import Person
+
     now = clock.now()
-    for n in range(persons):
-        Registration.objects.create(person_id=5000 + n, qualite="age_65", requested_on=clock.today(),
+    free = list(Person.objects.filter(status="active", source="synth").exclude(
+        id__in=Registration.objects.values("person_id")).order_by("id").values_list("id", flat=True)[
+        first:first + persons + 1])
+    while len(free) < persons + 1:  # a transactional test starts from an empty registry
+        free.append(Person.objects.create(nom_naissance="SIMULE", prenoms=f"Personne {len(free)}", sexe="F",
+                                          source="synth", nom_cle="simule", prenoms_cle="personne",
+                                          updated_at=now).pk)
+    for person_id in free[:persons]:
+        Registration.objects.create(person_id=person_id, qualite="age_65", requested_on=clock.today(),
                                     requested_by="personne", created_at=now, updated_at=now)
-    Registration.objects.create(person_id=4999, qualite="age_65", requested_on=clock.today(), status="radiee",
-                                requested_by="personne", created_at=now, updated_at=now)
-    return [5000 + n for n in range(persons)]
+    Registration.objects.create(person_id=free[persons], qualite="age_65", requested_on=clock.today(),
+                                status="radiee", requested_by="personne", created_at=now, updated_at=now)
+    return free[:persons]
 
 
 def test_simulated_devices_are_stored_once_and_raise_alerts(broker_port) -> None:
@@ -57,6 +67,13 @@ def test_simulation_needs_registered_persons_and_a_broker(broker_port) -> None:
     Registration.objects.update(status="radiee")
     with pytest.raises(ValueError, match="aucune personne inscrite"):
         services.simulate_devices(3, 6, 1, seed=1, port=broker_port)
+    now = clock.now()  # a registered person who is not of the synthetic commune: never lent a simulated device
+    real = Registration.objects.create(person_id=2**40, qualite="age_65", requested_on=clock.today(),
+                                       requested_by="personne", created_at=now, updated_at=now)
+    with pytest.raises(ValueError, match="aucune personne synthétique inscrite"):
+        services.simulate_devices(3, 6, 1, seed=1, port=broker_port)
+    assert not DeviceLoan.objects.exists()
+    real.delete()
     register(1)
     with pytest.raises(ValueError, match="injoignable"):
         services.simulate_devices(1, 6, 0, seed=1, port=bench.free_port())

@@ -41,6 +41,7 @@ CODES = {"heart_rate": "/min", "respiratory_rate": "/min", "temperature": "Cel",
 MAX_READINGS = 500
 CLIENT_ID = "proactif-ingester"
 BATCH = 500  # messages a transaction at most
+RETRIES = 5  # attempts of a message that fails alone before it is left to the broker's next delivery
 RECEIVE_MAXIMUM = 2000  # unacknowledged messages the broker may send us (MQTT 5 Receive Maximum)
 SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our session and queue this long while we are away
 
@@ -191,10 +192,12 @@ class Ingester:
     idle, up to `batch` under load — stores it in one transaction, then acknowledges each message in order. The
     broker sends at most `RECEIVE_MAXIMUM` unacknowledged messages, which bounds the queue. A batch that fails is
     retried one message per transaction, so that one bad message cannot hold back the others; one that still
-    fails stays unacknowledged and the broker delivers it again at the next connection."""
+    fails is tried again a few times a second apart (the database back), then left unacknowledged: the broker
+    delivers it again at the next connection."""
 
     def __init__(self, host: str, port: int, *, username: str = "", password: str = "", tls: bool = False,
-                 ca_file: str | None = None, client_id: str = CLIENT_ID, batch: int = BATCH):
+                 ca_file: str | None = None, client_id: str = CLIENT_ID, batch: int = BATCH,
+                 topics: Sequence[str] | None = None):
         import paho.mqtt.client as mqtt
 
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
@@ -207,6 +210,8 @@ class Ingester:
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: self.subscribed.set()
         self.host, self.port, self.tls, self.batch = host, port, tls, max(1, batch)
+        self.topics = list(topics) if topics else [f"{PREFIX}/+/{READINGS}", f"{PREFIX}/+/{STATE}"]
+        self._attempts: dict[int, int] = {}  # mid → failed attempts of a message stored alone
         self.counts: dict[str, int] = {"stored": 0, "state": 0, "refused": 0}
         self.subscribed = threading.Event()
         self.refused = ""  # the broker's reason when it refused the connection
@@ -220,7 +225,7 @@ class Ingester:
             self.refused = str(reason)
             log.error("mqtt connection refused", reason=self.refused)
             return
-        client.subscribe([(f"{PREFIX}/+/{READINGS}", 1), (f"{PREFIX}/+/{STATE}", 1)])
+        client.subscribe([(topic, 1) for topic in self.topics])
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         if not self._stopping.is_set():  # once stopping, left unacknowledged: delivered again next time
@@ -245,14 +250,19 @@ class Ingester:
         try:
             outcomes = handle_batch([(m.topic, m.payload) for m in batch])
         except Exception:
-            if len(batch) == 1:  # the database is down: no acknowledgement, the broker delivers it again
-                log.exception("mqtt message not stored", topic=batch[0].topic)
+            if len(batch) == 1:  # the database is down: not acknowledged; tried again here a few times, a second
+                message = batch[0]  # apart, then left to the broker, which delivers it again at the next session
+                tries = self._attempts[message.mid] = self._attempts.get(message.mid, 0) + 1
+                log.exception("mqtt message not stored", topic=message.topic, attempt=tries)
+                if tries < RETRIES and not self._stopping.wait(1.0):
+                    self._queue.put(message)
                 return
             for message in batch:
                 self._process([message])
             return
         for message, outcome in zip(batch, outcomes, strict=True):
             self.client.ack(message.mid, message.qos)
+            self._attempts.pop(message.mid, None)
             with self._lock:
                 self.counts[outcome] += 1
 
@@ -281,7 +291,8 @@ class Ingester:
         self.client.loop_stop()
 
 
-def from_url(url: str, *, ca_file: str = "", client_id: str = CLIENT_ID) -> Ingester:
+def from_url(url: str, *, ca_file: str = "", client_id: str = CLIENT_ID, topics: Sequence[str] | None = None
+             ) -> Ingester:
     """An ingester for `mqtt://[user:password@]host[:1883]` or `mqtts://…[:8883]` (TLS); ValueError saying what is
     wrong with the address."""
     parts = urlsplit(url)
@@ -294,7 +305,7 @@ def from_url(url: str, *, ca_file: str = "", client_id: str = CLIENT_ID) -> Inge
         raise ValueError("adresse MQTT invalide : port hors de 1 à 65535") from None
     return Ingester(parts.hostname, port, username=unquote(parts.username or ""),
                     password=unquote(parts.password or ""), tls=parts.scheme == "mqtts", ca_file=ca_file or None,
-                    client_id=client_id)
+                    client_id=client_id, topics=topics)
 
 
 def run(ingester: Ingester, stop: threading.Event, report: Any = None, every: float = 60) -> dict[str, int]:

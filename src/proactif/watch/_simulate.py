@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from proactif.kernel import clock
+from proactif.registry import services as registry
 from proactif.watch import _mqtt as mqtt_ingest
 from proactif.watch import _telemetry as telemetry
 from proactif.watch import synthetic_vitals
@@ -64,12 +65,19 @@ def messages(scenario: synthetic_vitals.Scenario, serials: list[str], shift: flo
 
 
 def _devices(count: int, hours: int, serial: str = SERIAL) -> tuple[list[str], list[int]]:
-    """Devices `serial`.format(1…count) lent to persons of the register (status inscrite), at most one each; a
-    device already lent to a person still registered stays with that person (a second run lends nothing)."""
+    """Devices `serial`.format(1…count) lent to persons of the register (status inscrite) of the synthetic commune
+    only — never a real resident, whose referent an escalation would page —, at most one each; a device already
+    lent to a person still registered stays with that person (a second run lends nothing)."""
     registered = list(Registration.objects.filter(status="inscrite").order_by("person_id")
                       .values_list("person_id", flat=True))
     if not registered:
         raise SimulationError("aucune personne inscrite au registre : aucun appareil à prêter")
+    synthetic = {pk for pk, resident in registry.residents(registered).items() if resident.synthetic}
+    registered = [pk for pk in registered if pk in synthetic]
+    if not registered:  # a simulated deterioration would page a real person's referent and contacts
+        raise SimulationError("aucune personne synthétique inscrite au registre : les appareils simulés ne sont "
+                              "prêtés qu'aux habitants de la commune synthétique (proactif seed), jamais à de "
+                              "vraies personnes, dont les référents et les proches seraient alertés")
     wanted = [serial.format(n) for n in range(1, min(count, len(registered)) + 1)]
     start_on = (clock.now() - timedelta(hours=hours + 24)).astimezone(clock.local_tz()).date()
     kept = set(registered)

@@ -262,11 +262,10 @@ class Running:
 def _ingester(url: str, serials: list[str]) -> mqtt_ingest.Ingester | None:
     """The demo's ingester, subscribed to its own devices' topics, or None when the broker does not answer."""
     try:
-        ingester = mqtt_ingest.from_url(url, ca_file=settings.MQTT_CA_FILE, client_id=client_id())
+        ingester = mqtt_ingest.from_url(url, ca_file=settings.MQTT_CA_FILE, client_id=client_id(), topics=[
+            topic for s in serials for topic in (mqtt_ingest.readings_topic(s), mqtt_ingest.state_topic(s))])
     except ValueError:
         return None
-    topics = [(topic, 1) for s in serials for topic in (mqtt_ingest.readings_topic(s), mqtt_ingest.state_topic(s))]
-    ingester.client.on_connect = lambda client, *args: client.subscribe(topics)
     try:
         ingester.start(wait=10)
     except OSError:
