@@ -91,3 +91,18 @@ def test_the_periodic_check_goes_through_every_person_chunk_by_chunk(monkeypatch
     assert set(Alert.objects.values_list("person_id", flat=True)) == {9601, 9602, 9603, 9604}
     assert alerts.tick(T0 + timedelta(minutes=45)) == {"persons": 5, "opened": 0}  # remembered: not again
     assert alerts.tick(T0 + timedelta(minutes=80))["opened"] == 1  # now 9605 too
+
+
+def test_a_fall_opens_a_critical_alert_and_the_ok_button_says_the_person_is_up() -> None:
+    device, _ = telemetry.register_device("CHUTE-1", "chute", 300)
+    telemetry.lend(device, 9701, date(2026, 7, 1))
+    telemetry.ingest("CHUTE-1", [R("fall", 1, "1", T0)], "mqtt")
+    alert = Alert.objects.get(person_id=9701)
+    assert (alert.rule, alert.severity, alert.status) == ("fall", "critical", "ouverte")
+    telemetry.ingest("CHUTE-1", [R("fall", 1, "1", T0 + timedelta(minutes=2))], "mqtt")
+    assert Alert.objects.filter(person_id=9701).count() == 1  # one open alert per person and rule
+    button, _ = telemetry.register_device("BOUTON-1", "bouton", 3600)
+    telemetry.lend(button, 9701, date(2026, 7, 1))
+    telemetry.ingest("BOUTON-1", [R("ok_button", 1, "1", T0 + timedelta(hours=1))], "mqtt")
+    state = RuleState.objects.get(person_id=9701).state
+    assert f'"last_motion": {(T0 + timedelta(hours=1)).timestamp()}' in state

@@ -54,7 +54,8 @@ def evaluate(rows: list[tuple[Any, ...]]) -> list[Alert]:
             serial, interval = devices.get(device_id, ("", 0))
             findings += evaluator.feed(rules.Reading(
                 person=key, at=at, device=serial, vitals={c: v for c, v in values.items() if c in VITALS},
-                motion=values.get("motion", 0) > 0 or values.get("presence", 0) > 0,
+                motion=any(values.get(code, 0) > 0 for code in ("motion", "presence", "ok_button")),
+                fall=values.get("fall", 0) > 0,
                 interval=timedelta(seconds=interval) if interval else None))
         opened += [alert for finding in findings if (alert := open_alert(person_id, finding)) is not None]
     _keep_states({person_id: evaluator.state(str(person_id)).to_json() for person_id in by_person})

@@ -232,6 +232,7 @@ class Reading:
     battery: float | None = None
     status: Literal["online", "offline"] | None = None
     interval: timedelta | None = None  # the device's expected reporting interval; None: no stale check
+    fall: bool = False  # a fall detector's event
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,11 @@ class Evaluator:
             self._device(st, out, reading, ts)
         if reading.motion:
             self._motion(st, reading, ts)
+        if reading.fall:  # an event, not a level: each one is a finding; its alert (one open per person and rule)
+            local = reading.at.astimezone(self.zone)  # is the desk's to close, never the rules'
+            out.append(Finding(reading.person, "fall", "critical", None, None,
+                               f"chute détectée à {local.hour:02d} h {local.minute:02d}"
+                               + (f" (appareil {reading.device})" if reading.device else ""), reading.at))
         vitals = {v: float(x) for v, x in reading.vitals.items() if _plausible(v, x)}
         st.discarded += len(reading.vitals) - len(vitals)  # artefacts and unknown vitals
         if vitals:
