@@ -199,6 +199,6 @@ def test_a_fall_is_critical_at_once_and_every_time() -> None:
     fall = T0 + timedelta(hours=12, minutes=4)  # 13:04 Paris (winter)
     found = evaluator.feed(Reading("p1", fall, device="chute-1", fall=True))
     assert rules(found) == [("fall", "critical")]
-    assert found[0].message_fr == "chute détectée à 13 h 04 (appareil chute-1)"
+    assert found[0].message_fr == "chute détectée à 13 h 04 par l'appareil chute-1"
     assert rules(evaluator.feed(Reading("p1", fall + timedelta(minutes=1), device="chute-1", fall=True))) == [
         ("fall", "critical")]  # an event each time: the desk keeps one alert open, the rules no memory of it

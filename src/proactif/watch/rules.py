@@ -315,7 +315,7 @@ class Evaluator:
             local = reading.at.astimezone(self.zone)  # is the desk's to close, never the rules'
             out.append(Finding(reading.person, "fall", "critical", None, None,
                                f"chute détectée à {local.hour:02d} h {local.minute:02d}"
-                               + (f" (appareil {reading.device})" if reading.device else ""), reading.at))
+                               + (f" par l'appareil {reading.device}" if reading.device else ""), reading.at))
         vitals = {v: float(x) for v, x in reading.vitals.items() if _plausible(v, x)}
         st.discarded += len(reading.vitals) - len(vitals)  # artefacts and unknown vitals
         if vitals:
