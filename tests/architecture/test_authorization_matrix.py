@@ -40,6 +40,8 @@ ACTIONS = {"accounts:logout", "accounts:unlock", "accounts:revoke_key", "account
 INVALID_BODY_STATUSES = {400, 404, 405, 409, 410, 422}
 # Extra query strings for pages that read a resident only when asked to
 # (the search is by e-mail: the search box does not echo the name)
+# Pages reached with a valid sample (a signed token, not a made-up one): a GET must open them, not refuse the sample
+OPENS = {"watch:referent_ack"}
 QUERIES = {"registry:search": {"q": "aurelie.zq@"}, "audit:rights": {"personne": "{person_id}"},
            "deadlines:agent_booking": {"personne": "{person_id}"}}
 
@@ -73,9 +75,12 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
     from proactif.registry import services as registry
     from proactif.registry.models import ContactPoint, Document, ImportRejection, ImportRun, MergeSuggestion, Person
     from proactif.rights.models import Assessment, Outreach, ScreeningRun
+    from proactif.watch import _referent as referent
+    from proactif.watch import domain as watch_domain
     from proactif.watch._telemetry import register_device, token_hash
     from proactif.watch.models import Alert as WatchAlert
     from proactif.watch.models import CheckIn as WatchCheckIn
+    from proactif.watch.models import Contact as WatchContact
     from proactif.watch.models import Device as WatchDevice
     from proactif.watch.models import Plan as WatchPlan
     from proactif.watch.models import Registration as WatchRegistration
@@ -148,6 +153,10 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
     WatchDevice.objects.filter(pk=device.pk).update(token_hash=token_hash("s"))  # the providers' secret "s"
     watch_alert = WatchAlert.objects.create(person_id=person.pk, rule="threshold:spo2", severity="warning",
                                             message="Saturation en oxygène à 88 %", found_at=now, opened_at=now)
+    # the referent's signed link for that alert (valid: the referent of the person's registration, their number)
+    referent_contact = WatchContact.objects.create(registration=registration, role="referent", name="Paul ZQ",
+                                                   relation="fils", telephone="06 11 22 33 44")
+    referent_address = watch_domain.contact_channel(referent_contact.telephone, referent_contact.email)[1]
     links = {
         "deadlines.booking": messaging.create_link("deadlines.booking", person.pk, instance_id=instance.pk,
                                                    payload={"subject_id": document.pk})[1],
@@ -165,6 +174,7 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
             "kind": "pdf", "instance_id": instance.pk, "key": "titres-identite", "appointment_id": appointment.pk,
             "household_id": person.household_id, "outreach_id": outreach.pk, "incident_id": incident.pk, "seq": 1,
             "name": "quartiers", "token": links["deadlines.booking"].rsplit("/", 1)[1],
+            "watch:token": referent.token_for(watch_alert.pk, referent_contact.pk, referent_address),
             "registry:run_id": run.pk, "rights:run_id": screening.pk, "provider": "sms-a",
             "plan_id": plan.pk, "checkin_id": checkin.pk, "registration_id": registration.pk, "serial": device.serial,
             "alert_id": watch_alert.pk,
@@ -363,6 +373,8 @@ def check_allowed(tally: Tally, rule: Any, name: str, method: str, response: Any
     if status in (401, 403) or status >= 500:
         tally.problems.append(f"{where}: allowed, got {status}")
         return
+    if name in OPENS and method == "GET":
+        check(tally, status == 200, f"{where}: its valid sample answered {status}, not the page")
     if method != "GET" and not isinstance(rule, PublicRule):
         if name in ACTIONS:
             check(tally, status in (200, 201, 302), f"{where}: a bodiless action answered {status}")
