@@ -91,7 +91,7 @@ def critical_pixels(tab) -> int:
         for (const canvas of document.querySelectorAll('#carte-appareils canvas')) {
             const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
             for (let i = 0; i < data.length; i += 4) {
-                if (Math.abs(data[i] - r) < 8 && Math.abs(data[i + 1] - g) < 8 && Math.abs(data[i + 2] - b) < 8) n++;
+                if (Math.abs(data[i] - r) < 16 && Math.abs(data[i + 1] - g) < 16 && Math.abs(data[i + 2] - b) < 16) n++;
             }
         }
         return n;
