@@ -242,3 +242,26 @@ def test_a_form_shown_before_another_agents_change_does_not_overwrite_it(agents,
     assert client.post(url, {**form(spo2__warning_low="93", heart_rate__warning_high="100"),
                              "version": current}).status_code == 302
     assert thresholds.effective([person_id])[person_id].heart_rate.warning_high == 100
+
+
+def test_a_person_removed_from_the_register_is_no_longer_watched(fixed) -> None:
+    from proactif.watch import _register as register
+    from proactif.watch.models import DeviceLoan, Registration, RuleState
+
+    person_id = resident(3)
+    now = clock.now()
+    registration = Registration.objects.create(person_id=person_id, qualite="age_65", requested_on=clock.today(),
+                                               requested_by="personne", created_at=now, updated_at=now)
+    set_spo2(person_id, 86, 88)
+    serial = oximeter(person_id)
+    spo2(serial, [97, 96])
+    assert RuleState.objects.filter(person_id=person_id).exists()
+    fixed.set(T0 + timedelta(days=2))
+    register.remove(system_actor("test"), registration.pk, "demande")
+    assert not PersonThresholds.objects.filter(person_id=person_id).exists()
+    assert not ThresholdChange.objects.filter(person_id=person_id).exists()  # health data: gone with the entry
+    assert not RuleState.objects.filter(person_id=person_id).exists()
+    loan = DeviceLoan.objects.get(device__serial=serial)
+    assert loan.end_on == (T0 + timedelta(days=1)).date()  # yesterday: today's readings are no one's
+    spo2(serial, [80] * 8, start=T0 + timedelta(days=2, hours=1))
+    assert not Alert.objects.filter(person_id=person_id).exists()  # no one watched, no one paged

@@ -6,7 +6,7 @@ turned into enrolments (decision 0008). `services` is the public surface."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -19,7 +19,16 @@ from proactif.registry import services as registry
 from proactif.watch import _campaign as campaign
 from proactif.watch import domain
 from proactif.watch.domain import COMMUNICATION, SERVICE
-from proactif.watch.models import Contact, Need, Registration, RegistrationEvent
+from proactif.watch.models import (
+    Contact,
+    DeviceLoan,
+    Need,
+    PersonThresholds,
+    Registration,
+    RegistrationEvent,
+    RuleState,
+    ThresholdChange,
+)
 
 
 class WatchError(ValueError):
@@ -185,7 +194,8 @@ def acknowledge(registration: Registration, actor: Actor) -> None:
 def remove(actor: Actor, registration_id: int, reason: str, *, asked_on: date | None = None, note: str = "") -> (
         Registration):
     """Remove an entry (on request, objection, move-out, death…): the entry keeps only its dates and reason;
-    contacts and needs are deleted at once, pending messages withdrawn, the live check-in path stopped."""
+    contacts and needs are deleted at once, pending messages withdrawn, the live check-in path stopped, the home
+    devices' loans ended and the person's thresholds forgotten."""
     if reason not in domain.REMOVAL_REASONS:
         raise WatchError(f"motif de radiation inconnu : {reason} ({', '.join(domain.REMOVAL_REASONS)})")
     today = clock.today()
@@ -197,6 +207,7 @@ def remove(actor: Actor, registration_id: int, reason: str, *, asked_on: date | 
             raise WatchError("cette inscription est déjà radiée")
         registration.contacts.all().delete()
         Need.objects.filter(registration=registration).delete()
+        _stop_devices(registration.person_id, today)
         Registration.objects.filter(pk=registration.pk).update(
             status="radiee", removal_reason=reason, removal_asked_on=asked_on or today, removed_on=today,
             telephone="", home_service="", third_party_name="", lives_alone=None, no_family_nearby=False,
@@ -206,6 +217,19 @@ def remove(actor: Actor, registration_id: int, reason: str, *, asked_on: date | 
         campaign.stop_person(registration.person_id, f"radiation : {domain.REMOVAL_REASONS[reason]}")
     registration.refresh_from_db()
     return registration
+
+
+def _stop_devices(person_id: int, today: date) -> None:
+    """A person no longer registered is no longer watched: their devices' loans end yesterday (a reading from
+    today on belongs to no one, raises nothing, pages no one), and what only the watch needed goes — their
+    thresholds and the clinicians' instructions (health data), the rules' memory. Readings and alerts already
+    kept follow their retention (docs/privacy.md)."""
+    DeviceLoan.objects.filter(person_id=person_id, start_on__gte=today).delete()
+    DeviceLoan.objects.filter(person_id=person_id, start_on__lt=today).exclude(end_on__lt=today).update(
+        end_on=today - timedelta(days=1))
+    PersonThresholds.objects.filter(person_id=person_id).delete()
+    ThresholdChange.objects.filter(person_id=person_id).delete()
+    RuleState.objects.filter(person_id=person_id).delete()
 
 
 def confirm(actor: Actor, registration_id: int) -> None:
