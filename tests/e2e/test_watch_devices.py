@@ -249,10 +249,6 @@ def test_the_referents_link_opened_logged_out_shows_the_alert_and_one_button(new
     tab.assert_accessible()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the referent's page is served with Referrer-Policy: no-referrer (views._private and the template's meta), so "
-    "Chromium sends « Origin: null » with the form's POST and Django's CSRF check refuses it (403): the referent "
-    "cannot press the button in a browser. Fixed by « same-origin » in both; then remove this mark"))
 def test_the_referent_presses_the_button_and_the_alert_is_taken_in_charge(new_page, commune) -> None:  # noqa: F811
     alert, path = referent_link()
     tab = new_page()  # logged out: the link is the key

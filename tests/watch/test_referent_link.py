@@ -87,7 +87,7 @@ def test_the_referents_message_carries_their_link_which_acknowledges_and_stops_t
     assert resident.address.split(",")[0] not in shown
     for elsewhere in ("seuil", "/veille/personnes/", "/veille/pupitre/", "Saturation en oxygène (moyenne"):
         assert elsewhere not in shown, elsewhere
-    assert page["Cache-Control"] == "no-store" and page["Referrer-Policy"] == "no-referrer"
+    assert page["Cache-Control"] == "no-store" and page["Referrer-Policy"] == "same-origin"
     viewed = AccessLog.objects.get(person_id=alert.person_id, action="view", actor_kind="referent")
     assert (viewed.purpose, viewed.section) == ("prevention_sante", "veille")
 

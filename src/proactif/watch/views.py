@@ -499,8 +499,10 @@ def referent_ack(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    """A page opened by a secret address: never cached, never indexed, the address never sent on as a referrer."""
+    """A page opened by a secret address: never cached, never indexed, the address never sent to another site
+    (`same-origin`: with `no-referrer` the browser sends « Origin: null » with the page's own form, which
+    Django's CSRF check refuses — the referent could not press the button)."""
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
