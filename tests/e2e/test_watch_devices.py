@@ -188,6 +188,7 @@ def test_a_device_deteriorates_over_mqtt_the_desk_and_the_map_show_it_thresholds
     expect(page.locator("#s-clinicien-erreur")).to_have_text(fr("indiquez le nom du clinicien qui a donné "
                                                                 "l'instruction"))
     expect(page.get_by_role("alert").filter(has_text="Les seuils n")).to_be_visible()
+    assert page.title().startswith("Erreur")  # the page's title says it first (RGAA 11.10)
     expect(clinician).to_have_accessible_description(re.compile("indiquez le nom du clinicien"))
     expect(page.locator("#s-motif")).to_have_value("BPCO connue, saturation habituelle à 88 %")  # kept
     assert not ThresholdChange.objects.filter(person_id=person_id).exists()
