@@ -211,6 +211,11 @@ def test_a_device_deteriorates_over_mqtt_the_desk_and_the_map_show_it_thresholds
     expect(page.locator("body")).to_contain_text(fr("Alerte acquittée."))
     alert.refresh_from_db()
     assert (alert.status, alert.acknowledged_by) == ("acquittee", "sante@test.proactif.fr")
+    from proactif.journeys import _engine as engine
+    from proactif.journeys.models import JourneyInstance
+
+    engine.run_until_idle(clock.now())  # the critical alert's escalation (referent, on call…) stops there
+    assert alert.escalation_id and JourneyInstance.objects.get(pk=alert.escalation_id).node == "fin_acquittee"
     refused = f"/veille/personnes/{person_id}/"  # the thresholds form refused with its 400, as intended
     assert [p for p in tab.problems if refused not in p] == [], tab.problems
 

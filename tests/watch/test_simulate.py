@@ -81,10 +81,13 @@ def test_simulation_needs_registered_persons_and_a_broker(broker_port) -> None:
 
 def test_benchmark_at_a_tiny_size_reports_both_rates() -> None:
     require(Path(MOSQUITTO).exists(), "mosquitto is not installed")
-    figures = bench.run(residents=300, devices=30)
+    figures = bench.run(residents=300, devices=30, scenario=(10, 48, 4))
     assert figures["messages"] == 300 and figures["devices"] == 30 and figures["connections"] == 30
     assert figures["raw_subscriber"]["messages"] == 300 and figures["ingester"]["messages"] == 300
     assert figures["ingester"]["readings_stored"] == 300 * 6
     assert figures["ratio"] > 0 and figures["database"] in ("sqlite", "postgresql")
     assert "publish_to_alert_p95_s" in figures
+    found = figures["detection"]
+    assert found["persons"] == 10 and set(found["by_seed"]) == {1, 2} and "readings" in found["settings"]
+    assert all(0 <= run["caught_share"] <= 1 and run["injected"] == 4 for run in found["by_seed"].values())
     assert not Observation.objects.filter(device__serial__startswith="BENCH-").exists()  # cleaned up

@@ -40,6 +40,7 @@ DEVICES = 10_000
 CONNECTIONS = 100
 TARGET_RATIO = 0.5
 LATENCY_DEVICES = 20
+DETECTION = (200, 14 * 24, 40)  # persons, hours, injected deteriorations of the detection figures
 PERSON_BASE = 9_100_000_000  # person ids of the benchmark's loans: outside the register's range
 NORMAL = {"heart_rate": 72, "respiratory_rate": 16, "temperature": 36.7, "spo2": 97, "systolic_bp": 130,
           "diastolic_bp": 78}
@@ -245,10 +246,30 @@ def _latency(port: int, devices: int) -> dict[str, Any]:
             "latency_load": "ingesteur au repos (après la mesure de débit)"}
 
 
-def run(residents: int | None = None, database: str | None = None, devices: int = DEVICES) -> dict[str, Any]:
+def detection(persons: int, hours: int, episodes: int, seeds: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
+    """The rules on synthetic vitals with deteriorations injected at known times (`watch.synthetic_vitals`): the
+    share caught and the false alarms per 100 person-days, per seed, with the rule settings."""
+    from proactif.watch import rules, synthetic_vitals
+
+    runs = [synthetic_vitals.evaluate(synthetic_vitals.generate(persons, hours, seed, episodes)) for seed in seeds]
+    keep = ("injected", "caught", "caught_share", "false_alarms", "false_alarms_per_100_person_days",
+            "false_alarms_by_rule", "delay_median_min", "delay_p95_min", "delay_median_min_by_kind")
+    return {"persons": persons, "hours": hours, "person_days": runs[0]["person_days"],
+            "episodes_by_kind": runs[0]["episodes_by_kind"], "aim": {"caught_share": 0.95, "false_per_100": 1.0},
+            "by_seed": {seed: {key: run[key] for key in keep} for seed, run in zip(seeds, runs, strict=True)},
+            "settings": runs[0]["settings"], "thresholds": rules.as_dict(rules.DEFAULTS),
+            "grace_min": runs[0]["grace_min"]}
+
+
+def run(residents: int | None = None, database: str | None = None, devices: int = DEVICES,
+        scenario: tuple[int, int, int] = DETECTION) -> dict[str, Any]:
     """`residents`, if given, is the message count. With `database`, on a fresh database of that kind in a child
-    process; without, here on the configured database."""
+    process; without, here on the configured database. Then the detection figures on `scenario`."""
     messages = residents or MESSAGES
+    return {**_throughput(messages, database, devices), "detection": detection(*scenario)}
+
+
+def _throughput(messages: int, database: str | None, devices: int) -> dict[str, Any]:
     if database:
         from proactif.bench.common import fresh_database, run_measured
 

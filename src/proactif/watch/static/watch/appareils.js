@@ -30,7 +30,8 @@
       box.appendChild(link);
       box.appendChild(text("p", p.label + " — " + p.serial));
       dot.bindPopup(box);
-      dot.bindTooltip(p.label);
+      var tip = text("span", p.label);
+      dot.bindTooltip(tip);
       dot.addTo(dots);
       bounds.push([p.lat, p.lon]);
     });
