@@ -131,7 +131,8 @@ def test_an_agent_draws_an_area_and_alerts_updates_and_resolves(new_page, commun
     assert "retour prévu à 21 h" in received[1] or "retour prevu a 21 h" in received[1]
     assert ": fin" in received[2] and ("rétabli" in received[2] or "retabli" in received[2])
     page.reload()
-    assert "SMS\tDistribué : " in page.inner_text("#distribution").replace("\u202f", " ")  # labels, not codes
+    # labels, not codes; a message whose provider timed out under load may still be « Créé » (retried later)
+    assert re.search(r"SMS\t(.+, )?Distribué : \d+", page.inner_text("#distribution").replace("\u202f", " "))
     tab.assert_clean()
 
 
