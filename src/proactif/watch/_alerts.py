@@ -20,7 +20,7 @@ from proactif.watch import _thresholds as thresholds
 from proactif.watch import domain, rules
 from proactif.watch.models import Alert, Device, RuleState
 
-VITALS = frozenset({"heart_rate", "respiratory_rate", "temperature", "spo2", "systolic_bp", "diastolic_bp"})
+VITALS = frozenset(rules.VITALS)
 RANK = {"info": 0, "warning": 1, "critical": 2}
 
 

@@ -22,8 +22,8 @@ ORDER = {"critical": 0, "warning": 1, "info": 2}
 LABELS = {"heart_rate": "Fréquence cardiaque", "respiratory_rate": "Fréquence respiratoire",
           "temperature": "Température", "spo2": "Saturation en oxygène", "systolic_bp": "Pression systolique",
           "diastolic_bp": "Pression diastolique"}
-UNITS = {"heart_rate": "/min", "respiratory_rate": "/min", "temperature": "°C", "spo2": "%", "systolic_bp": "mm Hg",
-         "diastolic_bp": "mm Hg"}
+KINDS = dict(Device.KINDS)
+UNITS = rules.UNITS  # one spelling of each unit: the charts, the thresholds and their history
 
 
 def desk_alerts() -> list[Alert]:
@@ -100,7 +100,7 @@ def device_board(access: Access, session: Any) -> dict[str, Any]:
         else:
             status = "en_ligne"
         label, colour, rank = STATUS[status]
-        rows.append({"serial": device.serial, "kind": device.get_kind_display(), "status": status,
+        rows.append({"serial": device.serial, "kind": KINDS.get(device.kind, device.kind), "status": status,
                      "label": label, "colour": colour, "rank": rank, "battery": device.battery,
                      "last_seen_at": device.last_seen_at, "person_id": person_id,
                      "name": resident.display_name if resident else f"personne {person_id}",

@@ -109,7 +109,7 @@ def ingest_many(deliveries: Sequence[Delivery], source: str) -> Ingested:
             device_id__any=list(devices.values())).values_list("device_id", "start_on", "end_on",
                                                                           "person_id"):
         loans[device_id].append((start_on, end_on, person_id))
-    now, zone = clock.now(), clock.local_tz()
+    zone = clock.local_tz()
     rows: dict[tuple[int, str, float], tuple[Any, ...]] = {}
     contact: dict[int, tuple[datetime | None, int | None]] = {}
     for index, delivery in enumerate(deliveries):
@@ -123,7 +123,7 @@ def ingest_many(deliveries: Sequence[Delivery], source: str) -> Ingested:
                 result.duplicates += 1
                 continue
             rows[key] = (device_id, _person_at(loans[device_id], r.at.astimezone(zone).date()), r.code, r.at,
-                         float(r.value), r.unit, source, now)
+                         float(r.value), r.unit, source)
         latest, battery = contact.get(device_id, (None, None))
         latest = max([r.at for r in delivery.readings] + ([latest] if latest else []), default=None)
         if delivery.battery is not None and 0 <= delivery.battery <= 100:
@@ -184,7 +184,7 @@ def _insert_new(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     sent = [adapt(row[3]) for row in rows]
     returned = bulk.insert("watch_observation", OBSERVATION, [
         (device, person, code, at, value, unit, source, received)
-        for (device, person, code, _at, value, unit, source, _), at in zip(rows, sent, strict=True)],
+        for (device, person, code, _at, value, unit, source), at in zip(rows, sent, strict=True)],
         "ON CONFLICT (device_id, at, code) DO NOTHING RETURNING device_id, code, at")
     if len(returned) == len(rows):  # the usual case: every reading was new
         return rows
