@@ -291,10 +291,16 @@ class Ingester:
         self.client.loop_stop()
 
 
-def from_url(url: str, *, ca_file: str = "", client_id: str = CLIENT_ID, topics: Sequence[str] | None = None
-             ) -> Ingester:
-    """An ingester for `mqtt://[user:password@]host[:1883]` or `mqtts://…[:8883]` (TLS); ValueError saying what is
-    wrong with the address."""
+class BrokerAddress(NamedTuple):
+    host: str
+    port: int
+    username: str
+    password: str
+    tls: bool
+
+
+def broker_address(url: str) -> BrokerAddress:
+    """`mqtt://[user:password@]host[:1883]` or `mqtts://…[:8883]` (TLS), read; ValueError saying what is wrong."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
         raise ValueError(f"adresse MQTT invalide : mqtt://hôte:1883 ou mqtts://utilisateur:mot-de-passe@hôte:8883 "
@@ -303,9 +309,16 @@ def from_url(url: str, *, ca_file: str = "", client_id: str = CLIENT_ID, topics:
         port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
     except ValueError:
         raise ValueError("adresse MQTT invalide : port hors de 1 à 65535") from None
-    return Ingester(parts.hostname, port, username=unquote(parts.username or ""),
-                    password=unquote(parts.password or ""), tls=parts.scheme == "mqtts", ca_file=ca_file or None,
-                    client_id=client_id, topics=topics)
+    return BrokerAddress(parts.hostname, port, unquote(parts.username or ""), unquote(parts.password or ""),
+                         parts.scheme == "mqtts")
+
+
+def from_url(url: str, *, ca_file: str = "", client_id: str = CLIENT_ID, topics: Sequence[str] | None = None
+             ) -> Ingester:
+    """An ingester for the broker at `url` (see `broker_address`)."""
+    where = broker_address(url)
+    return Ingester(where.host, where.port, username=where.username, password=where.password, tls=where.tls,
+                    ca_file=ca_file or None, client_id=client_id, topics=topics)
 
 
 def run(ingester: Ingester, stop: threading.Event, report: Any = None, every: float = 60) -> dict[str, int]:

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import numpy as np
 from django.conf import settings
@@ -198,14 +197,14 @@ def store_directly(items: Iterator[tuple[str, bytes]]) -> dict[str, int]:
 def _publisher(url: str) -> Any:
     import paho.mqtt.client as mqtt
 
-    parts = urlsplit(url)
+    where = mqtt_ingest.broker_address(url)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"proactif-demo-pub-{uuid.uuid4().hex[:8]}")
     client.max_queued_messages_set(0)
-    if parts.username:
-        client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
-    if parts.scheme == "mqtts":
+    if where.username:
+        client.username_pw_set(where.username, where.password)
+    if where.tls:
         client.tls_set(ca_certs=settings.MQTT_CA_FILE or None)
-    client.connect(parts.hostname or "127.0.0.1", parts.port or (8883 if parts.scheme == "mqtts" else 1883), 30)
+    client.connect(where.host, where.port, 30)
     client.loop_start()
     return client
 
@@ -318,9 +317,9 @@ def start(url: str | None = None, count: int = COUNT, seed: int = SEED) -> Runni
     sent = publish(url, items, ingester) if ingester is not None else store_directly(items)
     state.update(last=max(until, since), mode=mode)
     jobs.set_job_state(JOB, state)
-    parts = urlsplit(url)
+    where = mqtt_ingest.broker_address(url) if mode == "mqtt" else None
     figures = {"devices": len(stream.serials), "mode": mode, "sent": sent["messages"], "seed": seed, "first": first,
-               "broker": f"{parts.hostname}:{parts.port or 1883}" if mode == "mqtt" else None}
+               "broker": f"{where.host}:{where.port}" if where else None}
     log.info("demo devices started", devices=len(stream.serials), mode=mode, messages=sent["messages"])
     return Running(mode, figures, ingester)
 
