@@ -165,6 +165,7 @@ def test_a_message_that_keeps_failing_is_left_to_the_broker_after_a_few_attempts
         attempts += 1
         pending = [ingester._queue.get_nowait()] if not ingester._queue.empty() else []
     assert attempts == mqtt_ingest.RETRIES and ingester.client.acked == []  # type: ignore[attr-defined]
+    assert ingester._attempts == {}  # a later message with the same id starts afresh
 
 
 @pytest.mark.parametrize("value", ["Infinity", "NaN", "1" + "0" * 400, "true", '"97"'])

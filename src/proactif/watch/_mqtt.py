@@ -256,6 +256,8 @@ class Ingester:
                 log.exception("mqtt message not stored", topic=message.topic, attempt=tries)
                 if tries < RETRIES and not self._stopping.wait(1.0):
                     self._queue.put(message)
+                else:  # given up: its count goes too (the broker reuses message ids)
+                    self._attempts.pop(message.mid, None)
                 return
             for message in batch:
                 self._process([message])
