@@ -72,3 +72,14 @@ def test_a_persons_watch_page_shows_their_vitals_against_thresholds_and_is_logge
     assert list(AccessLog.objects.filter(person_id=person_id, section="veille").values_list("action", flat=True)) \
         == ["view"]
     assert logged_in(agents).get("/veille/personnes/999999999/").status_code == 404
+
+
+def test_a_shift_with_an_impossible_date_is_refused_with_a_400_not_a_500(agents) -> None:
+    from proactif.watch.models import OnCallShift
+
+    client = logged_in(agents)
+    for start in ("2026-13-45T10:00", "demain", ""):
+        answer = client.post("/veille/astreinte/", {"agent": "Camille", "telephone": "06 10 20 30 40",
+                                                   "debut": start, "fin": "2026-07-15T08:00"})
+        assert answer.status_code == 400 and "début et fin attendus" in answer.content.decode()
+    assert not OnCallShift.objects.exists()

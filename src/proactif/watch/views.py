@@ -412,8 +412,11 @@ def add_shift(request: HttpRequest) -> HttpResponse:
     """A shift of the on-call rota (audited)."""
     from django.utils.dateparse import parse_datetime
 
-    starts = parse_datetime(request.POST.get("debut", ""))
-    ends = parse_datetime(request.POST.get("fin", ""))
+    try:  # a well-formed but impossible date (« 2026-13-45T10:00 ») raises instead of giving None
+        starts = parse_datetime(request.POST.get("debut", ""))
+        ends = parse_datetime(request.POST.get("fin", ""))
+    except ValueError:
+        starts = ends = None
     if starts is None or ends is None:
         return HttpResponse("début et fin attendus (AAAA-MM-JJTHH:MM)", status=400,
                             content_type="text/plain; charset=utf-8")
