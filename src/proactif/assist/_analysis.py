@@ -33,7 +33,7 @@ serait serions seriez seraient etais etait etions etiez etaient fus fut fumes fu
 soient fusse fusses fussions fussiez fussent ayant ayante ayantes ayants eu eue eues eus ai as avons avez ont
 aurai auras aura aurons aurez auront aurais aurait aurions auriez auraient avais avait avions aviez avaient eut
 eumes eutes eurent aie aies ait ayons ayez aient eusse eusses eussions eussiez eussent
-comment quoi quel quelle quels quelles dont cette cet ca ici
+les leurs comment quoi quel quelle quels quelles dont cette cet ca ici
 """
 STOP_WORDS = frozenset(_STOP_LIST.split())
 
