@@ -317,8 +317,8 @@ class _Lookup:
         if not self.trigram_ready:
             self.cursor.execute(f"SET pg_trgm.similarity_threshold = {TRIGRAM_THRESHOLD}")
             self.trigram_ready = True
-        self.cursor.execute("SELECT word, df FROM assist_searchvocab WHERE word %% %s AND length(word) BETWEEN %s "
-                            "AND %s ORDER BY similarity(word, %s) DESC, word LIMIT 200",
+        self.cursor.execute("SELECT word, df FROM assist_searchvocab WHERE lower(word) %% %s AND length(word) "
+                            "BETWEEN %s AND %s ORDER BY similarity(lower(word), %s) DESC, word LIMIT 200",
                             [word, len(word) - limit, len(word) + limit, word])
         return [(w, df) for w, df in self.cursor.fetchall()]
 
