@@ -93,6 +93,10 @@ def test_a_page_follows_the_schema(page: dict[str, Any]) -> None:
     body = page["body"]
     assert 120 <= words(body) <= 350, words(body)
     assert "\n\n\n" not in body.strip(), "paragraphs are separated by one blank line"
+    for block in body.strip().split("\n\n"):
+        # What the site's light markup renders: a « ## » heading, a paragraph on one line, or « - » list lines
+        lines = block.splitlines()
+        assert len(lines) == 1 or all(line.startswith("- ") for line in lines), block
     for target in LINK.findall(body):
         assert target.startswith(("https://www.service-public.fr/", "/site/", *KNOWN_LINKS)), target
         if target.startswith("/site/"):
