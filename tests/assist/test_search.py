@@ -133,7 +133,20 @@ def test_reindex_and_remove(pages: list[Any]) -> None:
     SearchEntry.objects.filter(page_id=1).delete()
     _search.index([1])  # an id without its row leaves the index
     assert first("crèche") is None
-    assert _search.rebuild() == 4  # every SearchEntry row: page 4 was removed from the index, not from the table
+    assert counts() == (3, 0)
+    assert _search.rebuild() == 4  # every SearchEntry row: page 4 left the index, not the table
+    assert counts() == (4, 0)
+
+
+def counts() -> tuple[int, int]:
+    """The page count the vocabulary keeps, and how many of its words no page has."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT df FROM assist_searchvocab WHERE word = '#docs'")
+        docs = cursor.fetchone()[0]
+        cursor.execute("SELECT COUNT(*) FROM assist_searchvocab WHERE df <= 0 AND word NOT LIKE '#%%'")
+        return docs, cursor.fetchone()[0]
 
 
 @pytest.mark.parametrize("query", [

@@ -159,9 +159,8 @@ def index_documents(docs: Sequence[Document], store: Store | None = None) -> int
     if not docs:
         return 0
     with store.atomic(), store.cursor() as cursor:
-        for doc in docs:
-            _write(store, cursor, doc)
-        _finish(store, cursor)
+        added = sum(_write(store, cursor, doc) for doc in docs)
+        _finish(store, cursor, added)
     return len(docs)
 
 
@@ -172,7 +171,7 @@ def remove(page_ids: Iterable[int], store: Store | None = None) -> int:
     with store.atomic(), store.cursor() as cursor:
         for page_id in {int(p) for p in page_ids}:
             removed += _delete(store, cursor, page_id)
-        _finish(store, cursor)
+        _finish(store, cursor, -removed)
     return removed
 
 
@@ -195,7 +194,7 @@ def rebuild(store: Store | None = None) -> int:
         total += index_documents(batch, store)
         if not total:
             with store.cursor() as cursor:
-                _finish(store, cursor)
+                _finish(store, cursor, 0)
     return total
 
 
@@ -214,13 +213,16 @@ def _delete(store: Store, cursor: Any, page_id: int) -> int:
     if row is None:
         return 0
     cursor.execute(f"DELETE FROM {_doc_table(store)} WHERE {_id_column(store)} = %s", [page_id])
-    cursor.executemany("UPDATE assist_searchvocab SET df = df - 1 WHERE word = %s", [[w] for w in row[0].split()])
+    words = [[w] for w in row[0].split()]
+    cursor.executemany("UPDATE assist_searchvocab SET df = df - 1 WHERE word = %s", words)
+    cursor.executemany("DELETE FROM assist_searchvocab WHERE word = %s AND df <= 0", words)
     return 1
 
 
-def _write(store: Store, cursor: Any, doc: Document) -> None:
-    _delete(store, cursor, doc.page_id)
-    texts = {name: getattr(doc, name) or "" for name in FIELDS}
+def _write(store: Store, cursor: Any, doc: Document) -> int:
+    """(Re)write a page's row and count its words in the vocabulary; 1 if the page is new to the index."""
+    existed = _delete(store, cursor, doc.page_id)
+    texts = {name: (getattr(doc, name) or "").replace("\x00", "") for name in FIELDS}  # PostgreSQL refuses NUL
     analysed = {name: " ".join(analysis.analyse(text)) for name, text in texts.items()}
     words = sorted({w for text in texts.values() for w in analysis.words(text) if len(w) <= 100})
     themes = " ".join(doc.themes.split())
@@ -237,16 +239,23 @@ def _write(store: Store, cursor: Any, doc: Document) -> None:
     cursor.executemany("INSERT INTO assist_searchvocab (word, stem, df) VALUES (%s, %s, 1) "
                        "ON CONFLICT (word) DO UPDATE SET df = assist_searchvocab.df + 1",
                        [[w, analysis.stem(w)] for w in words])
+    return 1 - existed
 
 
-def _finish(store: Store, cursor: Any) -> None:
-    """After a change: drop the words no page has any more, recount the pages, write a new token (the SQLite
-    vocabulary cache of every process sees it and reloads)."""
-    cursor.execute("DELETE FROM assist_searchvocab WHERE df <= 0 OR word IN (%s, %s)", [TOKEN, DOCS])
-    cursor.execute(f"SELECT COUNT(*) FROM {_doc_table(store)}")
-    docs = cursor.fetchone()[0]
-    cursor.executemany("INSERT INTO assist_searchvocab (word, stem, df) VALUES (%s, %s, %s)",
-                       [[TOKEN, "#" + secrets.token_hex(8), 0], [DOCS, "#", docs]])
+def _finish(store: Store, cursor: Any, added: int) -> None:
+    """After a change: count the pages (once from the table, then incrementally: no scan at each publication) and
+    write a new random token — the SQLite vocabulary cache of every process sees it and reloads; a token rather
+    than a counter, so that a rolled-back transaction never leaves a cache believing it is current."""
+    cursor.execute("SELECT df FROM assist_searchvocab WHERE word = %s", [DOCS])
+    row = cursor.fetchone()
+    if row is None:
+        cursor.execute(f"SELECT COUNT(*) FROM {_doc_table(store)}")
+        cursor.execute("INSERT INTO assist_searchvocab (word, stem, df) VALUES (%s, '#', %s)",
+                       [DOCS, cursor.fetchone()[0]])
+    else:
+        cursor.execute("UPDATE assist_searchvocab SET df = df + %s WHERE word = %s", [added, DOCS])
+    cursor.execute("INSERT INTO assist_searchvocab (word, stem, df) VALUES (%s, %s, 0) "
+                   "ON CONFLICT (word) DO UPDATE SET stem = excluded.stem", [TOKEN, "#" + secrets.token_hex(8)])
 
 
 # --- vocabulary ----------------------------------------------------------------------------------------------
