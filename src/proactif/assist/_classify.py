@@ -34,7 +34,7 @@ THEMES_FILE = Path(__file__).with_name("themes.yaml")
 
 # Tuned on the dev split only (see docs/assist-themes.md): cosine to « name. description », best cosine among
 # the keywords, lexical score.
-W_DESC, W_KEYWORD, W_LEXICAL = 0.5, 1.0, 0.5
+W_DESC, W_KEYWORD, W_LEXICAL = 0.5, 1.0, 2.0
 QUERY_CACHE_SIZE = 2048
 
 
@@ -91,6 +91,7 @@ a au aux avec ce ces comment d de des du en est et il je j l la le les leur lui 
 ni nos notre nous on ou par pas pour qu que qui quel quelle quels quelles quand sa se ses si son sur ta te
 tes ton tu un une vos votre vous y c s t m est ai as a ont sont suis faire fait faut peut peux puis dois
 doit ou dans chez quoi combien cest mairie ville commune belleroche besoin veux voudrais aller avoir etre
+horaires horaire
 """
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())  # French function words and words every query of a town site has
 _WORD = re.compile(r"[a-z0-9]+")
@@ -221,8 +222,8 @@ def embed_queries(queries: list[str], use_cache: bool = True) -> np.ndarray:
 
 
 def lexical_scores(query: str, index: _Index) -> np.ndarray:
-    """Per theme, the share of the query's (idf-weighted) words found in the theme's vocabulary, plus 0.5 per
-    whole multi-word keyword found (capped at 1)."""
+    """Per theme, in [0, 1]: half the share of the query's (idf-weighted) words found in the theme's vocabulary,
+    plus a quarter per whole multi-word keyword found (at most a half)."""
     tokens = stems(query)
     scores = np.zeros(len(index.slugs), dtype=np.float32)
     if not tokens:
@@ -232,7 +233,7 @@ def lexical_scores(query: str, index: _Index) -> np.ndarray:
         total = sum(weights.get(t, index.idf_unknown) for t in tokens)
         hit = sum(weights[t] for t in tokens if t in weights)
         bonus = sum(0.5 for phrase in index.phrases[i] if present.issuperset(phrase))
-        scores[i] = hit / total + min(bonus, 1.0)
+        scores[i] = (hit / total + min(bonus, 1.0)) / 2
     return scores
 
 
@@ -241,11 +242,12 @@ def score_matrix(queries: list[str], themes: list[ThemeDef], weights: tuple[floa
     """The combined score of each query for each theme (queries × themes)."""
     w_desc, w_keyword, w_lexical = weights or (W_DESC, W_KEYWORD, W_LEXICAL)
     index = _index(themes)
-    vectors = embed_queries(queries, use_cache=use_cache)
-    desc = vectors @ index.desc.T
-    by_text = vectors @ index.keywords.T
-    best = np.maximum.reduceat(by_text, index.starts, axis=1)  # best cosine among each theme's keywords
-    total = w_desc * desc + w_keyword * best
+    total = np.zeros((len(queries), len(index.slugs)), dtype=np.float32)
+    if w_desc or w_keyword:
+        vectors = embed_queries(queries, use_cache=use_cache)
+        total += w_desc * (vectors @ index.desc.T)
+        if w_keyword:  # the best cosine among each theme's keywords
+            total += w_keyword * np.maximum.reduceat(vectors @ index.keywords.T, index.starts, axis=1)
     if w_lexical:
         total += w_lexical * np.stack([lexical_scores(q, index) for q in queries])
     return total / (w_desc + w_keyword + w_lexical)

@@ -145,4 +145,4 @@ def main() -> None:
 
 
 # The commands live in the modules below; importing them registers them on `main`.
-from proactif.cli import admin, data, running, benchmarks, journeys, connectors, rights, geo, alerts, watch  # noqa: E402,F401,I001
+from proactif.cli import admin, data, running, benchmarks, journeys, connectors, rights, geo, alerts, watch, assist  # noqa: E402,F401,I001

@@ -19,7 +19,8 @@ def bench(name: str, residents: int | None, database: str | None, as_json: bool)
 
     Benchmarks: seed, search, journeys, outbox, sendtime, rights, geo (--residents: address points), alert,
     count (the alerts map's live count; sqlite by default).
-    telemetry (home devices over MQTT against the raw subscriber limit; --residents: messages).
+    telemetry (home devices over MQTT against the raw subscriber limit; --residents: messages),
+    assist (the search box's queries sorted into themes, offline, against the sentence encoder alone).
 
     Example: proactif bench seed --residents 1000000 --database postgres --json
     """
@@ -29,7 +30,12 @@ def bench(name: str, residents: int | None, database: str | None, as_json: bool)
         options: dict[str, object] = {"residents": residents}
         if database:
             options["database"] = database
-        figures = run_benchmark(name, **options)
+        if name == "assist":  # in-process, on the shipped themes: no database to seed
+            from proactif.bench import assist
+
+            figures = assist.run()
+        else:
+            figures = run_benchmark(name, **options)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from exc
     emit(as_json, figures)
