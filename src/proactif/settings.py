@@ -50,7 +50,19 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # the CMS's own admin search index (wagtail.search) on PostgreSQL
     "ninja",
+    # The CMS of the public website (assist): Wagtail and what its admin needs
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail.sites",
+    "wagtail",
+    "modelcluster",
+    "taggit",
     "proactif.kernel",
     "proactif.accounts",
     "proactif.audit",
@@ -63,6 +75,7 @@ INSTALLED_APPS = [
     "proactif.rights",
     "proactif.alerts",
     "proactif.watch",
+    "proactif.assist",
     "proactif.web",
     "proactif.api",
 ]
@@ -440,6 +453,28 @@ IMPORT_REPORT_RETENTION_DAYS = env_int("PROACTIF_IMPORT_REPORT_RETENTION_DAYS", 
 CONNECTOR_LOG_RETENTION_DAYS = env_int("PROACTIF_CONNECTOR_LOG_RETENTION_DAYS", 1095,
                                        "Days a row of the log of calls to other administrations' APIs is kept "
                                        "(traceability of the exchanges; 3 years).")
+
+# --- the public website's CMS (Wagtail) ---------------------------------------------------------
+WAGTAIL_SITE_NAME = COLLECTIVITE_NAME
+WAGTAILADMIN_BASE_URL = env_str("PROACTIF_SITE_URL", "http://localhost:8000",
+                                "Public address of the site, used in links the CMS writes (https://www.ville.fr).")
+WAGTAILADMIN_LOGIN_URL = "accounts:login"
+WAGTAIL_FRONTEND_LOGIN_URL = "accounts:login"
+WAGTAIL_I18N_ENABLED = False
+WAGTAIL_ENABLE_UPDATE_CHECK = False  # offline: the admin never calls wagtail.org
+WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
+WAGTAILADMIN_COMMENTS_ENABLED = False
+WAGTAIL_ALLOW_UNICODE_SLUGS = False
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+WAGTAILIMAGES_EXTENSIONS = ["jpg", "jpeg", "png", "webp"]
+WAGTAILDOCS_EXTENSIONS = ["pdf", "odt", "ods", "docx", "xlsx", "csv", "txt"]
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False  # agents' passwords are the platform's (accounts)
+WAGTAIL_PASSWORD_RESET_ENABLED = False
+WAGTAILUSERS_PASSWORD_ENABLED = False
+MEDIA_ROOT = Path(env_str("PROACTIF_MEDIA_ROOT", str(HOME / "media"),
+                          "Where the CMS keeps uploaded documents and images."))
+MEDIA_URL = "/media/"
 
 # --- static files, i18n --------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 
 from proactif.accounts.domain import ROLE_LABELS, Role
@@ -34,8 +35,11 @@ class AgentManager(BaseUserManager["Agent"]):
         return self.create_user(email, password, **fields)
 
 
-class Agent(AbstractBaseUser):
-    """An agent of the collectivité. Authenticates by e-mail (password or OIDC)."""
+class Agent(AbstractBaseUser, PermissionsMixin):
+    """An agent of the collectivité. Authenticates by e-mail (password or OIDC). Access to the platform's pages
+    comes from the service's purposes and the role (`accounts.domain`); Django's groups and permissions
+    (`PermissionsMixin`) serve only the public website's CMS (Wagtail), whose editors' group follows the service
+    (`assist`; decision 0009). `is_superuser` stays false: no one bypasses the purposes."""
 
     email = models.EmailField(unique=True)
     first_name = models.CharField("prénom", max_length=100, blank=True)

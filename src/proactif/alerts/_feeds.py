@@ -17,6 +17,7 @@ from proactif.alerts import domain
 from proactif.alerts.models import Incident, IncidentMessage
 from proactif.geo import services as geo
 from proactif.kernel import clock
+from proactif.kernel.capabilities import Notice
 from proactif.registry import services as registry
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -125,6 +126,18 @@ def atom_feed(now: datetime | None = None) -> str:
         add(entry, "summary", message.texts.get("fr", ""))
     ET.indent(feed)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
+
+
+def public_notices() -> list[Notice]:
+    """The incidents in progress (not exercises) as the Atom feed publishes them, for the public website."""
+    incidents = Incident.objects.filter(status="active", exercise=False).order_by("-updated_at")[:20]
+    latest: dict[int, IncidentMessage] = {}
+    for message in IncidentMessage.objects.filter(incident__in=incidents).select_related("incident").order_by("seq"):
+        latest[message.incident_id] = message
+    return [Notice(f"{domain.TYPES[incident.type_code].label} — {public_area_label(incident)}",
+                   latest[incident.pk].texts.get("fr", ""), cap_url(latest[incident.pk]),
+                   latest[incident.pk].sent_at, "securite-prevention")
+            for incident in incidents if incident.pk in latest]
 
 
 def commune_outline() -> dict[str, Any]:

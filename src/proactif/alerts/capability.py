@@ -79,4 +79,5 @@ CAPABILITY = Capability(
     listeners=(Listener(("reply_received",), services.on_reply),),
     link_targets=(LinkTarget(services.LINK_PURPOSE, "alertes-portail:reponse"),),
     install=_install,
+    notices=services.public_notices,
 )

@@ -28,6 +28,7 @@ from proactif.alerts.models import Incident, IncidentMessage, IncidentRecipient
 from proactif.audit import services as audit
 from proactif.geo import services as geo
 from proactif.kernel import clock
+from proactif.kernel.capabilities import Notice
 from proactif.kernel.charts import Chart, Series
 from proactif.kernel.logging import get_logger
 from proactif.messaging import services as messaging
@@ -286,6 +287,11 @@ def on_reply(event: str, person_id: int | None = None, instance_id: int | None =
     answer = domain.safety_answer(text)
     if answer:
         record_answer(person_id, answer, "sms", note=text)
+
+
+def public_notices() -> list[Notice]:
+    """The incidents in progress, for the public website's home (what the Atom feed publishes)."""
+    return feeds.public_notices()
 
 
 def home_incidents(access: Access) -> dict[str, Any]:

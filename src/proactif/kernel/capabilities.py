@@ -158,6 +158,30 @@ class Pages:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something the public must know now (an alert in progress), for the public website's home: no resident in
+    it, only what the capability publishes anyway (the alerts' Atom feed)."""
+
+    title: str
+    summary: str
+    url: str
+    updated: Any  # an aware datetime
+    theme: str  # the site's theme it belongs to (`securite-prevention`…)
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A URL configuration another package builds (the CMS's admin, its pages' catch-all), mounted under `prefix`
+    outside any namespace (the package reverses its own names), with one rule for every route in it.
+    `patterns()` returns the package's URL patterns; it is called once, when the URL configuration is built.
+    Mounts come after every capability's pages, so a declared page wins over a catch-all."""
+
+    prefix: str
+    patterns: Callable[[], list[Any]]
+    rule: Rule
+
+
+@dataclass(frozen=True)
 class ApiRouter:
     """A django-ninja router mounted under /api/v1`prefix`; `rules` gives each operation's function its rule."""
 
@@ -348,6 +372,7 @@ class Capability:
     label: str
     personal_data: PersonalData | NoPersonalData
     pages: tuple[Pages, ...] = ()
+    mounts: tuple[Mount, ...] = ()
     api: ApiRouter | None = None
     scopes: tuple[Scope, ...] = ()
     nav: tuple[Nav, ...] = ()
@@ -364,6 +389,7 @@ class Capability:
     recipients: tuple[Recipients, ...] = ()  # whom a journey's send node may address besides its person (`to:`)
     reports: Mapping[str, Callable[[], Any]] = field(default_factory=dict)  # end of a simulation
     install: Callable[[], Any] | None = None  # reference data, idempotent, after the migrations
+    notices: Callable[[], list[Notice]] | None = None  # what the public website shows as happening now
     # what runs beside the server or a simulation in this process (the built-in sinks): `alongside(simulation)`
     # returns an object with `stop()` (and `step()`, run after each simulated step), or None
     alongside: Callable[[bool], Any] | None = None
@@ -526,6 +552,12 @@ def home_blocks() -> list[tuple[HomeBlock, Rule]]:
     return _with_rules((b for c in declared() for b in c.home), "home blocks")
 
 
+def public_notices() -> list[Notice]:
+    """Every capability's notices for the public, newest first."""
+    found = [notice for c in declared() if c.notices is not None for notice in c.notices()]
+    return sorted(found, key=lambda n: n.updated, reverse=True)
+
+
 def api_routers() -> list[ApiRouter]:
     return [c.api for c in declared() if c.api is not None]
 
@@ -555,10 +587,35 @@ def urlpatterns() -> list[Any]:
     patterns = []
     for capability in declared():
         for pages in capability.pages:
-            inner = [path(r.pattern.replace("<int:", "<id:"), tagged(r.view, r.rule), name=r.name)
-                     for r in pages.routes]
+            inner = [_path_of(r) for r in pages.routes]
             patterns.append(path(pages.prefix, include((inner, pages.namespace))))
+    for capability in declared():
+        for mount in capability.mounts:
+            patterns.append(path(mount.prefix, include(_tag_all(mount.patterns(), mount.rule))))
     return patterns
+
+
+def _path_of(declared_route: Route) -> Any:
+    """A route's pattern: a regular expression when it starts with « ^ », else a `path()` pattern."""
+    from django.urls import path, re_path
+
+    view = tagged(declared_route.view, declared_route.rule)
+    if declared_route.pattern.startswith("^"):
+        return re_path(declared_route.pattern, view, name=declared_route.name)
+    return path(declared_route.pattern.replace("<int:", "<id:"), view, name=declared_route.name)
+
+
+def _tag_all(patterns: Iterable[Any], rule: Rule) -> list[Any]:
+    """Every view under `patterns` wrapped to carry `rule` (the patterns are the package's own objects: each is
+    tagged once, however often the URL configuration is built)."""
+    from django.urls import URLPattern, URLResolver
+
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            _tag_all(pattern.url_patterns, rule)
+        elif isinstance(pattern, URLPattern) and getattr(pattern.callback, "access_rule", None) is not rule:
+            pattern.callback = tagged(pattern.callback, rule)
+    return list(patterns)
 
 
 # --- the walks: what no declaration covers -------------------------------------------------------------------

@@ -1,0 +1,27 @@
+"""The search index follows the CMS: a page published is indexed, a page unpublished or deleted leaves it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+from wagtail.signals import page_published, page_unpublished
+
+
+@receiver(page_published)
+def _published(sender: Any, instance: Any, **_: Any) -> None:
+    from proactif.assist import _site
+
+    _site.index_pages([instance.pk])
+
+
+@receiver(page_unpublished)
+@receiver(post_delete)
+def _withdrawn(sender: Any, instance: Any, **_: Any) -> None:
+    from wagtail.models import Page
+
+    if isinstance(instance, Page):
+        from proactif.assist import _site
+
+        _site.unindex_pages([instance.pk])

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class AssistConfig(AppConfig):
+    name = "proactif.assist"
+    label = "assist"
+    verbose_name = "Site public et assistance aux habitants"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from proactif.assist import _signals  # noqa: F401  (indexes pages as they are published)

@@ -1,0 +1,191 @@
+"""The public site's use cases: what the home, a theme and a page show and in which order, the search, the
+visitor's own choices (cookies, interests) — the entry point for the views, the CLI and the other capabilities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from wagtail.models import Page
+
+from proactif.assist import _audience, _classify, _consent, _site, domain
+from proactif.assist.models import ActualitePage, ContentPage, DemarchePage, EvenementPage, Theme
+from proactif.kernel import capabilities, clock
+
+INTERESTS_COOKIE = "proactif_interets"
+INTERESTS_AGE = 395 * 24 * 3600  # 13 months: the visitor's own setting, kept on their device only
+PURPOSE = "information"
+install = _site.install
+seed_demo = _site.seed_demo
+reindex = _site.reindex_all
+consent = _consent
+count = _audience.count
+
+
+def purge() -> dict[str, int]:
+    return {"preuves_de_consentement": _consent.purge(), "mesures_d_audience": _audience.purge()}
+
+
+# --- the visitor's own choices -------------------------------------------------------------------------------
+def chosen_interests(request: HttpRequest) -> frozenset[str]:
+    """The themes the visitor ticked on « Mes centres d'intérêt » (kept in their browser: a setting they asked
+    for, not tracking — no consent needed, nothing on the server)."""
+    raw = request.COOKIES.get(INTERESTS_COOKIE, "")
+    known = theme_slugs()
+    return frozenset(slug for slug in raw.split(".") if slug in known)
+
+
+def keep_interests(response: HttpResponse, request: HttpRequest, slugs: list[str]) -> list[str]:
+    known = theme_slugs()
+    kept = [slug for slug in slugs if slug in known]
+    if kept:
+        response.set_cookie(INTERESTS_COOKIE, ".".join(kept), max_age=INTERESTS_AGE, httponly=True, samesite="Lax",
+                            secure=request.is_secure())
+    else:
+        response.delete_cookie(INTERESTS_COOKIE, samesite="Lax")
+    return kept
+
+
+def theme_slugs() -> set[str]:
+    return set(Theme.objects.values_list("slug", flat=True))
+
+
+# --- ordering by context -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Card:
+    page: ContentPage
+    kind: str
+    score: float
+    reasons: tuple[str, ...]
+
+
+def context_for(request: HttpRequest, visited: tuple[str, ...] = ()) -> domain.Context:
+    notices = capabilities.public_notices()
+    return domain.Context(today=clock.today(), alert_themes=frozenset(n.theme for n in notices),
+                          visited_themes=visited, chosen_themes=chosen_interests(request))
+
+
+def _live_pages() -> list[ContentPage]:
+    pages: list[ContentPage] = []
+    for model in (DemarchePage, ActualitePage, EvenementPage):
+        pages.extend(model.objects.live().prefetch_related("themes").order_by("path"))
+    return pages
+
+
+def _facts(page: ContentPage, views: dict[str, int], position: int) -> domain.PageFacts:
+    months = tuple(int(m) for m in getattr(page, "months", "").split(",") if m.strip().isdigit())
+    return domain.PageFacts(
+        page_id=page.pk, kind=_site.KIND_OF[type(page)], themes=tuple(t.slug for t in page.themes.all()),
+        position=position, day=getattr(page, "date", None) or getattr(page, "starts", None),
+        ends=getattr(page, "ends", None), deadline=getattr(page, "deadline_date", None), months=months,
+        views=views.get(page.url or "", 0))
+
+
+def ranked_cards(pages: list[ContentPage], context: domain.Context, current_only: bool = False) -> list[Card]:
+    views = _audience.views_by_path()
+    facts = {page.pk: _facts(page, views, position) for position, page in enumerate(pages)}
+    by_id = {page.pk: page for page in pages}
+    chosen = [f for f in facts.values() if not current_only or domain.is_current(f, context.today)]
+    return [Card(by_id[int(r.key)], facts[int(r.key)].kind, r.score, r.reasons)
+            for r in domain.rank_pages(chosen, context)]
+
+
+def ranked_themes(context: domain.Context, pages: list[ContentPage]) -> list[tuple[Theme, domain.Ranked]]:
+    themes = list(Theme.objects.all())
+    deadlines: dict[str, list[date]] = {}
+    events: dict[str, list[date]] = {}
+    for page in pages:
+        for theme in page.themes.all():
+            if isinstance(page, DemarchePage) and page.deadline_date:
+                deadlines.setdefault(theme.slug, []).append(page.deadline_date)
+            if isinstance(page, EvenementPage):
+                events.setdefault(theme.slug, []).append(page.starts)
+    facts = [domain.ThemeFacts(t.slug, t.position, tuple(t.month_list()), tuple(deadlines.get(t.slug, ())),
+                               tuple(events.get(t.slug, ()))) for t in themes]
+    by_slug = {t.slug: t for t in themes}
+    return [(by_slug[str(r.key)], r) for r in domain.rank_themes(facts, context)]
+
+
+def home_data(request: HttpRequest) -> dict[str, Any]:
+    context = context_for(request)
+    pages = _live_pages()
+    cards = ranked_cards(pages, context, current_only=True)
+    return {
+        "notices": capabilities.public_notices(),
+        "themes": ranked_themes(context, pages)[:12],
+        "now": [c for c in cards if c.kind != "demarche"][:6],
+        "demarches": [c for c in cards if c.kind == "demarche"][:6],
+        "chosen": sorted(context.chosen_themes),
+    }
+
+
+def theme_data(request: HttpRequest, theme: Theme) -> dict[str, Any]:
+    context = context_for(request, visited=(theme.slug,))
+    pages = [p for p in _live_pages() if any(t.slug == theme.slug for t in p.themes.all())]
+    return {"theme": theme, "cards": ranked_cards(pages, context, current_only=True)}
+
+
+def related(request: HttpRequest, page: ContentPage, limit: int = 4) -> list[Card]:
+    """« Sur le même thème » under a page: the pages sharing its themes, by context."""
+    slugs = {t.slug for t in page.themes.all()}
+    context = context_for(request, visited=tuple(sorted(slugs)))
+    pages = [p for p in _live_pages() if p.pk != page.pk and slugs & {t.slug for t in p.themes.all()}]
+    return ranked_cards(pages, context, current_only=True)[:limit]
+
+
+# --- search --------------------------------------------------------------------------------------------------
+def search(query: str, limit: int = 20) -> dict[str, Any]:
+    query = " ".join(query.split())[:200]
+    if not query:
+        return {"query": "", "hits": [], "theme": None}
+    from proactif.assist import _search
+
+    hits = _search.search(query, limit=limit)
+    classified = _classify.classify([query])[0]
+    theme = Theme.objects.filter(slug=classified.theme).first()
+    _audience.count(f"theme:{classified.theme}", "recherche")
+    return {"query": query, "hits": hits, "theme": theme, "score": classified.score}
+
+
+def page_for(page_id: int) -> Page | None:
+    return Page.objects.filter(pk=page_id).first()
+
+
+def page_context(request: HttpRequest, page: Page) -> dict[str, Any]:
+    """What the site's templates get on every CMS page: the frame, and the page's own blocks."""
+    from proactif.assist.models import HomePage, SectionPage
+
+    data: dict[str, Any] = frame(request)
+    if isinstance(page, HomePage):
+        data.update(home_data(request))
+    elif isinstance(page, SectionPage):
+        children = [p for p in _live_pages() if p.path.startswith(page.path) and p.depth == page.depth + 1]
+        kind = _site.KIND_OF[type(children[0])] if children else ""
+        if kind == "demarche":  # the démarches in the section's order, by theme
+            data["cards"] = [Card(p, kind, 0.0, ()) for p in sorted(children, key=lambda p: p.title)]
+        else:
+            data["cards"] = ranked_cards(children, context_for(request), current_only=True)
+    elif isinstance(page, ContentPage):
+        data["related"] = related(request, page)
+        data["kind"] = _site.KIND_OF[type(page)]
+    return data
+
+
+def frame(request: HttpRequest) -> dict[str, Any]:
+    """The site's header, navigation and consent banner, for every public page."""
+    home = _site.home()
+    sections = list(home.get_children().live().order_by("path"))
+    path = request.path
+    navigation = [{"label": "Accueil", "url": home.url, "active": path == home.url}]
+    navigation += [{"label": s.title, "url": s.url, "active": bool(s.url) and path.startswith(s.url)}
+                   for s in sections]
+    navigation.append({"label": "Mes centres d'intérêt", "url": "/site/mes-centres-d-interet/",
+                       "active": path.startswith("/site/mes-centres-d-interet/")})
+    decision = _consent.current(request)
+    return {"navigation": navigation, "home_url": home.url, "site_page": True,
+            "consent": decision, "consent_asked": decision is None,
+            "consent_purposes": [{"code": code, "title": title, "desc": desc,
+                                  "accepted": decision is not None and decision.allows(code)}
+                                 for code, (title, desc) in _consent.PURPOSES.items()]}

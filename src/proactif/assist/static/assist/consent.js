@@ -1,0 +1,34 @@
+// The consent banner and manager post their form in place (the page stays where it is); without JavaScript the
+// same forms post and come back to the page. The footer's « Gestion des cookies » opens the DSFR modal.
+(function () {
+  "use strict";
+  function close(form) {
+    var banner = document.getElementById("bandeau-cookies");
+    if (banner) banner.remove();
+    var modal = document.getElementById("gestion-cookies");
+    if (modal && window.dsfr && form.closest("#gestion-cookies")) window.dsfr(modal).modal.conceal();
+    var status = document.getElementById("choix-cookies-enregistre");
+    if (status) status.textContent = "Vos choix sur les cookies sont enregistrés.";
+  }
+  document.querySelectorAll("form.proactif-consent-form").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.fetch) return;
+      event.preventDefault();
+      var data = new FormData(form);
+      if (event.submitter && event.submitter.name) data.append(event.submitter.name, event.submitter.value);
+      fetch(form.action, {method: "POST", body: data, credentials: "same-origin",
+                          headers: {"X-Requested-With": "fetch"}})
+        .then(function (response) { if (response.ok) close(form); else form.submit(); })
+        .catch(function () { form.submit(); });
+    });
+  });
+  var link = document.getElementById("lien-gestion-cookies");
+  if (link) {
+    link.addEventListener("click", function (event) {
+      var modal = document.getElementById("gestion-cookies");
+      if (!modal || window.dsfr === undefined) return;  // no DSFR script: the link opens the page version
+      event.preventDefault();
+      window.dsfr(modal).modal.disclose();
+    });
+  }
+})();
