@@ -215,9 +215,14 @@ def embed_queries(queries: list[str], use_cache: bool = True) -> np.ndarray:
             while len(_query_cache) > QUERY_CACHE_SIZE:
                 _query_cache.popitem(last=False)
     out = np.empty((len(queries), 512), dtype=np.float32)
-    for row, query in enumerate(queries):
-        vector = _query_cache.get(query)
-        out[row] = vector if vector is not None else model().encode([query])[0]
+    with _lock:
+        for row, query in enumerate(queries):
+            vector = _query_cache.get(query)
+            if vector is None:  # evicted meanwhile by another thread's batch
+                vector = _encode([query])[0]
+            else:
+                _query_cache.move_to_end(query)  # recently used
+            out[row] = vector
     return out
 
 
