@@ -462,6 +462,7 @@ WAGTAILADMIN_LOGIN_URL = "accounts:login"
 WAGTAIL_FRONTEND_LOGIN_URL = "accounts:login"
 WAGTAIL_I18N_ENABLED = False
 WAGTAIL_ENABLE_UPDATE_CHECK = False  # offline: the admin never calls wagtail.org
+WAGTAIL_GRAVATAR_PROVIDER_URL = None  # nor gravatar.com (an agent's e-mail hash would leave with it)
 WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 WAGTAILADMIN_COMMENTS_ENABLED = False
 WAGTAIL_ALLOW_UNICODE_SLUGS = False

@@ -68,9 +68,7 @@ def home() -> HomePage:
         welcome = [p for p in root.get_children() if p.specific_class is Page and p.numchild == 0]
         page = root.add_child(instance=HomePage(
             title=settings.COLLECTIVITE_NAME, slug="accueil",
-            intro=f"Bienvenue sur le site de la {settings.COLLECTIVITE_NAME.removeprefix('Ville de ').strip()} "
-                  "pour vos démarches, l'actualité et l'agenda." if settings.COLLECTIVITE_NAME.startswith("Ville de ")
-            else "Vos démarches, l'actualité et l'agenda."))
+            intro="Vos démarches, l'actualité et l'agenda de la commune, au même endroit."))
         for _kind, (slug, title, intro, _model) in SECTIONS.items():
             page.add_child(instance=SectionPage(title=title, slug=slug, intro=intro))
         site = Site.objects.filter(is_default_site=True).first()
@@ -205,11 +203,16 @@ def plain_text(rich: str) -> str:
 
 
 def reindex_all() -> int:
-    """Every live content page indexed again (after an upgrade of the analysis, `proactif assist reindex`)."""
+    """Every live content page's row written again and the full-text index rebuilt from the rows (after an
+    upgrade of the analysis, or of the page types)."""
+    from proactif.assist import _search
+
     ids = [p.pk for p in Page.objects.live().type(*KIND_OF).only("pk")]
     SearchEntry.objects.exclude(page_id__in=ids).delete()
     for start in range(0, len(ids), 200):
-        index_pages(ids[start:start + 200])
+        for page in Page.objects.filter(pk__in=ids[start:start + 200]).specific():
+            entry_for(page).save()  # type: ignore[arg-type]
+    _search.rebuild()
     return len(ids)
 
 

@@ -4,7 +4,7 @@ the collectivité's identity; a French search that forgives typos and missing ac
 way; the visitors' queries classified by theme, offline."""
 
 from proactif.assist import _cms, services, views
-from proactif.kernel.capabilities import Capability, Mount, NoPersonalData, Pages, agent, public, route
+from proactif.kernel.capabilities import Capability, Mount, Nav, NoPersonalData, Pages, agent, public, route
 
 SITE = public("le site public de la collectivité : des contenus publiés pour tous, rien sur les habitants du "
               "registre")
@@ -19,7 +19,8 @@ CAPABILITY = Capability(
         "le site ne tient rien sur les habitants du registre : les preuves de consentement sont rangées sous un "
         "identifiant aléatoire que seul le cookie du visiteur porte (sans adresse IP ni empreinte) et purgées cinq "
         "ans après la fin de leur validité ; la mesure d'audience ne compte que des totaux par jour et par page"),
-    pages=(Pages("site/", "assist", (
+    pages=(Pages("redaction/", "redaction", (route("", views.editorial, EDITORS, "home"),)),
+           Pages("site/", "assist", (
         route("recherche/", views.search, SITE, "search"),
         route("themes/<slug:slug>/", views.theme, SITE, "theme"),
         route("cookies/", views.cookies, CHOICE, "cookies"),
@@ -32,5 +33,7 @@ CAPABILITY = Capability(
                                                            "(Wagtail vérifie la collection et la publication)")),
         Mount("cms/", _cms.admin_patterns, EDITORS),
     ),
+    nav=(Nav("Site public", "redaction:home", 60),),
     install=services.install,
+    alongside=services.alongside,
 )

@@ -139,6 +139,7 @@ class ContentPage(SitePage):
 
 
 class DemarchePage(ContentPage):
+    template = "assist/content_page.html"
     deadline = models.CharField("échéance", max_length=120, blank=True,
                                 help_text="Par exemple « 6 février 2027 » : elle remonte la page à l'approche.")
     deadline_date = models.DateField("date de l'échéance", null=True, blank=True)
@@ -152,6 +153,7 @@ class DemarchePage(ContentPage):
 
 
 class ActualitePage(ContentPage):
+    template = "assist/content_page.html"
     date = models.DateField("date de publication")
     content_panels = [*ContentPage.content_panels, FieldPanel("date")]
 
@@ -160,6 +162,7 @@ class ActualitePage(ContentPage):
 
 
 class EvenementPage(ContentPage):
+    template = "assist/content_page.html"
     starts = models.DateField("premier jour")
     ends = models.DateField("dernier jour", null=True, blank=True)
     place = models.CharField("lieu", max_length=200, blank=True)

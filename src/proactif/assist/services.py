@@ -114,7 +114,7 @@ def home_data(request: HttpRequest) -> dict[str, Any]:
     cards = ranked_cards(pages, context, current_only=True)
     return {
         "notices": capabilities.public_notices(),
-        "themes": ranked_themes(context, pages)[:12],
+        "themes": ranked_themes(context, pages),
         "now": [c for c in cards if c.kind != "demarche"][:6],
         "demarches": [c for c in cards if c.kind == "demarche"][:6],
         "chosen": sorted(context.chosen_themes),
@@ -184,8 +184,61 @@ def frame(request: HttpRequest) -> dict[str, Any]:
     navigation.append({"label": "Mes centres d'intérêt", "url": "/site/mes-centres-d-interet/",
                        "active": path.startswith("/site/mes-centres-d-interet/")})
     decision = _consent.current(request)
-    return {"navigation": navigation, "home_url": home.url, "site_page": True,
+    return {"navigation": navigation, "home_url": home.url, "site_page": True, "agent_page": False,
             "consent": decision, "consent_asked": decision is None,
             "consent_purposes": [{"code": code, "title": title, "desc": desc,
                                   "accepted": decision is not None and decision.allows(code)}
                                  for code, (title, desc) in _consent.PURPOSES.items()]}
+
+
+# --- the communication service's view of its site ------------------------------------------------------------
+def editorial_figures(days: int = 30) -> dict[str, Any]:
+    """What the editors see of their site: pages published, the anonymous audience, the themes people search,
+    and how visitors answer the cookie banner — totals only, nothing about a visitor."""
+    from proactif.assist.models import ConsentProof
+
+    views = _audience.views_by_path(days)
+    searches = _audience.views_by_path(days, kind="recherche")
+    names = dict(Theme.objects.values_list("slug", "name"))
+    titles = {p.url: p.title for p in _live_pages()}
+    since = clock.now() - _consent.VALIDITY
+    recent = ConsentProof.objects.filter(decided_at__gte=since)
+    decided = recent.count()
+    accepted = recent.filter(choices__personnalisation=True).count()
+    return {
+        "days": days, "published": len(titles), "views": sum(views.values()),
+        "top_pages": [(titles.get(path, path), path, n) for path, n in sorted(views.items(), key=lambda i: -i[1])
+                      if path in titles][:10],
+        "searches": sum(searches.values()),
+        "search_themes": [(names.get(key.removeprefix("theme:"), key.removeprefix("theme:")), n)
+                          for key, n in sorted(searches.items(), key=lambda i: -i[1])][:10],
+        "consents": decided, "accepted": accepted,
+        "accepted_share": round(100 * accepted / decided) if decided else None,
+    }
+
+
+class _Warmup:
+    """Loads the query classifier's model and the themes' vectors in the background when the server starts, so
+    the first search does not wait for them (about 3 seconds)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.thread = threading.Thread(target=self._run, name="assist-warmup", daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _run() -> None:
+        from django.db import connection
+
+        try:
+            _classify.classify(["démarches en mairie"], use_cache=False)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.thread.join(timeout=0)
+
+
+def alongside(simulation: bool) -> _Warmup | None:
+    return None if simulation else _Warmup()

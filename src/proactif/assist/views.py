@@ -67,3 +67,8 @@ def forget_interests(request: HttpRequest) -> HttpResponse:
     response = HttpResponseRedirect("/site/mes-centres-d-interet/?enregistre=1")
     services.keep_interests(response, request, [])
     return response
+
+
+def editorial(request: HttpRequest) -> HttpResponse:
+    """The communication service's page: its site's figures and the way to the CMS."""
+    return render(request, "assist/editorial.html", {"figures": services.editorial_figures()})

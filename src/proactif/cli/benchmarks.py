@@ -30,12 +30,7 @@ def bench(name: str, residents: int | None, database: str | None, as_json: bool)
         options: dict[str, object] = {"residents": residents}
         if database:
             options["database"] = database
-        if name == "assist":  # in-process, on the shipped themes: no database to seed
-            from proactif.bench import assist
-
-            figures = assist.run()
-        else:
-            figures = run_benchmark(name, **options)
+        figures = run_benchmark(name, **options)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from exc
     emit(as_json, figures)

@@ -51,6 +51,9 @@ def prepare_demo(residents: int) -> dict[str, Any]:
         figures["seed"] = "registre existant conservé"
     figures["counts"] = registry.counts()
     figures["residents"] = registry.refresh_figures()["residents"]
+    from proactif.assist import services as assist
+
+    figures["site"] = assist.seed_demo()  # the synthetic commune's public website (/site/), once
     from proactif.journeys import services as journeys
 
     # Start the date journeys now rather than at tomorrow's 06:00 run: the server's scheduler advances them
