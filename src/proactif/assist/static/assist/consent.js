@@ -28,7 +28,9 @@
       var modal = document.getElementById("gestion-cookies");
       if (!modal || window.dsfr === undefined) return;  // no DSFR script: the link opens the page version
       event.preventDefault();
-      window.dsfr(modal).modal.disclose();
+      // DSFR registers the link as the modal's button (its aria-controls) and opens the modal on this same click
+      // (a toggle: opening it here too would close it again); it also gives the focus back to the link on closing.
+      if (!link.hasAttribute("data-fr-js-modal-button")) window.dsfr(modal).modal.disclose();
     });
   }
 })();
