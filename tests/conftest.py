@@ -93,7 +93,9 @@ def unreachable_providers() -> None:
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
-    """Seed one small commune per test database; tests run in transactions rolled back after each."""
+    """Seed one small commune (and its public website) per test database; tests run in transactions rolled back
+    after each."""
+    from proactif.assist import services as assist
     from proactif.kernel.install import install
     from proactif.synth import services as synth
 
@@ -101,6 +103,7 @@ def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequ
         install()
         create_agents()
         synth.seed(SEED_RESIDENTS, 7, parallel=False)
+        assist.seed_demo()  # the synthetic commune's public website
 
 
 AGENTS = {

@@ -114,8 +114,16 @@ def markup_to_html(text: str) -> str:
 
 
 def _inline(text: str) -> str:
-    escaped = html.escape(text, quote=False)
-    return LINK.sub(lambda m: f'<a href="{html.escape(m.group(2))}">{m.group(1)}</a>', escaped)
+    """Text with its links; the typographic apostrophe set here, since the page's typesetting cannot see an
+    elision across a tag (« l'<a>école</a> »)."""
+    def words(part: str) -> str:
+        return html.escape(part, quote=False).replace("'", "’")
+
+    out, last = [], 0
+    for match in LINK.finditer(text):
+        out += [words(text[last:match.start()]), f'<a href="{html.escape(match.group(2))}">{words(match.group(1))}</a>']
+        last = match.end()
+    return "".join([*out, words(text[last:])])
 
 
 def demo_pages() -> list[dict[str, Any]]:

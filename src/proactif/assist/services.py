@@ -200,13 +200,13 @@ def editorial_figures(days: int = 30) -> dict[str, Any]:
     views = _audience.views_by_path(days)
     searches = _audience.views_by_path(days, kind="recherche")
     names = dict(Theme.objects.values_list("slug", "name"))
-    titles = {p.url: p.title for p in _live_pages()}
+    titles = {p.url: p.title for p in Page.objects.live().descendant_of(_site.home(), inclusive=True)}
     since = clock.now() - _consent.VALIDITY
     recent = ConsentProof.objects.filter(decided_at__gte=since)
     decided = recent.count()
     accepted = recent.filter(choices__personnalisation=True).count()
     return {
-        "days": days, "published": len(titles), "views": sum(views.values()),
+        "days": days, "published": len(_live_pages()), "views": sum(views.values()),
         "top_pages": [(titles.get(path, path), path, n) for path, n in sorted(views.items(), key=lambda i: -i[1])
                       if path in titles][:10],
         "searches": sum(searches.values()),
