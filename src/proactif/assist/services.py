@@ -22,6 +22,8 @@ seed_demo = _site.seed_demo
 reindex = _site.reindex_all
 consent = _consent
 count = _audience.count
+classify = _classify.classify
+current_themes = _classify.current_themes
 
 
 def purge() -> dict[str, int]:
@@ -242,3 +244,30 @@ class _Warmup:
 
 def alongside(simulation: bool) -> _Warmup | None:
     return None if simulation else _Warmup()
+
+
+def demo_queries() -> list[dict[str, Any]]:
+    """The committed search evaluation set: residents' queries on the demo site with the page each must find."""
+    import yaml
+
+    found: list[dict[str, Any]] = []
+    for path in sorted(_site.DEMO.glob("queries-*.yaml")):
+        found.extend(yaml.safe_load(path.read_text(encoding="utf-8")) or [])
+    return found
+
+
+def evaluate_search() -> dict[str, Any]:
+    """Recall@5 of the site's search on this database (the demo site published), overall and by kind."""
+    from django.db import connection
+
+    from proactif.assist import _search
+
+    queries = demo_queries()
+    missing = sorted({q["expected"] for q in queries} - set(Page.objects.values_list("slug", flat=True)))
+    if missing:
+        raise LookupError(f"{len(missing)} pages attendues ne sont pas publiées ({', '.join(missing[:3])}…) : "
+                          "publiez le site de démonstration (proactif assist seed-site)")
+    figures = _search.evaluate(queries)
+    figures["database"] = connection.vendor
+    figures.pop("top1", None)
+    return figures

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from proactif.cli import main, setup
+from proactif.cli import emit, main, setup
 
 
 @main.group()
@@ -27,10 +27,9 @@ def classify(source: click.utils.LazyFile, alternatives: int, as_json: bool) -> 
     """
     queries = [line.strip() for line in source if line.strip()]
     setup()
-    from proactif.assist._classify import classify as run
-    from proactif.assist._classify import current_themes
+    from proactif.assist import services
 
-    results = run(queries, current_themes(), alternatives=alternatives)
+    results = services.classify(queries, services.current_themes(), alternatives=alternatives)
     if as_json:
         for r in results:
             click.echo(json.dumps({"query": r.query, "theme": r.theme, "score": r.score,
@@ -43,3 +42,59 @@ def classify(source: click.utils.LazyFile, alternatives: int, as_json: bool) -> 
     for r in results:
         others = ", ".join(f"{s} {v:.2f}" for s, v in r.alternatives)
         click.echo(f"{r.query[:width]:<{width}}  {r.theme:<28} {r.score:>5.2f}  {others}")
+
+
+@assist.command("seed-site")
+@click.option("--json", "as_json", is_flag=True)
+def seed_site(as_json: bool) -> None:
+    """Publish the synthetic commune's public website (pages already there are left as agents changed them).
+
+    Example: proactif assist seed-site --json
+    """
+    setup()
+    from proactif.assist import services
+
+    figures = services.seed_demo()
+    emit(as_json, figures, lambda: click.echo(f"{figures['pages_created']} pages publiées "
+                                              f"({figures['pages']} pages dans la recherche)."))
+
+
+@assist.command()
+@click.option("--json", "as_json", is_flag=True)
+def reindex(as_json: bool) -> None:
+    """Rebuild the site's search index from the published pages (after an upgrade of the analysis).
+
+    Example: proactif assist reindex
+    """
+    setup()
+    from proactif.assist import services
+
+    pages = services.reindex()
+    emit(as_json, {"pages": pages}, lambda: click.echo(f"{pages} pages indexées."))
+
+
+@assist.command("evaluate-search")
+@click.option("--json", "as_json", is_flag=True)
+def evaluate_search(as_json: bool) -> None:
+    """Recall@5 of the site's search on the committed query set (a third with typos, a third without accents),
+    on this database (SQLite, or PostgreSQL with DATABASE_URL); the demo site must be published.
+
+    Example: DATABASE_URL=postgres://localhost/proactif proactif assist evaluate-search --json
+    """
+    setup()
+    from proactif.assist import services
+
+    try:
+        figures = services.evaluate_search()
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    def human() -> None:
+        click.echo(f"{figures['database']} : rappel à 5 = {figures['recall']:.3f} sur {figures['queries']} requêtes "
+                   f"(MRR {figures['mrr']:.3f}, {figures['ms_per_query']:.1f} ms par requête)")
+        for kind, row in figures["by_kind"].items():
+            click.echo(f"  {kind} : {row['recall']:.3f} sur {row['queries']}")
+        for failure in figures["failures"]:
+            click.echo(f"  manquée : {failure['query']} → attendue {failure['expected']}")
+
+    emit(as_json, figures, human)
