@@ -5,6 +5,9 @@ is asked again six months later, the earlier proofs kept; axe-core on the public
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -24,6 +27,17 @@ UPSTREAM_CMS_RULES: dict[str, str] = {
     # but no accessible name (the field's <label for> points at the hidden input Draftail writes to).
     "aria-input-field-name": "Draftail's editable area is not labelled by the field's label",
 }
+
+# Inline scripts of Wagtail 8.0.1's admin, which the platform's CSP (script-src 'self' 'nonce-…') blocks: its date and
+# date-time widgets (AdminDateInput, AdminDateTimeInput) initialise their calendar with an inline <script> without
+# the nonce. The fields stay plain text inputs (AAAA-MM-JJ) and work; only the calendar picker is missing. Any other
+# blocked script fails the test.
+UPSTREAM_INLINE_SCRIPT = re.compile(r'^initDate(Time)?Chooser\("id_[a-z_0-9]+", \{[^<]*\}\);$')
+INLINE_SCRIPTS = """[...document.querySelectorAll('script')].filter(s => !s.src && !s.nonce
+                    && (!s.type || s.type.includes('javascript'))).map(s => s.textContent)"""
+BLOCKED_HASH = re.compile(r"Content Security Policy.*'sha256-([A-Za-z0-9+/=]+)'")
+MODAL_SHOWN = """(() => { const m = document.getElementById('gestion-cookies');
+                  return m.open && getComputedStyle(m).opacity === '1'; })()"""
 
 TITLE = "Abris à hérissons : demander un kit gratuit"
 SLUG = "abris-a-herissons-demander-un-kit-gratuit"
@@ -72,6 +86,10 @@ def site(frozen: clock.FixedClock) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
+def sha256(script: str) -> str:
+    return base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+
+
 def tab_to(tab: Any, selector: str, limit: int = 80) -> None:
     """Press Tab until the element matching `selector` has the focus, as a keyboard user would."""
     for _ in range(limit):
@@ -79,6 +97,12 @@ def tab_to(tab: Any, selector: str, limit: int = 80) -> None:
         if tab.page.evaluate(f"document.activeElement && document.activeElement.matches({selector!r})"):
             return
     raise AssertionError(f"{selector} never got the focus after {limit} Tab presses")
+
+
+def settle(tab: Any) -> None:
+    """Let transitions end before axe measures colours (a modal or a message fading in has a low contrast)."""
+    tab.wait_until("document.getAnimations().every(a => a.playState !== 'running'"
+                   " || a.effect.getTiming().iterations === Infinity)", 3.0)
 
 
 def theme_order(tab: Any) -> list[str]:
@@ -140,10 +164,13 @@ def test_an_agent_publishes_a_page_and_residents_find_it(new_page, site) -> None
     page.on("console", lambda msg: csp.append(f"{msg.text} @ {page.url}")
             if "Content Security Policy" in msg.text or "Content-Security-Policy" in msg.text else None)
     axe: dict[str, list[str]] = {}
+    inline: dict[str, str] = {}  # the inline scripts of the CMS pages, by the hash the browser's CSP report gives
 
     def check(name: str) -> None:
+        settle(tab)
         found = tab.axe()
         print("axe", name, found)
+        inline.update({sha256(script): script for script in page.evaluate(INLINE_SCRIPTS)})
         axe[name] = sorted({v["id"] for v in found})
 
     log_in(tab, "communication")
@@ -185,8 +212,11 @@ def test_an_agent_publishes_a_page_and_residents_find_it(new_page, site) -> None
     found = {(name, rule) for name, rules in axe.items() for rule in rules}
     print("axe on the CMS:", axe)
     assert {rule for _, rule in found} <= set(UPSTREAM_CMS_RULES), sorted(found)
-    assert csp == [], csp
-    assert tab.problems == [], tab.problems
+    blocked = [inline.get(match.group(1), match.group(0)) for match in map(BLOCKED_HASH.search, csp) if match]
+    print("CSP:", blocked)
+    assert len(blocked) == len(csp), csp  # only inline scripts are blocked, no other resource or directive
+    assert all(UPSTREAM_INLINE_SCRIPT.match(script) for script in blocked), blocked
+    assert [problem for problem in tab.problems if problem not in csp] == []
 
 
 # --- consent -----------------------------------------------------------------------------------------------------
@@ -210,7 +240,7 @@ def test_a_visitor_refuses_cookies_with_the_keyboard_and_the_site_keeps_its_defa
 
     tab.page.locator("#lien-gestion-cookies").focus()
     tab.page.keyboard.press("Enter")
-    assert tab.wait_until("document.getElementById('gestion-cookies').open"), "the modal did not open"
+    assert tab.wait_until(MODAL_SHOWN), "the modal did not open"
     assert modal_open(tab)
     tab.page.locator("#modale-personnalisation-oui").focus()
     tab.page.keyboard.press("Space")
@@ -256,6 +286,7 @@ def test_the_public_pages_pass_axe(new_page, site) -> None:
     checked: dict[str, list[dict[str, Any]]] = {}
 
     def check(name: str) -> None:
+        settle(tab)
         checked[name] = tab.axe()
         print("axe", name, checked[name])
 
@@ -276,6 +307,7 @@ def test_the_public_pages_pass_axe(new_page, site) -> None:
     tab.page.locator("#lien-gestion-cookies").focus()
     tab.page.keyboard.press("Enter")
     assert tab.wait_until("document.getElementById('gestion-cookies').open")
+    assert tab.wait_until(MODAL_SHOWN), "the modal did not finish opening"
     check("fenêtre de gestion des cookies")
     assert {name: found for name, found in checked.items() if found} == {}
     tab.assert_clean()
