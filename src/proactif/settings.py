@@ -456,8 +456,7 @@ CONNECTOR_LOG_RETENTION_DAYS = env_int("PROACTIF_CONNECTOR_LOG_RETENTION_DAYS", 
 
 # --- the public website's CMS (Wagtail) ---------------------------------------------------------
 WAGTAIL_SITE_NAME = COLLECTIVITE_NAME
-WAGTAILADMIN_BASE_URL = env_str("PROACTIF_SITE_URL", "http://localhost:8000",
-                                "Public address of the site, used in links the CMS writes (https://www.ville.fr).")
+WAGTAILADMIN_BASE_URL = PUBLIC_URL  # the links the CMS writes (previews, notifications)
 WAGTAILADMIN_LOGIN_URL = "accounts:login"
 WAGTAIL_FRONTEND_LOGIN_URL = "accounts:login"
 WAGTAIL_I18N_ENABLED = False

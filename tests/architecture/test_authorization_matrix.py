@@ -179,10 +179,16 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
             "plan_id": plan.pk, "checkin_id": checkin.pk, "registration_id": registration.pk, "serial": device.serial,
             "alert_id": watch_alert.pk,
             "registry:kind": "habitants",  # a sample file of the import page
+            "assist:slug": "sport",  # a theme of the public website
             # an agent's one-time link to choose a password (a valid one: the page opens to anyone holding it)
             "accounts:uidb64": reset.rsplit("/", 3)[1], "accounts:token": reset.rsplit("/", 3)[2],
         },
     }
+
+
+# A page under each mounted URL configuration; None: none can be requested without a fixture of its own (a Wagtail
+# document needs an uploaded file: tests/assist/test_site_attacks.py covers /documents/)
+MOUNT_SAMPLES = {"site/": "/site/", "cms/": "/cms/", "documents/": None}
 
 
 def messaging_letters_file() -> Any:
@@ -328,6 +334,28 @@ def test_every_route_answers_every_actor_as_its_declaration_says(agents, fixed_c
                         else:
                             tally.allowed += 1
                             check_allowed(tally, route.rule, name, method, response, where, kwargs, person_id)
+
+    # Mounted URL configurations (the CMS, its pages' catch-all): one page of each, for every actor
+    for capability in capabilities.declared():
+        for mount in capability.mounts:
+            assert mount.prefix in MOUNT_SAMPLES, f"no sample page for the mount {mount.prefix}"
+            path = MOUNT_SAMPLES[mount.prefix]
+            if path is None:
+                continue
+            for actor in actors:
+                if actor.kind in ("key", "provider"):
+                    continue
+                tally.pairs += 1
+                expected = web_allows(mount.rule, actor)
+                response = request(actor, "GET", path, {})
+                tally.requests += 1
+                where, status = f"GET {path} as {actor.label}", response.status_code
+                if expected == "login":
+                    check(tally, status == 302 and response["Location"].startswith(login), f"{where}: {status}")
+                elif expected is False:
+                    check(tally, status == 403, f"{where}: {status}, expected 403")
+                else:
+                    check(tally, status == 200, f"{where}: {status}, expected 200")
 
     for declared in capabilities.api_routers():
         for pattern, view in declared.router.path_operations.items():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from proactif.assist import services
 from proactif.assist.models import Theme
@@ -19,6 +19,7 @@ def _back(request: HttpRequest, default: str = "/site/") -> str:
     return default
 
 
+@require_GET
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     if len(query) > 500:
@@ -29,6 +30,7 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, "assist/search.html", {**services.frame(request), **found})
 
 
+@require_GET
 def theme(request: HttpRequest, slug: str) -> HttpResponse:
     chosen = get_object_or_404(Theme, slug=slug)
     services.count(request.path)
@@ -69,6 +71,7 @@ def forget_interests(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@require_GET
 def editorial(request: HttpRequest) -> HttpResponse:
     """The communication service's page: its site's figures and the way to the CMS."""
     return render(request, "assist/editorial.html", {"figures": services.editorial_figures()})
