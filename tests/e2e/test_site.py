@@ -133,6 +133,7 @@ def refuse_with_the_keyboard(tab: Any) -> None:
     tab.page.keyboard.press("Enter")
     banner.wait_for(state="detached")
     assert tab.page.evaluate("window.proactifSamePage === true"), "the banner closed by reloading the page"
+    assert tab.page.evaluate("document.activeElement.matches('.fr-skiplinks a')")  # the focus goes on, not lost
     assert tab.page.locator("#choix-cookies-enregistre").text_content() == "Vos choix sur les cookies sont enregistrés."
 
 
@@ -181,7 +182,9 @@ def test_an_agent_publishes_a_page_and_residents_find_it(new_page, site) -> None
     tab.goto(f"/cms/pages/{section.pk}/")
     assert page.get_by_role("link", name="Démarches").first.is_visible()
     check("explorateur")
-    tab.goto(f"/cms/pages/add/assist/demarchepage/{section.pk}/")
+    page.get_by_role("link", name="Ajouter une sous-page").first.click()  # the section allows three page types
+    page.get_by_role("link", name="Démarche", exact=True).click()
+    page.wait_for_url(f"**/cms/pages/add/assist/demarchepage/{section.pk}/")
     page.locator("#id_title").fill(TITLE)
     page.locator("#id_summary").fill("La mairie prête un abri à hérissons aux habitants qui ont un jardin.")
     editor = page.locator("[data-contentpath=body] [contenteditable=true]")
@@ -248,6 +251,8 @@ def test_a_visitor_refuses_cookies_with_the_keyboard_and_the_site_keeps_its_defa
     tab_to(tab, "#gestion-cookies button[type=submit]")
     tab.page.keyboard.press("Enter")
     assert tab.wait_until("!document.getElementById('gestion-cookies').open"), "the modal stayed open"
+    # the focus back where it was before the modal opened
+    assert tab.wait_until("document.activeElement.id === 'lien-gestion-cookies'", 2.0), "the focus was lost"
     first, second = proofs()
     assert second.choices == {"personnalisation": True} and second.consent_id == first.consent_id
     tab.assert_clean()

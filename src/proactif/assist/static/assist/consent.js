@@ -4,9 +4,16 @@
   "use strict";
   function close(form) {
     var banner = document.getElementById("bandeau-cookies");
-    if (banner) banner.remove();
     var modal = document.getElementById("gestion-cookies");
-    if (modal && window.dsfr && form.closest("#gestion-cookies")) window.dsfr(modal).modal.conceal();
+    // The focus must not be lost with the element that had it: the modal gives it back to what opened it (the
+    // footer's link; DSFR's conceal() alone does not); when the banner goes, its buttons too (and its « Personnaliser »
+    // that may have opened the modal), so the focus goes where Tab would have gone next, the skip links.
+    if (modal && window.dsfr && form.closest("#gestion-cookies")) window.dsfr(modal).modal.conceal(false, !!banner);
+    if (banner) {
+      banner.remove();
+      var next = document.querySelector(".fr-skiplinks a");
+      if (next) next.focus();
+    }
     var status = document.getElementById("choix-cookies-enregistre");
     if (status) status.textContent = "Vos choix sur les cookies sont enregistrés.";
   }
