@@ -170,7 +170,6 @@ def test_an_agent_publishes_a_page_and_residents_find_it(new_page, site) -> None
     def check(name: str) -> None:
         settle(tab)
         found = tab.axe()
-        print("axe", name, found)
         inline.update({sha256(script): script for script in page.evaluate(INLINE_SCRIPTS)})
         axe[name] = sorted({v["id"] for v in found})
 
@@ -183,6 +182,8 @@ def test_an_agent_publishes_a_page_and_residents_find_it(new_page, site) -> None
     assert page.get_by_role("link", name="Démarches").first.is_visible()
     check("explorateur")
     page.get_by_role("link", name="Ajouter une sous-page").first.click()  # the section allows three page types
+    page.wait_for_url(f"**/cms/pages/{section.pk}/add_subpage/")
+    check("choix du type de page")
     page.get_by_role("link", name="Démarche", exact=True).click()
     page.wait_for_url(f"**/cms/pages/add/assist/demarchepage/{section.pk}/")
     page.locator("#id_title").fill(TITLE)
@@ -293,7 +294,6 @@ def test_the_public_pages_pass_axe(new_page, site) -> None:
     def check(name: str) -> None:
         settle(tab)
         checked[name] = tab.axe()
-        print("axe", name, checked[name])
 
     tab.goto("/site/")
     assert tab.page.locator("#bandeau-cookies").is_visible()
