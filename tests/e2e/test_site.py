@@ -100,9 +100,10 @@ def tab_to(tab: Any, selector: str, limit: int = 80) -> None:
 
 
 def settle(tab: Any) -> None:
-    """Let transitions end before axe measures colours (a modal or a message fading in has a low contrast)."""
+    """Let transitions end before axe measures colours (a modal or a message fading in has a low contrast); the
+    admin's long or endless animations (more than 2 s: loaders, pulses) are not waited for."""
     tab.wait_until("document.getAnimations().every(a => a.playState !== 'running'"
-                   " || a.effect.getTiming().iterations === Infinity)", 3.0)
+                   " || a.effect.getComputedTiming().endTime > 2000)", 2.5)
 
 
 def theme_order(tab: Any) -> list[str]:
