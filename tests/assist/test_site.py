@@ -59,7 +59,8 @@ def test_the_demo_site_has_over_a_hundred_pages_on_every_theme_all_indexed_once(
 
 def test_the_light_markup_becomes_the_cms_rich_text_escaped() -> None:
     assert _site.markup_to_html("## Titre\n\nUn <b>texte</b> [lien](/site/x/).\n\n- un\n- deux") == (
-        '<h2>Titre</h2><p>Un &lt;b&gt;texte&lt;/b&gt; <a href="/site/x/">lien</a>.</p><ul><li>un</li><li>deux</li></ul>')
+        '<h2>Titre</h2><p>Un &lt;b&gt;texte&lt;/b&gt; <a href="/site/x/">lien</a>.</p>'
+        '<ul><li>un</li><li>deux</li></ul>')
     assert _site.markup_to_html("l'[école](/site/e/)") == '<p>l’<a href="/site/e/">école</a></p>'
     assert "href" not in _site.markup_to_html("[x](javascript:alert(1))")  # only internal or https links
 

@@ -92,10 +92,25 @@ def document_patterns() -> list[Any]:
 
 
 def page_patterns() -> list[Any]:
-    """Only Wagtail's page-serving route: its front-end login and password-protected-page forms are left out (the
-    agents log in on the platform's page, with its throttling)."""
-    from django.urls import re_path
+    """Wagtail's page-serving route, and in place of its front-end login (which would log agents in without the
+    platform's throttling) a redirection to the platform's login page, and its password form — both reached only if
+    a restricted page existed: the site's pages offer no restriction (`SitePage.private_page_options`)."""
+    from django.urls import path, re_path
     from wagtail import views
     from wagtail.urls import serve_pattern
 
-    return [re_path(serve_pattern, views.serve, name="wagtail_serve")]
+    return [path("_util/login/", to_platform_login, name="wagtailcore_login"),
+            path("_util/authenticate_with_password/<id:page_view_restriction_id>/<id:page_id>/",
+                 views.authenticate_with_password, name="wagtailcore_authenticate_with_password"),
+            re_path(serve_pattern, views.serve, name="wagtail_serve")]
+
+
+def to_platform_login(request: HttpRequest) -> HttpResponse:
+    from django.conf import settings
+    from django.contrib.auth.views import redirect_to_login
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.GET.get("next", "/site/")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/site/"
+    return redirect_to_login(target, settings.LOGIN_URL)

@@ -64,7 +64,10 @@ def _read(value: str) -> Decision | None:
         return None
     try:
         consent_id, proof_id = signing.loads(value, salt=SALT)
-        proof = ConsentProof.objects.filter(pk=int(proof_id), consent_id=str(consent_id)).first()
+        if not ConsentProof.objects.filter(pk=int(proof_id), consent_id=str(consent_id)).exists():
+            return None
+        # the visitor's latest answer holds, whichever of their cookies comes back (an older one replayed)
+        proof = ConsentProof.objects.filter(consent_id=str(consent_id)).order_by("-pk").first()
     except (signing.BadSignature, ValueError, TypeError, OverflowError):
         return None
     if proof is None or proof.version != VERSION or proof.withdrawn_at is not None or proof.expires_at <= clock.now():
@@ -74,11 +77,15 @@ def _read(value: str) -> Decision | None:
 
 def parse_choices(data: Any) -> dict[str, bool]:
     """The form's answers: « tout » = accepter | refuser, else one field per purpose (« oui » | « non »).
-    A purpose not answered is refused: consent is never presumed."""
-    everything = data.get("tout", "")
-    if everything in ("accepter", "refuser"):
-        return {purpose: everything == "accepter" for purpose in PURPOSES}
-    return {purpose: data.get(purpose, "") == "oui" for purpose in PURPOSES}
+    A purpose not answered, or answered both ways (a field sent twice), is refused: consent is never presumed."""
+    def answers(field: str) -> set[str]:
+        return set(data.getlist(field)) if hasattr(data, "getlist") else {data.get(field, "")} - {""}
+
+    everything = answers("tout")
+    if everything:
+        accepted = everything == {"accepter"}
+        return {purpose: accepted for purpose in PURPOSES}
+    return {purpose: answers(purpose) == {"oui"} for purpose in PURPOSES}
 
 
 def record(request: HttpRequest, choices: dict[str, bool], response: HttpResponse) -> ConsentProof:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from wagtail.signals import page_published, page_unpublished
 
@@ -25,3 +25,14 @@ def _withdrawn(sender: Any, instance: Any, **_: Any) -> None:
         from proactif.assist import _site
 
         _site.unindex_pages([instance.pk])
+
+
+@receiver(post_save, sender="wagtailcore.PageViewRestriction")
+@receiver(post_delete, sender="wagtailcore.PageViewRestriction")
+def _restricted(sender: Any, instance: Any, **_: Any) -> None:
+    """A restriction set or lifted on a page reaches it and the pages under it: indexed only while public."""
+    from wagtail.models import Page
+
+    from proactif.assist import _site
+
+    _site.index_pages(list(Page.objects.descendant_of(instance.page, inclusive=True).values_list("pk", flat=True)))

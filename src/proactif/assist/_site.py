@@ -178,8 +178,9 @@ def index_pages(page_ids: list[int]) -> None:
     from proactif.assist import _search
 
     entries, gone = [], []
+    public = set(Page.objects.filter(pk__in=page_ids).public().values_list("pk", flat=True))
     for page in Page.objects.filter(pk__in=page_ids).specific():
-        if not isinstance(page, ContentPage) or not page.live:
+        if not isinstance(page, ContentPage) or not page.live or page.pk not in public:
             gone.append(page.pk)
             continue
         entries.append(entry_for(page))
@@ -215,7 +216,7 @@ def reindex_all() -> int:
     upgrade of the analysis, or of the page types)."""
     from proactif.assist import _search
 
-    ids = [p.pk for p in Page.objects.live().type(*KIND_OF).only("pk")]
+    ids = [p.pk for p in Page.objects.live().public().type(*KIND_OF).only("pk")]
     SearchEntry.objects.exclude(page_id__in=ids).delete()
     for start in range(0, len(ids), 200):
         for page in Page.objects.filter(pk__in=ids[start:start + 200]).specific():

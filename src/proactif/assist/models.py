@@ -65,12 +65,20 @@ class SitePage(Page):
     """What every page of the public site does when served: count the view for the exempt audience
     measurement (no cookie, no address), and give its template the site's frame."""
 
+    # A public website: no page behind a password or a login (the privacy panel offers « public » only); what is
+    # for agents lives in the platform, under its own access rules
+    private_page_options: list[str] = []
+
     class Meta:
         abstract = True
 
     def serve(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        from django.http import HttpResponseNotAllowed
+
         from proactif.assist import services
 
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
         services.count(self.url or request.path)
         return super().serve(request, *args, **kwargs)
 
@@ -112,6 +120,12 @@ class SectionPage(SitePage):
 CHECKBOXES = forms.CheckboxSelectMultiple
 
 
+def native_date() -> forms.DateInput:
+    """The browser's own date field: Wagtail's date chooser initialises itself with an inline script, which the
+    platform's CSP (script nonces) blocks."""
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class ContentPage(SitePage):
     """What every page a resident reads has: a summary, a body, themes, audiences and search keywords."""
 
@@ -145,7 +159,8 @@ class DemarchePage(ContentPage):
     deadline_date = models.DateField("date de l'échéance", null=True, blank=True)
     months = models.CharField("mois de forte demande", max_length=40, blank=True,
                               help_text="Numéros des mois séparés par des virgules.")
-    content_panels = [*ContentPage.content_panels, FieldPanel("deadline"), FieldPanel("deadline_date"),
+    content_panels = [*ContentPage.content_panels, FieldPanel("deadline"),
+                      FieldPanel("deadline_date", widget=native_date()),
                       FieldPanel("months")]
 
     class Meta:
@@ -155,7 +170,7 @@ class DemarchePage(ContentPage):
 class ActualitePage(ContentPage):
     template = "assist/content_page.html"
     date = models.DateField("date de publication")
-    content_panels = [*ContentPage.content_panels, FieldPanel("date")]
+    content_panels = [*ContentPage.content_panels, FieldPanel("date", widget=native_date())]
 
     class Meta:
         verbose_name = "actualité"
@@ -166,7 +181,8 @@ class EvenementPage(ContentPage):
     starts = models.DateField("premier jour")
     ends = models.DateField("dernier jour", null=True, blank=True)
     place = models.CharField("lieu", max_length=200, blank=True)
-    content_panels = [*ContentPage.content_panels, FieldPanel("starts"), FieldPanel("ends"), FieldPanel("place")]
+    content_panels = [*ContentPage.content_panels, FieldPanel("starts", widget=native_date()),
+                      FieldPanel("ends", widget=native_date()), FieldPanel("place")]
 
     class Meta:
         verbose_name = "événement"

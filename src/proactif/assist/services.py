@@ -41,7 +41,7 @@ def chosen_interests(request: HttpRequest) -> frozenset[str]:
 
 def keep_interests(response: HttpResponse, request: HttpRequest, slugs: list[str]) -> list[str]:
     known = theme_slugs()
-    kept = [slug for slug in slugs if slug in known]
+    kept = [slug for slug in dict.fromkeys(slugs) if slug in known]
     if kept:
         response.set_cookie(INTERESTS_COOKIE, ".".join(kept), max_age=INTERESTS_AGE, httponly=True, samesite="Lax",
                             secure=request.is_secure())
@@ -72,7 +72,7 @@ def context_for(request: HttpRequest, visited: tuple[str, ...] = ()) -> domain.C
 def _live_pages() -> list[ContentPage]:
     pages: list[ContentPage] = []
     for model in (DemarchePage, ActualitePage, EvenementPage):
-        pages.extend(model.objects.live().prefetch_related("themes").order_by("path"))
+        pages.extend(model.objects.live().public().prefetch_related("themes").order_by("path"))
     return pages
 
 
@@ -145,6 +145,8 @@ def search(query: str, limit: int = 20) -> dict[str, Any]:
     from proactif.assist import _search
 
     hits = _search.search(query, limit=limit)
+    public = set(Page.objects.filter(pk__in=[h.page_id for h in hits]).live().public().values_list("pk", flat=True))
+    hits = [h for h in hits if h.page_id in public]  # a page restricted since it was indexed stays out
     classified = _classify.classify([query])[0]
     theme = Theme.objects.filter(slug=classified.theme).first()
     _audience.count(f"theme:{classified.theme}", "recherche")

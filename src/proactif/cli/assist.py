@@ -15,7 +15,7 @@ def assist() -> None:
 
 
 @assist.command()
-@click.option("--file", "source", required=True, type=click.File("r", encoding="utf-8"),
+@click.option("--file", "source", required=True, type=click.File("rb"),
               help="Queries, one per line (« - » reads the standard input); empty lines are skipped.")
 @click.option("--alternatives", default=2, show_default=True, type=click.IntRange(0, 17),
               help="How many next themes to show with their scores.")
@@ -25,7 +25,7 @@ def classify(source: click.utils.LazyFile, alternatives: int, as_json: bool) -> 
 
     Example: proactif assist classify --file requetes.txt --json
     """
-    queries = [line.strip() for line in source if line.strip()]
+    queries = read_queries(source.read(), getattr(source, "name", "-"))
     setup()
     from proactif.assist import services
 
@@ -42,6 +42,29 @@ def classify(source: click.utils.LazyFile, alternatives: int, as_json: bool) -> 
     for r in results:
         others = ", ".join(f"{s} {v:.2f}" for s, v in r.alternatives)
         click.echo(f"{r.query[:width]:<{width}}  {r.theme:<28} {r.score:>5.2f}  {others}")
+
+
+MAX_QUERY = 500  # as the site's search box
+
+
+def read_queries(raw: bytes, name: str) -> list[str]:
+    """One query per line of a UTF-8 file (a BOM and any line ends accepted); a file that is not UTF-8 text or a
+    line longer than a search box takes is refused with its place."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.UsageError(f"{name} : ce n'est pas un texte UTF-8 (octet {exc.start + 1})") from None
+    if "\x00" in text:
+        raise click.UsageError(f"{name} : ce n'est pas un fichier texte (octet nul)")
+    queries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if len(line) > MAX_QUERY:
+            raise click.UsageError(f"{name}, ligne {number} : requête de {len(line)} caractères, "
+                                   f"{MAX_QUERY} au plus")
+        if line:
+            queries.append(line)
+    return queries
 
 
 @assist.command("seed-site")
