@@ -93,27 +93,28 @@ def section(kind: str) -> SectionPage:
 LINK = re.compile(r"\[([^\]]+)\]\(((?:/|https://)[^)\s]*)\)")
 
 
-def markup_to_html(text: str) -> str:
+def markup_to_html(text: str, urls: dict[str, str] | None = None) -> str:
     """The demo files' light markup (paragraphs, « ## » subheadings, « - » lists, [label](url) links) as the
-    rich text the CMS stores."""
+    rich text the CMS stores; a link to `/site/<slug>/` goes to that page's address (`urls`: slug → address)."""
+    urls = urls or {}
     blocks = []
     for block in re.split(r"\n\s*\n", text.strip()):
         lines = [line.strip() for line in block.strip().splitlines() if line.strip()]
         if not lines:
             continue
         if lines[0].startswith("## "):
-            blocks.append(f"<h2>{_inline(lines[0][3:])}</h2>")
+            blocks.append(f"<h2>{_inline(lines[0][3:], urls)}</h2>")
             lines = lines[1:]
             if not lines:
                 continue
         if all(line.startswith("- ") for line in lines):
-            blocks.append("<ul>" + "".join(f"<li>{_inline(line[2:])}</li>" for line in lines) + "</ul>")
+            blocks.append("<ul>" + "".join(f"<li>{_inline(line[2:], urls)}</li>" for line in lines) + "</ul>")
         else:
-            blocks.append(f"<p>{_inline(' '.join(lines))}</p>")
+            blocks.append(f"<p>{_inline(' '.join(lines), urls)}</p>")
     return "".join(blocks)
 
 
-def _inline(text: str) -> str:
+def _inline(text: str, urls: dict[str, str]) -> str:
     """Text with its links; the typographic apostrophe set here, since the page's typesetting cannot see an
     elision across a tag (« l'<a>école</a> »)."""
     def words(part: str) -> str:
@@ -121,7 +122,9 @@ def _inline(text: str) -> str:
 
     out, last = [], 0
     for match in LINK.finditer(text):
-        out += [words(text[last:match.start()]), f'<a href="{html.escape(match.group(2))}">{words(match.group(1))}</a>']
+        target = match.group(2)
+        target = urls.get(target.removeprefix("/site/").strip("/"), target) if target.startswith("/site/") else target
+        out += [words(text[last:match.start()]), f'<a href="{html.escape(target)}">{words(match.group(1))}</a>']
         last = match.end()
     return "".join([*out, words(text[last:])])
 
@@ -141,19 +144,24 @@ def seed_demo(today: date | None = None) -> dict[str, int]:
     themes = {t.slug: t for t in Theme.objects.all()}
     audiences = {a.slug: a for a in Audience.objects.all()}
     existing = set(Page.objects.values_list("slug", flat=True))
+    specs = demo_pages()
+    section_urls = {kind: section(kind).url for kind in SECTIONS}
+    urls = {spec["slug"]: f"{section_urls[spec['kind']]}{spec['slug']}/" for spec in specs}
     created = 0
-    for spec in demo_pages():
+    for spec in specs:
         if spec["slug"] in existing:
             continue
-        _publish(spec, today, themes, audiences)
+        _publish(spec, today, themes, audiences, urls)
         created += 1
     return {"pages_created": created, "pages": SearchEntry.objects.count()}
 
 
-def _publish(spec: dict[str, Any], today: date, themes: dict[str, Theme], audiences: dict[str, Audience]) -> None:
+def _publish(spec: dict[str, Any], today: date, themes: dict[str, Theme], audiences: dict[str, Audience],
+             urls: dict[str, str]) -> None:
     kind = spec["kind"]
     fields: dict[str, Any] = {"title": spec["title"], "slug": spec["slug"], "summary": spec["summary"],
-                              "body": markup_to_html(spec["body"]), "keywords": ", ".join(spec.get("keywords", []))}
+                              "body": markup_to_html(spec["body"], urls),
+                              "keywords": ", ".join(spec.get("keywords", []))}
     if kind == "demarche":
         fields["deadline"] = spec.get("deadline", "")
         fields["months"] = ",".join(str(m) for m in spec.get("months", []))
