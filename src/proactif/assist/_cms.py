@@ -25,6 +25,20 @@ MODEL_PERMISSIONS = {
 PAGE_PERMISSIONS = ["add_page", "change_page", "publish_page", "unlock_page", "lock_page", "delete_page"]
 
 
+def native_date_widgets() -> None:
+    """The CMS's date and date-time fields (a page's publication schedule, our page types' dates) as the browser's
+    own inputs: Wagtail's calendar pickers start with an inline script each, which the platform's CSP (script
+    nonces) blocks — decision 0010."""
+    from django import forms
+    from django.db import models
+    from wagtail.admin.forms.models import register_form_field_override
+
+    register_form_field_override(models.DateField, override={
+        "widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")})
+    register_form_field_override(models.DateTimeField, override={
+        "widget": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")})
+
+
 def editors_group() -> Group:
     """The group and its permissions, created once (idempotent)."""
     from wagtail.documents.models import Document

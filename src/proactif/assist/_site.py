@@ -64,7 +64,7 @@ def home() -> HomePage:
     if found is not None:
         return found
     with transaction.atomic():
-        root = Page.get_first_root_node()
+        root = Page.get_first_root_node() or _wagtail_tree()
         welcome = [p for p in root.get_children() if p.specific_class is Page and p.numchild == 0]
         page = root.add_child(instance=HomePage(
             title=settings.COLLECTIVITE_NAME, slug="accueil",
@@ -82,6 +82,20 @@ def home() -> HomePage:
         for old in welcome:  # Wagtail's « Welcome to your new Wagtail site! »
             old.delete()
     return page
+
+
+def _wagtail_tree() -> Page:
+    """Wagtail's root page, default locale and root collection, as its migrations create them: made again when a
+    database was emptied table by table (a flush) rather than migrated."""
+    from django.contrib.contenttypes.models import ContentType
+    from wagtail.models import Collection, Locale
+
+    if not Locale.objects.exists():
+        Locale.objects.create(language_code=settings.LANGUAGE_CODE)
+    if Collection.get_first_root_node() is None:
+        Collection.add_root(name="Root")
+    return Page.add_root(instance=Page(title="Root", slug="root", content_type=ContentType.objects.get_for_model(Page),
+                                       locale=Locale.objects.first()))
 
 
 def section(kind: str) -> SectionPage:

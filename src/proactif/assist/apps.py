@@ -8,4 +8,6 @@ class AssistConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from proactif.assist import _signals  # noqa: F401  (indexes pages as they are published)
+        from proactif.assist import _cms, _signals  # noqa: F401  (_signals indexes pages as they are published)
+
+        _cms.native_date_widgets()

@@ -120,12 +120,6 @@ class SectionPage(SitePage):
 CHECKBOXES = forms.CheckboxSelectMultiple
 
 
-def native_date() -> forms.DateInput:
-    """The browser's own date field: Wagtail's date chooser initialises itself with an inline script, which the
-    platform's CSP (script nonces) blocks."""
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
 class ContentPage(SitePage):
     """What every page a resident reads has: a summary, a body, themes, audiences and search keywords."""
 
@@ -160,7 +154,7 @@ class DemarchePage(ContentPage):
     months = models.CharField("mois de forte demande", max_length=40, blank=True,
                               help_text="Numéros des mois séparés par des virgules.")
     content_panels = [*ContentPage.content_panels, FieldPanel("deadline"),
-                      FieldPanel("deadline_date", widget=native_date()),
+                      FieldPanel("deadline_date"),
                       FieldPanel("months")]
 
     class Meta:
@@ -170,7 +164,7 @@ class DemarchePage(ContentPage):
 class ActualitePage(ContentPage):
     template = "assist/content_page.html"
     date = models.DateField("date de publication")
-    content_panels = [*ContentPage.content_panels, FieldPanel("date", widget=native_date())]
+    content_panels = [*ContentPage.content_panels, FieldPanel("date")]
 
     class Meta:
         verbose_name = "actualité"
@@ -181,8 +175,8 @@ class EvenementPage(ContentPage):
     starts = models.DateField("premier jour")
     ends = models.DateField("dernier jour", null=True, blank=True)
     place = models.CharField("lieu", max_length=200, blank=True)
-    content_panels = [*ContentPage.content_panels, FieldPanel("starts", widget=native_date()),
-                      FieldPanel("ends", widget=native_date()), FieldPanel("place")]
+    content_panels = [*ContentPage.content_panels, FieldPanel("starts"),
+                      FieldPanel("ends"), FieldPanel("place")]
 
     class Meta:
         verbose_name = "événement"
