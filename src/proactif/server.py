@@ -34,15 +34,18 @@ class ProactifServer(BaseApplication):  # type: ignore[misc]
             start_alongside()
 
         self.cfg.set("when_ready", when_ready)
-        if self.embedded_work:
-            threads = self.executor_threads
+        embedded, threads = self.embedded_work, self.executor_threads
 
-            def post_worker_init(worker: Any) -> None:
+        def post_worker_init(worker: Any) -> None:
+            from proactif.kernel.install import warm_up
+
+            warm_up()  # the query classifier's model, loaded before the first search asks for it
+            if embedded:
                 from proactif.kernel.runner import start_embedded
 
                 start_embedded(threads)
 
-            self.cfg.set("post_worker_init", post_worker_init)
+        self.cfg.set("post_worker_init", post_worker_init)
 
     def load(self) -> Any:
         from proactif.wsgi import application

@@ -87,6 +87,8 @@ PAGES = [
 def pages(db: None) -> list[Any]:
     from proactif.assist.models import SearchEntry
 
+    SearchEntry.objects.all().delete()  # the test database's demo site out of the way (rolled back after the test)
+    _search.rebuild()
     rows = SearchEntry.objects.bulk_create([
         SearchEntry(page_id=page_id, url=f"/site/page-{page_id}/", kind="demarche", title=title, keywords=keywords,
                     summary=summary, body=body, themes=themes)

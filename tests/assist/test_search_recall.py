@@ -59,6 +59,7 @@ def demo_index(db: None) -> tuple[list[Any], list[dict[str, Any]]]:
     pages, queries = demo_pages(), demo_queries()
     if not pages or len(queries) < 60:
         pytest.fail(f"the demo needs pages and at least 60 queries: {len(pages)} pages, {len(queries)} queries")
+    SearchEntry.objects.all().delete()  # the test database's published demo site: replaced by the files' pages
     rows = SearchEntry.objects.bulk_create(entries(pages))
     _search.rebuild()
     return rows, queries

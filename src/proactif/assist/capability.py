@@ -35,5 +35,5 @@ CAPABILITY = Capability(
     ),
     nav=(Nav("Site public", "redaction:home", 60),),
     install=services.install,
-    alongside=services.alongside,
+    warm_up=services.warm_up,
 )

@@ -221,31 +221,15 @@ def editorial_figures(days: int = 30) -> dict[str, Any]:
     }
 
 
-class _Warmup:
-    """Loads the query classifier's model and the themes' vectors in the background when the server starts, so
-    the first search does not wait for them (about 3 seconds)."""
+def warm_up() -> None:
+    """Load the query classifier's model and the themes' vectors (about 3 seconds), so that the first search of a
+    web worker does not wait for them."""
+    from django.db import connection
 
-    def __init__(self) -> None:
-        import threading
-
-        self.thread = threading.Thread(target=self._run, name="assist-warmup", daemon=True)
-        self.thread.start()
-
-    @staticmethod
-    def _run() -> None:
-        from django.db import connection
-
-        try:
-            _classify.classify(["démarches en mairie"], use_cache=False)
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        self.thread.join(timeout=0)
-
-
-def alongside(simulation: bool) -> _Warmup | None:
-    return None if simulation else _Warmup()
+    try:
+        _classify.classify(["démarches en mairie"], use_cache=False)
+    finally:
+        connection.close()
 
 
 def demo_queries() -> list[dict[str, Any]]:

@@ -390,6 +390,7 @@ class Capability:
     reports: Mapping[str, Callable[[], Any]] = field(default_factory=dict)  # end of a simulation
     install: Callable[[], Any] | None = None  # reference data, idempotent, after the migrations
     notices: Callable[[], list[Notice]] | None = None  # what the public website shows as happening now
+    warm_up: Callable[[], Any] | None = None  # in each web worker once forked, in a thread: load what is slow to load
     # what runs beside the server or a simulation in this process (the built-in sinks): `alongside(simulation)`
     # returns an object with `stop()` (and `step()`, run after each simulated step), or None
     alongside: Callable[[bool], Any] | None = None

@@ -39,6 +39,19 @@ def step_alongside() -> None:
             step()
 
 
+def warm_up() -> list[str]:
+    """Each capability's `warm_up`, in a daemon thread of this process (a web worker, after the fork: a thread
+    importing modules in the arbiter while it forks would leave the import lock held in the worker)."""
+    import threading
+
+    started = []
+    for capability in capabilities.declared():
+        if capability.warm_up is not None:
+            threading.Thread(target=capability.warm_up, name=f"warm-up-{capability.name}", daemon=True).start()
+            started.append(capability.name)
+    return started
+
+
 def stop_alongside() -> None:
     while _started:
         _started.pop().stop()
