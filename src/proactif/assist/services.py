@@ -139,7 +139,7 @@ def related(request: HttpRequest, page: ContentPage, limit: int = 4) -> list[Car
 
 # --- search --------------------------------------------------------------------------------------------------
 def search(query: str, limit: int = 20) -> dict[str, Any]:
-    query = " ".join(query.split())[:200]
+    query = " ".join(query.replace("\x00", " ").split())[:200]  # PostgreSQL's text holds no NUL
     if not query:
         return {"query": "", "hits": [], "theme": None}
     from proactif.assist import _search
