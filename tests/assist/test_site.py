@@ -203,3 +203,32 @@ def test_every_link_in_the_sites_pages_leads_somewhere() -> None:
     # the titres portal asks for a resident's signed link (403 with the page saying so): it exists
     assert {url: code for url, code in broken.items() if code not in (200, 403)} == {}
     assert all(code == 200 for url, code in broken.items() if url.startswith("/site/"))
+
+
+def test_a_deleted_page_leaves_the_index_and_other_tables_keep_their_fast_delete() -> None:
+    from django.db.models.signals import post_delete
+
+    from proactif.registry.models import Person
+
+    page = DemarchePage.objects.live().order_by("path").last()
+    assert SearchEntry.objects.filter(page_id=page.pk).exists()
+    page.delete()
+    assert not SearchEntry.objects.filter(page_id=page.pk).exists()
+    # the site listens to its own page types only: a purge of another table stays one DELETE, no row loaded
+    assert not post_delete.has_listeners(Person) and not post_delete.has_listeners(AudienceCount)
+
+
+def test_the_nightly_retention_purges_lapsed_proofs_and_old_audience_counts_only() -> None:
+    now = clock.now()
+    old = ConsentProof.objects.create(consent_id="a" * 32, version=_consent.VERSION, choices={},
+                                      decided_at=now - timedelta(days=2200), expires_at=now - timedelta(days=1900))
+    kept = ConsentProof.objects.create(consent_id="b" * 32, version=_consent.VERSION, choices={},
+                                       decided_at=now - timedelta(days=400), expires_at=now - timedelta(days=200))
+    AudienceCount.objects.create(day=clock.today() - timedelta(days=800), path="/site/vieux/", count=3)
+    AudienceCount.objects.create(day=clock.today() - timedelta(days=700), path="/site/recent/", count=3)
+    from proactif.assist import tasks
+
+    assert tasks.retention() == {"preuves_de_consentement": 1, "mesures_d_audience": 1}
+    assert not ConsentProof.objects.filter(pk=old.pk).exists() and ConsentProof.objects.filter(pk=kept.pk).exists()
+    assert list(AudienceCount.objects.filter(path__in=["/site/vieux/", "/site/recent/"]).values_list(
+        "path", flat=True)) == ["/site/recent/"]

@@ -8,6 +8,8 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from wagtail.signals import page_published, page_unpublished
 
+from proactif.assist.models import ActualitePage, DemarchePage, EvenementPage
+
 
 @receiver(page_published)
 def _published(sender: Any, instance: Any, **_: Any) -> None:
@@ -17,14 +19,15 @@ def _published(sender: Any, instance: Any, **_: Any) -> None:
 
 
 @receiver(page_unpublished)
-@receiver(post_delete)
+@receiver(post_delete, sender=DemarchePage)
+@receiver(post_delete, sender=ActualitePage)
+@receiver(post_delete, sender=EvenementPage)
 def _withdrawn(sender: Any, instance: Any, **_: Any) -> None:
-    from wagtail.models import Page
+    # post_delete only for the indexed page types: a receiver without a sender would listen to every model's
+    # deletions and take Django's fast path (one DELETE, no rows loaded) away from every purge of the platform
+    from proactif.assist import _site
 
-    if isinstance(instance, Page):
-        from proactif.assist import _site
-
-        _site.unindex_pages([instance.pk])
+    _site.unindex_pages([instance.pk])
 
 
 @receiver(post_save, sender="wagtailcore.PageViewRestriction")

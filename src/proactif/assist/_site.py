@@ -12,10 +12,9 @@ from typing import Any
 import yaml
 from django.conf import settings
 from django.db import transaction
-from django.utils.text import slugify
 from wagtail.models import Page, Site
 
-from proactif.assist import _classify
+from proactif.assist import _classify, _search
 from proactif.assist.models import (
     ActualitePage,
     Audience,
@@ -143,11 +142,16 @@ def _inline(text: str, urls: dict[str, str]) -> str:
     return "".join([*out, words(text[last:])])
 
 
+def demo_files(pattern: str) -> list[dict[str, Any]]:
+    """The entries of the demo files matching `pattern` (`pages-*.yaml`, `queries-*.yaml`), in file order."""
+    found: list[dict[str, Any]] = []
+    for path in sorted(DEMO.glob(pattern)):
+        found.extend(yaml.safe_load(path.read_text(encoding="utf-8")) or [])
+    return found
+
+
 def demo_pages() -> list[dict[str, Any]]:
-    pages: list[dict[str, Any]] = []
-    for path in sorted(DEMO.glob("pages-*.yaml")):
-        pages.extend(yaml.safe_load(path.read_text(encoding="utf-8")) or [])
-    return pages
+    return demo_files("pages-*.yaml")
 
 
 def seed_demo(today: date | None = None) -> dict[str, int]:
@@ -197,8 +201,6 @@ def _publish(spec: dict[str, Any], today: date, themes: dict[str, Theme], audien
 # --- the search index ----------------------------------------------------------------------------------------
 def index_pages(page_ids: list[int]) -> None:
     """(Re)write the search rows of these pages when they are live content pages; drop the others'."""
-    from proactif.assist import _search
-
     entries, gone = [], []
     public = set(Page.objects.filter(pk__in=page_ids).public().values_list("pk", flat=True))
     for page in Page.objects.filter(pk__in=page_ids).specific():
@@ -223,8 +225,6 @@ def entry_for(page: ContentPage) -> SearchEntry:
 
 
 def unindex_pages(page_ids: list[int]) -> None:
-    from proactif.assist import _search
-
     _search.remove(page_ids)
     SearchEntry.objects.filter(page_id__in=page_ids).delete()
 
@@ -236,8 +236,6 @@ def plain_text(rich: str) -> str:
 def reindex_all() -> int:
     """Every live content page's row written again and the full-text index rebuilt from the rows (after an
     upgrade of the analysis, or of the page types)."""
-    from proactif.assist import _search
-
     ids = [p.pk for p in Page.objects.live().public().type(*KIND_OF).only("pk")]
     SearchEntry.objects.exclude(page_id__in=ids).delete()
     for start in range(0, len(ids), 200):
@@ -245,7 +243,3 @@ def reindex_all() -> int:
             entry_for(page).save()  # type: ignore[arg-type]
     _search.rebuild()
     return len(ids)
-
-
-def theme_slug(name: str) -> str:
-    return slugify(name)[:60]

@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from wagtail.models import Page
 
-from proactif.assist import _audience, _classify, _consent, _site, domain
+from proactif.assist import _audience, _classify, _consent, _search, _site, domain
 from proactif.assist.models import ActualitePage, ContentPage, DemarchePage, EvenementPage, Theme
 from proactif.kernel import capabilities, clock
 
@@ -27,6 +27,7 @@ current_themes = _classify.current_themes
 
 
 def purge() -> dict[str, int]:
+    """The site's retention: consent proofs five years after they lapse, audience counts after 25 months."""
     return {"preuves_de_consentement": _consent.purge(), "mesures_d_audience": _audience.purge()}
 
 
@@ -142,8 +143,6 @@ def search(query: str, limit: int = 20) -> dict[str, Any]:
     query = " ".join(query.replace("\x00", " ").split())[:200]  # PostgreSQL's text holds no NUL
     if not query:
         return {"query": "", "hits": [], "theme": None}
-    from proactif.assist import _search
-
     hits = _search.search(query, limit=limit)
     public = set(Page.objects.filter(pk__in=[h.page_id for h in hits]).live().public().values_list("pk", flat=True))
     hits = [h for h in hits if h.page_id in public]  # a page restricted since it was indexed stays out
@@ -151,10 +150,6 @@ def search(query: str, limit: int = 20) -> dict[str, Any]:
     theme = Theme.objects.filter(slug=classified.theme).first()
     _audience.count(f"theme:{classified.theme}", "recherche")
     return {"query": query, "hits": hits, "theme": theme, "score": classified.score}
-
-
-def page_for(page_id: int) -> Page | None:
-    return Page.objects.filter(pk=page_id).first()
 
 
 def page_context(request: HttpRequest, page: Page) -> dict[str, Any]:
@@ -167,7 +162,7 @@ def page_context(request: HttpRequest, page: Page) -> dict[str, Any]:
     elif isinstance(page, SectionPage):
         children = [p for p in _live_pages() if p.path.startswith(page.path) and p.depth == page.depth + 1]
         kind = _site.KIND_OF[type(children[0])] if children else ""
-        if kind == "demarche":  # the démarches in the section's order, by theme
+        if kind == "demarche":  # the démarches by title: a résident looks one up, nothing is « current »
             data["cards"] = [Card(p, kind, 0.0, ()) for p in sorted(children, key=lambda p: p.title)]
         else:
             data["cards"] = ranked_cards(children, context_for(request), current_only=True)
@@ -188,7 +183,7 @@ def frame(request: HttpRequest) -> dict[str, Any]:
     navigation.append({"label": "Mes centres d'intérêt", "url": "/site/mes-centres-d-interet/",
                        "active": path.startswith("/site/mes-centres-d-interet/")})
     decision = _consent.current(request)
-    return {"navigation": navigation, "home_url": home.url, "site_page": True, "agent_page": False,
+    return {"navigation": navigation, "home_url": home.url, "agent_page": False,
             "consent": decision, "consent_asked": decision is None,
             "consent_purposes": [{"code": code, "title": title, "desc": desc,
                                   "accepted": decision is not None and decision.allows(code)}
@@ -234,19 +229,12 @@ def warm_up() -> None:
 
 def demo_queries() -> list[dict[str, Any]]:
     """The committed search evaluation set: residents' queries on the demo site with the page each must find."""
-    import yaml
-
-    found: list[dict[str, Any]] = []
-    for path in sorted(_site.DEMO.glob("queries-*.yaml")):
-        found.extend(yaml.safe_load(path.read_text(encoding="utf-8")) or [])
-    return found
+    return _site.demo_files("queries-*.yaml")
 
 
 def evaluate_search() -> dict[str, Any]:
     """Recall@5 of the site's search on this database (the demo site published), overall and by kind."""
     from django.db import connection
-
-    from proactif.assist import _search
 
     queries = demo_queries()
     missing = sorted({q["expected"] for q in queries} - set(Page.objects.values_list("slug", flat=True)))
