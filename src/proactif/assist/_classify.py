@@ -19,9 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import re
 import threading
-import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from proactif.assist import _analysis as analysis
 
 THEMES_FILE = Path(__file__).with_name("themes.yaml")
 
@@ -85,35 +85,18 @@ def current_themes() -> list[ThemeDef]:
                      months=tuple(row.month_list()), position=row.position) for row in rows]
 
 
-# --- lexical analysis ----------------------------------------------------------------------------------------
-_STOPWORDS_TEXT = """
-a au aux avec ce ces comment d de des du en est et il je j l la le les leur lui ma mais me mes mon n ne
-ni nos notre nous on ou par pas pour qu que qui quel quelle quels quelles quand sa se ses si son sur ta te
-tes ton tu un une vos votre vous y c s t m est ai as a ont sont suis faire fait faut peut peux puis dois
-doit ou dans chez quoi combien cest mairie ville commune belleroche besoin veux voudrais aller avoir etre
-horaires horaire
-"""
-STOPWORDS = frozenset(_STOPWORDS_TEXT.split())  # French function words and words every query of a town site has
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def fold(text: str) -> str:
-    """Lower case, no accents, « œ » as « oe »: how residents type, with or without accents."""
-    text = text.lower().replace("œ", "oe").replace("æ", "ae")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import snowballstemmer
-
-    return snowballstemmer.stemmer("french")
+# --- lexical analysis: the search's own (`_analysis`: folding, elisions, French stop words, Snowball French) -----
+# Words every query of a town site carries, which tell no theme apart (on top of the French function words)
+SITE_WORDS = frozenset((
+    "mairie", "ville", "commune", "belleroche", "besoin", "veux", "voudrais", "aller", "avoir", "etre", "horaires",
+    "horaire", "faire", "fait", "faut", "peut", "peux", "puis", "dois", "doit", "quoi", "combien", "cest", "comment",
+    "quel", "quelle", "quels", "quelles", "quand",
+))
 
 
 @lru_cache(maxsize=8192)
 def stems(text: str) -> tuple[str, ...]:
-    words = [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-    return tuple(_stemmer().stemWords(words))
+    return tuple(analysis.stem(w) for w in analysis.words(text) if w not in SITE_WORDS)
 
 
 # --- the model and the theme index ---------------------------------------------------------------------------
