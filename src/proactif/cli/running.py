@@ -107,6 +107,8 @@ def demo(no_serve: bool, residents: int, host: str, port: int, as_json: bool) ->
                 "déménagé ou sont décédées") if seeded and seeded > figures["residents"] else ""
         click.echo(f"\nProactif est prêt : {number(figures['residents'])} habitants résidents{gone}.")
         click.echo(f"  Adresse : {url}")
+        click.echo(f"  Site public de la commune : {url.rstrip('/')}/site/ ({figures['site']['pages']} pages ; "
+                   f"éditeur : {url.rstrip('/')}/cms/ avec le compte communication@{DEMO_DOMAIN})")
         if figures.get("quiet_hours"):
             click.echo(figures["quiet_hours"])
         click.echo(f"  Connexion : {login['email']}  mot de passe : {figures['password']}")

@@ -51,6 +51,10 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
             "gunicorn.access": {"level": "WARNING"},
             "celery": {"level": "WARNING" if level.upper() == "INFO" else level.upper()},
             "faker": {"level": "WARNING"},
+            # the CMS keeps its own log of page actions (wagtail's log entries); one line a task or a page saved
+            # would bury the platform's own lines (the demo's site alone is 138 pages × 5)
+            "wagtail": {"level": "WARNING" if level.upper() == "INFO" else level.upper()},
+            "django_tasks": {"level": "WARNING" if level.upper() == "INFO" else level.upper()},
         },
     })
     structlog.configure(
