@@ -454,6 +454,15 @@ CONNECTOR_LOG_RETENTION_DAYS = env_int("PROACTIF_CONNECTOR_LOG_RETENTION_DAYS", 
                                        "Days a row of the log of calls to other administrations' APIs is kept "
                                        "(traceability of the exchanges; 3 years).")
 
+# --- the public website's personalisation (opt-in) and newsletters -------------------------------
+INTEREST_HALF_LIFE_DAYS = env_int("PROACTIF_INTEREST_HALF_LIFE_DAYS", 30,
+                                  "Days after which an inferred interest of a site visitor counts half.")
+PERSONALISATION_CONTROL_PERCENT = env_int("PROACTIF_PERSONALISATION_CONTROL_PERCENT", 10,
+                                          "Percent of consenting visitors kept on the default order (control group "
+                                          "measuring the personalisation's effect).")
+EVENTS_PER_MINUTE = env_int("PROACTIF_EVENTS_PER_MINUTE", 600,
+                            "Events the site's ingestion endpoint accepts per minute from one address.")
+
 # --- the public website's CMS (Wagtail) ---------------------------------------------------------
 WAGTAIL_SITE_NAME = COLLECTIVITE_NAME
 WAGTAILADMIN_BASE_URL = PUBLIC_URL  # the links the CMS writes (previews, notifications)

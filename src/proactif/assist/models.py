@@ -225,3 +225,148 @@ class AudienceCount(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "path", "kind"], name="assist_audience_unique")]
+
+
+# --- personalisation (opt-in), newsletters, identity -------------------------------------------------------------
+# A profile exists only for a visitor who accepted « personnalisation »: it is created under their consent
+# identifier, carried by a first-party cookie (13 months at most) as a random key, and names no one until the
+# visitor subscribes to a newsletter (the profile then belongs to the subscriber) — and a registry person only if
+# the subscriber links themself, on an explicit opt-in kept in the registry's consent ledger.
+class Profile(models.Model):
+    """A consenting visitor's interests. `interests` are the inferred ones, theme slug → [score, as of (epoch
+    seconds)], decayed when read (`_interests.decayed`); `chosen` the visitor's explicit choices, theme slug → true
+    (shown first) or false (never shown first), above anything inferred; `answers` the progressive profiling's,
+    question → {"value", "consent", "at"} each with the consent text it was given under. A merged anonymous profile
+    keeps its row as an alias: `merged_into` the profile it now reads as."""
+
+    key = models.CharField(max_length=32, unique=True)  # random, the cookie's value; never shown to agents
+    consent_id = models.CharField(max_length=32, db_index=True)
+    created_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)  # the cookie and the profile lapse 13 months after this
+    interests = models.JSONField(default=dict)
+    chosen = models.JSONField(default=dict)
+    answers = models.JSONField(default=dict)
+    events = models.PositiveIntegerField(default=0)
+    frozen = models.BooleanField(default=False)  # consent withdrawn: nothing more is recorded or inferred
+    subscriber = models.ForeignKey("Subscriber", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="profiles")
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="aliases")
+
+
+class ProfileEvent(models.Model):
+    """One first-party event of a consenting visitor (page view, search, click, download, form), kept 25 months.
+    Only the theme and the page: never the query's words, the address or the browser."""
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=12)  # page_vue | recherche | clic | telechargement | formulaire
+    theme = models.CharField(max_length=60, blank=True)
+    page_id = models.BigIntegerField(null=True, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["profile", "at"], name="assist_event_profile_at")]
+
+
+class ProfileMerge(models.Model):
+    """An anonymous profile merged into a subscriber's, server-side: what the target held before (`before`), so
+    that the merge can be undone, and who did it. Audited."""
+
+    source = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
+    before = models.JSONField(default=dict)
+    merged_at = models.DateTimeField()
+    reason = models.CharField(max_length=80)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+
+class ProfilePseudonym(models.Model):
+    """The name another site of the collectivité knows a profile by: one per (site, profile), random, so two sites
+    cannot join what they know."""
+
+    site = models.CharField(max_length=40)
+    pseudonym = models.CharField(max_length=40)
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "pseudonym"], name="assist_pseudonym_unique"),
+                       models.UniqueConstraint(fields=["site", "profile"], name="assist_pseudonym_profile")]
+
+
+class Segment(models.Model):
+    """A group of profiles agents define by rules over the profile and its events (« parent d'un jeune enfant »).
+    `rules` is a list of conditions all met (`_interests.matches`). A segment that would imply `sante` or `handicap`
+    reads only what visitors chose, never what was inferred."""
+
+    slug = models.SlugField("identifiant", max_length=60, unique=True)
+    name = models.CharField("nom", max_length=100)
+    description = models.TextField("description", blank=True)
+    rules = models.JSONField(default=list)
+    updated_at = models.DateTimeField()
+    updated_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+
+class BlockStat(models.Model):
+    """Personalisation measured: blocks shown and clicked per day, page, group (control or personalised) and
+    block — counts only."""
+
+    day = models.DateField()
+    surface = models.CharField(max_length=80)  # home | theme:<slug>
+    group = models.CharField(max_length=12)  # controle | personnalise
+    block = models.CharField(max_length=80)  # the theme slug or page id of the block
+    shown = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "surface", "group", "block"],
+                                               name="assist_blockstat_unique")]
+
+
+class Subscriber(models.Model):
+    """A newsletter subscriber: an address confirmed by double opt-in, the theme lists they chose. Sending stops
+    after 1 hard bounce, 3 soft ones or 1 complaint (`status` « arrete »)."""
+
+    PENDING, ACTIVE, UNSUBSCRIBED, STOPPED = "en_attente", "actif", "desabonne", "arrete"
+    email = models.CharField(max_length=254, unique=True)
+    status = models.CharField(max_length=12, default=PENDING, db_index=True)
+    lists = models.ManyToManyField(Theme, blank=True, related_name="+")
+    consent_version = models.CharField(max_length=20)
+    created_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=200, blank=True)
+    soft_bounces = models.PositiveSmallIntegerField(default=0)
+    hard_bounces = models.PositiveSmallIntegerField(default=0)
+    complaints = models.PositiveSmallIntegerField(default=0)
+    person_id = models.BigIntegerField(null=True, blank=True, db_index=True)  # registry link, on explicit opt-in
+    linked_at = models.DateTimeField(null=True, blank=True)
+
+
+class Edition(models.Model):
+    """A newsletter edition agents compose from published pages, for the subscribers of its lists."""
+
+    DRAFT, SENT = "brouillon", "envoyee"
+    title = models.CharField("titre", max_length=150)
+    intro = models.TextField("introduction", blank=True)
+    lists = models.ManyToManyField(Theme, blank=True, related_name="+")
+    status = models.CharField(max_length=12, default=DRAFT)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.PositiveIntegerField(default=0)
+
+
+class EditionBlock(models.Model):
+    """One published page in an edition; its clicks counted through the signed redirect, not per reader."""
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="blocks")
+    page_id = models.BigIntegerField()
+    position = models.PositiveSmallIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["edition", "page_id"], name="assist_edition_block_unique")]

@@ -10,13 +10,12 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from wagtail.models import Page
 
-from proactif.assist import _audience, _classify, _consent, _search, _site, domain
+from proactif.assist import _audience, _classify, _consent, _gdpr, _search, _site, domain
 from proactif.assist.models import ActualitePage, ContentPage, DemarchePage, EvenementPage, Theme
 from proactif.kernel import capabilities, clock
 
 INTERESTS_COOKIE = "proactif_interets"
 INTERESTS_AGE = 395 * 24 * 3600  # 13 months: the visitor's own setting, kept on their device only
-PURPOSE = "information"
 install = _site.install
 seed_demo = _site.seed_demo
 reindex = _site.reindex_all
@@ -27,8 +26,8 @@ current_themes = _classify.current_themes
 
 
 def purge() -> dict[str, int]:
-    """The site's retention: consent proofs five years after they lapse, audience counts after 25 months."""
-    return {"preuves_de_consentement": _consent.purge(), "mesures_d_audience": _audience.purge()}
+    """The site's retention (`_gdpr.purge`): consent proofs, audience counts, profiles, events, subscriptions."""
+    return _gdpr.purge()
 
 
 # --- the visitor's own choices -------------------------------------------------------------------------------
