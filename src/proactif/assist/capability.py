@@ -16,6 +16,7 @@ from proactif.assist import (
     views,
     views_editions,
     views_newsletter,
+    views_questions,
     views_resident,
     views_segments,
     views_visitor,
@@ -36,7 +37,8 @@ CAPABILITY = Capability(
         route("cookies/", views.cookies, CHOICE, "cookies"),
         route("mes-centres-d-interet/", views.interests, CHOICE, "interests"),
         route("mes-centres-d-interet/oublier/", views.forget_interests, CHOICE, "forget_interests"),
-        *views_visitor.ROUTES, *views_newsletter.ROUTES, *views_resident.ROUTES,
+        *views_visitor.ROUTES, *views_questions.ROUTES, *views_newsletter.ROUTES,
+        *views_resident.ROUTES,
     )),),
     mounts=(
         Mount("site/", _cms.page_patterns, SITE),
