@@ -11,6 +11,7 @@ from proactif.kernel import clock
 from proactif.kernel.capabilities import ErasureItem
 from proactif.messaging.models import (
     DeliveryReceipt,
+    EmailFeedback,
     Engagement,
     InboundMessage,
     Link,
@@ -30,6 +31,9 @@ def export(person_id: int) -> dict[str, Any]:
         "engagements": Engagement.objects.filter(person_id=person_id).count(),
         "abonnements_notifications": PushSubscription.objects.filter(person_id=person_id,
                                                                      revoked_at__isnull=True).count(),
+        "retours_email": [{"date": f.received_at.isoformat(), "adresse": f.address, "type": f.get_kind_display(),
+                           "adresse_arretee": f.stopped} for f in
+                          EmailFeedback.objects.filter(person_id=person_id).order_by("received_at")],
     }
 
 
@@ -39,7 +43,10 @@ def plan_erasure(person_id: int) -> list[ErasureItem]:
                         OutboxMessage.objects.filter(person_id=person_id).count()),
             ErasureItem("réponses et engagements", "erase", "",
                         InboundMessage.objects.filter(person_id=person_id).count()
-                        + Engagement.objects.filter(person_id=person_id).count())]
+                        + Engagement.objects.filter(person_id=person_id).count()),
+            ErasureItem("rebonds et plaintes d'e-mails", "erase", "l'opposition sur une adresse arrêtée reste "
+                                                                  "dans le registre",
+                        EmailFeedback.objects.filter(person_id=person_id).count())]
 
 
 def erase(person_id: int) -> dict[str, int]:
@@ -50,6 +57,7 @@ def erase(person_id: int) -> dict[str, int]:
         "engagements": Engagement.objects.filter(person_id=person_id).delete()[0],
         "push": PushSubscription.objects.filter(person_id=person_id).delete()[0],
         "links": Link.objects.filter(person_id=person_id).delete()[0],
+        "email_feedback": EmailFeedback.objects.filter(person_id=person_id).delete()[0],
     }
 
 
@@ -60,10 +68,12 @@ def purge() -> dict[str, int]:
             body="", recipient="", context={}),
         "replies": InboundMessage.objects.filter(received_at__lt=cutoff).delete()[0],
         "expired_links": Link.objects.filter(expires_at__lt=cutoff).delete()[0],
+        "email_feedback": EmailFeedback.objects.filter(received_at__lt=cutoff).delete()[0],
     }
 
 
 def wipe() -> int:
     return sum(model.objects.all().delete()[0] for model in (
-        DeliveryReceipt, InboundMessage, OutboxMessage, Engagement, PushSubscription, Link, SinkMessage))
+        DeliveryReceipt, InboundMessage, OutboxMessage, Engagement, PushSubscription, Link, SinkMessage,
+        EmailFeedback))
 

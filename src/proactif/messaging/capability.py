@@ -50,8 +50,9 @@ CAPABILITY = Capability(
     name="messaging", label="Messages",
     personal_data=PersonalData.handled_by(
         "messagerie", ("messaging.OutboxMessage", "messaging.InboundMessage", "messaging.Link", "messaging.Engagement",
-                "messaging.PushSubscription", "messaging.DeliveryReceipt", "messaging.SinkMessage"), gdpr,
-        fields=("messaging.SinkMessage.recipient",)),
+                "messaging.PushSubscription", "messaging.DeliveryReceipt", "messaging.SinkMessage",
+                "messaging.EmailFeedback"), gdpr,
+        fields=("messaging.SinkMessage.recipient", "messaging.EmailFeedback.address")),
     pages=(
         Pages("messages/", "messaging", (
             route("", views.outbox, MESSAGES, "outbox"),
@@ -91,7 +92,8 @@ CAPABILITY = Capability(
                               example={"type": "passeport", "numero": "23AB45678", "expire_le": "14 mars 2027",
                                        "echeance": "expire le 14 mars 2027", "delivre_le": "15 mars 2017",
                                        "mois_restants": 3, **registry_domain.agreement("passeport")}),),
-    events=(Event("link_clicked", "Lien ouvert"), Event("reply_received", "Réponse reçue")),
+    events=(Event("link_clicked", "Lien ouvert"), Event("reply_received", "Réponse reçue"),
+            Event("email_feedback", "Rebond ou plainte sur un e-mail")),
     channels=tuple(Channel(code, label) for code, label in domain.CHANNEL_LABELS.items()),
     reports={"messages": services.simulation_report},
     install=_install,

@@ -206,3 +206,26 @@ class SinkMessage(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["provider", "idempotency_key"], name="sink_key_unique")]
         ordering = ["-received_at", "-id"]
+
+
+class EmailFeedback(models.Model):
+    """A bounce or a complaint about an e-mail the outbox sent (`_feedback`): a DSN (RFC 3464) or an ARF report
+    (RFC 5965) that a provider's webhook or the SMTP sink returned. Counted per address: after 1 hard bounce, 3 soft
+    ones or 1 complaint the address is stopped (an opposition on that contact value, e-mail channel, in the
+    registry), and the row that crossed the threshold says so (`stopped`)."""
+
+    KINDS = [("hard", "Rebond définitif"), ("soft", "Rebond temporaire"), ("complaint", "Plainte")]
+
+    address = models.CharField(max_length=400)
+    kind = models.CharField(max_length=10, choices=KINDS)
+    message_key = models.CharField(max_length=200)  # the outbox message's idempotency key
+    person_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    provider = models.CharField(max_length=50)
+    status = models.CharField(max_length=20, blank=True)  # the DSN's Status (5.1.1) or the ARF Feedback-Type
+    detail = models.CharField(max_length=300, blank=True)
+    stopped = models.BooleanField(default=False)
+    received_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message_key", "address", "kind"], name="email_feedback_once")]
+        indexes = [models.Index(fields=["address", "kind"], name="email_feedback_address_idx")]

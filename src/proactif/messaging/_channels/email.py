@@ -12,16 +12,31 @@ import binascii
 import contextlib
 import hashlib
 import html
+import re
 import smtplib
 import socket
 import threading
 import time
+from email import policy as email_policy
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
 from functools import lru_cache
+from typing import Any
 
 from proactif.messaging._channels.base import ChannelClient, Outgoing, PermanentError, TemporaryError, UnknownOutcome
+from proactif.messaging._channels.dkim import Dkim, from_settings
+
+ONE_CLICK = "List-Unsubscribe=One-Click"  # RFC 8058: the POST a mailbox provider makes to unsubscribe
+_URL_CHARACTERS = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[!#-;=?-\[\]_a-z~]*)?")
+
+
+def _unsubscribe_url(value: object) -> str | None:
+    """The one-click unsubscribe address of a message (its context's `desinscription`), when it is an absolute
+    https URL of printable ASCII without spaces, `<`, `>` or line breaks — nothing else reaches a header."""
+    if isinstance(value, str) and _URL_CHARACTERS.fullmatch(value) and len(value) <= 900:
+        return value
+    return None
 
 
 class _Smtp(smtplib.SMTP):
@@ -58,8 +73,10 @@ class SmtpClient(ChannelClient):
     name = "smtp"
 
     def __init__(self, host: str, port: int, sender: str, user: str | None = None, password: str | None = None,
-                 starttls: bool = False, is_sink: bool = False, timeout: float = 15.0):
+                 starttls: bool = False, is_sink: bool = False, timeout: float = 15.0, dkim: Any = "settings"):
+        """`dkim`: a `Dkim` signer, None (no signature), or "settings" (PROACTIF_DKIM_*, when configured)."""
         self.host, self.port, self.sender = host, port, sender
+        self.dkim: Dkim | None = from_settings() if dkim == "settings" else dkim
         self.user, self.password, self.starttls = user, password, starttls
         self.is_sink = is_sink
         self.timeout = timeout
@@ -107,8 +124,10 @@ class SmtpClient(ChannelClient):
         email["Message-ID"] = f"<{digest}@proactif>"
         email["X-Proactif-Key"] = message.key
         email["Auto-Submitted"] = "auto-generated"
-        if message.meta.get("unsubscribe"):
-            email["List-Unsubscribe"] = f"<{message.meta['unsubscribe']}>"
+        unsubscribe = _unsubscribe_url(message.meta.get("unsubscribe"))
+        if unsubscribe:
+            email["List-Unsubscribe"] = f"<{unsubscribe}>"
+            email["List-Unsubscribe-Post"] = ONE_CLICK
         email.set_content(message.body.replace("\r\n", "\n"))
         email.add_alternative(SmtpClient.html_body(message.body), subtype="html")
         for name, content, mime in message.meta.get("attachments", []):
@@ -135,15 +154,15 @@ class SmtpClient(ChannelClient):
         digest = hashlib.sha256(message.key.encode()).hexdigest()[:32]
         message_id = f"<{digest}@proactif>"
 
-
         def quoted(text: str) -> str:
             return binascii.b2a_qp(text.replace("\r\n", "\n").replace("\n", "\r\n").encode(), istext=True).decode()
 
         lines = [f"From: {_from_header(sender)}", f"To: {message.recipient}", f"Subject: {_header(message.subject)}",
                  f"Date: {formatdate(localtime=True)}", f"Message-ID: {message_id}",
                  f"X-Proactif-Key: {_header(message.key)}", "Auto-Submitted: auto-generated"]
-        if message.meta.get("unsubscribe"):
-            lines.append(f"List-Unsubscribe: <{message.meta['unsubscribe']}>")
+        unsubscribe = _unsubscribe_url(message.meta.get("unsubscribe"))
+        if unsubscribe:
+            lines += [f"List-Unsubscribe: <{unsubscribe}>", f"List-Unsubscribe-Post: {ONE_CLICK}"]
         boundary = "=_proactif_alternative"  # "=_" never occurs in quoted-printable text: one boundary for all
         lines += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"', "",
                   f"--{boundary}", 'Content-Type: text/plain; charset="utf-8"',
@@ -153,9 +172,24 @@ class SmtpClient(ChannelClient):
                   f"--{boundary}--", ""]
         return message_id, "\r\n".join(lines).encode("ascii")
 
-    def _send(self, message: Outgoing) -> str:
+    def signed(self, message: Outgoing) -> tuple[str, bytes, bool]:
+        """(Message-ID, bytes as sent, whether they need SMTPUTF8): `wire`'s, or `build`'s serialised, signed
+        with DKIM when a key is configured."""
         wire = self.wire(message, self.sender)
-        email = self.build(message, self.sender) if wire is None else None
+        if wire is not None:
+            message_id, raw, international = wire[0], wire[1], False
+        else:
+            email = self.build(message, self.sender)
+            international = not message.recipient.isascii()
+            raw = email.as_bytes(policy=email_policy.SMTPUTF8 if international else email_policy.SMTP)
+            message_id = str(email["Message-ID"])
+        if self.dkim is not None:
+            raw = self.dkim.sign(raw)
+        return message_id, raw, international
+
+    def _send(self, message: Outgoing) -> str:
+        message_id, raw, international = self.signed(message)
+        options = ["SMTPUTF8", "BODY=8BITMIME"] if international else []
         for attempt in (1, 2):
             try:
                 connection, fresh = self._connection()
@@ -164,10 +198,7 @@ class SmtpClient(ChannelClient):
                 raise ConnectionError(f"connexion SMTP impossible : {type(exc).__name__}: {exc}") from None
             connection.data_sent = False
             try:
-                if wire is not None:
-                    refused = connection.sendmail(_envelope(self.sender), [message.recipient], wire[1])
-                else:
-                    refused = connection.send_message(email)  # type: ignore[arg-type]
+                refused = connection.sendmail(_envelope(self.sender), [message.recipient], raw, options)
             except smtplib.SMTPRecipientsRefused as exc:
                 raise PermanentError(f"adresse refusée : {next(iter(exc.recipients.values()))}") from None
             except smtplib.SMTPResponseException as exc:  # the server answered: it refused
@@ -184,5 +215,5 @@ class SmtpClient(ChannelClient):
                 raise ConnectionError(f"SMTP interrompu avant l'envoi : {type(exc).__name__}: {exc}") from None
             if refused:
                 raise PermanentError("adresse refusée")
-            return wire[0] if wire is not None else str(email["Message-ID"])  # type: ignore[index]
+            return message_id
         raise ConnectionError("SMTP interrompu avant l'envoi")  # pragma: no cover (the loop returns or raises)
