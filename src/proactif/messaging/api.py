@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
+from proactif.messaging import _feedback as feedback
 from proactif.messaging import _meta_webhooks as meta
 from proactif.messaging import _receipts as receipts
 
@@ -63,6 +64,42 @@ def receipt(request: HttpRequest, provider: str) -> dict[str, str]:
 def inbound(request: HttpRequest, provider: str) -> dict[str, str]:
     payload = _payload(request, {"from": "le numéro de l'expéditeur", "text": "le texte reçu"})
     return {"kind": receipts.apply_inbound(provider, payload)}
+
+
+# --- bounces and complaints about e-mails ----------------------------------------------------------------------
+def verify_feedback(request: HttpRequest, provider: str, **_: Any) -> None:
+    """The e-mail provider's signature over the timestamp and the raw report (PROACTIF_EMAIL_FEEDBACK_SECRETS)."""
+    try:
+        feedback.verify(provider, request.body, request.headers.get("X-Proactif-Signature", ""),
+                        request.headers.get("X-Proactif-Timestamp", ""))
+    except receipts.BadSignature as exc:
+        raise HttpError(401, str(exc)) from exc
+
+
+REPORT = {"requestBody": {"required": True, "content": {
+    "multipart/report": {"schema": {"type": "string", "format": "binary",
+                                    "description": "un DSN (RFC 3464) ou un rapport ARF (RFC 5965), tel quel"}}}}}
+
+
+class FeedbackOutcome(Schema):
+    outcome: str
+    applied: int
+    already: int
+    unknown: int
+    stopped: int
+
+
+@router.post("/email-feedback/{provider}", response={200: FeedbackOutcome, 202: FeedbackOutcome},
+             summary="Rebond (DSN) ou plainte (ARF) sur un e-mail envoyé", openapi_extra=REPORT)
+def email_feedback(request: HttpRequest, provider: str) -> tuple[int, dict[str, Any]]:
+    """Applied: 200. About no message of the outbox (or already received): 202, nothing changed. Not a report:
+    400 saying what is expected."""
+    try:
+        figures = feedback.apply(provider, request.body)
+    except feedback.Unreadable as exc:
+        raise HttpError(400, str(exc)) from exc
+    applied = figures["applied"] > 0
+    return (200 if applied else 202), {"outcome": "applied" if applied else "ignored", **figures}
 
 
 # --- WhatsApp Cloud API and Messenger ---------------------------------------------------------------------------

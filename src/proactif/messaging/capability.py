@@ -38,6 +38,11 @@ WHATSAPP = webhook(messaging_api.verify_whatsapp, "HMAC-SHA256 du corps avec le 
                                                   "(en-tête X-Hub-Signature-256, PROACTIF_WHATSAPP_APP_SECRET)")
 MESSENGER = webhook(messaging_api.verify_messenger, "HMAC-SHA256 du corps avec le secret de l'application Meta "
                                                     "(en-tête X-Hub-Signature-256, PROACTIF_MESSENGER_APP_SECRET)")
+SIGNED_REPORT = webhook(messaging_api.verify_feedback, "HMAC-SHA256 de « horodatage.corps » (le rapport brut) avec "
+                                                      "le secret du fournisseur d'e-mails "
+                                                      "(PROACTIF_EMAIL_FEEDBACK_SECRETS ; en-têtes "
+                                                      "X-Proactif-Timestamp, X-Proactif-Signature), refusé au-delà de "
+                                                      "PROACTIF_WEBHOOK_MAX_AGE_SECONDS")
 HANDSHAKE = public("la vérification d'abonnement de Meta (hub.mode=subscribe) : l'opération ne renvoie "
                    "hub.challenge que si hub.verify_token est le jeton configuré, et ne lit ni n'écrit rien d'autre")
 
@@ -79,7 +84,7 @@ CAPABILITY = Capability(
         )),
     ),
     api=ApiRouter("/messaging", messaging_api.router, {
-        messaging_api.receipt: SIGNED, messaging_api.inbound: SIGNED,
+        messaging_api.receipt: SIGNED, messaging_api.inbound: SIGNED, messaging_api.email_feedback: SIGNED_REPORT,
         messaging_api.whatsapp_handshake: HANDSHAKE, messaging_api.whatsapp_events: WHATSAPP,
         messaging_api.messenger_handshake: HANDSHAKE, messaging_api.messenger_events: MESSENGER}),
     home=(HomeBlock("Distribution des messages", "messaging:outbox", "messaging/_home.html",

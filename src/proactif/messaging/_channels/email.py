@@ -27,6 +27,8 @@ from typing import Any
 from proactif.messaging._channels.base import ChannelClient, Outgoing, PermanentError, TemporaryError, UnknownOutcome
 from proactif.messaging._channels.dkim import Dkim, from_settings
 
+_SMTP = email_policy.SMTP.clone(refold_source="none")
+_SMTPUTF8 = email_policy.SMTPUTF8.clone(refold_source="none")
 ONE_CLICK = "List-Unsubscribe=One-Click"  # RFC 8058: the POST a mailbox provider makes to unsubscribe
 _URL_CHARACTERS = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[!#-;=?-\[\]_a-z~]*)?")
 
@@ -125,9 +127,9 @@ class SmtpClient(ChannelClient):
         email["X-Proactif-Key"] = message.key
         email["Auto-Submitted"] = "auto-generated"
         unsubscribe = _unsubscribe_url(message.meta.get("unsubscribe"))
-        if unsubscribe:
-            email["List-Unsubscribe"] = f"<{unsubscribe}>"
-            email["List-Unsubscribe-Post"] = ONE_CLICK
+        if unsubscribe:  # kept as written (`serialise` does not refold them): the same bytes as `wire`'s
+            email.set_raw("List-Unsubscribe", f"<{unsubscribe}>")
+            email.set_raw("List-Unsubscribe-Post", ONE_CLICK)
         email.set_content(message.body.replace("\r\n", "\n"))
         email.add_alternative(SmtpClient.html_body(message.body), subtype="html")
         for name, content, mime in message.meta.get("attachments", []):
@@ -172,6 +174,11 @@ class SmtpClient(ChannelClient):
                   f"--{boundary}--", ""]
         return message_id, "\r\n".join(lines).encode("ascii")
 
+    @staticmethod
+    def serialise(email: EmailMessage, international: bool = False) -> bytes:
+        """`build`'s message as it leaves: CRLF, headers written by hand (the unsubscribe ones) kept on one line."""
+        return email.as_bytes(policy=(_SMTPUTF8 if international else _SMTP))
+
     def signed(self, message: Outgoing) -> tuple[str, bytes, bool]:
         """(Message-ID, bytes as sent, whether they need SMTPUTF8): `wire`'s, or `build`'s serialised, signed
         with DKIM when a key is configured."""
@@ -181,7 +188,7 @@ class SmtpClient(ChannelClient):
         else:
             email = self.build(message, self.sender)
             international = not message.recipient.isascii()
-            raw = email.as_bytes(policy=email_policy.SMTPUTF8 if international else email_policy.SMTP)
+            raw = self.serialise(email, international)
             message_id = str(email["Message-ID"])
         if self.dkim is not None:
             raw = self.dkim.sign(raw)

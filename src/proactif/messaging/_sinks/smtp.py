@@ -104,6 +104,46 @@ def read(raw: bytes) -> tuple[str, str, str]:
     return key, subject, plain_text(headers, body)
 
 
+# --- bounces and complaints the sink plays -------------------------------------------------------
+# A recipient whose local part starts with one of these (on any domain) gets the message, then the sink returns
+# the report a real mail server would: the demo's and the tests' way to see a bounce or a complaint end to end.
+FEEDBACK_PREFIXES = (("rebond-dur", "hard"), ("rebond-temp", "soft"), ("plainte", "complaint"))
+
+
+def feedback_kind(recipient: str) -> str | None:
+    local = recipient.rsplit("@", 1)[0].lower()
+    return next((kind for prefix, kind in FEEDBACK_PREFIXES if local.startswith(prefix)), None)
+
+
+def report_for(recipient: str, key: str, subject: str, message_id: str = "") -> bytes | None:
+    """The DSN (RFC 3464) or ARF report (RFC 5965) the sink returns for a message to `recipient`, or None."""
+    kind = feedback_kind(recipient)
+    fields = recipient + key + subject + message_id
+    if kind is None or "\n" in fields or "\r" in fields:
+        return None
+    boundary = "=_proactif_report"
+    returned = (f"Message-ID: {message_id}\r\n" if message_id else "") + (
+        f"X-Proactif-Key: {key}\r\nTo: {recipient}\r\nSubject: {subject}\r\n")
+    if kind == "complaint":
+        head = ['Content-Type: multipart/report; report-type=feedback-report; boundary="' + boundary + '"',
+                "Subject: FW: " + subject, "", f"--{boundary}", "Content-Type: text/plain; charset=utf-8", "",
+                "Ceci est un signalement de courriel indésirable (format ARF).", "", f"--{boundary}",
+                "Content-Type: message/feedback-report", "", "Feedback-Type: abuse", "User-Agent: proactif-sink/1",
+                "Version: 1", f"Original-Rcpt-To: {recipient}", "", f"--{boundary}",
+                "Content-Type: text/rfc822-headers", "", returned, f"--{boundary}--", ""]
+    else:
+        status, action, code = ("5.1.1", "failed", "550 5.1.1 user unknown") if kind == "hard" else (
+            "4.2.2", "delayed", "452 4.2.2 mailbox full")
+        head = ['Content-Type: multipart/report; report-type=delivery-status; boundary="' + boundary + '"',
+                "Subject: Delivery Status Notification", "", f"--{boundary}", "Content-Type: text/plain; charset=utf-8",
+                "", f"Le message pour {recipient} n'a pas été distribué.", "", f"--{boundary}",
+                "Content-Type: message/delivery-status", "", "Reporting-MTA: dns; proactif-sink", "",
+                f"Final-Recipient: rfc822; {recipient}", f"Action: {action}", f"Status: {status}",
+                f"Diagnostic-Code: smtp; {code}", "", f"--{boundary}", "Content-Type: text/rfc822-headers", "",
+                returned, f"--{boundary}--", ""]
+    return ("From: MAILER-DAEMON@proactif-sink\r\nMIME-Version: 1.0\r\n" + "\r\n".join(head)).encode("utf-8")
+
+
 # --- the server ---------------------------------------------------------------------------------
 class _Session(asyncio.Protocol):
     def __init__(self, deliver: Deliver, delay: Callable[[], float] = lambda: 0.0):

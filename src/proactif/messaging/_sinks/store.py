@@ -31,6 +31,7 @@ class SinkStore:
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], Received] = {}
         self._seen: set[tuple[str, str]] = set()
+        self._reports: list[bytes] = []  # bounces and complaints the SMTP sink returns, applied after each write
         self._interval = interval
         self._stop = threading.Event()
         self._listeners: list[Callable[[Received], None]] = []
@@ -43,8 +44,13 @@ class SinkStore:
 
     def record(self, item: Received) -> bool:
         """Keep a submission; returns False when this key was already received (a duplicate submission)."""
+        from proactif.messaging._sinks import smtp as smtp_sink
+
         ident = (item.provider, item.key)
+        report = smtp_sink.report_for(item.recipient, item.key, item.subject) if item.channel == "email" else None
         with self._lock:
+            if report is not None and ident not in self._seen:
+                self._reports.append(report)
             fresh = ident not in self._seen
             self._seen.add(ident)
             if ident in self._pending:
@@ -66,6 +72,7 @@ class SinkStore:
         with self._lock:
             items, self._pending = list(self._pending.values()), {}
         if not items:
+            self._apply_reports()
             return 0
         try:
             now = clock.now()
@@ -86,7 +93,21 @@ class SinkStore:
         finally:
             if own_thread:
                 close_old_connections()
+        self._apply_reports()
         return len(items)
+
+    def _apply_reports(self) -> None:
+        """The bounces and complaints returned, fed to the webhook's handler in this process once the messages
+        they are about are written (a report that fails to apply is logged, not retried: the sink is a demo)."""
+        from proactif.messaging import _feedback as feedback
+
+        with self._lock:
+            reports, self._reports = self._reports, []
+        for report in reports:
+            try:
+                feedback.apply("sink", report)
+            except Exception as exc:
+                log.warning("sink bounce not applied", error=str(exc)[:200])
 
     def _put_back(self, items: list[Received]) -> None:
         with self._lock:
