@@ -1,11 +1,12 @@
-"""How the public site orders what it shows, without knowing who the visitor is: by context (the season, the
-alerts in progress, the deadlines and events coming, the page being read) and by the interests the visitor chose
-themselves. Pure functions: no Django, no I/O."""
+"""How the public site orders what it shows: by context (the season, the alerts in progress, the deadlines and
+events coming, the page being read), by the interests the visitor chose themselves and — for a visitor who
+accepted personalisation and is not in the control group — by the interests their visits showed (decayed, never
+`sante` nor `handicap`, `_interests`). Pure functions: no Django, no I/O."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,6 +20,10 @@ DEADLINE = 12.0
 EVENT = 8.0
 NEWS = 6.0
 POPULAR = 3.0
+# An inferred interest rises towards INTEREST as it grows: half of it at INTEREST_HALF (about two page views),
+# so a few visits on a theme outrank the season and the agenda, and only a chosen theme outranks a strong one.
+INTEREST = 40.0
+INTEREST_HALF = 2.0
 DEADLINE_HORIZON = 45  # days before a deadline when its page starts to rise
 EVENT_HORIZON = 21
 NEWS_HORIZON = 30
@@ -30,6 +35,15 @@ class Context:
     alert_themes: frozenset[str] = frozenset()
     visited_themes: tuple[str, ...] = ()
     chosen_themes: frozenset[str] = frozenset()
+    interests: Mapping[str, float] = field(default_factory=dict)  # inferred, theme → score (`_interests`)
+    set_aside: frozenset[str] = frozenset()  # themes the visitor said they do not want first
+
+
+def interest_weight(score: float) -> float:
+    """What an inferred interest adds to a theme: 0 for none, rising towards `INTEREST`."""
+    if score <= 0:
+        return 0.0
+    return INTEREST * score / (score + INTEREST_HALF)
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,11 @@ def rank_themes(themes: Iterable[ThemeFacts], context: Context) -> list[Ranked]:
         if theme.slug in context.chosen_themes:
             score += CHOSEN
             reasons.append("choisi")
+        elif theme.slug in context.set_aside:
+            score -= CHOSEN
+        elif weight := interest_weight(context.interests.get(theme.slug, 0.0)):
+            score += weight
+            reasons.append("intérêt")
         if theme.slug in context.alert_themes:
             score += ALERT
             reasons.append("alerte")
@@ -103,6 +122,12 @@ def page_score(page: PageFacts, context: Context) -> Ranked:
     if themes & context.chosen_themes:
         score += CHOSEN / 2
         reasons.append("choisi")
+    elif themes and themes <= context.set_aside:
+        score -= CHOSEN / 2
+    elif weight := max((interest_weight(context.interests.get(t, 0.0)) for t in themes - context.set_aside),
+                       default=0.0):
+        score += weight / 2
+        reasons.append("intérêt")
     if themes & context.alert_themes:
         score += ALERT / 2
         reasons.append("alerte")

@@ -7,11 +7,31 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from wagtail.models import Page
 
-from proactif.assist import _audience, _classify, _consent, _gdpr, _search, _site, domain
-from proactif.assist.models import ActualitePage, ContentPage, DemarchePage, EvenementPage, Theme
+from proactif.assist import (
+    _audience,
+    _classify,
+    _consent,
+    _gdpr,
+    _ingest,
+    _interests,
+    _profiles,
+    _search,
+    _site,
+    domain,
+)
+from proactif.assist.models import (
+    ActualitePage,
+    ConsentProof,
+    ContentPage,
+    DemarchePage,
+    EvenementPage,
+    Profile,
+    Theme,
+)
 from proactif.kernel import capabilities, clock
 
 INTERESTS_COOKIE = "proactif_interets"
@@ -19,10 +39,31 @@ INTERESTS_AGE = 395 * 24 * 3600  # 13 months: the visitor's own setting, kept on
 install = _site.install
 seed_demo = _site.seed_demo
 reindex = _site.reindex_all
-consent = _consent
 count = _audience.count
+profiles = _profiles
+receive_events = _ingest.receive
 classify = _classify.classify
 current_themes = _classify.current_themes
+
+
+class _ConsentChoices:
+    """`_consent` as the views use it, with one addition: an answer without personalisation freezes the visitor's
+    profile at once (it would be frozen at their next request anyway, `_profiles.current`)."""
+
+    COOKIE = _consent.COOKIE
+    PURPOSES = _consent.PURPOSES
+    current = staticmethod(_consent.current)
+    parse_choices = staticmethod(_consent.parse_choices)
+
+    @staticmethod
+    def record(request: HttpRequest, choices: dict[str, bool], response: HttpResponse) -> ConsentProof:
+        proof = _consent.record(request, choices, response)
+        if not proof.choices.get(_profiles.PURPOSE_CODE):
+            _profiles.refused(request)
+        return proof
+
+
+consent = _ConsentChoices()
 
 
 def purge() -> dict[str, int]:
@@ -63,10 +104,42 @@ class Card:
     reasons: tuple[str, ...]
 
 
-def context_for(request: HttpRequest, visited: tuple[str, ...] = ()) -> domain.Context:
+PERSONALISED = "personnalise"
+ANONYMOUS = "anonyme"
+
+
+@dataclass(frozen=True)
+class Personal:
+    """Who orders the page: the visitor's profile (with consent) and its group, or nobody."""
+
+    profile: Profile | None
+    group: str  # controle | personnalise | anonyme (no profile: no consent, or none made yet)
+
+    @property
+    def applied(self) -> bool:
+        return self.group == PERSONALISED
+
+
+def personal(request: HttpRequest) -> Personal:
+    """The visitor's profile (one indexed lookup by its key) and its group."""
+    profile = _profiles.current(request)
+    return Personal(profile, _profiles.group(profile) if profile is not None else ANONYMOUS)
+
+
+def context_for(request: HttpRequest, visited: tuple[str, ...] = (), who: Personal | None = None) -> domain.Context:
+    """The order's context; with a profile in the personalised group, its choices and inferred interests too (a
+    profile in the control group keeps the default order)."""
     notices = capabilities.public_notices()
+    chosen = chosen_interests(request)
+    interests: dict[str, float] = {}
+    set_aside: frozenset[str] = frozenset()
+    if who is not None and who.applied and who.profile is not None:
+        scores = _profiles.scores(who.profile)
+        chosen |= {t for t, s in scores.items() if s >= _interests.CHOSEN_SCORE}
+        set_aside = frozenset(t for t, s in scores.items() if s < 0) - chosen
+        interests = {t: s for t, s in scores.items() if 0 < s < _interests.CHOSEN_SCORE}
     return domain.Context(today=clock.today(), alert_themes=frozenset(n.theme for n in notices),
-                          visited_themes=visited, chosen_themes=chosen_interests(request))
+                          visited_themes=visited, chosen_themes=chosen, interests=interests, set_aside=set_aside)
 
 
 def _live_pages() -> list[ContentPage]:
@@ -110,23 +183,61 @@ def ranked_themes(context: domain.Context, pages: list[ContentPage]) -> list[tup
     return [(by_slug[str(r.key)], r) for r in domain.rank_themes(facts, context)]
 
 
+def _shown(request: HttpRequest, surface: str, who: Personal, blocks: list[str]) -> None:
+    """The blocks a GET displayed, counted per day, surface, group and block (one upsert)."""
+    if request.method == "GET" and blocks:
+        _ingest.add_block_counts({(surface, who.group, block): (1, 0) for block in blocks})
+
+
 def home_data(request: HttpRequest) -> dict[str, Any]:
-    context = context_for(request)
+    who = personal(request)
+    context = context_for(request, who=who)
     pages = _live_pages()
     cards = ranked_cards(pages, context, current_only=True)
+    themes = ranked_themes(context, pages)
+    now = [c for c in cards if c.kind != "demarche"][:6]
+    demarches = [c for c in cards if c.kind == "demarche"][:6]
+    _shown(request, "home", who, [t.slug for t, _ in themes] + [str(c.page.pk) for c in now + demarches])
     return {
         "notices": capabilities.public_notices(),
-        "themes": ranked_themes(context, pages),
-        "now": [c for c in cards if c.kind != "demarche"][:6],
-        "demarches": [c for c in cards if c.kind == "demarche"][:6],
+        "themes": themes,
+        "now": now,
+        "demarches": demarches,
         "chosen": sorted(context.chosen_themes),
+        "surface": "home",
+        "personalised": who.applied and bool(context.interests or context.chosen_themes or context.set_aside),
     }
 
 
 def theme_data(request: HttpRequest, theme: Theme) -> dict[str, Any]:
-    context = context_for(request, visited=(theme.slug,))
+    who = personal(request)
+    context = context_for(request, visited=(theme.slug,), who=who)
     pages = [p for p in _live_pages() if any(t.slug == theme.slug for t in p.themes.all())]
-    return {"theme": theme, "cards": ranked_cards(pages, context, current_only=True)}
+    cards = ranked_cards(pages, context, current_only=True)
+    surface = f"theme:{theme.slug}"
+    _shown(request, surface, who, [str(c.page.pk) for c in cards])
+    return {"theme": theme, "cards": cards, "surface": surface}
+
+
+def why_data(request: HttpRequest) -> dict[str, Any]:
+    """« Pourquoi je vois ceci » : what leads the visitor's order and why, their group, their choices."""
+    who = personal(request)
+    decision = _consent.current(request)
+    names = dict(Theme.objects.values_list("slug", "name"))
+    cookie_chosen = chosen_interests(request)
+    leading: list[dict[str, Any]] = []
+    if who.profile is not None:
+        for slug, _score, why in _profiles.top(who.profile, limit=5):
+            leading.append({"slug": slug, "name": names.get(slug, slug),
+                            "why": "choisi" if why == "choisi" or slug in cookie_chosen else "deduit"})
+    known = {row["slug"] for row in leading}
+    leading += [{"slug": s, "name": names.get(s, s), "why": "choisi"} for s in sorted(cookie_chosen - known)]
+    return {"who": who, "profile": who.profile, "group": who.group, "leading": leading,
+            "consented": decision is not None and decision.allows(_profiles.PURPOSE_CODE),
+            "suspended": _profiles.named_by_cookie(request) if who.profile is None else None,
+            "control_percent": settings.PERSONALISATION_CONTROL_PERCENT,
+            "half_life": settings.INTEREST_HALF_LIFE_DAYS,
+            "events": who.profile.events if who.profile is not None else 0}
 
 
 def related(request: HttpRequest, page: ContentPage, limit: int = 4) -> list[Card]:
@@ -184,6 +295,7 @@ def frame(request: HttpRequest) -> dict[str, Any]:
     decision = _consent.current(request)
     return {"navigation": navigation, "home_url": home.url, "agent_page": False,
             "consent": decision, "consent_asked": decision is None,
+            "personalisation_allowed": decision is not None and decision.allows(_profiles.PURPOSE_CODE),
             "consent_purposes": [{"code": code, "title": title, "desc": desc,
                                   "accepted": decision is not None and decision.allows(code)}
                                  for code, (title, desc) in _consent.PURPOSES.items()]}
