@@ -1,6 +1,117 @@
-"""(filled by its issue-20 part: the recommendations API)"""
+"""The recommendations API, for the collectivité's other sites (the médiathèque's, the pool's…): ranked content
+ids for a visitor known to that site by a per-site pseudonym (`pseudonym`), never their interests.
 
-from proactif.kernel.capabilities import ApiRouter, Scope
+A pseudonym is random, one per (site, profile): two sites cannot join what they know. An unknown pseudonym gets
+the default contextual order (season, alerts, deadlines) — not a 404, which would tell a caller which pseudonyms
+exist. A test key always gets the default order: it reaches no real visitor."""
 
-API: ApiRouter | None = None
-SCOPES: tuple[Scope, ...] = ()
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+
+from proactif.assist import _interests, domain
+from proactif.assist.models import Profile, ProfilePseudonym
+from proactif.kernel import capabilities, clock
+from proactif.kernel.capabilities import ApiRouter, Scope, api
+
+router = Router(tags=["site public"])
+SITE_CODE = re.compile(r"[a-z0-9-]{1,40}")
+MAX_LIMIT = 50
+
+
+def sites() -> tuple[str, ...]:
+    """The collectivité's other sites allowed to ask (`ASSIST_SITES`, codes)."""
+    return tuple(getattr(settings, "ASSIST_SITES", ()) or ())
+
+
+def pseudonym(profile: Profile, site: str) -> str:
+    """The name `site` knows this profile by, created (random) the first time."""
+    if not SITE_CODE.fullmatch(site):
+        raise ValueError("code de site invalide")
+    found = ProfilePseudonym.objects.filter(site=site, profile=profile).values_list("pseudonym", flat=True).first()
+    if found:
+        return str(found)
+    try:
+        with transaction.atomic():
+            return ProfilePseudonym.objects.create(site=site, profile=profile, pseudonym=secrets.token_urlsafe(18),
+                                                   created_at=clock.now()).pseudonym
+    except IntegrityError:  # created meanwhile by a concurrent request
+        return str(ProfilePseudonym.objects.get(site=site, profile=profile).pseudonym)
+
+
+def profile_for(site: str, name: str) -> Profile | None:
+    """The live profile behind a site's pseudonym (an alias read as the profile it was merged into)."""
+    row = ProfilePseudonym.objects.filter(site=site, pseudonym=name[:40]).select_related("profile").first()
+    if row is None:
+        return None
+    profile = row.profile
+    for _ in range(5):
+        if profile.merged_into_id is None:
+            break
+        profile = profile.merged_into  # type: ignore[assignment]
+    return None if profile.frozen or profile.merged_into_id is not None else profile
+
+
+def recommend(profile: Profile | None, limit: int) -> list[dict[str, Any]]:
+    """Published pages, by context, the profile's leading themes first (`domain.rank_pages`)."""
+    from proactif.assist import services
+
+    chosen: frozenset[str] = frozenset()
+    if profile is not None:
+        top = _interests.top_themes(profile.interests or {}, profile.chosen or {}, clock.now(), limit=3,
+                                    half_life_days=float(settings.INTEREST_HALF_LIFE_DAYS))
+        chosen = frozenset(theme for theme, _, _ in top)
+    notices = capabilities.public_notices()
+    context = domain.Context(today=clock.today(), alert_themes=frozenset(n.theme for n in notices),
+                             chosen_themes=chosen)
+    cards = services.ranked_cards(services._live_pages(), context, current_only=True)
+    return [{"id": c.page.pk, "url": c.page.url or "", "titre": c.page.title} for c in cards[:limit]]
+
+
+class Recommendation(Schema):
+    id: int
+    url: str
+    titre: str
+
+
+class RecommendationsOut(Schema):
+    site: str
+    resultats: list[Recommendation]
+
+
+class FieldErrors(Schema):
+    detail: list[dict[str, Any]]
+
+
+def _invalid(field: str, message: str) -> Status[dict[str, Any]]:
+    return Status(422, {"detail": [{"loc": ["query", field], "msg": message}]})
+
+
+@router.get("/recommendations", response={200: RecommendationsOut, 422: FieldErrors},
+            summary="Contenus recommandés pour un visiteur d'un autre site (pseudonyme propre à ce site)")
+def recommendations(request: HttpRequest, site: str = "", visiteur: str = "", limite: str = "10"
+                    ) -> Status[dict[str, Any]]:
+    if not SITE_CODE.fullmatch(site):
+        return _invalid("site", "code de site attendu : 1 à 40 caractères parmi a-z, 0-9 et « - »")
+    if site not in sites():
+        return _invalid("site", f"site « {site} » inconnu : il n'est pas déclaré dans ASSIST_SITES")
+    if not (limite.isascii() and limite.isdigit() and len(limite) <= 3 and 1 <= int(limite) <= MAX_LIMIT):
+        return _invalid("limite", f"nombre entier de 1 à {MAX_LIMIT} attendu")
+    if len(visiteur) > 40:
+        return _invalid("visiteur", "pseudonyme de 40 caractères au plus attendu")
+    who = request.auth  # type: ignore[attr-defined]
+    profile = None if getattr(who, "is_test", False) or not visiteur else profile_for(site, visiteur)
+    return Status(200, {"site": site, "resultats": recommend(profile, int(limite))})
+
+
+API = ApiRouter("/assist", router, {recommendations: api("assist:read")})
+SCOPES = (Scope("assist:read", "Lire les contenus recommandés du site public pour un visiteur pseudonyme d'un "
+                               "autre site de la collectivité (jamais ses centres d'intérêt)",
+                frozenset({"information"})),)
