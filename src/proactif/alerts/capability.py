@@ -3,12 +3,14 @@ residents' answers, CAP 1.2 and the Atom feed; the resident's "are you safe?" pa
 
 from pathlib import Path
 
+from proactif.accounts.domain import Section
 from proactif.alerts import _gdpr as gdpr
 from proactif.alerts import api as alerts_api
 from proactif.alerts import services, views
 from proactif.kernel.capabilities import (
     ApiRouter,
     Capability,
+    ForResident,
     HomeBlock,
     LinkTarget,
     Listener,
@@ -78,6 +80,8 @@ CAPABILITY = Capability(
                                        "exercice": False, "numero": 1}),),
     listeners=(Listener(("reply_received",), services.on_reply),),
     link_targets=(LinkTarget(services.LINK_PURPOSE, "alertes-portail:reponse"),),
+    for_resident=(ForResident(services.MESSAGE_PURPOSE, "Alertes à votre adresse", Section.ADRESSES,
+                              services.resident_items),),
     install=_install,
     notices=services.public_notices,
 )

@@ -28,7 +28,7 @@ from proactif.alerts.models import Incident, IncidentMessage, IncidentRecipient
 from proactif.audit import services as audit
 from proactif.geo import services as geo
 from proactif.kernel import clock
-from proactif.kernel.capabilities import Notice
+from proactif.kernel.capabilities import Notice, ResidentItem
 from proactif.kernel.charts import Chart, Series
 from proactif.kernel.logging import get_logger
 from proactif.messaging import services as messaging
@@ -292,6 +292,26 @@ def on_reply(event: str, person_id: int | None = None, instance_id: int | None =
 def public_notices() -> list[Notice]:
     """The incidents in progress, for the public website's home (what the Atom feed publishes)."""
     return feeds.public_notices()
+
+
+def resident_items(person_id: int) -> list[ResidentItem]:
+    """The incidents in progress whose area covers the resident's home address now (the send's own selection:
+    drawn areas, streets, quartiers, addresses, and those added since), never an exercise; newest first, with
+    the latest message's French text and the area as the public feed describes it."""
+    person = registry.get_person(person_id)
+    address_id = person.household.address_id if person.household is not None else None
+    if address_id is None:
+        return []
+    items = []
+    for incident in Incident.objects.filter(status="active", exercise=False).order_by("-updated_at")[:50]:
+        if address_id not in geo.select_addresses(target_of(incident)):  # a sorted array of address ids
+            continue
+        latest = incident.messages.order_by("-seq").first()
+        items.append(ResidentItem(key=f"incident-{incident.pk}",
+                                  title=f"{incident.type_label} : {feeds.public_area_label(incident)}",
+                                  text=latest.texts.get("fr", "") if latest else "",
+                                  when=latest.sent_at if latest else incident.updated_at))
+    return items
 
 
 def home_incidents(access: Access) -> dict[str, Any]:

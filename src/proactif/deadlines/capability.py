@@ -10,6 +10,7 @@ from proactif.journeys import services as journeys
 from proactif.kernel.capabilities import (
     Capability,
     Event,
+    ForResident,
     HomeBlock,
     JourneyData,
     LinkTarget,
@@ -25,7 +26,7 @@ from proactif.kernel.capabilities import (
 from proactif.messaging import services as messaging
 from proactif.registry.domain import AGREEMENT_FIELDS, agreement
 
-LINK_PURPOSE = "deadlines.booking"
+LINK_PURPOSE = services.LINK_PURPOSE
 DESK = agent("etat_civil", personal=True)
 CITIZEN = signed_link(LINK_PURPOSE, refusal="deadlines/portal_no_link.html")
 FOLDER = Path(__file__).parent
@@ -77,6 +78,8 @@ CAPABILITY = Capability(
             Event("appointment_missed", "Rendez-vous manqué"), Event("document_ready", "Titre prêt"),
             Event("document_collected", "Titre remis")),
     link_targets=(LinkTarget(LINK_PURPOSE, "portal:home"),),
+    for_resident=(ForResident("rappels_echeances", "Vos titres d'identité", Section.DOCUMENTS,
+                              services.resident_items),),
     reports={"deadlines": services.figures},
     install=_install,
 )

@@ -19,6 +19,7 @@ from proactif.deadlines import domain
 from proactif.deadlines.models import Appointment, Closure, Counter, OpeningHours, TitleRequest
 from proactif.journeys.domain import add_months_date
 from proactif.kernel import clock, events
+from proactif.kernel.capabilities import ResidentItem
 from proactif.kernel.logging import get_logger
 from proactif.kernel.text import date_fr
 from proactif.messaging import services as messaging
@@ -443,6 +444,44 @@ def home_day(access: Access) -> dict[str, Any]:
             "next_at": upcoming.astimezone(clock.local_tz()) if upcoming else None,
             "to_collect": TitleRequest.objects.filter(status="prete").count(),
             "in_production": TitleRequest.objects.filter(status="deposee").count()}
+
+
+# --- what a resident reached by their signed link reads on the public site (`assist`) ----------------------
+LINK_PURPOSE = "deadlines.booking"  # the titres portal's citizen links
+RESIDENT_KINDS = ("passeport", "cni")
+RESIDENT_AHEAD_MONTHS = 6  # the renewal journey's first alert comes six months before the expiry
+RESIDENT_EXPIRED_MONTHS = 12  # a title expired for a year still calls for a renewal; older ones, a new request
+PRE_DEMANDE_SITE = "ants.gouv.fr"
+
+
+def resident_items(person_id: int) -> list[ResidentItem]:
+    """The resident's passport or identity card to renew: expiring within six months or expired for less than a
+    year, neither replaced by a newer one nor cancelled, lost or stolen — with the way to book the appointment
+    (a citizen link of the titres portal, made for the same person when they follow it)."""
+    today = clock.today()
+    start, end = add_months_date(today, -RESIDENT_EXPIRED_MONTHS), add_months_date(today, RESIDENT_AHEAD_MONTHS)
+    ids = [pk for kind in RESIDENT_KINDS for pk in registry.documents_expiring(kind, start, end).filter(
+        person_id=person_id, status__in=("valide", "expire", "en_renouvellement")).values_list("id", flat=True)]
+    views = registry.document_views(ids, with_renewal=True)
+    current = current_appointment(person_id)
+    items = []
+    for view in sorted(views.values(), key=lambda v: v["expires_on"] or ""):
+        if view["renouvele"]:
+            continue
+        if current is not None:
+            local = current.starts_at.astimezone(clock.local_tz())
+            text = (f"Vous avez rendez-vous le {date_fr(local.date(), weekday=True)} à {local:%Hh%M} "
+                    f"({current.counter.name}).")
+            action = "Voir ou déplacer mon rendez-vous"
+        else:
+            text = (f"Les délais de rendez-vous peuvent être longs : faites votre pré-demande en ligne sur "
+                    f"{PRE_DEMANDE_SITE}, puis prenez rendez-vous à la mairie pour {view['le']} renouveler.")
+            action = "Prendre rendez-vous"
+        items.append(ResidentItem(key=f"titre-{view['id']}", title=f"Votre {view['type']} {view['echeance']}",
+                                  text=text, action=action, link_purpose=LINK_PURPOSE,
+                                  payload={"subject_id": view["id"]},
+                                  when=date.fromisoformat(view["expires_on"]) if view["expires_on"] else None))
+    return items
 
 
 def person_panel(person_id: int) -> dict[str, Any]:

@@ -367,6 +367,37 @@ class LinkTarget:
 
 
 @dataclass(frozen=True)
+class ResidentItem:
+    """One thing a resident who opened their link reads about themselves (their passport to renew, an alert in
+    their street): `title`, `text`, and what they can do — `action` (the button's words) leading to `url` (a page
+    of the site or an outside one), or to a citizen link of `link_purpose` (with `payload`) made for the same
+    person when they follow it. `key` names the item among its capability's (the button sends it back)."""
+
+    key: str
+    title: str
+    text: str = ""
+    action: str = ""
+    url: str = ""
+    link_purpose: str = ""
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    when: Any = None  # a date or an aware datetime the item is about (shown), or None
+
+
+@dataclass(frozen=True)
+class ForResident:
+    """What a capability shows a resident about themselves on their signed-link page (`assist`): `items(person
+    id)` → their items now. `purpose` is the communication purpose whose legal basis it relies on (the registry's
+    `COMMUNICATION_PURPOSES`): nothing is shown to a person whose opposition or refusal is in force for it, or
+    whom its rule does not allow (an opt-in purpose without consent). `section` is the section of the person's
+    file it reads, written in the access log with each reading."""
+
+    purpose: str
+    label: str
+    section: str
+    items: Callable[[int], list[ResidentItem]]
+
+
+@dataclass(frozen=True)
 class Capability:
     name: str  # the app label
     label: str
@@ -390,6 +421,7 @@ class Capability:
     reports: Mapping[str, Callable[[], Any]] = field(default_factory=dict)  # end of a simulation
     install: Callable[[], Any] | None = None  # reference data, idempotent, after the migrations
     notices: Callable[[], list[Notice]] | None = None  # what the public website shows as happening now
+    for_resident: tuple[ForResident, ...] = ()  # what a resident reached by their signed link reads about themselves
     warm_up: Callable[[], Any] | None = None  # in each web worker once forked, in a thread: load what is slow to load
     # what runs beside the server or a simulation in this process (the built-in sinks): `alongside(simulation)`
     # returns an object with `stop()` (and `step()`, run after each simulated step), or None
@@ -557,6 +589,11 @@ def public_notices() -> list[Notice]:
     """Every capability's notices for the public, newest first."""
     found = [notice for c in declared() if c.notices is not None for notice in c.notices()]
     return sorted(found, key=lambda n: n.updated, reverse=True)
+
+
+def for_resident() -> list[ForResident]:
+    """What every capability shows a resident about themselves, in the order of the declarations."""
+    return [f for c in declared() for f in c.for_resident]
 
 
 def api_routers() -> list[ApiRouter]:
