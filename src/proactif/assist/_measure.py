@@ -100,7 +100,7 @@ CLICK_OTHER = 0.04
 def simulate(visitors: int, seed: int, control_percent: int = 50, today: date | None = None) -> dict[str, Any]:
     """Synthetic visitors with one or two known interests browse a few pages (their interests inferred by
     `_interests.add`, sensitive themes never), then see the home's theme blocks in the default order (control) or
-    personalised (`domain.rank_themes` with their top inferred themes); clicks follow a position-biased model,
+    personalised (`domain.rank_themes` with their decayed inferred interests); clicks follow a position-biased model,
     more likely on their interests. Returns both groups' figures and the uplift with its interval."""
     if visitors < 1:
         raise ValueError("au moins un visiteur")
@@ -122,8 +122,8 @@ def simulate(visitors: int, seed: int, control_percent: int = 50, today: date | 
         key = f"{seed}-{index}"
         bucket = _interests.group(key, control_percent)
         if bucket == PERSONALISED:
-            top = frozenset(t for t, _, _ in _interests.top_themes(stored, {}, now, limit=2))
-            order = [str(r.key) for r in domain.rank_themes(facts, domain.Context(today=today, chosen_themes=top))]
+            inferred = _interests.decayed(stored, now)  # as the site orders a profile's home (never sensitive)
+            order = [str(r.key) for r in domain.rank_themes(facts, domain.Context(today=today, interests=inferred))]
             shown = order[:BLOCKS]
         else:
             shown = default

@@ -64,13 +64,17 @@ def recommend(profile: Profile | None, limit: int) -> list[dict[str, Any]]:
     from proactif.assist import services
 
     chosen: frozenset[str] = frozenset()
-    if profile is not None:
-        top = _interests.top_themes(profile.interests or {}, profile.chosen or {}, clock.now(), limit=3,
-                                    half_life_days=float(settings.INTEREST_HALF_LIFE_DAYS))
-        chosen = frozenset(theme for theme, _, _ in top)
+    set_aside: frozenset[str] = frozenset()
+    interests: dict[str, float] = {}
+    if profile is not None:  # as the site orders the profile's own home (`services.context_for`)
+        scores = _interests.theme_scores(profile.interests or {}, profile.chosen or {}, clock.now(),
+                                         float(settings.INTEREST_HALF_LIFE_DAYS))
+        chosen = frozenset(t for t, s in scores.items() if s >= _interests.CHOSEN_SCORE)
+        set_aside = frozenset(t for t, s in scores.items() if s < 0) - chosen
+        interests = {t: s for t, s in scores.items() if 0 < s < _interests.CHOSEN_SCORE}
     notices = capabilities.public_notices()
     context = domain.Context(today=clock.today(), alert_themes=frozenset(n.theme for n in notices),
-                             chosen_themes=chosen)
+                             chosen_themes=chosen, interests=interests, set_aside=set_aside)
     cards = services.ranked_cards(services._live_pages(), context, current_only=True)
     return [{"id": c.page.pk, "url": c.page.url or "", "titre": c.page.title} for c in cards[:limit]]
 
