@@ -86,9 +86,10 @@ def _fields(part: email.message.Message) -> list[email.message.Message]:
     payload = part.get_payload()
     if isinstance(payload, list):
         return [block for block in payload if isinstance(block, email.message.Message)]
-    text = (part.get_payload(decode=True) or b"").lstrip()
+    decoded = part.get_payload(decode=True)
+    text = decoded.lstrip() if isinstance(decoded, bytes) else b""
     return [BytesHeaderParser(policy=policy.compat32).parsebytes(block.strip() + b"\n")
-            for block in re.split(rb"\r?\n\r?\n", bytes(text)) if block.strip()]
+            for block in re.split(rb"\r?\n\r?\n", text) if block.strip()]
 
 
 def parse(raw: bytes) -> list[Report]:

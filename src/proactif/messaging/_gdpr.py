@@ -31,8 +31,8 @@ def export(person_id: int) -> dict[str, Any]:
         "engagements": Engagement.objects.filter(person_id=person_id).count(),
         "abonnements_notifications": PushSubscription.objects.filter(person_id=person_id,
                                                                      revoked_at__isnull=True).count(),
-        "retours_email": [{"date": f.received_at.isoformat(), "adresse": f.address, "type": f.get_kind_display(),
-                           "adresse_arretee": f.stopped} for f in
+        "retours_email": [{"date": f.received_at.isoformat(), "adresse": f.address,
+                           "type": dict(EmailFeedback.KINDS)[f.kind], "adresse_arretee": f.stopped} for f in
                           EmailFeedback.objects.filter(person_id=person_id).order_by("received_at")],
     }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from proactif.messaging import _feedback as feedback
@@ -91,7 +91,7 @@ class FeedbackOutcome(Schema):
 
 @router.post("/email-feedback/{provider}", response={200: FeedbackOutcome, 202: FeedbackOutcome},
              summary="Rebond (DSN) ou plainte (ARF) sur un e-mail envoyé", openapi_extra=REPORT)
-def email_feedback(request: HttpRequest, provider: str) -> tuple[int, dict[str, Any]]:
+def email_feedback(request: HttpRequest, provider: str) -> Status[dict[str, Any]]:
     """Applied: 200. About no message of the outbox (or already received): 202, nothing changed. Not a report:
     400 saying what is expected."""
     try:
@@ -99,7 +99,7 @@ def email_feedback(request: HttpRequest, provider: str) -> tuple[int, dict[str, 
     except feedback.Unreadable as exc:
         raise HttpError(400, str(exc)) from exc
     applied = figures["applied"] > 0
-    return (200 if applied else 202), {"outcome": "applied" if applied else "ignored", **figures}
+    return Status(200 if applied else 202, {"outcome": "applied" if applied else "ignored", **figures})
 
 
 # --- WhatsApp Cloud API and Messenger ---------------------------------------------------------------------------
