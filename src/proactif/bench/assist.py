@@ -6,6 +6,11 @@ tuned on dev only). Reported: top-1/top-2 accuracy on test and dev, per-theme ac
 confusions, the uncached throughput (all test queries in one batch, repeated) and the single-query latency.
 References measured in the same run: the encoder alone (cosine to « name. description », no keywords, no lexical
 component) and the lexical component alone. Runs in-process on the shipped default themes; no database.
+
+Then personalisation (`bench.personalise`): the homepage ordered for one of N generated profiles (25·N events)
+against the default order, the events' ingestion through the HTTP endpoint against the same batches without
+consent, on SQLite and on PostgreSQL (`--database` for one of them, `--profiles` for a smaller run), and the
+uplift of personalisation against the control group on synthetic visitors.
 """
 
 from __future__ import annotations
@@ -74,7 +79,17 @@ def _rate(fn: Any, queries: list[str]) -> dict[str, float]:
     return {"best": round(max(rates), 1), "median": round(statistics.median(rates), 1)}
 
 
-def run(residents: int | None = None) -> dict[str, Any]:
+def run(residents: int | None = None, profiles: int | None = None, database: str | None = None) -> dict[str, Any]:
+    """The classification's figures, then personalisation's (`profiles` generated; both databases unless
+    `database` names one)."""
+    from proactif.bench import personalise
+
+    figures = classification()
+    figures["personalisation"] = personalise.run(profiles, (database,) if database else ("sqlite", "postgres"))
+    return figures
+
+
+def classification() -> dict[str, Any]:
     from proactif.assist import _classify as clf
     from proactif.bench.search import percentile
 
