@@ -64,10 +64,12 @@ def questions(request: HttpRequest) -> HttpResponse:
             _questions.answer(profile, key, request.POST.getlist("reponse"))
         except _questions.AnswerError as exc:
             question = _questions.BY_KEY.get(key) or _questions.next_question(profile.answers, passed)
-            return _no_store(render(request, "assist/questions.html", {
+            refused = render(request, "assist/questions.html", {
                 **services.frame(request), "allowed": True, "question": question,
                 "choices": _questions.choices(question) if question else (), "error": str(exc),
-                "answers": _questions.summary(profile), "version": _questions.VERSION}, status=400))
+                "answers": _questions.summary(profile), "version": _questions.VERSION}, status=400)
+            refused.cookies.update(response.cookies)  # the profile just made keeps its cookie
+            return _no_store(refused)
         return _no_store(response)
     profile = _profile(request)
     answers = profile.answers if profile is not None else {}
