@@ -271,3 +271,36 @@ def test_the_declarations_rely_on_known_communication_purposes() -> None:
     assert all(purpose in COMMUNICATION_PURPOSES for purpose, _ in declared)
     assert capabilities.link_target(_resident.LINK_PURPOSE) == "assist:resident"
     assert _resident.LINKS_SESSION_KEY == _links.SESSION_KEY
+
+
+def test_the_demo_link_leads_to_a_resident_whose_passport_is_shown(fixed_clock) -> None:
+    found = _resident.demo_link()
+    assert found is not None
+    person_id, url = found
+    client = Client()
+    assert client.get("/l/" + url.rsplit("/", 1)[1]).status_code == 302
+    page = client.get(PAGE).content.decode()
+    assert fr("Votre passeport expire le") in page
+    assert AccessLog.objects.filter(person_id=person_id, actor_kind="habitant").count() == 2
+
+
+def test_every_resident_page_passes_grammalecte(pair, fixed_clock, tmp_path) -> None:
+    import shutil
+
+    from tests.conftest import require
+    from tests.messaging.test_grammar import excused, grammalecte
+    from tests.web.test_citizen_french import visible_text
+
+    require(shutil.which("grammalecte-cli") is not None, "grammalecte-cli is absent (scripts/setup.sh --browser)")
+    client = opened(pair["first"])
+    pages = [client.get(PAGE).content.decode(), Client().get(PAGE).content.decode()]
+    client.post("/site/pour-vous/demarche/", {"cle": "inconnue"})
+    pages.append(client.post("/site/pour-vous/demarche/", {"cle": "inconnue"}).content.decode())
+    fixed_clock.advance(timedelta(minutes=31))
+    pages.append(client.get(PAGE).content.decode())
+    pages.append(opened(pair["second"]).post("/site/pour-vous/terminer/").content.decode())
+    texts = [visible_text(page) for page in pages]
+    assert all(len(t) > 200 for t in texts), [len(t) for t in texts]
+    assert "15 février 2027" in texts[0] and "ne vous est plus proposée" in texts[2]
+    reports = [r for r in grammalecte(texts, [], tmp_path) if not excused(r, "page")]
+    assert reports == [], reports[:20]

@@ -61,6 +61,21 @@ def resident_link(person_id: int, days: int = LINK_DAYS) -> str:
     return str(url)
 
 
+def demo_link() -> tuple[int, str] | None:
+    """For the demo's banner: a link for a synthetic resident whose passport expires within six months (their page
+    shows it), or None when the commune has none."""
+    today = clock.today()
+    for document in registry.documents_expiring("passeport", today, today + timedelta(days=180)).filter(
+            person__source="synth", status="valide").order_by("expires_on", "id")[:20]:
+        if not registry.may_contact(document.person_id, "rappels_echeances", CHANNEL):
+            continue
+        try:
+            return document.person_id, resident_link(document.person_id)
+        except ResidentLinkError:
+            continue
+    return None
+
+
 # --- the session --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Visit:
