@@ -4,6 +4,7 @@ thousands of messages a second), counted by idempotency key so a duplicate submi
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from proactif.kernel import clock
 from proactif.kernel.logging import get_logger
 
 log = get_logger(__name__)
+REPORT_DELAY_SECONDS = 1.0
 
 
 @dataclass
@@ -31,7 +33,8 @@ class SinkStore:
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], Received] = {}
         self._seen: set[tuple[str, str]] = set()
-        self._reports: list[bytes] = []  # bounces and complaints the SMTP sink returns, applied after each write
+        # bounces and complaints the SMTP sink returns (monotonic time received, report), applied after a write
+        self._reports: list[tuple[float, bytes]] = []
         self._interval = interval
         self._stop = threading.Event()
         self._listeners: list[Callable[[Received], None]] = []
@@ -50,7 +53,7 @@ class SinkStore:
         report = smtp_sink.report_for(item.recipient, item.key, item.subject) if item.channel == "email" else None
         with self._lock:
             if report is not None and ident not in self._seen:
-                self._reports.append(report)
+                self._reports.append((time.monotonic(), report))
             fresh = ident not in self._seen
             self._seen.add(ident)
             if ident in self._pending:
@@ -98,11 +101,15 @@ class SinkStore:
 
     def _apply_reports(self) -> None:
         """The bounces and complaints returned, fed to the webhook's handler in this process once the messages
-        they are about are written (a report that fails to apply is logged, not retried: the sink is a demo)."""
+        they are about are written — a second after they came when the store writes on its own, so that the
+        sending worker has recorded the message as sent (a report that fails to apply is logged, not retried: the
+        sink is a demo)."""
         from proactif.messaging import _feedback as feedback
 
+        before = time.monotonic() - (0.0 if self._interval is None else REPORT_DELAY_SECONDS)
         with self._lock:
-            reports, self._reports = self._reports, []
+            reports = [report for at, report in self._reports if at <= before]
+            self._reports = [(at, report) for at, report in self._reports if at > before]
         for report in reports:
             try:
                 feedback.apply("sink", report)
