@@ -284,3 +284,12 @@ def sink_bounces(sinks, heard) -> None:
         ("hard", True, 0), ("soft", False, 0), ("soft", False, 0), ("soft", True, 0), ("complaint", True, 0)]
     assert dict(EmailFeedback.objects.values_list("message_key", "provider").filter(kind="hard")) == {
         "lettre:1:rebond-dur@example.org": "sink"}
+
+
+def test_the_service_applies_a_report_and_says_whether_an_address_is_stopped() -> None:
+    row = sent("lettre:11:abonne:7")
+    assert not services.email_stopped(ADDRESS)
+    assert services.apply_email_feedback("boite-rebonds", arf(ADDRESS, row.idempotency_key))["stopped"] == 1
+    assert services.email_stopped(ADDRESS) and not services.email_stopped("autre@example.org")
+    with pytest.raises(ValueError, match="multipart/report"):
+        services.apply_email_feedback("boite-rebonds", b"Subject: bonjour\r\n\r\ntexte")

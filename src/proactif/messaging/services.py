@@ -635,3 +635,19 @@ def start_sinks(simulation: bool = False) -> _SinksAlongside | None:
         return None
     providers.reset()
     return _SinksAlongside(running)
+
+
+# --- bounces and complaints about e-mails (`_feedback`) -------------------------------------------------------------
+def apply_email_feedback(provider: str, report: bytes) -> dict[str, int]:
+    """A DSN (RFC 3464) or ARF (RFC 5965) report received otherwise than by the webhook (a bounce mailbox read by
+    a job): {"applied", "already", "unknown", "stopped"}; ValueError when it is not such a report."""
+    from proactif.messaging import _feedback as feedback
+
+    return feedback.apply(provider, report)
+
+
+def email_stopped(address: str) -> bool:
+    """Whether bounces or complaints stopped this address (1 hard bounce, 3 soft ones or 1 complaint)."""
+    from proactif.messaging import _feedback as feedback
+
+    return feedback.stopped(address)
