@@ -190,10 +190,6 @@ def test_a_soft_bounce_messaging_says_stopped_the_address_stops_it(now) -> None:
 
 
 def test_the_listener_is_declared_and_hears_the_published_event(now) -> None:
-    from proactif.kernel import capabilities
-
-    if "email_feedback" not in capabilities.events():
-        pytest.skip("messaging (part D) does not declare email_feedback yet")
     subscriber = active()
     events.publish("email_feedback", person_id=0, address=EMAIL, kind="complaint", key="k", stopped=True)
     subscriber.refresh_from_db()
@@ -273,3 +269,42 @@ def test_gdpr_erasure_counts_the_aliases_it_erases(now) -> None:
     Profile.objects.create(key="a" * 32, consent_id="c" * 32, created_at=now.now(), seen_at=now.now(),
                            merged_into=profile)
     assert _gdpr.erase(person_id)["profils"] == 2
+
+
+def test_confirming_merges_this_browsers_anonymous_profile_server_side_and_only_in_that_request(sinks, now) -> None:
+    import json
+
+    from django.core.cache import cache
+
+    from proactif.assist import _profiles
+    from proactif.assist.models import ProfileMerge, SearchEntry
+
+    cache.clear()  # the events endpoint's rate limits
+    browser = Client(HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36",
+                     REMOTE_ADDR="198.51.100.77")
+    browser.post("/site/cookies/", {"tout": "accepter"})
+    pages = list(SearchEntry.objects.filter(themes="famille-enfance").order_by("page_id")
+                 .values_list("page_id", flat=True)[:3])
+    sent = browser.post("/site/evenements/", data=json.dumps({"events": [{"type": "page_vue", "page": p}
+                                                                         for p in pages]}),
+                        content_type="text/plain", HTTP_ORIGIN="http://testserver")
+    assert sent.status_code in (200, 202, 204), sent.content[:300]
+    anonymous = Profile.objects.get(key=signing.loads(browser.cookies[_profiles.COOKIE].value, salt=_profiles.SALT))
+    assert anonymous.subscriber_id is None and anonymous.interests
+    subscribe(browser)
+    assert not ProfileMerge.objects.filter(source=anonymous).exists()  # subscribing merges nothing
+    link = confirmation_link(sinks)
+    stranger = Client()  # the same link opened elsewhere confirms, and merges no profile
+    assert stranger.get(link).status_code == 200
+    assert not ProfileMerge.objects.filter(source=anonymous).exists()
+    assert browser.get(link).status_code == 200
+    subscriber = Subscriber.objects.get(email=EMAIL)
+    known = Profile.objects.get(subscriber=subscriber, merged_into__isnull=True)
+    anonymous.refresh_from_db()
+    assert anonymous.merged_into_id == known.pk  # left as an alias
+    merge = ProfileMerge.objects.get(source=anonymous)
+    assert (merge.target_id, merge.reason) == (known.pk, "abonnement confirmé")
+    assert max(newsletter.subscriber_scores(subscriber), key=newsletter.subscriber_scores(subscriber).get) == (
+        "famille-enfance")
+    assert browser.get(link).status_code == 200  # opened again: nothing more to merge
+    assert ProfileMerge.objects.filter(target=known).count() == 1

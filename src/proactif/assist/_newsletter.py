@@ -65,7 +65,7 @@ def token(kind: str, subscriber: Subscriber) -> str:
     payload: dict[str, Any] = {"s": subscriber.pk, "e": subscriber.email}
     if kind == "confirmation":
         payload["t"] = int(clock.now().timestamp())
-    return signing.dumps(payload, salt=SALTS[kind], compress=True)
+    return str(signing.dumps(payload, salt=SALTS[kind], compress=True))
 
 
 def subscriber_for(kind: str, value: str) -> Subscriber:
@@ -124,7 +124,7 @@ def follow(value: str) -> str:
         raise Refused("lien", "ce lien ne mène ni au site de la collectivité ni à un domaine autorisé")
     if not EditionBlock.objects.filter(pk=payload["b"]).update(clicks=F("clicks") + 1):
         raise BadToken("lien introuvable")
-    return url
+    return str(url)
 
 
 # --- subscribing --------------------------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ def themes_for(slugs: list[str]) -> list[Theme]:
     return chosen
 
 
-def subscribe(email: str, slugs: list[str]) -> Subscriber | None:
+def ask_subscription(email: str, slugs: list[str]) -> Subscriber | None:
     """A subscription waiting for its confirmation, the confirmation e-mail sent. An address already confirmed, or
     stopped by its bounces, gets nothing (the caller answers the same either way: no one learns whether an
     address is subscribed). Returns the subscriber written to, or None."""

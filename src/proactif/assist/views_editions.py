@@ -52,7 +52,7 @@ def edition(request: HttpRequest, edition_id: int) -> HttpResponse:
     pages = newsletter.published_pages(query)
     known = {p.pk for p in pages}
     pages = [*newsletter.pages_by_id([i for i in selected if i not in known]).values(), *pages]
-    return render(request, "assist/edition_compose.html", {
+    return render(request, "assist/editions_compose.html", {
         "edition": chosen, "pages": pages, "selected": set(selected), "themes": list(Theme.objects.all()),
         "lists": set(chosen.lists.values_list("slug", flat=True)), "errors": errors, "query": query,
     }, status=400 if errors else 200)
@@ -64,7 +64,7 @@ def preview(request: HttpRequest, edition_id: int) -> HttpResponse:
     blocks = newsletter.blocks_of(chosen)
     theme = request.GET.get("theme", "")
     order = newsletter.ordered(blocks, {theme: 1.0}) if theme else blocks
-    return render(request, "assist/edition_preview.html", {
+    return render(request, "assist/editions_preview.html", {
         "edition": chosen, "text": newsletter.render_text(chosen, order, None), "themes": list(Theme.objects.all()),
         "theme": theme, "recipients": len(newsletter.recipients(chosen)), "blocks": blocks,
     })
@@ -76,7 +76,7 @@ def send(request: HttpRequest, edition_id: int) -> HttpResponse:
     try:
         figures = newsletter.send_edition(chosen)
     except newsletter.Refused as exc:
-        return render(request, "assist/edition_preview.html", {
+        return render(request, "assist/editions_preview.html", {
             "edition": chosen, "text": "", "error": str(exc), "themes": [], "recipients": 0, "blocks": []},
             status=400)
     # The addresses are read to be written in the outbox, not shown: the sending is kept in the access log

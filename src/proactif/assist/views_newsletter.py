@@ -18,7 +18,7 @@ from proactif.assist import _newsletter as newsletter
 from proactif.assist import services
 from proactif.assist._rules import SITE, SUBSCRIBER
 from proactif.assist.models import Subscriber, Theme
-from proactif.kernel.capabilities import ANY_EVENT, Listener, Route, Sending, route
+from proactif.kernel.capabilities import Listener, Route, Sending, route
 
 
 def _frame(request: HttpRequest) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def _session_person(request: HttpRequest) -> int | None:
 
 
 @require_http_methods(["GET", "POST"])
-def subscribe(request: HttpRequest) -> HttpResponse:
+def subscription_form(request: HttpRequest) -> HttpResponse:
     themes = list(Theme.objects.all())
     context: dict[str, Any] = {**_frame(request), "themes": themes, "purpose_text": newsletter.PURPOSE_TEXT,
                                "consent_version": newsletter.CONSENT_VERSION, "errors": {}, "email": "",
@@ -48,7 +48,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         email, slugs = request.POST.get("email", ""), request.POST.getlist("listes")
         context.update(email=email[:254], chosen=set(slugs))
         try:
-            newsletter.subscribe(email, slugs)
+            newsletter.ask_subscription(email, slugs)
         except newsletter.Refused as exc:
             context["errors"] = {exc.field: str(exc)}
             return render(request, "assist/newsletter_subscribe.html", context, status=400)
@@ -145,14 +145,12 @@ def _hours() -> str:
 
 
 ROUTES: tuple[Route, ...] = (
-    route("lettre/", subscribe, SITE, "newsletter"),
+    route("lettre/", subscription_form, SITE, "newsletter"),
     route("lettre/envoyee/", sent, SITE, "newsletter_sent"),
     route("lettre/confirmation/<str:token>/", confirm, SUBSCRIBER, "newsletter_confirm"),
     route("lettre/preferences/<str:token>/", preferences, SUBSCRIBER, "newsletter_preferences"),
     route("lettre/desinscription/<str:token>/", one_click, SUBSCRIBER, "newsletter_unsubscribe"),
     route("lettre/lien/<str:token>/", follow, SITE, "newsletter_link"),
 )
-# Every event, the handler keeping `email_feedback` only, until messaging declares that event (a listener naming an
-# undeclared event stops the platform at start-up); then: Listener(("email_feedback",), …)
-LISTENERS: tuple[Listener, ...] = (Listener((ANY_EVENT,), newsletter.on_email_feedback),)
+LISTENERS: tuple[Listener, ...] = (Listener(("email_feedback",), newsletter.on_email_feedback),)
 SENDING: tuple[Sending, ...] = (Sending(newsletter.PURPOSE, _hours, capped=True),)
