@@ -158,6 +158,15 @@ def test_only_active_real_incidents_covering_the_address_are_shown(pair) -> None
     assert fr("Votre adresse est dans la liste.") in page and page.count("fr-callout__title") == 3
 
 
+def test_a_person_no_longer_active_is_shown_nothing(pair) -> None:
+    client = opened(pair["first"])
+    Person.objects.filter(pk=pair["first"].pk).update(status="moved_out")
+    page = client.get(PAGE).content.decode()
+    assert "15 février 2027" not in page and fr("Coupure d'eau") not in page
+    assert fr("Nous n'avons rien à vous signaler pour le moment.") in page
+    assert not AccessLog.objects.filter(person_id=pair["first"].pk, actor_kind="habitant").exists()
+
+
 def test_after_thirty_minutes_the_page_refuses_and_asks_for_the_link_again(pair, fixed_clock) -> None:
     client = opened(pair["first"])
     assert client.get(PAGE).status_code == 200
@@ -247,7 +256,7 @@ def test_forged_expired_or_missing_links_get_a_french_refusal(pair, fixed_clock)
     with pytest.raises(_resident.ResidentLinkError, match="aucune personne"):
         _resident.resident_link(10**12)
     gone = Person.objects.filter(status="active").order_by("-id").first()
-    Person.objects.filter(pk=gone.pk).update(status="moved")
+    Person.objects.filter(pk=gone.pk).update(status="moved_out")
     with pytest.raises(_resident.ResidentLinkError, match="plus un habitant actif"):
         _resident.resident_link(gone.pk)
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.db.models import Case, Count, F, Max, Min, QuerySet, Value, When
 from django.db.models.functions import Coalesce
@@ -298,7 +299,10 @@ def resident_items(person_id: int) -> list[ResidentItem]:
     """The incidents in progress whose area covers the resident's home address now (the send's own selection:
     drawn areas, streets, quartiers, addresses, and those added since), never an exercise; newest first, with
     the latest message's French text and the area as the public feed describes it."""
-    person = registry.get_person(person_id)
+    try:
+        person = registry.get_person(person_id)
+    except ObjectDoesNotExist:
+        return []
     address_id = person.household.address_id if person.household is not None else None
     if address_id is None:
         return []

@@ -163,6 +163,9 @@ class Shown:
 def concerns(resident: Visit) -> list[Shown]:
     """What the declarations hold for the resident now, those whose purpose allows it; each reading logged."""
     person_id = resident.person_id
+    facts = registry.person_facts([person_id]).get(person_id)
+    if facts is None or facts["statut"] != "active":
+        return []  # moved away, deceased, merged or erased since the link was made: nothing is read
     shown = []
     for declaration in capabilities.for_resident():
         if not registry.may_contact(person_id, declaration.purpose, CHANNEL):
