@@ -270,6 +270,13 @@ SMTP_PORT = env_int("PROACTIF_SMTP_PORT", SINK_SMTP_PORT, "SMTP port (default: t
 SMTP_USER = env_opt("PROACTIF_SMTP_USER", "SMTP login, when the server asks for one.")
 SMTP_PASSWORD = env_opt("PROACTIF_SMTP_PASSWORD", "SMTP password.")
 SMTP_STARTTLS = env_bool("PROACTIF_SMTP_STARTTLS", False, "Use STARTTLS with the SMTP server.")
+DKIM_PRIVATE_KEY = env_opt("PROACTIF_DKIM_PRIVATE_KEY", "RSA private key signing e-mails with DKIM: the PEM itself "
+                           "or the path of a PEM file (unset: e-mails are not signed).")
+DKIM_SELECTOR = env_opt("PROACTIF_DKIM_SELECTOR", "DKIM selector (public key at <selector>._domainkey.<domain>).")
+DKIM_DOMAIN = env_opt("PROACTIF_DKIM_DOMAIN", "DKIM signing domain (the domain of PROACTIF_EMAIL_FROM).")
+EMAIL_FEEDBACK_SECRETS = env_str("PROACTIF_EMAIL_FEEDBACK_SECRETS", "{}", "JSON object: e-mail provider → secret "
+                                 "signing its bounce and complaint reports (POST /api/v1/messaging/email-feedback/"
+                                 "{provider}).")
 SMS_SENDER = env_str("PROACTIF_SMS_SENDER", "BELLEROCHE", "Alphanumeric SMS sender (11 characters at most).")
 SMS_PROVIDERS = env_str(
     "PROACTIF_SMS_PROVIDERS",

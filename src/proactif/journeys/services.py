@@ -241,7 +241,10 @@ def start_for_event(event: str, person_id: int, subject_id: int | None = None,
 # --- events from other capabilities ---------------------------------------------------------
 def on_event(event: str, person_id: int, instance_id: int | None = None, **payload: Any) -> None:
     """Every declared event (journeys' listener): the person's live instances hear it, and journeys entered by
-    this event start."""
+    this event start. An event about no registered person (person 0: a bounce from a subscriber's address) has no
+    journey to reach."""
+    if not person_id:
+        return
     signal(event, person_id, instance_id=instance_id, payload=payload)
     start_for_event(event, person_id, subject_id=payload.get("subject_id"))
 

@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 
 from proactif.kernel import clock
 from proactif.messaging import domain
-from proactif.messaging.models import InboundMessage, OutboxMessage
+from proactif.messaging.models import EmailFeedback, InboundMessage, OutboxMessage
 from proactif.registry import services as registry
 
 OPPOSED = "opposition enregistrée pour ce destinataire"
@@ -84,4 +84,6 @@ def erase_direct(context_key: str, ids: list[int]) -> int:
                 fields.update(status="cancelled", error=ERASED)
             OutboxMessage.objects.filter(pk=pk).update(**fields)
         InboundMessage.objects.filter(message_id__in=[pk for pk, _, _ in rows]).delete()
+        EmailFeedback.objects.filter(message_key__in=OutboxMessage.objects.filter(
+            pk__in=[pk for pk, _, _ in rows]).values("idempotency_key")).delete()
     return len(rows)

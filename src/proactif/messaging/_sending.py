@@ -122,6 +122,8 @@ def decide(rows: list[OutboxMessage], now: datetime) -> list[Decision]:
             files = contexts.attachments(row.context)
             if files:
                 decision.meta["attachments"] = files
+            if (row.context or {}).get("desinscription"):  # RFC 8058 headers; the e-mail channel keeps https only
+                decision.meta["unsubscribe"] = row.context["desinscription"]
         decisions.append(decision)
         to_render.append(decision)
     data = contexts.build_many([(d.row.pk, d.row.context, reaches[d.row.pk]) for d in to_render])
