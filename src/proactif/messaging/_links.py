@@ -67,7 +67,7 @@ def create_many(requests: list[LinkRequest]) -> list[int]:
 
 
 def create(purpose: str, person_id: int, *, instance_id: int | None = None, payload: dict[str, Any] | None = None,
-           days: int = 60, message_key: str = "") -> tuple[Link, str]:
+           days: float = 60, message_key: str = "") -> tuple[Link, str]:
     now = clock.now()
     link = Link.objects.create(purpose=purpose, person_id=person_id, instance_id=instance_id, payload=payload or {},
                                created_at=now, expires_at=now + timedelta(days=days), message_key=message_key[:200])
