@@ -61,11 +61,12 @@ class NotEnoughDisk(LookupError):
 
 
 def run(profiles: int | None = None, databases: tuple[str, ...] = ("sqlite", "postgres"), requests: int = REQUESTS,
-        seed: int = 1, uplift_visitors: int = UPLIFT_VISITORS) -> dict[str, Any]:
+        seed: int = 1, uplift_visitors: int = UPLIFT_VISITORS, events: int | None = None) -> dict[str, Any]:
+    """`events`: posted per ingestion phase (default: N / 50, between 5,000 and 20,000)."""
     profiles = profiles or PROFILES
     figures: dict[str, Any] = {"profiles": profiles, "events_per_profile": EVENTS_PER_PROFILE}
     for kind in databases:
-        figures[kind] = run_one(kind, profiles, requests, seed)
+        figures[kind] = run_one(kind, profiles, requests, seed, events)
     last = fresh_database(databases[-1], f"personalise-{databases[-1]}", keep=True)
     figures["uplift"] = run_measured(["bench-probe", "personalise-uplift", "--count", str(uplift_visitors),
                                       "--run", str(seed)], last).output
@@ -78,7 +79,7 @@ def run(profiles: int | None = None, databases: tuple[str, ...] = ("sqlite", "po
     return figures
 
 
-def run_one(kind: str, profiles: int, requests: int, seed: int) -> dict[str, Any]:
+def run_one(kind: str, profiles: int, requests: int, seed: int, events: int | None = None) -> dict[str, Any]:
     db = fresh_database(kind, f"personalise-{kind}", keep=True)
     marker = db.home / "personalise-generated"
     wanted = f"generator {GENERATOR} profiles {profiles} seed {seed}"
@@ -109,7 +110,7 @@ def run_one(kind: str, profiles: int, requests: int, seed: int) -> dict[str, Any
     out["size"] = size
     out["home"] = run_measured(["bench-probe", "personalise-home", "--count", str(requests), "--run", str(seed)],
                                db).output
-    out["ingestion"] = ingest(db, profiles, seed)
+    out["ingestion"] = ingest(db, profiles, seed, events)
     return out
 
 
@@ -138,10 +139,10 @@ def free_disk(kind: str, db: Database) -> tuple[str, int]:
 
 
 # --- ingestion, from this process against a real server ---------------------------------------------------------
-def ingest(db: Database, profiles: int, seed: int) -> dict[str, Any]:
+def ingest(db: Database, profiles: int, seed: int, events: int | None = None) -> dict[str, Any]:
     import os
 
-    events = max(5_000, min(20_000, profiles // 50))
+    events = events or max(5_000, min(20_000, profiles // 50))
     setup = run_measured(["bench-probe", "personalise-cookies", "--count", str(min(200, profiles)), "--run",
                           str(seed)], db).output
     port = free_port()
@@ -249,10 +250,11 @@ def _post(base: str, bodies: list[bytes], visitors: list[dict[str, str]], client
         with httpx.Client(base_url=base, headers={"User-Agent": UA, "Content-Type": "text/plain;charset=UTF-8",
                                                   "Origin": base}, timeout=60) as client:
             for number, body in enumerate(mine):
-                cookies = own[number % len(own)] if own else {}
                 client.cookies.clear()
+                if own:
+                    client.cookies.update(own[number % len(own)])
                 started = time.perf_counter()
-                response = client.post("/site/evenements/", content=body, cookies=cookies)
+                response = client.post("/site/evenements/", content=body)
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
                     statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
