@@ -287,9 +287,15 @@ def on_email_feedback(event: str, person_id: int, instance_id: int | None = None
     if event != "email_feedback":
         return
     address, kind = str(payload.get("address") or ""), payload.get("kind")
-    subscriber = Subscriber.objects.select_for_update().filter(email__iexact=address).first() if address else None
-    if subscriber is None or kind not in ("hard", "soft", "complaint"):
+    if not address or kind not in ("hard", "soft", "complaint"):
         return
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().filter(email__iexact=address).first()
+        if subscriber is not None:
+            _count_feedback(subscriber, str(kind), bool(payload.get("stopped")))
+
+
+def _count_feedback(subscriber: Subscriber, kind: str, stopped: bool) -> None:
     field = {"hard": "hard_bounces", "soft": "soft_bounces", "complaint": "complaints"}[kind]
     setattr(subscriber, field, getattr(subscriber, field) + 1)
     fields = [field]
@@ -300,7 +306,7 @@ def on_email_feedback(event: str, person_id: int, instance_id: int | None = None
         reason = "message signalé comme indésirable par le destinataire"
     elif subscriber.soft_bounces >= SOFT_LIMIT:
         reason = f"{subscriber.soft_bounces} refus temporaires"
-    elif payload.get("stopped"):
+    elif stopped:
         reason = "adresse arrêtée par la messagerie"
     if reason and subscriber.status != Subscriber.STOPPED:
         subscriber.status, subscriber.stop_reason, subscriber.left_at = Subscriber.STOPPED, reason, clock.now()

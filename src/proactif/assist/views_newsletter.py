@@ -93,7 +93,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
                 message = "Vos listes sont enregistrées."
             elif action == "desabonner":
                 newsletter.unsubscribe(subscriber)
-                message = "Vous êtes désabonné : vous ne recevrez plus la lettre."
+                message = "Votre désabonnement est enregistré : vous ne recevrez plus la lettre."
             elif action == "supprimer":
                 newsletter.delete(subscriber)
                 return render(request, "assist/newsletter_deleted.html", _frame(request))
