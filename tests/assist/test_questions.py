@@ -36,9 +36,9 @@ def test_without_consent_nothing_is_asked_nor_kept(client: Client) -> None:
     assert fr("ne sont posées qu'aux visiteurs qui ont accepté la personnalisation") in text
     assert 'href="/site/cookies/?next=' in text and 'name="reponse"' not in text
     before = Profile.objects.count()
-    assert answer(client, "foyer", "seul").status_code == 403
+    assert answer(client, "foyer", "seul").status_code == 409
     client.post("/site/cookies/", {"tout": "refuser"})
-    assert answer(client, "foyer", "seul").status_code == 403
+    assert answer(client, "foyer", "seul").status_code == 409
     assert Profile.objects.count() == before
 
 

@@ -118,7 +118,7 @@ def test_an_id_like_pseudonym_past_a_bigint_is_just_unknown(client: Client) -> N
 
 
 def test_the_visitors_browser_gets_its_pseudonym_with_consent_only(client: Client) -> None:
-    assert client.get("/site/pseudonyme/mediatheque/").status_code == 403  # never asked: nothing
+    assert client.get("/site/pseudonyme/mediatheque/").status_code == 409  # never asked: nothing
     client.post("/site/cookies/", {"tout": "accepter"})
     client.post("/site/mieux-vous-connaitre/", {"question": "foyer", "reponse": "seul", "action": "repondre"})
     given = client.get("/site/pseudonyme/mediatheque/")
@@ -128,4 +128,4 @@ def test_the_visitors_browser_gets_its_pseudonym_with_consent_only(client: Clien
     assert ProfilePseudonym.objects.get(pseudonym=name).site == "mediatheque"
     assert client.get("/site/pseudonyme/ailleurs/").status_code == 404
     client.post("/site/cookies/", {"tout": "refuser"})
-    assert client.get("/site/pseudonyme/mediatheque/").status_code == 403
+    assert client.get("/site/pseudonyme/mediatheque/").status_code == 409

@@ -211,7 +211,8 @@ def test_editors_define_a_segment_see_its_size_and_errors_in_french(client: Clie
             "rules": json.dumps([{"reponse": "enfants_ages", "parmi": ["0-3"]}])}
     before = AccessLog.objects.filter(action="assist.segments.apercu").count()
     preview = editor.post("/redaction/segments/nouveau/", {**body, "action": "apercu"})
-    assert preview.status_code == 200 and fr("Aperçu : 14 profils remplissent ces conditions") in preview.content.decode()
+    assert preview.status_code == 200
+    assert fr("Aperçu : 14 profils remplissent ces conditions") in preview.content.decode()
     assert AccessLog.objects.filter(action="assist.segments.apercu").count() == before + 1
     assert not Segment.objects.filter(slug="tout-petits").exists()  # a preview saves nothing
     wrong = editor.post("/redaction/segments/nouveau/", {**body, "rules": '[{"reponse": "age"}]',
@@ -228,7 +229,8 @@ def test_editors_define_a_segment_see_its_size_and_errors_in_french(client: Clie
     assert "Parents de tout-petits" in listing and "14 profils" in listing
     small = editor.post("/redaction/segments/nouveau/", {**body, "slug": "x", "action": "apercu",
                                                         "rules": '[{"choisi": "handicap"}]'})
-    assert "moins de 10 profils" in small.content.decode() and "14" not in small.content.decode().split("Aperçu")[1][:80]
+    shown = small.content.decode()
+    assert "moins de 10 profils" in shown and "14" not in shown.split("Aperçu")[1][:80]
 
 
 @pytest.mark.django_db

@@ -137,6 +137,6 @@ def summary(profile: Profile) -> list[dict[str, Any]]:
         labels = dict(choices(question))
         value = kept.get("value")
         given = value if isinstance(value, list) else [value]
-        out.append({"question": question.label, "answer": ", ".join(labels.get(v, str(v)) for v in given),
+        out.append({"question": question.label, "answer": ", ".join(labels.get(str(v), str(v)) for v in given),
                     "sensitive": question.key == INTERESTS and bool(set(given) & _interests.SENSITIVE)})
     return out

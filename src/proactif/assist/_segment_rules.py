@@ -187,7 +187,10 @@ class Prefilter:
 
 def prefilter(rules: Sequence[Condition]) -> Prefilter:
     """The top-level conditions the database can check (a condition under « ou » narrows nothing)."""
-    answered, chosen, interest, events = [], [], [], []
+    answered: list[str] = []
+    chosen: list[str] = []
+    interest: list[str] = []
+    events: list[Condition] = []
     days: int | None = None
     for rule in rules:
         if "reponse" in rule:

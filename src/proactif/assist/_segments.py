@@ -67,8 +67,8 @@ def check(raw: Any) -> list[dict[str, Any]]:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except ValueError as exc:
-            raise rules_.RuleError(f"les règles ne sont pas du JSON valide (ligne {exc.lineno}, "  # type: ignore[attr-defined]
+        except json.JSONDecodeError as exc:
+            raise rules_.RuleError(f"les règles ne sont pas du JSON valide (ligne {exc.lineno}, "
                                    f"colonne {exc.colno})") from None
     themes = set(Theme.objects.values_list("slug", flat=True))
     return rules_.check(raw, themes, _questions.values())
@@ -182,8 +182,11 @@ def targetable(segment: Segment) -> bool:
 
 def profile_matches(profile: Profile, segment: Segment) -> bool:
     """Whether one profile (read as the profile it is an alias of) is in a segment that may target."""
-    while profile.merged_into_id is not None:
-        profile = profile.merged_into  # type: ignore[assignment]
+    for _ in range(8):
+        target = profile.merged_into
+        if target is None:
+            break
+        profile = target
     if profile.frozen or not targetable(segment):
         return False
     return profile.pk in set(members_of(profile, segment.rules))

@@ -40,8 +40,9 @@ def pseudonym(profile: Profile, site: str) -> str:
         return str(found)
     try:
         with transaction.atomic():
-            return ProfilePseudonym.objects.create(site=site, profile=profile, pseudonym=secrets.token_urlsafe(18),
-                                                   created_at=clock.now()).pseudonym
+            return str(ProfilePseudonym.objects.create(site=site, profile=profile,
+                                                       pseudonym=secrets.token_urlsafe(18),
+                                                       created_at=clock.now()).pseudonym)
     except IntegrityError:  # created meanwhile by a concurrent request
         return str(ProfilePseudonym.objects.get(site=site, profile=profile).pseudonym)
 
@@ -55,7 +56,7 @@ def profile_for(site: str, name: str) -> Profile | None:
     for _ in range(5):
         if profile.merged_into_id is None:
             break
-        profile = profile.merged_into  # type: ignore[assignment]
+        profile = profile.merged_into
     return None if profile.frozen or profile.merged_into_id is not None else profile
 
 

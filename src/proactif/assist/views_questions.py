@@ -15,6 +15,9 @@ from proactif.kernel.capabilities import Route, route
 
 PASSED_COOKIE = "proactif_questions_passees"  # the questions passed, for this browsing session only
 PAGE = "/site/mieux-vous-connaitre/"
+# Without consent to personalisation nothing is kept nor given: 409, the visitor's own choice standing in the way (a
+# 403 would say the route's access rule refused them; the route is open to every visitor)
+CONSENT_NEEDED = 409
 
 
 def _allowed(request: HttpRequest) -> bool:
@@ -45,14 +48,14 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 def questions(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return _no_store(render(request, "assist/questions.html", {**services.frame(request), "allowed": False},
-                                status=403 if request.method == "POST" else 200))
+                                status=CONSENT_NEEDED if request.method == "POST" else 200))
     passed = _passed(request)
     if request.method == "POST":
         response = HttpResponseRedirect(PAGE)
         profile = _profile(request, response)
         if profile is None:
             return _no_store(render(request, "assist/questions.html", {**services.frame(request), "allowed": False},
-                                    status=403))
+                                    status=CONSENT_NEEDED))
         key = request.POST.get("question", "")
         if request.POST.get("action") == "passer":
             if key in _questions.BY_KEY:
@@ -99,7 +102,7 @@ def site_pseudonym(request: HttpRequest, site: str) -> HttpResponse:
     profile = _profile(request) if _allowed(request) else None
     if profile is None:
         return _no_store(JsonResponse({"detail": "la personnalisation n'est pas acceptée dans ce navigateur : "
-                                                 "rien n'est transmis aux autres sites"}, status=403))
+                                                 "rien n'est transmis aux autres sites"}, status=CONSENT_NEEDED))
     return _no_store(JsonResponse({"site": site, "pseudonyme": api.pseudonym(profile, site)}))
 
 
