@@ -12,6 +12,7 @@ from django.test import Client
 from proactif.accounts import services as accounts
 from proactif.assist import api
 from proactif.assist.models import Profile, ProfilePseudonym
+from proactif.audit.models import AccessLog
 from proactif.kernel import clock
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,11 @@ def test_the_partner_gets_ranked_content_for_its_pseudonym_never_interests(clien
     family = profile(chosen={"famille-enfance": True}, interests={"famille-enfance": [8.0, clock.now().timestamp()]})
     name = api.pseudonym(family, "mediatheque")
     headers = bearer(["assist:read"])
+    logged = AccessLog.objects.filter(action="assist.recommandations").count()
     answer = client.get(URL, {"site": "mediatheque", "visiteur": name, "limite": "5"}, **headers)
+    row = AccessLog.objects.filter(action="assist.recommandations").latest("pk")
+    assert AccessLog.objects.filter(action="assist.recommandations").count() == logged + 1
+    assert row.purpose == "information" and row.detail == {"site": "mediatheque"}
     body = answer.json()
     assert answer.status_code == 200 and body["site"] == "mediatheque" and len(body["resultats"]) == 5
     assert set(body["resultats"][0]) == {"id", "url", "titre"}

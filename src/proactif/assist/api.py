@@ -17,7 +17,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from proactif.assist import _interests, domain
+from proactif.assist._rules import PURPOSE
 from proactif.assist.models import Profile, ProfilePseudonym
+from proactif.audit import services as audit
 from proactif.kernel import capabilities, clock
 from proactif.kernel.capabilities import ApiRouter, Scope, api
 
@@ -113,10 +115,12 @@ def recommendations(request: HttpRequest, site: str = "", visiteur: str = "", li
         return _invalid("visiteur", "pseudonyme de 40 caractères au plus attendu")
     who = request.auth  # type: ignore[attr-defined]
     profile = None if getattr(who, "is_test", False) or not visiteur else profile_for(site, visiteur)
+    if profile is not None:  # a visitor's profile read for another site: logged like any read of personal data
+        audit.record(who.actor, "assist.recommandations", purpose=PURPOSE, detail={"site": site})
     return Status(200, {"site": site, "resultats": recommend(profile, int(limite))})
 
 
 API = ApiRouter("/assist", router, {recommendations: api("assist:read")})
 SCOPES = (Scope("assist:read", "Lire les contenus recommandés du site public pour un visiteur pseudonyme d'un "
                                "autre site de la collectivité (jamais ses centres d'intérêt)",
-                frozenset({"information"})),)
+                frozenset({PURPOSE})),)
