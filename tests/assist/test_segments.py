@@ -220,6 +220,11 @@ def test_editors_define_a_segment_see_its_size_and_errors_in_french(client: Clie
     assert wrong.status_code == 400 and fr("Condition 1 : question inconnue « age »") in wrong.content.decode()
     bad_json = editor.post("/redaction/segments/nouveau/", {**body, "rules": "[{", "action": "enregistrer"})
     assert bad_json.status_code == 400 and "ne sont pas du JSON valide" in bad_json.content.decode()
+    deep = editor.post("/redaction/segments/nouveau/", {**body, "rules": "[" * 5000 + "]" * 5000,
+                                                       "action": "enregistrer"})
+    assert deep.status_code == 400 and fr("Les règles sont trop imbriquées.") in deep.content.decode()
+    long = editor.post("/redaction/segments/nouveau/", {**body, "rules": "x" * 20001, "action": "apercu"})
+    assert long.status_code == 400 and "caractères au plus" in long.content.decode()
     bad_slug = editor.post("/redaction/segments/nouveau/", {**body, "slug": "Tout Petits", "action": "enregistrer"})
     assert bad_slug.status_code == 400 and "Identifiant attendu" in bad_slug.content.decode()
     saved = editor.post("/redaction/segments/nouveau/", {**body, "action": "enregistrer"})

@@ -27,6 +27,7 @@ from proactif.kernel import clock
 MIN_SIZE = rules_.MIN_SIZE
 BATCH = 2000
 SIZE_CACHE_SECONDS = 600
+MAX_RULES_TEXT = 20_000
 DEFAULTS: tuple[tuple[str, str, str, list[dict[str, Any]]], ...] = (
     ("parent-jeune-enfant", "Parent d'un jeune enfant",
      "A dit avoir un enfant de moins de 6 ans, ou lit souvent les pages « Famille et enfance ».",
@@ -65,6 +66,10 @@ def install_segments() -> int:
 def check(raw: Any) -> list[dict[str, Any]]:
     """The rules as saved, or `_segment_rules.RuleError` in French (themes and answers known on this site)."""
     if isinstance(raw, str):
+        if len(raw) > MAX_RULES_TEXT:
+            raise rules_.RuleError(f"les règles tiennent en {format_int(MAX_RULES_TEXT)} caractères au plus")
+        if raw.count("[") + raw.count("{") > 400:  # deeper than any rule, and Python's parser would overflow
+            raise rules_.RuleError("les règles sont trop imbriquées")
         try:
             raw = json.loads(raw)
         except json.JSONDecodeError as exc:
