@@ -107,6 +107,8 @@ def test_the_scope_is_required_and_bound_to_the_information_purpose(client: Clie
     ({"site": "mediatheque", "limite": "-3"}, "limite", "nombre entier de 1 à 50"),
     ({"site": "mediatheque", "limite": "dix"}, "limite", "nombre entier de 1 à 50"),
     ({"site": "mediatheque", "visiteur": "x" * 41}, "visiteur", "40 caractères au plus"),
+    ({"site": "mediatheque", "visiteur": "a\x00b"}, "visiteur", "40 caractères au plus"),
+    ({"site": "mediatheque", "visiteur": "é"}, "visiteur", "40 caractères au plus"),
 ])
 def test_bad_input_is_a_422_naming_the_field(client: Client, query: dict[str, str], field: str, message: str) -> None:
     answer = client.get(URL, query, **bearer(["assist:read"]))

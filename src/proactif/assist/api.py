@@ -25,6 +25,7 @@ from proactif.kernel.capabilities import ApiRouter, Scope, api
 
 router = Router(tags=["site public"])
 SITE_CODE = re.compile(r"[a-z0-9-]{1,40}")
+PSEUDONYM = re.compile(r"[A-Za-z0-9_-]{1,40}")  # what `secrets.token_urlsafe` writes
 MAX_LIMIT = 50
 
 
@@ -111,8 +112,8 @@ def recommendations(request: HttpRequest, site: str = "", visiteur: str = "", li
         return _invalid("site", f"site « {site} » inconnu : il n'est pas déclaré dans ASSIST_SITES")
     if not (limite.isascii() and limite.isdigit() and len(limite) <= 3 and 1 <= int(limite) <= MAX_LIMIT):
         return _invalid("limite", f"nombre entier de 1 à {MAX_LIMIT} attendu")
-    if len(visiteur) > 40:
-        return _invalid("visiteur", "pseudonyme de 40 caractères au plus attendu")
+    if visiteur and not PSEUDONYM.fullmatch(visiteur):
+        return _invalid("visiteur", "pseudonyme de 40 caractères au plus attendu, parmi A-Z, a-z, 0-9, « - » et « _ »")
     who = request.auth  # type: ignore[attr-defined]
     profile = None if getattr(who, "is_test", False) or not visiteur else profile_for(site, visiteur)
     if profile is not None:  # a visitor's profile read for another site: logged like any read of personal data
