@@ -49,7 +49,9 @@ def segment_form(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     errors: dict[str, str] = {}
     preview = None
     if request.method == "POST":
-        values = {k: request.POST.get(k, "").strip() for k in ("slug", "name", "description", "rules")}
+        # PostgreSQL's text holds no NUL
+        values = {k: request.POST.get(k, "").replace("\x00", "").strip() for k in ("slug", "name", "description",
+                                                                                    "rules")}
         if segment is not None:
             values["slug"] = segment.slug
         if not rules_.SLUG.fullmatch(values["slug"]):
