@@ -70,6 +70,8 @@ def titles_in(body: str, edition: Edition) -> list[str]:
 def test_editors_compose_preview_and_send_and_others_cannot(now, agents) -> None:
     client = editor()
     assert client.get("/redaction/lettres/").status_code == 200
+    empty = client.post("/redaction/lettres/", {"titre": "  "})
+    assert empty.status_code == 400 and fr("Donnez un titre de 150 caractères au plus") in empty.content.decode()
     created = client.post("/redaction/lettres/", {"titre": "Lettre de Noël"})
     assert created.status_code == 302
     made = Edition.objects.get(title="Lettre de Noël")

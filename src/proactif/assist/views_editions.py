@@ -22,18 +22,17 @@ def _ids(values: list[str]) -> list[int]:
 
 @require_http_methods(["GET", "POST"])
 def editions(request: HttpRequest) -> HttpResponse:
+    context = {"editions": Edition.objects.order_by("-created_at")[:50],
+               "active": Subscriber.objects.filter(status=Subscriber.ACTIVE).count()}
     if request.method == "POST":
         title = request.POST.get("titre", "").strip()
         if not title or len(title) > 150:
             return render(request, "assist/editions.html", {
-                "editions": Edition.objects.order_by("-created_at")[:50], "error": "Donnez un titre de 150 "
-                "caractères au plus à la lettre.", "title": title[:150]}, status=400)
-        edition = Edition.objects.create(title=title, created_at=clock.now(),
-                                         created_by=request.user.get_username()[:150])
-        return HttpResponseRedirect(reverse("redaction:edition", args=[edition.pk]))
-    active = Subscriber.objects.filter(status=Subscriber.ACTIVE).count()
-    return render(request, "assist/editions.html", {"editions": Edition.objects.order_by("-created_at")[:50],
-                                                    "active": active})
+                **context, "error": "Donnez un titre de 150 caractères au plus à la lettre.", "title": title[:150]},
+                status=400)
+        made = Edition.objects.create(title=title, created_at=clock.now(), created_by=request.user.get_username()[:150])
+        return HttpResponseRedirect(reverse("redaction:edition", args=[made.pk]))
+    return render(request, "assist/editions.html", context)
 
 
 @require_http_methods(["GET", "POST"])
