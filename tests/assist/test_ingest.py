@@ -206,7 +206,7 @@ def test_batched_ingestion_through_http_takes_2000_events_a_second() -> None:
         send(client, batch[:1])
     sent = 0
     started = time.perf_counter()
-    for round_ in range(10):
+    for _ in range(10):
         for client in clients:
             assert send(client, batch).status_code == 204
             sent += len(batch)
@@ -219,7 +219,7 @@ def test_batched_ingestion_through_http_takes_2000_events_a_second() -> None:
 
 def test_validation_is_pure_about_what_it_returns() -> None:
     page = creche_pages()[0]
-    events, errors, pages = _ingest.validate([{"type": "page_vue", "page": page},
-                                              {"type": "clic", "bloc": str(page), "surface": "home"}])
+    _events, errors, pages = _ingest.validate([{"type": "page_vue", "page": page},
+                                               {"type": "clic", "bloc": str(page), "surface": "home"}])
     assert errors == [] and pages == {page: ["famille-enfance"]}
     assert _ingest.is_bot(Client(HTTP_USER_AGENT=BROWSER).get("/site/").wsgi_request) is False

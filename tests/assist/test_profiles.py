@@ -14,7 +14,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.test import Client
 
-from proactif.assist import _interests, _profiles, services
+from proactif.assist import _interests, _profiles
 from proactif.assist.models import BlockStat, Profile, ProfileEvent, ProfileMerge, SearchEntry, Subscriber
 from proactif.audit.models import AccessLog
 from proactif.kernel import clock

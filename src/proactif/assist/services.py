@@ -149,10 +149,18 @@ def _live_pages() -> list[ContentPage]:
     return pages
 
 
+def _slugs(page: ContentPage) -> tuple[str, ...]:
+    """The page's theme slugs, read once per page object (modelcluster builds a queryset at every `.all()`)."""
+    cached = page.__dict__.get("_theme_slugs")
+    if cached is None:
+        cached = page.__dict__["_theme_slugs"] = tuple(t.slug for t in page.themes.all())
+    return cached  # type: ignore[no-any-return]
+
+
 def _facts(page: ContentPage, views: dict[str, int], position: int) -> domain.PageFacts:
     months = tuple(int(m) for m in getattr(page, "months", "").split(",") if m.strip().isdigit())
     return domain.PageFacts(
-        page_id=page.pk, kind=_site.KIND_OF[type(page)], themes=tuple(t.slug for t in page.themes.all()),
+        page_id=page.pk, kind=_site.KIND_OF[type(page)], themes=_slugs(page),
         position=position, day=getattr(page, "date", None) or getattr(page, "starts", None),
         ends=getattr(page, "ends", None), deadline=getattr(page, "deadline_date", None), months=months,
         views=views.get(page.url or "", 0))
@@ -172,11 +180,11 @@ def ranked_themes(context: domain.Context, pages: list[ContentPage]) -> list[tup
     deadlines: dict[str, list[date]] = {}
     events: dict[str, list[date]] = {}
     for page in pages:
-        for theme in page.themes.all():
+        for slug in _slugs(page):
             if isinstance(page, DemarchePage) and page.deadline_date:
-                deadlines.setdefault(theme.slug, []).append(page.deadline_date)
+                deadlines.setdefault(slug, []).append(page.deadline_date)
             if isinstance(page, EvenementPage):
-                events.setdefault(theme.slug, []).append(page.starts)
+                events.setdefault(slug, []).append(page.starts)
     facts = [domain.ThemeFacts(t.slug, t.position, tuple(t.month_list()), tuple(deadlines.get(t.slug, ())),
                                tuple(events.get(t.slug, ()))) for t in themes]
     by_slug = {t.slug: t for t in themes}
@@ -212,7 +220,7 @@ def home_data(request: HttpRequest) -> dict[str, Any]:
 def theme_data(request: HttpRequest, theme: Theme) -> dict[str, Any]:
     who = personal(request)
     context = context_for(request, visited=(theme.slug,), who=who)
-    pages = [p for p in _live_pages() if any(t.slug == theme.slug for t in p.themes.all())]
+    pages = [p for p in _live_pages() if theme.slug in _slugs(p)]
     cards = ranked_cards(pages, context, current_only=True)
     surface = f"theme:{theme.slug}"
     _shown(request, surface, who, [str(c.page.pk) for c in cards])
@@ -244,7 +252,7 @@ def related(request: HttpRequest, page: ContentPage, limit: int = 4) -> list[Car
     """« Sur le même thème » under a page: the pages sharing its themes, by context."""
     slugs = {t.slug for t in page.themes.all()}
     context = context_for(request, visited=tuple(sorted(slugs)))
-    pages = [p for p in _live_pages() if p.pk != page.pk and slugs & {t.slug for t in p.themes.all()}]
+    pages = [p for p in _live_pages() if p.pk != page.pk and slugs & set(_slugs(p))]
     return ranked_cards(pages, context, current_only=True)[:limit]
 
 
