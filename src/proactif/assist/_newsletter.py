@@ -128,16 +128,17 @@ def follow(value: str) -> str:
 
 
 # --- subscribing --------------------------------------------------------------------------------------------------
-def _ensure_templates() -> None:
+def install_templates() -> int:
+    """The newsletters' e-mail templates published (idempotent): for the capability's install, and before sending."""
     from proactif.messaging import services as messaging
 
-    messaging.load_templates(TEMPLATES)
+    return int(messaging.load_templates(TEMPLATES))
 
 
 def _send(specs: list[Any]) -> dict[str, int]:
     from proactif.messaging import services as messaging
 
-    _ensure_templates()
+    install_templates()
     return messaging.send(specs)
 
 
