@@ -59,8 +59,9 @@ def test_a_tiny_run_on_sqlite_generates_its_rows_and_keeps_them(tmp_path: Path,
     assert first["targets"]["home_p95_ms"] == 50.0 and first["targets"]["events_per_s"] == 2000.0
     # The same size again: nothing generated, the same rows measured (the ingestion's events were removed)
     again = personalise.run(PROFILES, ("sqlite",), requests=10, events=500, uplift_visitors=500)
-    assert again["sqlite"]["generation"] == {"kept": True, "marker": str(tmp_path / "personalise-sqlite" /
-                                                                          "personalise-generated")}
+    kept = again["sqlite"]["generation"]
+    assert kept["kept"] is True and kept["marker"] == str(tmp_path / "personalise-sqlite" / "personalise-generated")
+    assert kept["when_generated"]["events"] == 25 * PROFILES  # the figures of the run that generated it
     _check(again, "sqlite", 10, 500)
 
 

@@ -40,6 +40,8 @@ from proactif.bench.common import Database, free_port, fresh_database, machine, 
 PROFILES = 1_000_000
 EVENTS_PER_PROFILE = 25
 REQUESTS = 1000
+QUICK_REQUESTS = 300  # below `FULL` profiles: a quick run
+FULL = 100_000
 BATCH = 50
 CLIENTS = 4
 SERVER = {"workers": 2, "threads": 4}
@@ -60,10 +62,12 @@ class NotEnoughDisk(LookupError):
     pass
 
 
-def run(profiles: int | None = None, databases: tuple[str, ...] = ("sqlite", "postgres"), requests: int = REQUESTS,
+def run(profiles: int | None = None, databases: tuple[str, ...] = ("sqlite", "postgres"), requests: int | None = None,
         seed: int = 1, uplift_visitors: int = UPLIFT_VISITORS, events: int | None = None) -> dict[str, Any]:
-    """`events`: posted per ingestion phase (default: N / 50, between 5,000 and 20,000)."""
+    """`requests`: homepage requests of each kind (default 1,000; 300 for a quick run under 100,000 profiles);
+    `events`: posted per ingestion phase (default: N / 50, between 5,000 and 20,000)."""
     profiles = profiles or PROFILES
+    requests = requests or (REQUESTS if profiles >= FULL else QUICK_REQUESTS)
     figures: dict[str, Any] = {"profiles": profiles, "events_per_profile": EVENTS_PER_PROFILE}
     for kind in databases:
         figures[kind] = run_one(kind, profiles, requests, seed, events)
@@ -80,38 +84,44 @@ def run(profiles: int | None = None, databases: tuple[str, ...] = ("sqlite", "po
 
 
 def run_one(kind: str, profiles: int, requests: int, seed: int, events: int | None = None) -> dict[str, Any]:
-    db = fresh_database(kind, f"personalise-{kind}", keep=True)
-    marker = db.home / "personalise-generated"
-    wanted = f"generator {GENERATOR} profiles {profiles} seed {seed}"
-    out: dict[str, Any] = {"database": db.label}
-    kept = marker.is_file() and marker.read_text() == wanted
-    if kept:
-        size = run_measured(["bench-probe", "personalise-size"], db).output
-        kept = size["profiles"] == profiles
-    if not kept:
-        need = estimate_bytes(kind, profiles)
-        where, free = free_disk(kind, db)
-        if free < need:
-            raise NotEnoughDisk(f"espace disque insuffisant pour {profiles} profils sur {kind} : "
-                                f"{need / 1e9:.1f} Go estimés, {free / 1e9:.1f} Go libres ({where})")
-        marker.unlink(missing_ok=True)
-        db = fresh_database(kind, f"personalise-{kind}")
-        installed = run_measured(["assist", "seed-site"], db)
-        generated = run_measured(["bench-probe", "personalise-generate", "--count", str(profiles), "--run",
-                                  str(seed)], db)
-        marker.write_text(wanted)
-        out["generation"] = {**generated.output, "site_install_s": round(installed.seconds, 1),
-                             "process_s": round(generated.seconds, 1), "peak_rss_mb": generated.peak_rss_mb,
-                             "disk_checked": {"where": where, "free_gb": round(free / 1e9, 1),
-                                              "estimated_gb": round(need / 1e9, 1)}}
-        size = run_measured(["bench-probe", "personalise-size"], db).output
-    else:
-        out["generation"] = {"kept": True, "marker": str(marker)}
-    out["size"] = size
+    db, generation, size = prepare(kind, profiles, seed)
+    out: dict[str, Any] = {"database": db.label, "generation": generation, "size": size}
     out["home"] = run_measured(["bench-probe", "personalise-home", "--count", str(requests), "--run", str(seed)],
                                db).output
     out["ingestion"] = ingest(db, profiles, seed, events)
     return out
+
+
+def prepare(kind: str, profiles: int, seed: int) -> tuple[Database, dict[str, Any], dict[str, Any]]:
+    """The benchmark's database of `kind` holding `profiles` generated profiles: kept from an earlier run when
+    its marker and its count agree (the figures of the run that generated it are given back), else generated."""
+    db = fresh_database(kind, f"personalise-{kind}", keep=True)
+    marker = db.home / "personalise-generated"
+    saved = db.home / "personalise-generation.json"
+    wanted = f"generator {GENERATOR} profiles {profiles} seed {seed}"
+    if marker.is_file() and marker.read_text() == wanted:
+        size = run_measured(["bench-probe", "personalise-size"], db).output
+        if size["profiles"] == profiles:
+            earlier = json.loads(saved.read_text()) if saved.is_file() else None
+            return db, {"kept": True, "marker": str(marker), "when_generated": earlier}, size
+    need = estimate_bytes(kind, profiles)
+    where, free = free_disk(kind, db)
+    if free < need:
+        raise NotEnoughDisk(f"espace disque insuffisant pour {profiles} profils sur {kind} : "
+                            f"{need / 1e9:.1f} Go estimés, {free / 1e9:.1f} Go libres ({where})")
+    marker.unlink(missing_ok=True)
+    db = fresh_database(kind, f"personalise-{kind}")
+    installed = run_measured(["assist", "seed-site"], db)
+    generated = run_measured(["bench-probe", "personalise-generate", "--count", str(profiles), "--run", str(seed)],
+                             db)
+    generation = {**generated.output, "site_install_s": round(installed.seconds, 1),
+                  "process_s": round(generated.seconds, 1), "peak_rss_mb": generated.peak_rss_mb,
+                  "disk_checked": {"where": where, "free_gb": round(free / 1e9, 1),
+                                   "estimated_gb": round(need / 1e9, 1)}}
+    size = run_measured(["bench-probe", "personalise-size"], db).output
+    saved.write_text(json.dumps({**generation, "size": size}))
+    marker.write_text(wanted)
+    return db, generation, size
 
 
 def estimate_bytes(kind: str, profiles: int) -> int:
