@@ -248,6 +248,7 @@ def test_a_subscriber_confirms_by_the_e_mail_link_gets_an_edition_ordered_for_th
         new_page, sinks, raw_mail, settings) -> None:
     from proactif.assist import _profiles
     from proactif.assist.models import Edition, ProfileMerge, SearchEntry, Subscriber
+    from proactif.audit.models import AccessLog
     from proactif.messaging.models import OutboxMessage, SinkMessage
 
     tab = new_page()
@@ -296,6 +297,7 @@ def test_a_subscriber_confirms_by_the_e_mail_link_gets_an_edition_ordered_for_th
     known = merge.target
     assert (merge.source_id, known.subscriber_id, anonymous.merged_into_id) == (anonymous.pk, subscriber.pk, known.pk)
     assert merge.reason == "abonnement confirmé" and merge.undone_at is None
+    assert AccessLog.objects.filter(action="merge", detail__fusion_de_profils=merge.pk).count() == 1  # audited
     assert known.events == anonymous.events and _profiles.top(known)[0][0] == FAMILY
     assert profile_of(tab).pk == anonymous.pk  # the browser's cookie names the alias, which reads as the known one
 
@@ -351,6 +353,7 @@ def test_a_subscriber_confirms_by_the_e_mail_link_gets_an_edition_ordered_for_th
     agent.page.wait_for_url(re.compile(r"/apercu/\?envoyee=1$"))
     edition.refresh_from_db()
     assert (edition.status, edition.recipients) == (Edition.SENT, 1)
+    assert AccessLog.objects.filter(action="send", detail__lettre=edition.pk).count() == 1
     axe_clean(agent, "lettre envoyée")
 
     # the subscriber's copy, ordered for them: the family block first
