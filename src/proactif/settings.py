@@ -467,6 +467,11 @@ INTEREST_HALF_LIFE_DAYS = env_int("PROACTIF_INTEREST_HALF_LIFE_DAYS", 30,
 PERSONALISATION_CONTROL_PERCENT = env_int("PROACTIF_PERSONALISATION_CONTROL_PERCENT", 10,
                                           "Percent of consenting visitors kept on the default order (control group "
                                           "measuring the personalisation's effect).")
+ASSIST_SITES = env_list("PROACTIF_ASSIST_SITES", "", "Codes ([a-z0-9-]) of the collectivité's other sites that may "
+                        "ask the recommendations API and get a visitor's pseudonym.")
+NEWSLETTER_ALLOWED_DOMAINS = env_list("PROACTIF_NEWSLETTER_ALLOWED_DOMAINS", "", "Domains a newsletter's links may "
+                                      "lead to besides the site, comma-separated.")
+NEWSLETTER_HOURS = env_str("PROACTIF_NEWSLETTER_HOURS", QUIET_HOURS, "When newsletters may go out (local time).")
 EVENTS_PER_MINUTE = env_int("PROACTIF_EVENTS_PER_MINUTE", 600,
                             "Events the site's ingestion endpoint accepts per minute from one address.")
 

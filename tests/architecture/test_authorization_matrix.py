@@ -149,6 +149,9 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
                                     raised_at=now)
     checkin = WatchCheckIn.objects.create(plan=plan, registration=registration, person_id=person.pk,
                                           day=clock.today(), created_at=now)
+    from proactif.assist.models import Edition
+
+    edition = Edition.objects.create(title="Lettre", created_at=now, created_by="matrice")
     device, _ = register_device("MATRICE-0001", "constantes")
     WatchDevice.objects.filter(pk=device.pk).update(token_hash=token_hash("s"))  # the providers' secret "s"
     watch_alert = WatchAlert.objects.create(person_id=person.pk, rule="threshold:spo2", severity="warning",
@@ -180,6 +183,8 @@ def build_samples(agents: dict[str, Any]) -> dict[str, Any]:
             "alert_id": watch_alert.pk,
             "registry:kind": "habitants",  # a sample file of the import page
             "assist:slug": "sport",  # a theme of the public website
+            "redaction:slug": "senior", "assist:site": "mediatheque",  # a default segment, a partner site
+            "redaction:edition_id": edition.pk,
             # an agent's one-time link to choose a password (a valid one: the page opens to anyone holding it)
             "accounts:uidb64": reset.rsplit("/", 3)[1], "accounts:token": reset.rsplit("/", 3)[2],
         },
@@ -299,6 +304,7 @@ def request(actor: Actor, method: str, path: str, data: Any = None, json_body: b
 
 def test_every_route_answers_every_actor_as_its_declaration_says(agents, fixed_clock, capsys, settings) -> None:
     settings.WHATSAPP_APP_SECRET = settings.MESSENGER_APP_SECRET = "s"  # the signing provider's Meta secret
+    settings.EMAIL_FEEDBACK_SECRETS = '{"sms-a": "s"}'  # and its bounce reports' secret
     samples = build_samples(agents)
     actors = build_actors(agents, samples)
     tally = Tally()

@@ -258,8 +258,6 @@ def test_gdpr_export_and_erasure_of_a_linked_subscriber_and_its_letters(sinks, n
     assert _gdpr.export(person_id) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="_gdpr.erase deletes the aliases before counting: « profils » says 1 for 2 "
-                   "profiles erased (reported to the lead)")
 def test_gdpr_erasure_counts_the_aliases_it_erases(now) -> None:
     subscriber = active()
     person_id = some_person_id()

@@ -113,8 +113,8 @@ def erase(person_id: int) -> dict[str, int]:
         events = ProfileEvent.objects.filter(profile_id__in=profiles).delete()[0]
         ProfileMerge.objects.filter(Q(source_id__in=profiles) | Q(target_id__in=profiles)).delete()
         ProfilePseudonym.objects.filter(profile_id__in=profiles).delete()
-        Profile.objects.filter(pk__in=profiles, merged_into__isnull=False).delete()
-        deleted_profiles = Profile.objects.filter(pk__in=profiles).delete()[0]
+        aliases = Profile.objects.filter(pk__in=profiles, merged_into__isnull=False).delete()[0]
+        deleted_profiles = aliases + Profile.objects.filter(pk__in=profiles).delete()[0]
         messages = messaging.erase_direct(MESSAGE_KEY, ids)
         Subscriber.objects.filter(pk__in=ids).delete()
     return {"abonnements": len(ids), "profils": deleted_profiles, "evenements": events, "lettres": messages}

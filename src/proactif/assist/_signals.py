@@ -8,7 +8,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from wagtail.signals import page_published, page_unpublished
 
-from proactif.assist.models import ActualitePage, DemarchePage, EvenementPage
+from proactif.assist.models import ActualitePage, DemarchePage, EvenementPage, Theme
 
 
 @receiver(page_published)
@@ -28,6 +28,18 @@ def _withdrawn(sender: Any, instance: Any, **_: Any) -> None:
     from proactif.assist import _site
 
     _site.unindex_pages([instance.pk])
+
+
+@receiver(post_save, sender=DemarchePage)
+@receiver(post_save, sender=ActualitePage)
+@receiver(post_save, sender=EvenementPage)
+@receiver(post_save, sender=Theme)
+@receiver(post_delete, sender=Theme)
+def _changed(sender: Any, instance: Any, **_: Any) -> None:
+    """A page saved without being published again, a theme edited: the pages each process keeps are read again."""
+    from proactif.assist import _site
+
+    _site.forget_live_pages()
 
 
 @receiver(post_save, sender="wagtailcore.PageViewRestriction")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from wagtail.models import Page, Site
 
 from proactif.assist import _classify, _search
@@ -198,9 +200,52 @@ def _publish(spec: dict[str, Any], today: date, themes: dict[str, Theme], audien
         page.save_revision().publish()
 
 
+# --- the live pages, kept per process ------------------------------------------------------------------------
+# Every page of the site orders the live content pages (about 140 of them, their themes prefetched): read from the
+# database at every request, they cost most of a home page's time. Each process keeps them and reads them again
+# when the site changes: in this process the signals say so at once (`forget_live_pages`); a change made by another
+# process (another web worker, the CMS) is seen by `_version()` — each publication writes a revision whose id only
+# grows, an unpublication or a deletion lowers the live count, a restriction changes their count — checked at
+# every request for a fraction of a millisecond; and nothing is kept longer than `LIVE_PAGES_TTL` seconds anyway
+# (a page moved in the tree, a theme renamed in another process).
+LIVE_PAGES_TTL = 300.0
+_live: dict[str, Any] = {}
+_live_lock = threading.Lock()
+
+
+def _version() -> tuple[Any, ...]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT (SELECT max(id) FROM wagtailcore_revision), "
+                       "(SELECT count(*) FROM wagtailcore_page WHERE live), "
+                       "(SELECT count(*) FROM wagtailcore_pageviewrestriction)")
+        return (connection.settings_dict["NAME"], *cursor.fetchone())
+
+
+def live_pages() -> list[ContentPage]:
+    """The live, public content pages in tree order, their themes prefetched (shared: read them, never change
+    them)."""
+    version = _version()
+    with _live_lock:
+        kept = _live.get("pages")
+        if kept is not None and kept[0] == version and time.monotonic() - kept[1] < LIVE_PAGES_TTL:
+            return kept[2]  # type: ignore[no-any-return]
+    pages: list[ContentPage] = []
+    for model in (DemarchePage, ActualitePage, EvenementPage):
+        pages.extend(model.objects.live().public().prefetch_related("themes").order_by("path"))
+    with _live_lock:
+        _live["pages"] = (version, time.monotonic(), pages)
+    return pages
+
+
+def forget_live_pages() -> None:
+    with _live_lock:
+        _live.clear()
+
+
 # --- the search index ----------------------------------------------------------------------------------------
 def index_pages(page_ids: list[int]) -> None:
     """(Re)write the search rows of these pages when they are live content pages; drop the others'."""
+    forget_live_pages()
     entries, gone = [], []
     public = set(Page.objects.filter(pk__in=page_ids).public().values_list("pk", flat=True))
     for page in Page.objects.filter(pk__in=page_ids).specific():
@@ -225,6 +270,7 @@ def entry_for(page: ContentPage) -> SearchEntry:
 
 
 def unindex_pages(page_ids: list[int]) -> None:
+    forget_live_pages()
     _search.remove(page_ids)
     SearchEntry.objects.filter(page_id__in=page_ids).delete()
 

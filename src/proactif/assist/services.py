@@ -18,13 +18,15 @@ from proactif.assist import (
     _gdpr,
     _ingest,
     _interests,
+    _newsletter,
     _profiles,
+    _resident,
     _search,
+    _segments,
     _site,
     domain,
 )
 from proactif.assist.models import (
-    ActualitePage,
     ConsentProof,
     ContentPage,
     DemarchePage,
@@ -36,7 +38,19 @@ from proactif.kernel import capabilities, clock
 
 INTERESTS_COOKIE = "proactif_interets"
 INTERESTS_AGE = 395 * 24 * 3600  # 13 months: the visitor's own setting, kept on their device only
-install = _site.install
+resident_link = _resident.resident_link  # (person id, days=14) → a signed link to « Ce qui vous concerne »
+ResidentLinkError = _resident.ResidentLinkError
+session_person = _resident.session_person
+demo_resident_link = _resident.demo_link  # () → (person id, link) or None
+
+
+def install() -> None:
+    """The site's tree and themes, the default segments, the newsletters' message templates (idempotent)."""
+    _site.install()
+    _segments.install_segments()
+    _newsletter.install_templates()
+
+
 seed_demo = _site.seed_demo
 reindex = _site.reindex_all
 count = _audience.count
@@ -143,10 +157,7 @@ def context_for(request: HttpRequest, visited: tuple[str, ...] = (), who: Person
 
 
 def _live_pages() -> list[ContentPage]:
-    pages: list[ContentPage] = []
-    for model in (DemarchePage, ActualitePage, EvenementPage):
-        pages.extend(model.objects.live().public().prefetch_related("themes").order_by("path"))
-    return pages
+    return _site.live_pages()
 
 
 def _slugs(page: ContentPage) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from proactif.cli import emit, main, setup
+from proactif.cli import ID, emit, main, setup
 
 
 @main.group()
@@ -121,3 +121,21 @@ def evaluate_search(as_json: bool) -> None:
             click.echo(f"  manquée : {failure['query']} → attendue {failure['expected']}")
 
     emit(as_json, figures, human)
+
+
+@assist.command("resident-link")
+@click.argument("person_id", type=ID)
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 60),
+              help="How long the link can be opened; each opening gives a session of 30 minutes.")
+def resident_link(person_id: int, days: int) -> None:
+    """A signed link to a resident's page « Ce qui vous concerne » (/site/pour-vous/), to send them.
+
+    Example: proactif assist resident-link 42 --days 7
+    """
+    setup()
+    from proactif.assist import services
+
+    try:
+        click.echo(services.resident_link(person_id, days=days))
+    except services.ResidentLinkError as exc:
+        raise click.UsageError(str(exc)) from None

@@ -83,6 +83,11 @@ def demo(no_serve: bool, residents: int, host: str, port: int, as_json: bool) ->
     from django.conf import settings
 
     figures["citizen_links"] = settings.PUBLIC_URL
+    from proactif.assist import services as assist_services
+
+    found = assist_services.demo_resident_link()
+    if found is not None:
+        figures["resident_link"] = found[1]
     from proactif.kernel import clock
 
     figures["quiet_hours"] = quiet_note(clock.now())
@@ -109,6 +114,9 @@ def demo(no_serve: bool, residents: int, host: str, port: int, as_json: bool) ->
         click.echo(f"  Adresse : {url}")
         click.echo(f"  Site public de la commune : {url.rstrip('/')}/site/ ({figures['site']['pages']} pages ; "
                    f"éditeur : {url.rstrip('/')}/cms/ avec le compte communication@{DEMO_DOMAIN})")
+        if figures.get("resident_link"):
+            click.echo(f"  Page « Ce qui vous concerne » d'un habitant (lien signé, 30 minutes) : "
+                       f"{figures['resident_link']}")
         if figures.get("quiet_hours"):
             click.echo(figures["quiet_hours"])
         click.echo(f"  Connexion : {login['email']}  mot de passe : {figures['password']}")
