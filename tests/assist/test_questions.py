@@ -45,7 +45,8 @@ def test_without_consent_nothing_is_asked_nor_kept(client: Client) -> None:
 def test_one_question_at_a_time_each_answer_with_its_consent(client: Client) -> None:
     client.post("/site/cookies/", {"tout": "accepter"})
     first = client.get(PAGE).content.decode()
-    assert fr("Vous vivez…") in first and fr("Pour mettre en avant les démarches") in first  # the purpose beside it
+    # the question, and its purpose beside it
+    assert fr("Votre foyer, c'est…") in first and fr("Pour mettre en avant les démarches") in first
     assert fr("Quel âge ont vos enfants ?") not in first
     assert answer(client, "foyer", "avec_enfants").status_code == 302
     profile = visitor_profile(client)
@@ -109,7 +110,7 @@ def test_pass_moves_on_and_delete_removes_every_answer_and_the_choices_they_made
     profile.refresh_from_db()
     assert profile.answers == {} and profile.chosen == {"sport": True}
     assert fr("Vos réponses sont supprimées.") in client.get(PAGE + "?supprime=1").content.decode()
-    assert fr("Vous vivez…") in client.get(PAGE).content.decode()  # the passed ones are asked again
+    assert fr("Votre foyer, c'est…") in client.get(PAGE).content.decode()  # the passed ones are asked again
 
 
 def test_the_next_question_skips_what_is_answered_or_passed() -> None:

@@ -39,10 +39,11 @@ def _value(answers: Mapping[str, Any], key: str) -> Any:
 
 
 QUESTIONS: tuple[Question, ...] = (
-    Question("foyer", "Vous vivez…",
+    Question("foyer", "Votre foyer, c'est…",
              "Pour mettre en avant les démarches et les services qui correspondent à votre foyer.",
-             (("seul", "seul ou seule"), ("couple", "en couple, sans enfant à la maison"),
-              ("avec_enfants", "avec un ou plusieurs enfants"), ("colocation", "en colocation ou en famille élargie"))),
+             (("seul", "une personne seule"), ("couple", "un couple, sans enfant à la maison"),
+              ("avec_enfants", "un foyer avec un ou plusieurs enfants"),
+              ("colocation", "une colocation ou une famille élargie"))),
     Question("enfants_ages", "Quel âge ont vos enfants ?",
              "Pour vous montrer d'abord la crèche, l'école, le périscolaire ou les activités qui correspondent à "
              "leur âge.",
