@@ -766,3 +766,17 @@ def test_an_address_already_subscribed_gets_the_same_answer_and_no_mail(no_mail)
     answer = Client().post("/site/lettre/", {"email": "DEJA.ABONNE@example.org", "listes": ["sport"]})
     assert answer.status_code == 302 and answer["Location"] == "/site/lettre/envoyee/"
     assert no_mail == [] and Subscriber.objects.filter(email__iexact="deja.abonne@example.org").count() == 1
+
+
+def test_a_residents_junk_step_keys_are_a_french_400() -> None:
+    from proactif.assist import _resident
+    from tests.conftest import some_person_id
+
+    client = Client()
+    url = _resident.resident_link(some_person_id(), days=1)
+    assert client.get("/l/" + url.rsplit("/", 1)[1]).status_code == 302
+    for key in (str(2**63), "-1", "abc", "\x00", "x" * 500):
+        answer = client.post("/site/pour-vous/demarche/", {"cle": key})
+        assert answer.status_code == 400 and fr("Cette démarche ne vous est plus proposée") in \
+            answer.content.decode()
+    assert client.get("/site/pour-vous/").status_code == 200
