@@ -295,6 +295,16 @@ def test_confirming_merges_this_browsers_anonymous_profile_server_side_and_only_
     stranger = Client()  # the same link opened elsewhere confirms, and merges no profile
     assert stranger.get(link).status_code == 200
     assert not ProfileMerge.objects.filter(source=anonymous).exists()
+    # a consenting visitor sent to someone else's confirmation link (another site's redirect) gives them nothing:
+    # the link carries a mark of the browser that asked for it
+    victim = Client(HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0", REMOTE_ADDR="198.51.100.78")
+    victim.post("/site/cookies/", {"tout": "accepter"})
+    victim.post("/site/evenements/", data=json.dumps({"events": [{"type": "page_vue", "page": pages[0]}]}),
+                content_type="text/plain", HTTP_ORIGIN="http://testserver")
+    theirs = Profile.objects.get(key=signing.loads(victim.cookies[_profiles.COOKIE].value, salt=_profiles.SALT))
+    assert victim.get(link).status_code == 200
+    theirs.refresh_from_db()
+    assert theirs.merged_into_id is None and not ProfileMerge.objects.filter(source=theirs).exists()
     assert browser.get(link).status_code == 200
     subscriber = Subscriber.objects.get(email=EMAIL)
     known = Profile.objects.get(subscriber=subscriber, merged_into__isnull=True)

@@ -168,11 +168,16 @@ def validate(raw: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict
     pages = _profiles.page_themes(wanted)
     missing = {e["page"] for e in clean if e.get("page")} - set(pages)
     if missing:  # the home and the sections are published pages without themes
-        found = set(Page.objects.live().public().filter(pk__in=missing).values_list("pk", flat=True))
+        found = set(Page.objects.live().public().filter(pk__in=missing, depth__gt=1)  # not Wagtail's root
+                    .values_list("pk", flat=True))
         pages.update({pk: [] for pk in found})
         for index, event in enumerate(clean):
             if event.get("page") in missing - found:
                 errors.append(_error(index, "page", "page inconnue ou non publiée"))
+    for index, event in enumerate(clean):  # a block is a theme tile or a published page's card, nothing else
+        block = str(event.get("bloc") or "")
+        if block and BLOCK.fullmatch(block) and not (block in themes or (block.isdigit() and int(block) in pages)):
+            errors.append(_error(index, "bloc", "bloc inconnu : un thème ou une page publiée du site"))
     return clean, sorted(errors, key=lambda e: (e["index"], e["champ"])), pages
 
 
@@ -256,7 +261,7 @@ def receive(request: HttpRequest) -> HttpResponse:
         return _json(413, f"Envoi trop volumineux : {MAX_BYTES // 1024} Kio au plus.")
     try:
         payload = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep, well under 16 KiB
         return _json(400, "Le corps de la requête n'est pas du JSON valide.")
     raw = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(raw, list):

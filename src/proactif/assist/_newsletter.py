@@ -10,6 +10,7 @@ subscription. Nothing is sent to an address before it is confirmed."""
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,11 +62,30 @@ class Refused(ValueError):
 
 
 # --- signed links ------------------------------------------------------------------------------------------------
-def token(kind: str, subscriber: Subscriber) -> str:
+def browser_mark(profile_key: str) -> str:
+    """What a confirmation link says of the browser that asked for it: a keyed hash of its profile's key (the link
+    is readable in the e-mail; the key itself must never be)."""
+    return hmac.new(settings.SECRET_KEY.encode(), b"assist.lettre.navigateur." + profile_key.encode(),
+                    "sha256").hexdigest()[:32]
+
+
+def token(kind: str, subscriber: Subscriber, browser: str = "") -> str:
     payload: dict[str, Any] = {"s": subscriber.pk, "e": subscriber.email}
     if kind == "confirmation":
         payload["t"] = int(clock.now().timestamp())
+        if browser:
+            payload["p"] = browser
     return str(signing.dumps(payload, salt=SALTS[kind], compress=True))
+
+
+def confirmation_browser(value: str) -> str:
+    """The mark of the browser that asked for this confirmation link ("" when it had no profile)."""
+    try:
+        payload = signing.loads(value, salt=SALTS["confirmation"])
+    except signing.BadSignature:
+        return ""
+    mark = payload.get("p") if isinstance(payload, dict) else None
+    return mark if isinstance(mark, str) else ""
 
 
 def subscriber_for(kind: str, value: str) -> Subscriber:
@@ -90,10 +110,10 @@ def absolute(path: str) -> str:
     return settings.PUBLIC_URL.rstrip("/") + path
 
 
-def link(kind: str, subscriber: Subscriber) -> str:
+def link(kind: str, subscriber: Subscriber, browser: str = "") -> str:
     names = {"confirmation": "assist:newsletter_confirm", "preferences": "assist:newsletter_preferences",
              "desinscription": "assist:newsletter_unsubscribe"}
-    return absolute(reverse(names[kind], args=[token(kind, subscriber)]))
+    return absolute(reverse(names[kind], args=[token(kind, subscriber, browser)]))
 
 
 def click_link(block: EditionBlock, url: str) -> str:
@@ -171,10 +191,11 @@ def themes_for(slugs: list[str]) -> list[Theme]:
     return chosen
 
 
-def ask_subscription(email: str, slugs: list[str]) -> Subscriber | None:
+def ask_subscription(email: str, slugs: list[str], browser: str = "") -> Subscriber | None:
     """A subscription waiting for its confirmation, the confirmation e-mail sent. An address already confirmed, or
     stopped by its bounces, gets nothing (the caller answers the same either way: no one learns whether an
-    address is subscribed). Returns the subscriber written to, or None."""
+    address is subscribed). `browser`: the asking browser's mark (`browser_mark`), which its link carries so that
+    confirming merges that browser's profile and no other. Returns the subscriber written to, or None."""
     address = normalised(email)
     lists = themes_for(slugs)
     now = clock.now()
@@ -193,32 +214,37 @@ def ask_subscription(email: str, slugs: list[str]) -> Subscriber | None:
         hour = int(now.timestamp()) // 3600  # asked twice within the hour: one e-mail
         text = (f"Bonjour,\n\nVous avez demandé à recevoir la lettre d'information de {settings.COLLECTIVITE_NAME} "
                 f"({', '.join(t.name for t in lists)}). Pour confirmer votre abonnement, ouvrez ce lien dans les "
-                f"{CONFIRM_DAYS} jours :\n{link('confirmation', subscriber)}\n\nSi vous n'êtes pas à l'origine de "
-                f"cette demande, ignorez ce message : vous ne recevrez rien.")
+                f"{CONFIRM_DAYS} jours :\n{link('confirmation', subscriber, browser)}\n\nSi vous n'êtes pas à "
+                f"l'origine de cette demande, ignorez ce message : vous ne recevrez rien.")
         _send([_spec(f"assist-lettre-confirmation-{subscriber.pk}-{hour}", subscriber, CONFIRMATION_TEMPLATE,
                      "transactional", {"texte": text})])
     return subscriber
 
 
-def confirm(request: Any, subscriber: Subscriber) -> Subscriber:
-    """The address confirmed (double opt-in) and, in this request only, the visitor's anonymous profile merged into
-    the subscriber's — server-side, from the cookie this browser carries, never from what it says."""
+def confirm(request: Any, subscriber: Subscriber, browser: str = "") -> Subscriber:
+    """The address confirmed (double opt-in) and, in the request that confirms it only, the visitor's anonymous
+    profile merged into the subscriber's — server-side, from the cookie this browser carries, and only when it is the
+    browser that asked for the link (`browser`, the link's mark): whoever opens someone else's confirmation link, or
+    is sent to it by another site, gives their profile to no one. (The asking browser may come after a mail
+    scanner that opened the link first: its merge still happens.)"""
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         if subscriber.status == Subscriber.PENDING:
             subscriber.status, subscriber.confirmed_at = Subscriber.ACTIVE, clock.now()
             subscriber.save(update_fields=["status", "confirmed_at"])
         if subscriber.status == Subscriber.ACTIVE:
-            _merge_visitor(request, subscriber)
+            _merge_visitor(request, subscriber, browser)
     return subscriber
 
 
-def _merge_visitor(request: Any, subscriber: Subscriber) -> None:
+def _merge_visitor(request: Any, subscriber: Subscriber, browser: str) -> None:
     from proactif.assist import _profiles
 
     anonymous = _profiles.current(request)
     if anonymous is None or anonymous.subscriber_id is not None:
         return  # no consent, or a profile that is already someone's known profile
+    if not browser or not hmac.compare_digest(browser, browser_mark(anonymous.key)):
+        return  # not the browser that asked for this subscription
     known = _profiles.for_subscriber(subscriber)
     if known.pk != anonymous.pk:
         _profiles.merge(anonymous, known, "abonnement confirmé")

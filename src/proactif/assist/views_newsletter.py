@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from proactif.assist import _newsletter as newsletter
-from proactif.assist import services
+from proactif.assist import _profiles, services
 from proactif.assist._rules import SITE, SUBSCRIBER
 from proactif.assist.models import Subscriber, Theme
 from proactif.kernel.capabilities import Listener, Route, Sending, route
@@ -48,7 +48,8 @@ def subscription_form(request: HttpRequest) -> HttpResponse:
         email, slugs = request.POST.get("email", ""), request.POST.getlist("listes")
         context.update(email=email[:254], chosen=set(slugs))
         try:
-            newsletter.ask_subscription(email, slugs)
+            visitor = _profiles.current(request)  # this browser's profile, if its visitor consented
+            newsletter.ask_subscription(email, slugs, newsletter.browser_mark(visitor.key) if visitor else "")
         except newsletter.Refused as exc:
             context["errors"] = {exc.field: str(exc)}
             return render(request, "assist/newsletter_subscribe.html", context, status=400)
@@ -68,7 +69,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         subscriber = newsletter.subscriber_for("confirmation", token)
     except newsletter.BadToken:
         return _bad_link(request)
-    subscriber = newsletter.confirm(request, subscriber)
+    subscriber = newsletter.confirm(request, subscriber, newsletter.confirmation_browser(token))
     if subscriber.status != Subscriber.ACTIVE:
         return _bad_link(request)
     return render(request, "assist/newsletter_confirmed.html", {
