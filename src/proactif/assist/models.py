@@ -258,7 +258,7 @@ class ProfileEvent(models.Model):
     Only the theme and the page: never the query's words, the address or the browser."""
 
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+", db_index=False)
-    kind = models.CharField(max_length=12)  # page_vue | recherche | clic | telechargement | formulaire
+    kind = models.CharField(max_length=16)  # page_vue | recherche | clic | telechargement | formulaire
     theme = models.CharField(max_length=60, blank=True)
     page_id = models.BigIntegerField(null=True, blank=True)
     at = models.DateTimeField(db_index=True)
