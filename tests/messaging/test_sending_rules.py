@@ -69,7 +69,7 @@ def already_sent(person_id: int, purpose: str, count: int, at: datetime) -> None
 def test_a_purpose_has_at_most_one_sending_rule(monkeypatch) -> None:
     assert capabilities.sending(PURPOSE) is None  # nobody declares one for it: the settings' rules
     declare(monkeypatch, sending=(CHECK_INS,))
-    assert capabilities.sending(PURPOSE) is CHECK_INS and capabilities.sending("information") is None
+    assert capabilities.sending(PURPOSE) is CHECK_INS and capabilities.sending("rappels_echeances") is None
     with pytest.raises(DeclarationError, match="sending rule of the purpose « droits » declared twice"):
         declare(monkeypatch, sending=(CHECK_INS, Sending(PURPOSE, lambda: "08:00-20:00")))
 
@@ -78,11 +78,11 @@ def test_the_rule_gives_the_purpose_its_window_days_and_caps(check_ins, settings
     quiet = plans.quiet_hours(PURPOSE)
     assert (quiet.start.isoformat(), quiet.end.isoformat(), quiet.sundays, quiet.holidays) == (
         "09:00:00", "19:00:00", True, True)
-    assert plans.caps(PURPOSE) is None and plans.caps("information") == domain.Caps(settings.CAP_PER_DAY,
+    assert plans.caps(PURPOSE) is None and plans.caps("rappels_echeances") == domain.Caps(settings.CAP_PER_DAY,
                                                                                     settings.CAP_PER_WEEK)
-    other = plans.quiet_hours("information")
+    other = plans.quiet_hours("rappels_echeances")
     assert (other.start.isoformat(), other.sundays) == ("08:00:00", False)
-    assert PURPOSE in plans.uncapped_purposes() and "information" not in plans.uncapped_purposes()
+    assert PURPOSE in plans.uncapped_purposes() and "rappels_echeances" not in plans.uncapped_purposes()
     assert services.sending_days(PURPOSE)(SUNDAY_MORNING.date()) and not services.sending_day(SUNDAY_MORNING.date())
 
 

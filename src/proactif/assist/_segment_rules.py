@@ -154,7 +154,7 @@ def _number(value: Any, name: str, low: float, high: float, integer: bool = Fals
         raise RuleError(f"« {name} » doit être un nombre")
     try:
         number = float(str(value).replace(",", ".").strip()) if isinstance(value, str) else float(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # an integer too large for a float (10**400) is no threshold either
         raise RuleError(f"« {name} » doit être un nombre, pas « {_short(value)} »") from None
     if not math.isfinite(number) or not low <= number <= high:
         raise RuleError(f"« {name} » doit être compris entre {_fr(low)} et {_fr(high)}")
@@ -275,19 +275,26 @@ def reads_sensitive(rules: Sequence[Condition]) -> list[str]:
     return sorted(set(found))
 
 
-def describe(rules: Sequence[Condition], themes: Mapping[str, str]) -> list[str]:
-    """Each condition in French, for the agents' list (`themes`: slug → name)."""
-    return [_describe(rule, themes) for rule in rules]
+EVENT_WORDS = {"tous": "événements", "page_vue": "pages vues", "recherche": "recherches", "clic": "clics",
+               "telechargement": "téléchargements", "formulaire": "formulaires envoyés"}
 
 
-def _describe(rule: Condition, themes: Mapping[str, str]) -> str:
+def describe(rules: Sequence[Condition], themes: Mapping[str, str],
+             answers: Mapping[str, tuple[str, Mapping[str, str]]] | None = None) -> list[str]:
+    """Each condition in French, for the agents' list (`themes`: slug → name; `answers`: question key → (its
+    wording, value → label)) — no code shown to an agent."""
+    return [_describe(rule, themes, answers or {}) for rule in rules]
+
+
+def _describe(rule: Condition, themes: Mapping[str, str], answers: Mapping[str, tuple[str, Mapping[str, str]]]
+              ) -> str:
     def name(slug: str) -> str:
         return f"« {themes.get(slug, slug)} »"
 
     if "ou" in rule:
-        return "l'une de : " + " ; ".join(_describe(r, themes) for r in rule["ou"])
+        return "l'une de : " + " ; ".join(_describe(r, themes, answers) for r in rule["ou"])
     if "tous" in rule:
-        return "toutes : " + " ; ".join(_describe(r, themes) for r in rule["tous"])
+        return "toutes : " + " ; ".join(_describe(r, themes, answers) for r in rule["tous"])
     if "interet" in rule:
         if rule["interet"] in SENSITIVE:
             return f"a choisi le thème {name(rule['interet'])} (thème sensible : jamais déduit)"
@@ -295,11 +302,13 @@ def _describe(rule: Condition, themes: Mapping[str, str]) -> str:
     if "choisi" in rule:
         return f"a choisi le thème {name(rule['choisi'])}"
     if "reponse" in rule:
+        question, labels = answers.get(rule["reponse"], (rule["reponse"], {}))
         if "parmi" not in rule:
-            return f"a répondu à « {rule['reponse']} »"
-        return f"a répondu à « {rule['reponse']} » : {', '.join(rule['parmi'])}"
+            return f"a répondu à « {question} »"
+        chosen = ", ".join(labels.get(value, themes.get(value, value)) for value in rule["parmi"])
+        return f"a répondu à « {question} » : {chosen}"
     if "evenements" in rule:
-        kind = "événements" if rule["evenements"] == "tous" else f"« {rule['evenements']} »"
+        kind = EVENT_WORDS.get(rule["evenements"], rule["evenements"])
         on = f" sur {name(rule['theme'])}" if rule.get("theme") else ""
         return f"au moins {rule['min']} {kind}{on} en {rule['jours']} jours"
     if "anciennete_max_jours" in rule:

@@ -217,5 +217,6 @@ def segments_of(profile: Profile) -> list[Segment]:
 
 def listing() -> list[dict[str, Any]]:
     names = dict(Theme.objects.values_list("slug", "name"))
-    return [{"segment": s, "conditions": rules_.describe(s.rules, names), "preview": preview(s.rules),
+    return [{"segment": s, "conditions": rules_.describe(s.rules, names, {
+        q.key: (q.label, dict(q.choices)) for q in _questions.QUESTIONS}), "preview": preview(s.rules),
              "sensitive": rules_.reads_sensitive(s.rules)} for s in Segment.objects.all()]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
+from ninja.errors import ValidationError
 
 from proactif.assist import _interests, domain
 from proactif.assist._rules import PURPOSE
@@ -94,15 +95,12 @@ class RecommendationsOut(Schema):
     resultats: list[Recommendation]
 
 
-class FieldErrors(Schema):
-    detail: list[dict[str, Any]]
+def _invalid(field: str, message: str) -> NoReturn:
+    """A 422 naming the field, in the API's shared error shape (`ErrorOut`, declared for every operation)."""
+    raise ValidationError([{"loc": ["query", field], "msg": message}])
 
 
-def _invalid(field: str, message: str) -> Status[dict[str, Any]]:
-    return Status(422, {"detail": [{"loc": ["query", field], "msg": message}]})
-
-
-@router.get("/recommendations", response={200: RecommendationsOut, 422: FieldErrors},
+@router.get("/recommendations", response={200: RecommendationsOut},
             summary="Contenus recommandés pour un visiteur d'un autre site (pseudonyme propre à ce site)")
 def recommendations(request: HttpRequest, site: str = "", visiteur: str = "", limite: str = "10"
                     ) -> Status[dict[str, Any]]:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from proactif.kernel import clock
 
 # What the signature covers, in this order, when present (a header absent from the message is left out of h=)
 SIGNED = ("From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post")
@@ -87,7 +88,7 @@ class Dkim:
         present = {name.strip().lower() for name, _ in headers}
         names = [name for name in SIGNED if name.lower().encode() in present]
         body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest()).decode()
-        stamp = int(time.time() if now is None else now)
+        stamp = int(clock.real_now().timestamp() if now is None else now)  # the signature's real time (t=)
         tags = (f"v=1; a=rsa-sha256; c=relaxed/relaxed; d={self.domain}; s={self.selector}; t={stamp}; "
                 f"h={':'.join(name.lower() for name in names)}; bh={body_hash}; b=")
         data = b"".join(relaxed_header(name, value) for name, value in selected(headers, names))
