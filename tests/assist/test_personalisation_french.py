@@ -15,8 +15,8 @@ from django.test import Client
 from proactif.assist import _newsletter as newsletter
 from proactif.assist.models import DemarchePage, Subscriber, Theme
 from proactif.kernel import clock
+from tests.assist.test_site_french import assert_correct_french
 from tests.conftest import require
-from tests.messaging.test_grammar import excused, grammalecte
 from tests.web.test_citizen_french import visible_text
 
 pytestmark = pytest.mark.django_db
@@ -66,9 +66,4 @@ def test_the_visitor_and_subscriber_pages_pass_grammalecte(tmp_path: Path, setti
         response = reader.get(f"/site/lettre/{kind}/{newsletter.token(kind, subscriber)}/")
         assert response.status_code == 200, kind
         texts.append(_text(response))
-    paragraphs = list(dict.fromkeys(line for text in texts for line in text.splitlines()))
-    reports = grammalecte(["\n".join(paragraphs)], [], tmp_path)
-    left = [r for r in reports if not excused(r, "page")]
-    print(f"grammalecte on the visitor's and subscriber's pages: {len(texts)} pages, {len(paragraphs)} distinct "
-          f"paragraphs, {len(reports)} reports, {len(left)} errors")
-    assert left == [], sorted({str(r) for r in left})
+    assert_correct_french(texts, tmp_path, "the visitor's and subscriber's pages")
