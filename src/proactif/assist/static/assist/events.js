@@ -1,7 +1,7 @@
 // The site's own first-party events (issue 20), sent only when the visitor accepted « personnalisation » — the
 // server says so on this script's tag (data-personnalisation), the consent cookie itself is out of reach (HttpOnly).
-// What is sent: the page viewed (its number; the server reads its themes), the search made (the server keeps its
-// theme only), clicks on the home's and themes' blocks (data-bloc, data-surface), downloads and forms sent. Nothing
+// What is sent: the page viewed (its number; the server reads its themes), the theme of the search made (the results
+// page gives the theme the server found; the words never leave the page), clicks on the home's and themes' blocks (data-bloc, data-surface), downloads and forms sent. Nothing
 // about the browser, the screen or the device: no fingerprint. Events are batched (50 at most a request) and sent
 // with fetch keepalive, or navigator.sendBeacon when the page is left.
 (function () {
@@ -11,7 +11,7 @@
   var url = script.getAttribute("data-url");
   var page = parseInt(script.getAttribute("data-page") || "", 10);
   var theme = script.getAttribute("data-theme");
-  var query = script.getAttribute("data-recherche");
+  var searched = script.getAttribute("data-recherche");  // a search's theme, as the server classified it
   var MAX = 50;
   var queue = [];
   var timer = null;
@@ -40,7 +40,7 @@
 
   if (page > 0) push({type: "page_vue", page: page});
   else if (theme) push({type: "page_vue", theme: theme});
-  if (query) push({type: "recherche", q: query.slice(0, 200)});
+  if (searched) push({type: "recherche", theme: searched});
 
   document.addEventListener("click", function (event) {
     var target = event.target instanceof Element ? event.target : null;
