@@ -64,10 +64,8 @@ class _ConsentChoices:
     """`_consent` as the views use it, with one addition: an answer without personalisation freezes the visitor's
     profile at once (it would be frozen at their next request anyway, `_profiles.current`)."""
 
-    COOKIE = _consent.COOKIE
-    PURPOSES = _consent.PURPOSES
-    current = staticmethod(_consent.current)
-    parse_choices = staticmethod(_consent.parse_choices)
+    def __getattr__(self, name: str) -> Any:  # the rest of `_consent` as it is (COOKIE, VALIDITY, current…)
+        return getattr(_consent, name)
 
     @staticmethod
     def record(request: HttpRequest, choices: dict[str, bool], response: HttpResponse) -> ConsentProof:
