@@ -185,7 +185,8 @@ def normalised(email: str) -> str:
 
 
 def themes_for(slugs: list[str]) -> list[Theme]:
-    chosen = list(Theme.objects.filter(slug__in=slugs))
+    # a value no slug can be (a NUL, which PostgreSQL's text cannot even hold) is no list
+    chosen = list(Theme.objects.filter(slug__in=[s for s in slugs if isinstance(s, str) and "\x00" not in s]))
     if not chosen:
         raise Refused("listes", "Choisissez au moins une liste.")
     return chosen

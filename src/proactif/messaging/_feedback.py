@@ -175,6 +175,8 @@ def verify(provider: str, body: bytes, signed: str, timestamp: str, now: float |
 
 # --- applying ---------------------------------------------------------------------------------------------------
 def _message(report: Report) -> OutboxMessage | None:
+    if "\x00" in report.key or "\x00" in report.message_id:
+        return None  # no message of ours has a NUL in its key or Message-ID (nor can PostgreSQL's text hold one)
     row = OutboxMessage.objects.filter(idempotency_key=report.key).first() if report.key else None
     if row is None and report.message_id:
         row = OutboxMessage.objects.filter(provider="smtp", provider_message_id=report.message_id).first()
@@ -216,7 +218,8 @@ def apply_report(provider: str, report: Report) -> str:
             with transaction.atomic():
                 feedback = EmailFeedback.objects.create(
                     address=address[:400], kind=report.kind, message_key=row.idempotency_key, person_id=row.person_id,
-                    provider=provider[:50], status=report.status[:20], detail=report.detail[:300], received_at=now)
+                    provider=provider[:50], status=report.status.replace("\x00", "")[:20],
+                    detail=report.detail.replace("\x00", "")[:300], received_at=now)
         except IntegrityError:
             return "already"
         now_stopped = stopped(address)
