@@ -35,11 +35,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import DisallowedHost
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from wagtail.models import Page
 
-from proactif.assist import _classify, _interests, _profiles
+from proactif.assist import _audience, _classify, _interests, _profiles
 from proactif.assist.models import AudienceCount, BlockStat, SearchEntry, Theme
 from proactif.kernel import clock
 from proactif.kernel.middleware import client_ip
@@ -205,35 +205,14 @@ def _resolve(events: list[dict[str, Any]], pages: Mapping[int, list[str]]) -> li
 
 
 # --- counting --------------------------------------------------------------------------------------------------
-def _upsert(model: Any, keys: tuple[str, ...], rows: Mapping[tuple[Any, ...], tuple[int, ...]],
-            counters: tuple[str, ...]) -> None:
-    """Add to counters, creating the rows that do not exist, in one statement (SQLite ≥ 3.24 and PostgreSQL's
-    INSERT … ON CONFLICT DO UPDATE); rows in key order so that concurrent requests lock them in the same order."""
-    if not rows:
-        return
-    q = connection.ops.quote_name
-    table = q(model._meta.db_table)
-    columns = ["day", *keys, *counters]
-    day = connection.ops.adapt_datefield_value(clock.today())
-    params: list[Any] = []
-    for key in sorted(rows):
-        params += [day, *key, *rows[key]]
-    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
-    updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in counters)
-    sql = (f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES {values} "
-           f"ON CONFLICT ({', '.join(q(c) for c in ['day', *keys])}) DO UPDATE SET {updates}")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
 def add_block_counts(counts: Mapping[tuple[str, str, str], tuple[int, int]]) -> None:
     """BlockStat: (surface, group, block) → (shown, clicks) added to today's row."""
-    _upsert(BlockStat, ("surface", "group", "block"), counts, ("shown", "clicks"))
+    _audience.add(BlockStat, ("surface", "group", "block"), counts, ("shown", "clicks"))
 
 
 def add_audience_counts(counts: Mapping[tuple[str, str], int]) -> None:
     """The anonymous audience (`_audience`): (path, kind) → events added to today's row."""
-    _upsert(AudienceCount, ("path", "kind"), {k: (n,) for k, n in counts.items()}, ("count",))
+    _audience.add(AudienceCount, ("path", "kind"), {k: (n,) for k, n in counts.items()}, ("count",))
 
 
 def _counts(events: list[dict[str, Any]], group: str, urls: Mapping[int, str]) -> tuple[
