@@ -5,7 +5,6 @@ speed of batched ingestion through HTTP."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from django.core.cache import cache
@@ -14,6 +13,7 @@ from django.test import Client
 from proactif.assist import _ingest, _profiles
 from proactif.assist.models import AudienceCount, BlockStat, Profile, ProfileEvent, SearchEntry
 from proactif.kernel import clock
+from proactif.kernel.models import RequestWindow
 from tests.assist.test_profiles import BROWSER, creche_pages, pages_of, profile_of, send, visitor
 
 pytestmark = pytest.mark.django_db
@@ -173,7 +173,7 @@ def test_bots_are_answered_and_nothing_is_kept(agent: str) -> None:
     assert response.status_code == 204 and rows() == before and clicks() == aggregate
 
 
-def test_the_rate_per_address_answers_429_with_retry_after(settings) -> None:
+def test_the_rate_per_address_answers_429_with_retry_after(settings, fixed_clock) -> None:
     settings.EVENTS_PER_MINUTE = 60
     client = visitor()
     page = creche_pages()[0]
@@ -185,8 +185,11 @@ def test_the_rate_per_address_answers_429_with_retry_after(settings) -> None:
     assert send(client, [{"type": "page_vue", "page": page}] * 10).status_code == 204  # within the share left
     other = visitor()  # another address has its own share
     assert send(other, [{"type": "page_vue", "page": page}] * 50).status_code == 204
-    # the address is stored nowhere: the window's key is a keyed hash
-    assert not any(address in key for key in cache._cache for address in ("198.51.100.",))  # type: ignore[attr-defined]
+    cache.clear()  # the budget is not in one process's memory: every web worker reads the same window
+    assert send(client, [{"type": "page_vue", "page": page}] * 1).status_code == 429
+    # the address is stored nowhere: the window holds a keyed hash
+    assert RequestWindow.objects.filter(scope="assist:evenements").count() == 2
+    assert not RequestWindow.objects.filter(subject__contains="198.51.100.").exists()
 
 
 def test_a_click_without_consent_counts_for_the_anonymous_group_with_consent_for_the_profiles() -> None:
@@ -197,7 +200,8 @@ def test_a_click_without_consent_counts_for_the_anonymous_group_with_consent_for
     assert groups.get("anonyme") == 1 and sum(v for k, v in groups.items() if k != "anonyme") == 1
 
 
-def test_batched_ingestion_through_http_takes_2000_events_a_second() -> None:
+def test_batched_ingestion_through_http_keeps_every_event() -> None:
+    """Batches of 50 from four visitors all land in their profiles (the speed is `proactif bench assist`'s)."""
     pages = creche_pages() + pages_of("sport", count=2)
     batch = [{"type": "page_vue", "page": pages[i % len(pages)]} for i in range(40)] + [
         {"type": "clic", "bloc": "sport", "surface": "home"}] * 10
@@ -205,16 +209,12 @@ def test_batched_ingestion_through_http_takes_2000_events_a_second() -> None:
     for client in clients:
         send(client, batch[:1])
     sent = 0
-    started = time.perf_counter()
     for _ in range(10):
         for client in clients:
             assert send(client, batch).status_code == 204
             sent += len(batch)
-    rate = sent / (time.perf_counter() - started)
-    print(f"\ningestion: {sent} events in batches of 50, {rate:.0f} events/s")
     assert sum(Profile.objects.filter(pk__in=[profile_of(c).pk for c in clients]).values_list(
         "events", flat=True)) == sent + 4
-    assert rate >= 2000
 
 
 def test_validation_is_pure_about_what_it_returns() -> None:

@@ -10,8 +10,8 @@ What a request goes through, in this order (the first that fails answers):
 4. **Same origin**: the Origin (else the Referer) must be this site → else 403. It stands in for the CSRF token
    so that `navigator.sendBeacon` can post; a cookie alone cannot make another site's page send events.
 5. **Rate**: at most `settings.EVENTS_PER_MINUTE` events a minute from one client address → 429 with
-   Retry-After. The window lives in Django's cache under a keyed hash of the address, for two minutes: the address
-   itself is stored nowhere.
+   Retry-After. The window is `kernel.ratelimit`'s, in the database, so every web worker shares it; it holds a
+   keyed hash of the address, never the address itself.
 6. **Consent**: without consent to personalisation, only the anonymous counts rise (clicks, downloads and forms by
    day and place; block clicks under the group « anonyme ») — no profile, no event row. With it, the events and
    the profile's interests are written in one transaction (`_profiles.record`), the profile made if needed.
@@ -23,8 +23,6 @@ anonymous audience when the server serves them: the script's copies are not coun
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 from collections import Counter
@@ -33,7 +31,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import DisallowedHost
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -41,7 +38,7 @@ from wagtail.models import Page
 
 from proactif.assist import _audience, _classify, _interests, _profiles
 from proactif.assist.models import AudienceCount, BlockStat, SearchEntry, Theme
-from proactif.kernel import clock
+from proactif.kernel import ratelimit
 from proactif.kernel.middleware import client_ip
 
 MAX_BYTES = 16 * 1024
@@ -89,20 +86,7 @@ def same_origin(request: HttpRequest) -> bool:
 
 def throttle(request: HttpRequest, events: int) -> int | None:
     """None when the client may send `events` more this minute, else the seconds until the next minute."""
-    address = client_ip(request) or ""
-    now = clock.now().timestamp()
-    digest = hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()[:32]
-    key = f"proactif:assist:evenements:{digest}:{int(now // 60)}"
-    cache.add(key, 0, timeout=120)
-    try:
-        total = cache.incr(key, events)
-    except ValueError:  # the entry expired between add and incr
-        cache.set(key, events, timeout=120)
-        total = events
-    if total > settings.EVENTS_PER_MINUTE:
-        cache.decr(key, events)  # a refused batch does not eat the next one's share
-        return max(1, 60 - int(now % 60))
-    return None
+    return ratelimit.take("assist:evenements", client_ip(request) or "", events, settings.EVENTS_PER_MINUTE)
 
 
 # --- validation ----------------------------------------------------------------------------------------------------

@@ -213,11 +213,14 @@ def purge() -> dict[str, Any]:
 
 
 def retention_purge() -> dict[str, Any]:
-    """The nightly purge: every capability's retention, and the agents' login attempts (30 days)."""
+    """The nightly purge: every capability's retention, the agents' login attempts (30 days) and the request
+    budgets' windows of clients that did not come back."""
     from proactif.accounts import services as accounts
+    from proactif.kernel import ratelimit
 
     figures = purge()
     figures["accounts"] = {"login_attempts": accounts.purge_login_attempts()}
+    figures["kernel"] = {"request_windows": ratelimit.purge()}
     return figures
 
 

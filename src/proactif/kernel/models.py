@@ -32,3 +32,16 @@ class DeferredIndex(models.Model):
     table = models.CharField(max_length=200)
     definition = models.TextField()
     dropped_at = models.DateTimeField()
+
+
+class RequestWindow(models.Model):
+    """How much a subject (a keyed hash, never the address itself) spent in one window of a rate limit."""
+
+    scope = models.CharField(max_length=40)
+    subject = models.CharField(max_length=32)
+    start = models.BigIntegerField()  # the window's first second, in Unix time
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "subject", "start"], name="request_window_unique")]
+        indexes = [models.Index(fields=["start"], name="request_window_start")]
