@@ -36,8 +36,10 @@ pytest -m reliability "$@"
 step "browser tests (Playwright, Debian's Chromium, axe-core) on SQLite"
 pytest -n "$workers" -m e2e "$@"
 
+# On PostgreSQL, the tests that reach the test database: the others (pure functions, commands on their own SQLite
+# home) ran above and would only run again unchanged.
 step "tests on PostgreSQL"
 export DATABASE_URL="${PROACTIF_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/proactif}"
-pytest -n "$workers" --dist loadfile -m "not e2e and not integration and not reliability" "$@"
+pytest -n "$workers" --dist loadfile -m "not e2e and not integration and not reliability" --database-only "$@"
 step "integration and reliability tests on PostgreSQL (Celery workers on RabbitMQ)"
 pytest -m "integration or reliability" "$@"

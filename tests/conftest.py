@@ -24,11 +24,21 @@ PASSWORD = "correct-horse-battery-staple-42"
 
 
 COMMITTING_MARKS = ("e2e", "integration", "reliability")
+DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
+                               "live_server"})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--database-only", action="store_true",
+                     help="run only the tests that reach the test database (the django_db marker or a database "
+                          "fixture): the second database's session of scripts/test.sh, where the others — pure "
+                          "functions, commands run on their own SQLite home — would only run again unchanged")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `postgres` need a PostgreSQL server's behaviour: on SQLite they are deselected (the PostgreSQL
-    session of scripts/test.sh runs them), not skipped — a skip must mean something is missing.
+    session of scripts/test.sh runs them), not skipped — a skip must mean something is missing. With
+    `--database-only`, the tests that never reach the test database are deselected too.
 
     A test that commits empties the database when it ends, so it must not share a session with the tests that read
     the seeded commune: it carries one of COMMITTING_MARKS, which scripts/test.sh runs in their own sessions."""
@@ -37,12 +47,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if stray:
         raise pytest.UsageError("tests that commit must be marked " + " or ".join(COMMITTING_MARKS) + ": "
                                 + ", ".join(stray))
-    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        return
-    chosen = [item for item in items if item.get_closest_marker("postgres") is None]
+    on_postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+    chosen = [item for item in items if (on_postgres or item.get_closest_marker("postgres") is None)
+              and (not config.getoption("database_only") or uses_database(item))]
     if len(chosen) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in chosen])
         items[:] = chosen
+
+
+def uses_database(item: pytest.Item) -> bool:
+    """The test reaches the session's test database: pytest-django's marker, or a fixture that needs one (the
+    fixture names are the closure: `agents` brings `db`)."""
+    return (item.get_closest_marker("django_db") is not None
+            or bool(set(getattr(item, "fixturenames", ())) & DATABASE_FIXTURES))
 
 
 def commits(item: pytest.Item) -> bool:
