@@ -1,22 +1,25 @@
 """Bad input on the command line: one clear line on stderr, a non-zero exit, no traceback, nothing written.
 
-Each command runs for real (a subprocess) on one small seeded commune; the rows of every table are counted
-before and after each refusal.
+Each command runs for real on one small seeded commune — all of them in one process (`run_many.py`, each with its
+own exit code and file descriptors; a test checks it against a command run alone) — and the rows of every table
+are counted before and after each refusal.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.cli.test_cli import PROACTIF, run
 
 HUGE = "99999999999999999999"  # past a BIGINT
+ROOT = Path(__file__).resolve().parents[2]
 UNKNOWN = "987654321"  # an id no row has
 POINT = {"type": "Point", "coordinates": [2.35, 48.86]}
 AREAS = {
@@ -76,21 +79,40 @@ def commune(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], P
     return env, folder
 
 
-def row_counts(home: Path) -> dict[str, int]:
-    with sqlite3.connect(home / "proactif.sqlite3") as db:
-        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+@pytest.fixture(scope="module")
+def refused(commune: tuple[dict[str, str], Path]) -> dict[str, dict[str, Any]]:
+    """Every refusal run once, in one process (`tests/cli/run_many.py`: each command with its own exit code and
+    file descriptors, the tables counted before and after it), keyed by its command line."""
+    env, folder = commune
+    (folder / "commands.json").write_text(json.dumps([args for args, _ in REFUSALS]), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "tests.cli.run_many", str(folder / "commands.json"),
+                           str(Path(env["PROACTIF_HOME"]) / "proactif.sqlite3")],
+                          env={**env, "PYTHONPATH": str(ROOT)}, cwd=folder, capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    return {" ".join(result["args"]): result for result in json.loads(done.stdout)}
 
 
 @pytest.mark.parametrize(("args", "said"), REFUSALS, ids=[" ".join(a) for a, _ in REFUSALS])
-def test_bad_input_gets_one_line_and_writes_nothing(commune: tuple[dict[str, str], Path], args: list[str],
+def test_bad_input_gets_one_line_and_writes_nothing(refused: dict[str, dict[str, Any]], args: list[str],
                                                     said: str) -> None:
-    env, folder = commune
-    before = row_counts(Path(env["PROACTIF_HOME"]))
-    result = subprocess.run([*PROACTIF, *args], env=env, cwd=folder, capture_output=True, text=True, timeout=300)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode != 0, result.stdout
-    assert "Traceback" not in result.stderr and len(lines) == 1, result.stderr
+    result = refused[" ".join(args)]
+    lines = result["stderr"].strip().splitlines()
+    assert result["code"] != 0, result["stdout"]
+    assert "Traceback" not in result["stderr"] and len(lines) == 1, result["stderr"]
     assert lines[0].startswith("Error: ") and said in lines[0], lines[0]
-    assert result.stdout == ""
-    assert row_counts(Path(env["PROACTIF_HOME"])) == before
+    assert result["stdout"] == ""
+    assert result["rows_changed"] == {}
+
+
+def test_one_process_runs_each_command_as_alone(commune: tuple[dict[str, str], Path]) -> None:
+    """The batch runner against the real command: the same exit code, lines and rows for one refusal."""
+    env, folder = commune
+    args, _ = REFUSALS[-1]
+    alone = subprocess.run([*PROACTIF, *args], env=env, cwd=folder, capture_output=True, text=True, timeout=300)
+    (folder / "one.json").write_text(json.dumps([args]), encoding="utf-8")
+    batch = json.loads(subprocess.run(
+        [sys.executable, "-m", "tests.cli.run_many", str(folder / "one.json"),
+         str(Path(env["PROACTIF_HOME"]) / "proactif.sqlite3")], env={**env, "PYTHONPATH": str(ROOT)}, cwd=folder,
+        capture_output=True, text=True, timeout=300, check=True).stdout)[0]
+    assert (batch["code"], batch["stdout"], batch["stderr"]) == (alone.returncode, alone.stdout, alone.stderr)
