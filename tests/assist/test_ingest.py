@@ -12,7 +12,7 @@ from django.test import Client
 
 from proactif.assist import _ingest, _profiles
 from proactif.assist.models import AudienceCount, BlockStat, Profile, ProfileEvent, SearchEntry
-from proactif.kernel import clock
+from proactif.kernel import clock, ratelimit
 from proactif.kernel.models import RequestWindow
 from tests.assist.test_profiles import BROWSER, creche_pages, pages_of, profile_of, send, visitor
 
@@ -190,6 +190,21 @@ def test_the_rate_per_address_answers_429_with_retry_after(settings, fixed_clock
     # the address is stored nowhere: the window holds a keyed hash
     assert RequestWindow.objects.filter(scope="assist:evenements").count() == 2
     assert not RequestWindow.objects.filter(subject__contains="198.51.100.").exists()
+
+
+def test_a_window_filled_between_the_read_and_the_count_refuses_and_records_nothing(settings, fixed_clock,
+                                                                                   monkeypatch) -> None:
+    """Two workers read the same share left; the count in the batch's transaction refuses the second."""
+    settings.EVENTS_PER_MINUTE = 60
+    client = visitor()
+    page = creche_pages()[0]
+    assert send(client, [{"type": "page_vue", "page": page}] * 50).status_code == 204
+    monkeypatch.setattr(ratelimit, "check", lambda *args, **kwargs: None)  # the read happened before the 50
+    before, aggregate = rows(), clicks()
+    refused = send(client, [{"type": "clic", "bloc": "sport", "surface": "home"}] * 20)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert rows() == before and clicks() == aggregate and profile_of(client).events == 50
+    assert RequestWindow.objects.get(scope="assist:evenements").count == 50  # the refused 20 taken back
 
 
 def test_a_click_without_consent_counts_for_the_anonymous_group_with_consent_for_the_profiles() -> None:

@@ -44,3 +44,11 @@ def test_the_next_window_starts_afresh_and_removes_the_subjects_older_ones(fixed
 def test_the_wait_runs_to_the_end_of_the_window(fixed_clock) -> None:
     start = int(clock.now().timestamp() // 60) * 60
     assert ratelimit.take("essai", "x", 2, 1) == start + 60 - int(clock.now().timestamp())
+
+
+def test_check_reads_what_take_would_answer_without_spending(fixed_clock) -> None:
+    assert ratelimit.check("essai", "x", 60, 60) is None and not RequestWindow.objects.exists()
+    assert ratelimit.take("essai", "x", 50, 60) is None
+    assert ratelimit.check("essai", "x", 10, 60) is None
+    assert ratelimit.check("essai", "x", 11, 60) is not None
+    assert RequestWindow.objects.get().count == 50

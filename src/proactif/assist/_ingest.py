@@ -10,8 +10,9 @@ What a request goes through, in this order (the first that fails answers):
 4. **Same origin**: the Origin (else the Referer) must be this site → else 403. It stands in for the CSRF token
    so that `navigator.sendBeacon` can post; a cookie alone cannot make another site's page send events.
 5. **Rate**: at most `settings.EVENTS_PER_MINUTE` events a minute from one client address → 429 with
-   Retry-After. The window is `kernel.ratelimit`'s, in the database, so every web worker shares it; it holds a
-   keyed hash of the address, never the address itself.
+   Retry-After: read first (a client over its budget costs no classifier), counted in the batch's transaction.
+   The window is `kernel.ratelimit`'s, in the database, so every web worker shares it; it holds a keyed hash of the
+   address, never the address itself.
 6. **Consent**: without consent to personalisation, only the anonymous counts rise (clicks, downloads and forms by
    day and place; block clicks under the group « anonyme ») — no profile, no event row. With it, the events and
    the profile's interests are written in one transaction (`_profiles.record`), the profile made if needed.
@@ -84,9 +85,17 @@ def same_origin(request: HttpRequest) -> bool:
     return parts.netloc.lower() == host.lower() and (parts.scheme == "https") == request.is_secure()
 
 
-def throttle(request: HttpRequest, events: int) -> int | None:
-    """None when the client may send `events` more this minute, else the seconds until the next minute."""
-    return ratelimit.take("assist:evenements", client_ip(request) or "", events, settings.EVENTS_PER_MINUTE)
+def throttle(request: HttpRequest, events: int, spend: bool = True) -> int | None:
+    """None when the client may send `events` more this minute, else the seconds until the next minute; without
+    `spend`, only read (the early refusal, before the classifier runs)."""
+    answer = ratelimit.take if spend else ratelimit.check
+    return answer("assist:evenements", client_ip(request) or "", events, settings.EVENTS_PER_MINUTE)
+
+
+def _too_many(wait: int) -> HttpResponse:
+    response = _json(429, f"Trop d'événements depuis cette adresse : réessayez dans {wait} secondes.")
+    response["Retry-After"] = str(wait)
+    return response
 
 
 # --- validation ----------------------------------------------------------------------------------------------------
@@ -239,22 +248,25 @@ def receive(request: HttpRequest) -> HttpResponse:
                           "Rien n'a été enregistré.", errors)
     if not same_origin(request):
         return _json(403, "Les événements ne sont acceptés que depuis les pages du site.")
-    if events and (wait := throttle(request, len(events))) is not None:
-        response = _json(429, f"Trop d'événements depuis cette adresse : réessayez dans {wait} secondes.")
-        response["Retry-After"] = str(wait)
-        return response
     response = HttpResponse(status=204)
     if not events:
         return response
+    if (wait := throttle(request, len(events), spend=False)) is not None:
+        return _too_many(wait)
     profile = _profiles.ensure(request, response)
     group = _profiles.group(profile) if profile is not None else "anonyme"
     urls = dict(SearchEntry.objects.filter(page_id__in=[e["page"] for e in events if e.get("page")
                                                         and e["type"] in COUNTED]).values_list("page_id", "url"))
     blocks, audience = _counts(events, group, urls)
     learnt = _resolve(events, pages) if profile is not None else []  # the classifier runs outside the transaction
-    with transaction.atomic():
-        if profile is not None:
-            _profiles.record(profile, learnt, pages)
-        add_block_counts(blocks)
-        add_audience_counts(audience)
+    with transaction.atomic():  # the rate's count first, in the batch's own transaction
+        if (wait := throttle(request, len(events))) is None:
+            if profile is not None:
+                _profiles.record(profile, learnt, pages)
+            add_block_counts(blocks)
+            add_audience_counts(audience)
+    if wait is not None:  # the window filled meanwhile: nothing recorded, the profile's cookie still set
+        refused = _too_many(wait)
+        refused.cookies = response.cookies
+        return refused
     return response
