@@ -28,12 +28,12 @@ def _check(figures: dict[str, Any], kind: str, requests: int, events: int) -> No
         assert 0 < spread["p50_ms"] <= spread["p95_ms"] <= spread["p99_ms"] <= spread["max_ms"]
     assert home["ratio_p95_vs_reference"] > 0
     ingestion = measured["ingestion"]
-    for phase in ("consenting", "consenting_without_searches", "reference"):
+    for phase in ("consenting", "consenting_searches_with_words", "reference"):
         assert ingestion[phase]["statuses"] == {"204": events // 50}, ingestion[phase]
         assert ingestion[phase]["events_per_s"] > 0
     stored = ingestion["events_stored_during_bench"]
     # consenting visitors' events are kept (a page of several themes gives a row per theme), refused ones are not
-    assert stored["events"] >= ingestion["consenting"]["events"] + ingestion["consenting_without_searches"]["events"]
+    assert stored["events"] >= ingestion["consenting"]["events"] + ingestion["consenting_searches_with_words"]["events"]
     assert stored["profiles_created"] == 0 and 0 < stored["profiles_touched"] <= ingestion["profiles_used"]
 
 

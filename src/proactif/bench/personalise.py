@@ -15,10 +15,12 @@ foreign key) are built once at the end. Free disk is checked first; the database
    timed around Django's test `Client` in the probe process (the whole handler: middleware,
    view, template; no network, no WSGI server); the **reference**, interleaved in the same loop, is the same
    `GET /site/` without any cookie (the default order).
-2. **Ingestion** — `POST /site/evenements/` by batches of 50 events (views, searches with a resident's words,
-   block clicks, downloads, forms), through `proactif serve` (gunicorn, 2 workers
-   × 4 threads, per-address limit raised) from 4 client threads, each with its profiles' consent and profile
-   cookies; the **reference** is the same batches without any cookie (refused consent: the aggregate count only).
+2. **Ingestion** — `POST /site/evenements/` by batches of 50 events as the site's script sends them (views,
+   searches by the theme the results page gave, block clicks, downloads, forms), through `proactif serve`
+   (gunicorn, 2 workers × 4 threads, per-address limit raised) from 4 client threads, each with its profiles'
+   consent and profile cookies; the **reference** is the same batches without any cookie (refused consent: the
+   aggregate count only). A side phase sends each search with a resident's words instead of its theme, as another
+   client of the endpoint may: the server classifies them in the request.
    The events stored by the benchmark are deleted and the profiles it wrote restored afterwards.
 3. **Uplift** — `_measure.simulate` (synthetic visitors with known interests, control group against personalised).
 """
@@ -171,7 +173,7 @@ def ingest(db: Database, profiles: int, seed: int, events: int | None = None) ->
         _post(base, batches[:40], setup["visitors"], CLIENTS)  # warm both workers
         _post(base, batches[:40], [], CLIENTS)
         consenting = _post(base, batches, setup["visitors"], CLIENTS)
-        no_search = _post(base, [_without_searches(body) for body in batches], setup["visitors"], CLIENTS)
+        words = _post(base, with_words(batches, seed), setup["visitors"], CLIENTS)
         refused = _post(base, batches, [], CLIENTS)
     finally:
         server.terminate()
@@ -183,8 +185,9 @@ def ingest(db: Database, profiles: int, seed: int, events: int | None = None) ->
     stored = run_measured(["bench-probe", "personalise-cleanup"], db).output
     return {"endpoint": "POST /site/evenements/", "batch": BATCH, "clients": CLIENTS, "server": SERVER,
             "profiles_used": len(setup["visitors"]), "consenting": consenting,
-            "consenting_without_searches": {"method": "the same batches, each search replaced by a page view "
-                                                      "(no query to classify)", **no_search},
+            "consenting_searches_with_words": {"method": "the same batches, each search carrying a resident's words "
+                                                         "instead of its theme (classified in the request)",
+                                               **words},
             "reference": {"method": "the same batches without any cookie (no consent: aggregate count only)",
                           **refused},
             "ratio_vs_reference": round(consenting["events_per_s"] / max(refused["events_per_s"], 1e-9), 2),
@@ -207,14 +210,11 @@ def _wait_healthy(base: str, seconds: float = 120) -> None:
 
 def batches_for(pages: list[list[Any]], events: int, seed: int) -> list[bytes]:
     """Request bodies of `BATCH` events each, as the site's script sends them: page views, downloads and forms on
-    the site's real pages, clicks on the home's theme blocks, searches with a resident's query (from the
-    classifier's evaluation set: the server classifies it and drops its words)."""
+    the site's real pages, clicks on the home's theme blocks, searches by the theme the server gave the query when
+    it served the results page (the script never sends the words)."""
     import random
 
-    from proactif.bench.assist import evaluation_set
-
     rnd = random.Random(seed)
-    queries = [row.query for row in evaluation_set()]
     kinds, shares = list(KIND_SHARES), list(KIND_SHARES.values())
     bodies = []
     for _ in range(max(1, events // BATCH)):
@@ -222,7 +222,7 @@ def batches_for(pages: list[list[Any]], events: int, seed: int) -> list[bytes]:
         for kind in rnd.choices(kinds, shares, k=BATCH):
             page_id, theme = rnd.choice(pages)
             if kind == "recherche":
-                event: dict[str, Any] = {"type": kind, "q": rnd.choice(queries)}
+                event: dict[str, Any] = {"type": kind, "theme": theme}
             elif kind == "clic":
                 event = {"type": kind, "surface": "home", "bloc": theme}
             else:
@@ -232,16 +232,16 @@ def batches_for(pages: list[list[Any]], events: int, seed: int) -> list[bytes]:
     return bodies
 
 
-def _without_searches(body: bytes) -> bytes:
-    events = json.loads(body)["events"]
-    return json.dumps({"events": [e if e["type"] != "recherche" else {"type": "page_vue", "page": page}
-                                  for e, page in zip(events, _pages_in(events), strict=True)]}).encode()
+def with_words(bodies: list[bytes], seed: int) -> list[bytes]:
+    """The same batches with each search carrying a resident's query (from the classifier's evaluation set)."""
+    import random
 
+    from proactif.bench.assist import evaluation_set
 
-def _pages_in(events: list[dict[str, Any]]) -> list[int]:
-    """A page for each event: the batch's own pages in turn (every batch holds some)."""
-    pages = [e["page"] for e in events if "page" in e] or [1]
-    return [pages[i % len(pages)] for i in range(len(events))]
+    rnd = random.Random(seed)
+    queries = [row.query for row in evaluation_set()]
+    return [json.dumps({"events": [e if e["type"] != "recherche" else {"type": "recherche", "q": rnd.choice(queries)}
+                                   for e in json.loads(body)["events"]]}).encode() for body in bodies]
 
 
 def _post(base: str, bodies: list[bytes], visitors: list[dict[str, str]], clients: int) -> dict[str, Any]:
