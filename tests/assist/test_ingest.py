@@ -20,11 +20,6 @@ pytestmark = pytest.mark.django_db
 URL = "/site/evenements/"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    cache.clear()
-
-
 def rows() -> tuple[int, int]:
     return Profile.objects.count(), ProfileEvent.objects.count()
 

@@ -272,12 +272,9 @@ def test_gdpr_erasure_counts_the_aliases_it_erases(now) -> None:
 def test_confirming_merges_this_browsers_anonymous_profile_server_side_and_only_in_that_request(sinks, now) -> None:
     import json
 
-    from django.core.cache import cache
-
     from proactif.assist import _profiles
     from proactif.assist.models import ProfileMerge, SearchEntry
 
-    cache.clear()  # the events endpoint's rate limits
     browser = Client(HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36",
                      REMOTE_ADDR="198.51.100.77")
     browser.post("/site/cookies/", {"tout": "accepter"})

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from django.core import signing
-from django.core.cache import cache
 from django.test import Client
 
 from proactif.accounts import services as accounts
@@ -41,11 +40,6 @@ pytestmark = pytest.mark.django_db
 EVENTS = "/site/evenements/"
 API = "/api/v1/assist/recommendations"
 JUNK_IDS = [str(2**63), "-1", "abc", "0", "9" * 19]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    cache.clear()
 
 
 def tables() -> tuple[int, ...]:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.core import signing
-from django.core.cache import cache
 from django.test import Client
 
 from proactif.assist import _interests, _profiles
@@ -23,11 +22,6 @@ from tests.conftest import fr
 pytestmark = pytest.mark.django_db
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 _addresses = iter(range(1, 250))
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    cache.clear()
 
 
 def visitor(accept: bool | None = True) -> Client:

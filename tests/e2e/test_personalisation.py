@@ -33,13 +33,10 @@ EMAIL = "parent.e2e@example.org"
 @pytest.fixture
 def personalised(settings: Any) -> None:
     """Every profile in the personalised group; messages may leave at any hour of any day (the test must not depend
-    on the time it runs at); the events' rate windows start empty."""
-    from django.core.cache import cache
-
+    on the time it runs at). The events' rate windows are rows of the database, which each browser test empties."""
     settings.PERSONALISATION_CONTROL_PERCENT = 0
     settings.QUIET_HOURS, settings.QUIET_SUNDAYS, settings.QUIET_HOLIDAYS = "00:00-23:59", True, True
     settings.NEWSLETTER_HOURS = "00:00-23:59"
-    cache.clear()
 
 
 @pytest.fixture
