@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli import figures, home, run  # noqa: F401 - `home` is a fixture
+from tests.cli.test_cli import figures, run
 from tests.conftest import require
 
 
@@ -25,7 +25,7 @@ def hashes(password_file: Path) -> dict[str, str]:
     return dict(line.split(":", 1) for line in password_file.read_text().splitlines())
 
 
-def test_the_device_credential_lifecycle_and_the_broker_configuration(home, tmp_path) -> None:  # noqa: F811
+def test_the_device_credential_lifecycle_and_the_broker_configuration(home, tmp_path) -> None:
     require(bool(shutil.which("mosquitto_passwd")) or Path("/usr/bin/mosquitto_passwd").exists(),
             "mosquitto_passwd is not installed")
     passwd = tmp_path / "passwd"
