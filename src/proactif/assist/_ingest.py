@@ -85,11 +85,10 @@ def same_origin(request: HttpRequest) -> bool:
     return parts.netloc.lower() == host.lower() and (parts.scheme == "https") == request.is_secure()
 
 
-def throttle(request: HttpRequest, events: int, spend: bool = True) -> int | None:
-    """None when the client may send `events` more this minute, else the seconds until the next minute; without
-    `spend`, only read (the early refusal, before the classifier runs)."""
-    answer = ratelimit.take if spend else ratelimit.check
-    return answer("assist:evenements", client_ip(request) or "", events, settings.EVENTS_PER_MINUTE)
+def budget(request: HttpRequest, events: int) -> tuple[str, str, int, int]:
+    """This client address's budget of events a minute, as `kernel.ratelimit` takes it: scope, subject, amount and
+    limit. `ratelimit.check` reads it (the early refusal, before the classifier runs), `ratelimit.take` spends it."""
+    return "assist:evenements", client_ip(request) or "", events, settings.EVENTS_PER_MINUTE
 
 
 def _too_many(wait: int) -> HttpResponse:
@@ -251,7 +250,7 @@ def receive(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(status=204)
     if not events:
         return response
-    if (wait := throttle(request, len(events), spend=False)) is not None:
+    if (wait := ratelimit.check(*budget(request, len(events)))) is not None:
         return _too_many(wait)
     profile = _profiles.ensure(request, response)
     group = _profiles.group(profile) if profile is not None else "anonyme"
@@ -260,7 +259,7 @@ def receive(request: HttpRequest) -> HttpResponse:
     blocks, audience = _counts(events, group, urls)
     learnt = _resolve(events, pages) if profile is not None else []  # the classifier runs outside the transaction
     with transaction.atomic():  # the rate's count first, in the batch's own transaction
-        if (wait := throttle(request, len(events))) is None:
+        if (wait := ratelimit.take(*budget(request, len(events)))) is None:
             if profile is not None:
                 _profiles.record(profile, learnt, pages)
             add_block_counts(blocks)

@@ -1,9 +1,10 @@
 // The site's own first-party events (issue 20), sent only when the visitor accepted « personnalisation » — the
 // server says so on this script's tag (data-personnalisation), the consent cookie itself is out of reach (HttpOnly).
 // What is sent: the page viewed (its number; the server reads its themes), the theme of the search made (the results
-// page gives the theme the server found; the words never leave the page), clicks on the home's and themes' blocks (data-bloc, data-surface), downloads and forms sent. Nothing
-// about the browser, the screen or the device: no fingerprint. Events are batched (50 at most a request) and sent
-// with fetch keepalive, or navigator.sendBeacon when the page is left.
+// page gives the theme the server found; the words never leave the page), clicks on the home's and themes' blocks
+// (data-bloc, data-surface), downloads and forms sent. Nothing about the browser, the screen or the device: no
+// fingerprint. Events are batched (50 at most a request) and sent with fetch keepalive, or navigator.sendBeacon when
+// the page is left.
 (function () {
   "use strict";
   var script = document.currentScript;
